@@ -1,0 +1,9 @@
+export * from './errors.js';
+export * from './model.js';
+export * from './store.js';
+export * from './email.js';
+export * from './profile.js';
+export * from './mapping.js';
+export * from './connection.js';
+export * from './provisioner.js';
+export { MemoryStore } from './memory-store.js';

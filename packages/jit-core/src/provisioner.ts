@@ -1,0 +1,604 @@
+import { randomUUID } from 'node:crypto';
+import {
+  defineConnection,
+  defineTenant,
+  rolesForGroups,
+  type Connection,
+  type ConnectionInput,
+  type Tenant,
+  type TenantInput,
+} from './connection.js';
+import { emailDomain, isDomainVerified } from './email.js';
+import {
+  AccountConflictError,
+  ConfigurationError,
+  DomainNotAllowedError,
+  EmailNotVerifiedError,
+  IssuerMismatchError,
+  JitDisabledError,
+  JitError,
+  NoRoleGrantedError,
+  ResolverRejectedError,
+  SeatLimitReachedError,
+  StoreConflictError,
+  StoreError,
+  TenantMismatchError,
+  UnknownConnectionError,
+  UserDeactivatedError,
+  UserNotFoundError,
+  UserNotProvisionedError,
+  type JitErrorCode,
+} from './errors.js';
+import { mapProfile, type MappedProfile } from './mapping.js';
+import type { AuditAction, AuditActor, AuditEvent, Change, IdentityRecord, RoleGrant, UserRecord } from './model.js';
+import type { SsoProfile } from './profile.js';
+import type { IdentityStore, StoreTransaction, UserPatch } from './store.js';
+
+/** What a login ended in. A denial is a thrown `JitError`, never a result. */
+export type ProvisioningResult =
+  | LoginOutcome<'created'>
+  | LoginOutcome<'linked'>
+  | LoginOutcome<'updated'>
+  | LoginOutcome<'unchanged'>;
+
+export interface LoginOutcome<A extends 'created' | 'linked' | 'updated' | 'unchanged'> {
+  readonly action: A;
+  readonly user: UserRecord;
+  readonly identity: IdentityRecord;
+  /** The user's roles after the login, from every source. */
+  readonly roles: readonly string[];
+  readonly changes: readonly Change[];
+  readonly connectionId: string;
+}
+
+export interface ProvisionRequest {
+  readonly connectionId: string;
+  /** The tenant being signed into (from the URL); the connection must belong to it. */
+  readonly tenantId?: string;
+  readonly profile: SsoProfile;
+}
+
+/** What the app's resolver decides before the default decision. */
+export type ResolverDecision =
+  | { action: 'continue' }
+  | { action: 'link'; userId: string }
+  | { action: 'reject'; reason: string; message?: string };
+
+export interface ResolverContext {
+  readonly connection: Connection;
+  readonly profile: SsoProfile;
+  readonly mapped: MappedProfile;
+  /** The user this subject is already linked to, if any. */
+  readonly linkedUser: UserRecord | null;
+  /** Reads within the login's transaction. */
+  readonly store: Pick<StoreTransaction, 'findUserById' | 'findUserByEmail' | 'listIdentitiesOfUser'>;
+}
+
+export type Resolver = (context: ResolverContext) => ResolverDecision | Promise<ResolverDecision>;
+
+/** Sent after each decision has been committed (or, for a denial, after it was audited). */
+export type ProvisioningEvent =
+  | { type: 'provisioned'; result: ProvisioningResult; audit: AuditEvent }
+  | { type: 'denied'; error: JitError; audit: AuditEvent | null }
+  | { type: 'lifecycle'; user: UserRecord; audit: AuditEvent };
+
+export interface ProvisionerOptions {
+  store: IdentityStore;
+  /** The connections, or a loader for apps that keep them in a database (validated on first use, cached). */
+  connections: readonly ConnectionInput[] | ((id: string) => Promise<ConnectionInput | null>);
+  tenants?: readonly TenantInput[];
+  resolve?: Resolver;
+  onEvent?: (event: ProvisioningEvent) => void | Promise<void>;
+  /** Where errors thrown by `onEvent` go (they never undo a committed login). Default: console.error. */
+  onEventError?: (error: unknown) => void;
+  /** Attempts of one login when concurrent first logins collide on a unique key (default 5). */
+  maxAttempts?: number;
+  now?: () => Date;
+}
+
+export interface DormantCleanupOptions {
+  tenantId: string;
+  /** Users whose last login (or creation) is before this are dormant. */
+  notSeenSince: Date;
+  /** Default true: report without changing anything. */
+  dryRun?: boolean;
+  /** Users holding any of these roles are kept. */
+  excludeRoles?: readonly string[];
+  batchSize?: number;
+  actor?: AuditActor;
+  /** Called for each dormant user found (before it is deactivated). */
+  onUser?: (user: UserRecord) => void;
+}
+
+export interface DormantCleanupReport {
+  readonly dryRun: boolean;
+  readonly deactivated: number;
+  readonly kept: number;
+}
+
+export interface Provisioner {
+  provision(request: ProvisionRequest): Promise<ProvisioningResult>;
+  /** The user when they exist and are active, else `null`: what a session checks on each request. */
+  getActiveUser(userId: string): Promise<UserRecord | null>;
+  deactivateUser(userId: string, options?: { actor?: AuditActor; reason?: string }): Promise<UserRecord>;
+  reactivateUser(userId: string, options?: { actor?: AuditActor; reason?: string }): Promise<UserRecord>;
+  deactivateDormant(options: DormantCleanupOptions): Promise<DormantCleanupReport>;
+  getConnection(id: string): Promise<Connection>;
+  readonly store: IdentityStore;
+}
+
+const roleNames = (grants: readonly RoleGrant[]) => [...new Set(grants.map((g) => g.role))].sort();
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => v === b[i]);
+  return a === b;
+}
+
+/** Builds the engine. Connections and tenants are validated here, so mistakes fail at start-up. */
+export function createProvisioner(options: ProvisionerOptions): Provisioner {
+  if (!options || typeof options.store?.transaction !== 'function') {
+    throw new ConfigurationError('createProvisioner needs a store that implements IdentityStore.');
+  }
+  const { store } = options;
+  const now = options.now ?? (() => new Date());
+  const maxAttempts = options.maxAttempts ?? 5;
+  const tenants = new Map<string, Tenant>();
+  for (const input of options.tenants ?? []) {
+    const tenant = defineTenant(input);
+    if (tenants.has(tenant.id)) throw new ConfigurationError(`Tenant "${tenant.id}" is configured twice.`);
+    tenants.set(tenant.id, tenant);
+  }
+  const connections = new Map<string, Connection>();
+  const loader = typeof options.connections === 'function' ? options.connections : null;
+  if (!loader) {
+    for (const input of options.connections as readonly ConnectionInput[]) {
+      const connection = defineConnection(input);
+      if (connections.has(connection.id)) {
+        throw new ConfigurationError(`Connection "${connection.id}" is configured twice.`);
+      }
+      connections.set(connection.id, connection);
+    }
+  }
+  const resolverErrors = new WeakSet<object>();
+
+  const tenantOf = (id: string): Tenant =>
+    tenants.get(id) ?? { id, seatLimit: null, requireProvisionedUsers: false };
+
+  async function getConnection(id: string): Promise<Connection> {
+    const known = connections.get(id);
+    if (known) return known;
+    if (loader) {
+      const input = await loader(id);
+      if (input) {
+        const connection = defineConnection(input);
+        if (connection.id !== id) throw new ConfigurationError(`Connection loader returned "${connection.id}" for "${id}".`);
+        connections.set(id, connection);
+        return connection;
+      }
+    }
+    throw new UnknownConnectionError(id);
+  }
+
+  function audit(
+    tenantId: string,
+    actor: AuditActor,
+    action: AuditAction,
+    fields: Partial<Pick<AuditEvent, 'connectionId' | 'subject' | 'userId' | 'reason' | 'changes'>>,
+  ): AuditEvent {
+    return Object.freeze({
+      id: randomUUID(),
+      at: now(),
+      tenantId,
+      actor,
+      action,
+      connectionId: fields.connectionId ?? null,
+      subject: fields.subject ?? null,
+      userId: fields.userId ?? null,
+      reason: fields.reason ?? null,
+      changes: Object.freeze([...(fields.changes ?? [])]),
+    });
+  }
+
+  async function emit(event: ProvisioningEvent): Promise<void> {
+    if (!options.onEvent) return;
+    try {
+      await options.onEvent(event);
+    } catch (error) {
+      (options.onEventError ?? ((e) => console.error('jit: onEvent listener failed', e)))(error);
+    }
+  }
+
+  /** Runs one transaction, retrying when a concurrent login won a unique key; store failures become `StoreError`. */
+  async function inTransaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.transaction(work);
+      } catch (error) {
+        if (error instanceof StoreConflictError && attempt < maxAttempts) continue;
+        if (error instanceof JitError || (error instanceof Error && resolverErrors.has(error))) throw error;
+        throw new StoreError('The account store failed during sign-in.', error);
+      }
+    }
+  }
+
+  // ---- The decision (DESIGN.md, "The provisioning decision") ----------------------------------
+
+  /** Step 1: the login comes from this connection's IdP, into this connection's tenant. */
+  function checkIssuer(connection: Connection, request: ProvisionRequest): void {
+    if (request.tenantId !== undefined && request.tenantId !== connection.tenantId) {
+      throw new TenantMismatchError(connection.id, request.tenantId);
+    }
+    if (request.profile.issuer !== connection.issuer) {
+      throw new IssuerMismatchError(connection.issuer, request.profile.issuer);
+    }
+  }
+
+  /** The roles a login grants: rules, else the default roles, else (strict) a denial. */
+  function grantedRoles(connection: Connection, mapped: MappedProfile): string[] {
+    const fromRules = rolesForGroups(connection, mapped.groups);
+    if (fromRules) return fromRules;
+    if (connection.strictRoles) throw new NoRoleGrantedError(mapped.groups);
+    return [...connection.defaultRoles].sort();
+  }
+
+  /** Replaces the `jit` grants with `granted`, keeping grants from SCIM and administrators. */
+  function syncGrants(current: readonly RoleGrant[], granted: readonly string[]): RoleGrant[] {
+    const kept = current.filter((g) => g.source !== 'jit');
+    const held = new Set(kept.map((g) => g.role));
+    return [...kept, ...granted.filter((role) => !held.has(role)).map((role) => ({ role, source: 'jit' as const }))];
+  }
+
+  function emailIsVerified(connection: Connection, profile: SsoProfile): boolean {
+    if (profile.emailVerified === true) return true;
+    return connection.emailAuthoritative && profile.emailVerified !== false;
+  }
+
+  function requireVerifiedDomain(connection: Connection, email: string): void {
+    const domain = emailDomain(email);
+    if (!isDomainVerified(domain, connection.verifiedDomains)) throw new DomainNotAllowedError(domain);
+  }
+
+  /** The fields a login writes onto an existing user, and what changed. */
+  async function syncedPatch(
+    tx: StoreTransaction,
+    connection: Connection,
+    user: UserRecord,
+    mapped: MappedProfile,
+    at: Date,
+  ): Promise<{ patch: UserPatch; changes: Change[] }> {
+    const patch: UserPatch = { lastLoginAt: at, updatedAt: at };
+    const changes: Change[] = [];
+    if (connection.authority === 'directory') return { patch, changes };
+
+    if (connection.mapping['email']?.sync === 'every-login' && mapped.email !== user.email) {
+      requireVerifiedDomain(connection, mapped.email);
+      const holder = await tx.findUserByEmail(user.tenantId, mapped.email);
+      if (holder && holder.id !== user.id) {
+        throw new AccountConflictError(
+          'The identity provider changed this person’s email to one that another account already uses.',
+          { userId: user.id },
+        );
+      }
+      patch.email = mapped.email;
+      changes.push({ field: 'email', from: user.email, to: mapped.email });
+    }
+
+    const attributes: Record<string, unknown> = { ...user.attributes };
+    let attributesChanged = false;
+    for (const [field, value] of Object.entries(mapped.attributes)) {
+      if (connection.mapping[field]?.sync !== 'every-login' && field in user.attributes) continue;
+      if (sameValue(attributes[field], value)) continue;
+      changes.push({ field, from: attributes[field] ?? null, to: value });
+      attributes[field] = value;
+      attributesChanged = true;
+    }
+    if (attributesChanged) patch.attributes = attributes;
+
+    if (connection.syncRoles) {
+      const roles = syncGrants(user.roles, grantedRoles(connection, mapped));
+      const before = roleNames(user.roles);
+      const after = roleNames(roles);
+      if (!sameValue(before, after) || roles.length !== user.roles.length) {
+        patch.roles = roles;
+        changes.push({ field: 'roles', from: before, to: after });
+      }
+    }
+    return { patch, changes };
+  }
+
+  /** Step 3: a returning subject. */
+  async function signIn(
+    tx: StoreTransaction,
+    connection: Connection,
+    identity: IdentityRecord,
+    user: UserRecord,
+    mapped: MappedProfile,
+  ): Promise<ProvisioningResult> {
+    if (user.tenantId !== connection.tenantId) throw new TenantMismatchError(connection.id, user.tenantId);
+    if (user.status !== 'active') throw new UserDeactivatedError(user.id);
+    const { patch, changes } = await syncedPatch(tx, connection, user, mapped, now());
+    const updated = await tx.updateUser(user.id, patch);
+    const action = changes.length ? 'updated' : 'unchanged';
+    return { action, user: updated, identity, roles: roleNames(updated.roles), changes, connectionId: connection.id };
+  }
+
+  /** Step 4: link an existing account, only when it is safe. */
+  async function link(
+    tx: StoreTransaction,
+    connection: Connection,
+    profile: SsoProfile,
+    user: UserRecord,
+    mapped: MappedProfile,
+  ): Promise<ProvisioningResult> {
+    if (user.tenantId !== connection.tenantId) throw new TenantMismatchError(connection.id, user.tenantId);
+    if (user.status !== 'active') throw new UserDeactivatedError(user.id);
+    const others = await tx.listIdentitiesOfUser(user.id);
+    if (others.some((identity) => identity.connectionId === connection.id)) {
+      throw new AccountConflictError(
+        'The account with this email is already linked to another identity of this identity provider.',
+        { userId: user.id },
+      );
+    }
+    const at = now();
+    const identity = await tx.insertIdentity({
+      id: randomUUID(),
+      tenantId: connection.tenantId,
+      connectionId: connection.id,
+      subject: profile.subject,
+      userId: user.id,
+      createdAt: at,
+    });
+    const { patch, changes } = await syncedPatch(tx, connection, user, mapped, at);
+    const updated = await tx.updateUser(user.id, patch);
+    return {
+      action: 'linked',
+      user: updated,
+      identity,
+      roles: roleNames(updated.roles),
+      changes,
+      connectionId: connection.id,
+    };
+  }
+
+  /** Step 5: a new account, within the mode and the seat limit. */
+  async function create(
+    tx: StoreTransaction,
+    connection: Connection,
+    tenant: Tenant,
+    profile: SsoProfile,
+    mapped: MappedProfile,
+  ): Promise<ProvisioningResult> {
+    if (tenant.requireProvisionedUsers) throw new UserNotProvisionedError();
+    if (connection.mode !== 'create') throw new JitDisabledError(connection.id, connection.mode);
+    const roles = grantedRoles(connection, mapped);
+    if (tenant.seatLimit !== null && !(await tx.acquireSeat(tenant.id, tenant.seatLimit))) {
+      throw new SeatLimitReachedError(tenant.id, tenant.seatLimit);
+    }
+    const at = now();
+    const user = await tx.insertUser({
+      id: randomUUID(),
+      tenantId: tenant.id,
+      email: mapped.email,
+      status: 'active',
+      source: 'jit',
+      attributes: { ...mapped.attributes },
+      roles: roles.map((role) => ({ role, source: 'jit' })),
+      externalId: null,
+      createdAt: at,
+      lastLoginAt: at,
+    });
+    const identity = await tx.insertIdentity({
+      id: randomUUID(),
+      tenantId: tenant.id,
+      connectionId: connection.id,
+      subject: profile.subject,
+      userId: user.id,
+      createdAt: at,
+    });
+    const changes: Change[] = [
+      { field: 'email', from: null, to: user.email },
+      ...Object.entries(mapped.attributes).map(([field, to]) => ({ field, from: null, to })),
+      { field: 'roles', from: [], to: roleNames(user.roles) },
+    ];
+    return { action: 'created', user, identity, roles: roleNames(user.roles), changes, connectionId: connection.id };
+  }
+
+  async function runResolver(context: ResolverContext): Promise<ResolverDecision> {
+    if (!options.resolve) return { action: 'continue' };
+    try {
+      return await options.resolve(context);
+    } catch (error) {
+      if (error instanceof Error && !(error instanceof JitError)) resolverErrors.add(error);
+      throw error;
+    }
+  }
+
+  /** Steps 3 to 5 in one transaction. */
+  async function decide(
+    tx: StoreTransaction,
+    connection: Connection,
+    profile: SsoProfile,
+    mapped: MappedProfile,
+  ): Promise<ProvisioningResult> {
+    const existing = await tx.findIdentity(connection.id, profile.subject);
+    const verdict = await runResolver({ connection, profile, mapped, linkedUser: existing?.user ?? null, store: tx });
+    if (verdict.action === 'reject') throw new ResolverRejectedError(verdict.reason, verdict.message);
+
+    if (existing) {
+      if (verdict.action === 'link' && verdict.userId !== existing.user.id) {
+        throw new AccountConflictError('The application asked to link this identity to another account.', {
+          userId: existing.user.id,
+        });
+      }
+      return signIn(tx, connection, existing.identity, existing.user, mapped);
+    }
+
+    if (verdict.action === 'link') {
+      const target = await tx.findUserById(verdict.userId);
+      if (!target) throw new AccountConflictError('The application asked to link an account that does not exist.');
+      return link(tx, connection, profile, target, mapped);
+    }
+
+    if (connection.mode === 'off') throw new JitDisabledError(connection.id, connection.mode);
+    requireVerifiedDomain(connection, mapped.email);
+    const byEmail = await tx.findUserByEmail(connection.tenantId, mapped.email);
+    if (byEmail) {
+      if (connection.linking === 'never') {
+        throw new AccountConflictError(
+          'An account with this email already exists and this connection does not link accounts by email.',
+          { userId: byEmail.id },
+        );
+      }
+      if (!emailIsVerified(connection, profile)) throw new EmailNotVerifiedError();
+      return link(tx, connection, profile, byEmail, mapped);
+    }
+    return create(tx, connection, tenantOf(connection.tenantId), profile, mapped);
+  }
+
+  async function recordDenial(
+    error: JitError,
+    connection: Connection | null,
+    request: ProvisionRequest,
+  ): Promise<AuditEvent | null> {
+    const event = audit(connection?.tenantId ?? request.tenantId ?? 'unknown', 'jit', 'denied', {
+      connectionId: connection?.id ?? request.connectionId,
+      subject: typeof request.profile?.subject === 'string' ? request.profile.subject : null,
+      userId: typeof error.details['userId'] === 'string' ? error.details['userId'] : null,
+      reason: error.code,
+    });
+    try {
+      await store.transaction((tx) => tx.appendAudit(event));
+      return event;
+    } catch {
+      return null; // The store is down: the denial stands; there is nowhere to record it.
+    }
+  }
+
+  async function provision(request: ProvisionRequest): Promise<ProvisioningResult> {
+    let connection: Connection | null = null;
+    try {
+      connection = await getConnection(request.connectionId);
+      checkIssuer(connection, request);
+      const mapped = mapProfile(request.profile, connection.mapping);
+      const chosen = connection;
+      let written: AuditEvent | null = null;
+      const result = await inTransaction(async (tx) => {
+        const outcome = await decide(tx, chosen, request.profile, mapped);
+        written = audit(chosen.tenantId, 'jit', outcome.action, {
+          connectionId: chosen.id,
+          subject: request.profile.subject,
+          userId: outcome.user.id,
+          changes: outcome.changes,
+        });
+        await tx.appendAudit(written);
+        return outcome;
+      });
+      await emit({ type: 'provisioned', result, audit: written! });
+      return result;
+    } catch (error) {
+      if (!(error instanceof JitError)) throw error;
+      const recorded = await recordDenial(error, connection, request);
+      await emit({ type: 'denied', error, audit: recorded });
+      throw error;
+    }
+  }
+
+  async function setStatus(
+    userId: string,
+    status: 'active' | 'deactivated',
+    actor: AuditActor,
+    reason: string | null,
+  ): Promise<UserRecord> {
+    let written: AuditEvent | null = null;
+    const user = await inTransaction(async (tx) => {
+      const user = await tx.findUserById(userId);
+      if (!user) throw new UserNotFoundError(userId);
+      if (user.status === status) return user;
+      if (status === 'active') {
+        const tenant = tenantOf(user.tenantId);
+        if (tenant.seatLimit !== null && !(await tx.acquireSeat(tenant.id, tenant.seatLimit))) {
+          throw new SeatLimitReachedError(tenant.id, tenant.seatLimit);
+        }
+      }
+      const at = now();
+      const updated = await tx.updateUser(userId, {
+        status,
+        deactivatedAt: status === 'deactivated' ? at : null,
+        updatedAt: at,
+      });
+      written = audit(user.tenantId, actor, status === 'active' ? 'reactivated' : 'deactivated', {
+        userId,
+        reason,
+        changes: [{ field: 'status', from: user.status, to: status }],
+      });
+      await tx.appendAudit(written);
+      return updated;
+    });
+    if (written) await emit({ type: 'lifecycle', user, audit: written });
+    return user;
+  }
+
+  async function deactivateDormant(cleanup: DormantCleanupOptions): Promise<DormantCleanupReport> {
+    const dryRun = cleanup.dryRun ?? true;
+    const excluded = new Set(cleanup.excludeRoles ?? []);
+    const limit = cleanup.batchSize ?? 500;
+    let afterId: string | undefined;
+    let deactivated = 0;
+    let kept = 0;
+    for (;;) {
+      const page = await store.findDormantUsers(cleanup.tenantId, cleanup.notSeenSince, { afterId, limit });
+      if (page.length === 0) break;
+      afterId = page[page.length - 1]!.id;
+      const chosen = page.filter((user) => !user.roles.some((grant) => excluded.has(grant.role)));
+      kept += page.length - chosen.length;
+      for (const user of chosen) cleanup.onUser?.(user);
+      if (!dryRun && chosen.length) {
+        deactivated += await inTransaction(async (tx) => {
+          let count = 0;
+          for (const candidate of chosen) {
+            // Re-read inside the transaction: the person may have signed in since the page was read.
+            const user = await tx.findUserById(candidate.id);
+            const seen = user?.lastLoginAt ?? user?.createdAt;
+            if (!user || user.status !== 'active' || !seen || seen >= cleanup.notSeenSince) continue;
+            const at = now();
+            await tx.updateUser(user.id, { status: 'deactivated', deactivatedAt: at, updatedAt: at });
+            const event = audit(user.tenantId, cleanup.actor ?? 'system', 'deactivated', {
+              userId: user.id,
+              reason: 'dormant',
+              changes: [{ field: 'status', from: 'active', to: 'deactivated' }],
+            });
+            await tx.appendAudit(event);
+            count++;
+          }
+          return count;
+        });
+      } else if (dryRun) {
+        deactivated += chosen.length;
+      }
+      if (page.length < limit) break;
+    }
+    return { dryRun, deactivated, kept };
+  }
+
+  return Object.freeze({
+    store,
+    provision,
+    getConnection,
+    async getActiveUser(userId: string) {
+      try {
+        const user = await store.findUserById(userId);
+        return user && user.status === 'active' ? user : null;
+      } catch (error) {
+        if (error instanceof JitError) throw error;
+        throw new StoreError('The account store failed while checking a session.', error);
+      }
+    },
+    deactivateUser: (userId: string, o: { actor?: AuditActor; reason?: string } = {}) =>
+      setStatus(userId, 'deactivated', o.actor ?? 'admin', o.reason ?? null),
+    reactivateUser: (userId: string, o: { actor?: AuditActor; reason?: string } = {}) =>
+      setStatus(userId, 'active', o.actor ?? 'admin', o.reason ?? null),
+    deactivateDormant,
+  });
+}
+
+export type { JitErrorCode };

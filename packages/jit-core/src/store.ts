@@ -1,0 +1,87 @@
+import type { AuditEvent, IdentityRecord, RoleGrant, UserRecord, UserStatus } from './model.js';
+
+/**
+ * The contract every store implements (memory, TypeORM on SQLite/PostgreSQL/MariaDB, or an app's own).
+ * Rules, checked by `runStoreConformance` from `@jit-sso/core/testing`:
+ *
+ * - "Not found" is `null`, never an exception.
+ * - Emails arrive normalised; the store compares them byte for byte and never relies on collation.
+ * - `insertUser` throws `StoreConflictError('email')` when (tenantId, email) is taken, and
+ *   `insertIdentity` throws `StoreConflictError('identity')` when (connectionId, subject) is taken.
+ *   Uniqueness comes from database constraints, so it holds across processes.
+ * - `transaction(fn)` commits when `fn` resolves and rolls everything back when it throws, then
+ *   rethrows the same error. Infrastructure failures surface as `StoreError` (code `STORE_FAILURE`).
+ * - `acquireSeat` must serialise concurrent callers for one tenant until the transaction ends, so
+ *   that a seat limit holds under concurrent first logins.
+ */
+export interface IdentityStore extends StoreReader {
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+}
+
+export interface StoreReader {
+  findUserById(userId: string): Promise<UserRecord | null>;
+  findUserByEmail(tenantId: string, email: string): Promise<UserRecord | null>;
+  /** The identity (connectionId, subject) and the user it links to. */
+  findIdentity(connectionId: string, subject: string): Promise<IdentityWithUser | null>;
+  listIdentitiesOfUser(userId: string): Promise<IdentityRecord[]>;
+  /**
+   * Active users of a tenant whose last login (or creation, for users who never logged in) is before
+   * `cutoff`, ordered by id, at most `limit` of them with an id greater than `afterId`.
+   */
+  findDormantUsers(tenantId: string, cutoff: Date, page: { afterId?: string; limit: number }): Promise<UserRecord[]>;
+  listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
+}
+
+export interface IdentityWithUser {
+  identity: IdentityRecord;
+  user: UserRecord;
+}
+
+export interface AuditQuery {
+  tenantId?: string;
+  userId?: string;
+  since?: Date;
+  limit?: number;
+}
+
+export interface NewUser {
+  id: string;
+  tenantId: string;
+  email: string;
+  status: UserStatus;
+  source: UserRecord['source'];
+  attributes: Record<string, unknown>;
+  roles: RoleGrant[];
+  externalId: string | null;
+  createdAt: Date;
+  lastLoginAt: Date | null;
+}
+
+export interface NewIdentity {
+  id: string;
+  tenantId: string;
+  connectionId: string;
+  subject: string;
+  userId: string;
+  createdAt: Date;
+}
+
+export interface UserPatch {
+  email?: string;
+  status?: UserStatus;
+  attributes?: Record<string, unknown>;
+  roles?: RoleGrant[];
+  externalId?: string | null;
+  lastLoginAt?: Date | null;
+  deactivatedAt?: Date | null;
+  updatedAt: Date;
+}
+
+export interface StoreTransaction extends StoreReader {
+  insertUser(user: NewUser): Promise<UserRecord>;
+  updateUser(userId: string, patch: UserPatch): Promise<UserRecord>;
+  insertIdentity(identity: NewIdentity): Promise<IdentityRecord>;
+  /** True when the tenant has fewer than `limit` active users; holds the tenant's seat lock until the end. */
+  acquireSeat(tenantId: string, limit: number): Promise<boolean>;
+  appendAudit(event: AuditEvent): Promise<void>;
+}
