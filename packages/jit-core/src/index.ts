@@ -7,3 +7,4 @@ export * from './mapping.js';
 export * from './connection.js';
 export * from './provisioner.js';
 export { MemoryStore } from './memory-store.js';
+export { uuidv7 } from './ids.js';

@@ -1,5 +1,5 @@
 import { StoreConflictError, StoreError } from './errors.js';
-import type { AuditEvent, IdentityRecord, UserRecord } from './model.js';
+import type { AuditEvent, IdentityRecord, UserRecord, UserStatus } from './model.js';
 import type {
   AuditQuery,
   IdentityStore,
@@ -8,9 +8,20 @@ import type {
   NewUser,
   StoreTransaction,
   UserPatch,
+  UserQuery,
 } from './store.js';
 
 const key = (a: string, b: string) => `${a.length}:${a}${b}`;
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function matchesUser(user: UserRecord, query: Omit<UserQuery, 'afterId' | 'limit'>): boolean {
+  return (
+    (query.tenantId === undefined || user.tenantId === query.tenantId) &&
+    (query.status === undefined || user.status === query.status) &&
+    (query.source === undefined || user.source === query.source) &&
+    (query.notSeenSince === undefined || (user.lastLoginAt ?? user.createdAt) < query.notSeenSince)
+  );
+}
 
 function freezeUser(user: UserRecord): UserRecord {
   return Object.freeze({
@@ -26,13 +37,13 @@ function freezeUser(user: UserRecord): UserRecord {
  * contract as a database store. Records handed out are frozen.
  */
 export class MemoryStore implements IdentityStore {
-  private readonly users = new Map<string, UserRecord>();
-  private readonly usersByEmail = new Map<string, string>();
-  private readonly identities = new Map<string, IdentityRecord>();
-  private readonly identitiesByUser = new Map<string, Set<string>>();
-  private readonly audit: AuditEvent[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
-  private undo: Array<() => void> | null = null;
+  protected readonly users = new Map<string, UserRecord>();
+  protected readonly usersByEmail = new Map<string, string>();
+  protected readonly identities = new Map<string, IdentityRecord>();
+  protected readonly identitiesByUser = new Map<string, Set<string>>();
+  protected readonly audit: AuditEvent[] = [];
+  protected queue: Promise<unknown> = Promise.resolve();
+  protected undo: Array<() => void> | null = null;
 
   async findUserById(userId: string): Promise<UserRecord | null> {
     return this.users.get(userId) ?? null;
@@ -66,7 +77,20 @@ export class MemoryStore implements IdentityStore {
       if (page.afterId !== undefined && user.id <= page.afterId) continue;
       if ((user.lastLoginAt ?? user.createdAt) < cutoff) found.push(user);
     }
-    return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, page.limit);
+    return found.sort(byId).slice(0, page.limit);
+  }
+
+  async listUsers(query: UserQuery): Promise<UserRecord[]> {
+    const found = [...this.users.values()].filter(
+      (u) => matchesUser(u, query) && (query.afterId === undefined || u.id > query.afterId),
+    );
+    return found.sort(byId).slice(0, query.limit);
+  }
+
+  async countUsers(query: Omit<UserQuery, 'afterId' | 'limit'>): Promise<Record<UserStatus, number>> {
+    const counts: Record<UserStatus, number> = { active: 0, deactivated: 0 };
+    for (const user of this.users.values()) if (matchesUser(user, query)) counts[user.status]++;
+    return counts;
   }
 
   async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
@@ -74,9 +98,10 @@ export class MemoryStore implements IdentityStore {
       (e) =>
         (query.tenantId === undefined || e.tenantId === query.tenantId) &&
         (query.userId === undefined || e.userId === query.userId) &&
-        (query.since === undefined || e.at >= query.since),
+        (query.since === undefined || e.at >= query.since) &&
+        (query.afterId === undefined || e.id > query.afterId),
     );
-    return query.limit === undefined ? events : events.slice(0, query.limit);
+    return events.sort(byId).slice(0, query.limit);
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
@@ -96,12 +121,12 @@ export class MemoryStore implements IdentityStore {
     return run;
   }
 
-  private recordUndo(step: () => void): void {
+  protected recordUndo(step: () => void): void {
     if (!this.undo) throw new StoreError('MemoryStore writes must happen inside transaction().');
     this.undo.push(step);
   }
 
-  private putUser(user: UserRecord): void {
+  protected putUser(user: UserRecord): void {
     const previous = this.users.get(user.id);
     this.users.set(user.id, user);
     const emailKey = key(user.tenantId, user.email);
@@ -124,12 +149,14 @@ export class MemoryStore implements IdentityStore {
     });
   }
 
-  private readonly tx: StoreTransaction = {
+  protected readonly tx: StoreTransaction = {
     findUserById: (id) => this.findUserById(id),
     findUserByEmail: (t, e) => this.findUserByEmail(t, e),
     findIdentity: (c, s) => this.findIdentity(c, s),
     listIdentitiesOfUser: (u) => this.listIdentitiesOfUser(u),
     findDormantUsers: (t, c, p) => this.findDormantUsers(t, c, p),
+    listUsers: (q) => this.listUsers(q),
+    countUsers: (q) => this.countUsers(q),
     listAuditEvents: (q) => this.listAuditEvents(q),
 
     insertUser: async (input: NewUser) => {

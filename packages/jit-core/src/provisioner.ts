@@ -30,6 +30,7 @@ import {
   type JitErrorCode,
 } from './errors.js';
 import { mapProfile, type MappedProfile } from './mapping.js';
+import { uuidv7 } from './ids.js';
 import type { AuditAction, AuditActor, AuditEvent, Change, IdentityRecord, RoleGrant, UserRecord } from './model.js';
 import type { SsoProfile } from './profile.js';
 import type { IdentityStore, StoreTransaction, UserPatch } from './store.js';
@@ -185,9 +186,10 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     action: AuditAction,
     fields: Partial<Pick<AuditEvent, 'connectionId' | 'subject' | 'userId' | 'reason' | 'changes'>>,
   ): AuditEvent {
+    const at = now();
     return Object.freeze({
-      id: randomUUID(),
-      at: now(),
+      id: uuidv7(at),
+      at,
       tenantId,
       actor,
       action,

@@ -29,7 +29,22 @@ export interface StoreReader {
    * `cutoff`, ordered by id, at most `limit` of them with an id greater than `afterId`.
    */
   findDormantUsers(tenantId: string, cutoff: Date, page: { afterId?: string; limit: number }): Promise<UserRecord[]>;
+  /** Users matching `query`, ordered by id, at most `limit` with an id greater than `afterId`. */
+  listUsers(query: UserQuery): Promise<UserRecord[]>;
+  /** Number of users per status matching `query` (paging fields ignored). */
+  countUsers(query: Omit<UserQuery, 'afterId' | 'limit'>): Promise<Record<UserStatus, number>>;
+  /** Audit events ordered by id (ids are time-ordered UUIDv7), at most `limit` after `afterId`. */
   listAuditEvents(query: AuditQuery): Promise<AuditEvent[]>;
+}
+
+export interface UserQuery {
+  tenantId?: string;
+  status?: UserStatus;
+  source?: UserRecord['source'];
+  /** Users whose last login (or creation, when they never logged in) is before this. */
+  notSeenSince?: Date;
+  afterId?: string;
+  limit: number;
 }
 
 export interface IdentityWithUser {
@@ -41,7 +56,8 @@ export interface AuditQuery {
   tenantId?: string;
   userId?: string;
   since?: Date;
-  limit?: number;
+  afterId?: string;
+  limit: number;
 }
 
 export interface NewUser {
