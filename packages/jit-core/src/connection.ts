@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
-import { buildMapping, PRESET_NAMES, type AttributeMapping, type FieldMappingInput, type PresetName } from './mapping.js';
+import {
+  buildMapping,
+  PRESET_NAMES,
+  type AttributeMapping,
+  type FieldMappingInput,
+  type PresetName,
+} from './mapping.js';
 import { normaliseDomain } from './email.js';
 
 export type JitMode = 'create' | 'link-only' | 'off';
@@ -93,7 +99,14 @@ const text = z.string().trim().min(1);
 const domain = z
   .string()
   .transform(normaliseDomain)
-  .pipe(z.string().regex(/^(\*\.)?([\p{L}\p{N}-]+\.)+[\p{L}\p{N}-]+$/u, 'must be a domain such as acme.com or *.acme.com'));
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^(\*\.)?([\p{L}\p{N}-]+\.)+[\p{L}\p{N}-]+$/u,
+        'must be a domain such as acme.com or *.acme.com',
+      ),
+  );
 const fieldSpec = z.union([
   text,
   z.array(text).min(1),
@@ -193,7 +206,8 @@ export function defineConnection(input: ConnectionInput): Connection {
 
 export function defineTenant(input: TenantInput): Tenant {
   const parsed = tenantSchema.safeParse(input);
-  if (!parsed.success) throw describeIssues(`tenant "${(input as { id?: unknown })?.id ?? '?'}"`, parsed.error);
+  if (!parsed.success)
+    throw describeIssues(`tenant "${(input as { id?: unknown })?.id ?? '?'}"`, parsed.error);
   return deepFreeze({
     id: parsed.data.id,
     seatLimit: parsed.data.seatLimit ?? null,

@@ -78,7 +78,8 @@ const HINTS: Readonly<Record<JitErrorCode, string>> = {
   UNKNOWN_CONNECTION: 'Check the connection id in the login URL against the configured connections.',
   TENANT_MISMATCH: 'Use the login URL of the organisation this identity provider belongs to.',
   ISSUER_MISMATCH: "Set the connection's issuer to the identity provider's entity id / issuer URL.",
-  INVALID_PROFILE: 'The identity provider sent a login without a usable subject; check its NameID / sub settings.',
+  INVALID_PROFILE:
+    'The identity provider sent a login without a usable subject; check its NameID / sub settings.',
   TRANSIENT_SUBJECT:
     'Configure the identity provider to send a persistent NameID (or email/unspecified), not a transient one.',
   MISSING_ATTRIBUTE:
@@ -92,9 +93,11 @@ const HINTS: Readonly<Record<JitErrorCode, string>> = {
     'An account with this email already exists and cannot be linked automatically; an administrator must link or remove it.',
   SEAT_LIMIT_REACHED: 'Deactivate unused accounts or raise the seat limit for this organisation.',
   USER_DEACTIVATED: 'Reactivate the account (SCIM or an administrator) if this person should have access.',
-  USER_NOT_PROVISIONED: 'Assign this person to the application in the directory so that SCIM provisions them.',
+  USER_NOT_PROVISIONED:
+    'Assign this person to the application in the directory so that SCIM provisions them.',
   USER_NOT_FOUND: 'Check the user id.',
-  NO_ROLE_GRANTED: "Add the person to a group that grants a role, or add a rule for one of the person's groups.",
+  NO_ROLE_GRANTED:
+    "Add the person to a group that grants a role, or add a rule for one of the person's groups.",
   REJECTED_BY_RESOLVER: "The application's own sign-in rules refused this login.",
   STORE_FAILURE: 'The account database did not answer; try again, and check the database if it persists.',
   SAML_RESPONSE_INVALID: "Check the identity provider's signing certificate, clock and audience settings.",
@@ -129,7 +132,12 @@ export class JitError extends Error {
   }
 
   /** What may be shown to the person signing in and their administrator: no cause, no stack. */
-  toJSON(): { code: JitErrorCode; message: string; hint: string; details: Readonly<Record<string, unknown>> } {
+  toJSON(): {
+    code: JitErrorCode;
+    message: string;
+    hint: string;
+    details: Readonly<Record<string, unknown>>;
+  } {
     return { code: this.code, message: this.message, hint: this.hint, details: this.details };
   }
 }
@@ -162,9 +170,13 @@ export class TenantMismatchError extends JitError {
 
 export class IssuerMismatchError extends JitError {
   constructor(expected: string, received: string) {
-    super('ISSUER_MISMATCH', `The login was issued by "${received}", but the connection expects "${expected}".`, {
-      details: { expected, received },
-    });
+    super(
+      'ISSUER_MISMATCH',
+      `The login was issued by "${received}", but the connection expects "${expected}".`,
+      {
+        details: { expected, received },
+      },
+    );
   }
 }
 
@@ -176,9 +188,13 @@ export class InvalidProfileError extends JitError {
 
 export class TransientSubjectError extends JitError {
   constructor(format: string) {
-    super('TRANSIENT_SUBJECT', `A transient NameID (${format}) changes at every login and cannot identify a user.`, {
-      details: { nameIDFormat: format },
-    });
+    super(
+      'TRANSIENT_SUBJECT',
+      `A transient NameID (${format}) changes at every login and cannot identify a user.`,
+      {
+        details: { nameIDFormat: format },
+      },
+    );
   }
 }
 
@@ -211,9 +227,13 @@ export class JitDisabledError extends JitError {
 
 export class DomainNotAllowedError extends JitError {
   constructor(domain: string) {
-    super('DOMAIN_NOT_ALLOWED', `The email domain "${domain}" is not a verified domain of this organisation.`, {
-      details: { domain },
-    });
+    super(
+      'DOMAIN_NOT_ALLOWED',
+      `The email domain "${domain}" is not a verified domain of this organisation.`,
+      {
+        details: { domain },
+      },
+    );
   }
 }
 

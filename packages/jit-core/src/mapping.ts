@@ -96,7 +96,9 @@ export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 function toFieldMapping(field: string, input: FieldMappingInput): FieldMapping {
   const spec: Exclude<FieldMappingInput, string | readonly string[]> =
-    typeof input === 'string' || Array.isArray(input) ? { from: input as string | readonly string[] } : (input as never);
+    typeof input === 'string' || Array.isArray(input)
+      ? { from: input as string | readonly string[] }
+      : (input as never);
   const from = typeof spec.from === 'string' ? [spec.from] : [...spec.from];
   return Object.freeze({
     from: Object.freeze(from),

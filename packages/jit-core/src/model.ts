@@ -42,14 +42,7 @@ export interface IdentityRecord {
 }
 
 export type AuditAction =
-  | 'created'
-  | 'linked'
-  | 'updated'
-  | 'unchanged'
-  | 'denied'
-  | 'deactivated'
-  | 'reactivated'
-  | 'deleted';
+  'created' | 'linked' | 'updated' | 'unchanged' | 'denied' | 'deactivated' | 'reactivated' | 'deleted';
 
 export type AuditActor = 'jit' | 'scim' | 'admin' | 'system';
 

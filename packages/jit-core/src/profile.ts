@@ -73,11 +73,21 @@ export function fromSamlProfile(profile: SamlProfileInput): SsoProfile {
     profile.attributes && typeof profile.attributes === 'object'
       ? plainRecord(profile.attributes)
       : plainRecord(profile, SAML_PROFILE_KEYS);
-  return Object.freeze({ protocol: 'saml', issuer, subject, subjectFormat: format, emailVerified: null, attributes });
+  return Object.freeze({
+    protocol: 'saml',
+    issuer,
+    subject,
+    subjectFormat: format,
+    emailVerified: null,
+    attributes,
+  });
 }
 
 /** ID token claims, optionally merged with userinfo (ID token claims win for `iss` and `sub`). */
-export function fromOidcClaims(claims: Record<string, unknown>, userinfo?: Record<string, unknown>): SsoProfile {
+export function fromOidcClaims(
+  claims: Record<string, unknown>,
+  userinfo?: Record<string, unknown>,
+): SsoProfile {
   const issuer = requireText(claims['iss'], 'issuer (iss)');
   const subject = requireText(claims['sub'], 'subject (sub)');
   if (userinfo && userinfo['sub'] !== undefined && userinfo['sub'] !== subject) {

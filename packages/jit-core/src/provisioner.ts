@@ -31,16 +31,21 @@ import {
 } from './errors.js';
 import { mapProfile, type MappedProfile } from './mapping.js';
 import { uuidv7 } from './ids.js';
-import type { AuditAction, AuditActor, AuditEvent, Change, IdentityRecord, RoleGrant, UserRecord } from './model.js';
+import type {
+  AuditAction,
+  AuditActor,
+  AuditEvent,
+  Change,
+  IdentityRecord,
+  RoleGrant,
+  UserRecord,
+} from './model.js';
 import type { SsoProfile } from './profile.js';
 import type { IdentityStore, StoreTransaction, UserPatch } from './store.js';
 
 /** What a login ended in. A denial is a thrown `JitError`, never a result. */
 export type ProvisioningResult =
-  | LoginOutcome<'created'>
-  | LoginOutcome<'linked'>
-  | LoginOutcome<'updated'>
-  | LoginOutcome<'unchanged'>;
+  LoginOutcome<'created'> | LoginOutcome<'linked'> | LoginOutcome<'updated'> | LoginOutcome<'unchanged'>;
 
 export interface LoginOutcome<A extends 'created' | 'linked' | 'updated' | 'unchanged'> {
   readonly action: A;
@@ -172,7 +177,8 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       const input = await loader(id);
       if (input) {
         const connection = defineConnection(input);
-        if (connection.id !== id) throw new ConfigurationError(`Connection loader returned "${connection.id}" for "${id}".`);
+        if (connection.id !== id)
+          throw new ConfigurationError(`Connection loader returned "${connection.id}" for "${id}".`);
         connections.set(id, connection);
         return connection;
       }
@@ -247,7 +253,10 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
   function syncGrants(current: readonly RoleGrant[], granted: readonly string[]): RoleGrant[] {
     const kept = current.filter((g) => g.source !== 'jit');
     const held = new Set(kept.map((g) => g.role));
-    return [...kept, ...granted.filter((role) => !held.has(role)).map((role) => ({ role, source: 'jit' as const }))];
+    return [
+      ...kept,
+      ...granted.filter((role) => !held.has(role)).map((role) => ({ role, source: 'jit' as const })),
+    ];
   }
 
   function emailIsVerified(connection: Connection, profile: SsoProfile): boolean {
@@ -321,7 +330,14 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     const { patch, changes } = await syncedPatch(tx, connection, user, mapped, now());
     const updated = await tx.updateUser(user.id, patch);
     const action = changes.length ? 'updated' : 'unchanged';
-    return { action, user: updated, identity, roles: roleNames(updated.roles), changes, connectionId: connection.id };
+    return {
+      action,
+      user: updated,
+      identity,
+      roles: roleNames(updated.roles),
+      changes,
+      connectionId: connection.id,
+    };
   }
 
   /** Step 4: link an existing account, only when it is safe. */
@@ -402,7 +418,14 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       ...Object.entries(mapped.attributes).map(([field, to]) => ({ field, from: null, to })),
       { field: 'roles', from: [], to: roleNames(user.roles) },
     ];
-    return { action: 'created', user, identity, roles: roleNames(user.roles), changes, connectionId: connection.id };
+    return {
+      action: 'created',
+      user,
+      identity,
+      roles: roleNames(user.roles),
+      changes,
+      connectionId: connection.id,
+    };
   }
 
   async function runResolver(context: ResolverContext): Promise<ResolverDecision> {
@@ -423,7 +446,13 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     mapped: MappedProfile,
   ): Promise<ProvisioningResult> {
     const existing = await tx.findIdentity(connection.id, profile.subject);
-    const verdict = await runResolver({ connection, profile, mapped, linkedUser: existing?.user ?? null, store: tx });
+    const verdict = await runResolver({
+      connection,
+      profile,
+      mapped,
+      linkedUser: existing?.user ?? null,
+      store: tx,
+    });
     if (verdict.action === 'reject') throw new ResolverRejectedError(verdict.reason, verdict.message);
 
     if (existing) {
@@ -437,7 +466,8 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
 
     if (verdict.action === 'link') {
       const target = await tx.findUserById(verdict.userId);
-      if (!target) throw new AccountConflictError('The application asked to link an account that does not exist.');
+      if (!target)
+        throw new AccountConflictError('The application asked to link an account that does not exist.');
       return link(tx, connection, profile, target, mapped);
     }
 

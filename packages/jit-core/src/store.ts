@@ -28,7 +28,11 @@ export interface StoreReader {
    * Active users of a tenant whose last login (or creation, for users who never logged in) is before
    * `cutoff`, ordered by id, at most `limit` of them with an id greater than `afterId`.
    */
-  findDormantUsers(tenantId: string, cutoff: Date, page: { afterId?: string; limit: number }): Promise<UserRecord[]>;
+  findDormantUsers(
+    tenantId: string,
+    cutoff: Date,
+    page: { afterId?: string; limit: number },
+  ): Promise<UserRecord[]>;
   /** Users matching `query`, ordered by id, at most `limit` with an id greater than `afterId`. */
   listUsers(query: UserQuery): Promise<UserRecord[]>;
   /** Number of users per status matching `query` (paging fields ignored). */

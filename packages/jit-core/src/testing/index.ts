@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { JitError, StoreConflictError } from '../errors.js';
+import type { JitError} from '../errors.js';
+import { StoreConflictError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { AuditEvent, UserRecord } from '../model.js';
 import { fromOidcClaims } from '../profile.js';
