@@ -264,6 +264,16 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     return connection.emailAuthoritative && profile.emailVerified !== false;
   }
 
+  /**
+   * An account created (or re-addressed) from an unverified OIDC email would let whoever typed that
+   * address hold the account its real owner later links into; the issue requires `email_verified`
+   * unless the connection is authoritative. SAML carries no such claim and is governed by linking.
+   */
+  function requireVerifiedOidcEmail(connection: Connection, profile: SsoProfile): void {
+    if (profile.protocol === 'oidc' && !emailIsVerified(connection, profile))
+      throw new EmailNotVerifiedError();
+  }
+
   function requireVerifiedDomain(connection: Connection, email: string): void {
     const domain = emailDomain(email);
     if (!isDomainVerified(domain, connection.verifiedDomains)) throw new DomainNotAllowedError(domain);
@@ -274,6 +284,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     tx: StoreTransaction,
     connection: Connection,
     user: UserRecord,
+    profile: SsoProfile,
     mapped: MappedProfile,
     at: Date,
   ): Promise<{ patch: UserPatch; changes: Change[] }> {
@@ -283,6 +294,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
 
     if (connection.mapping['email']?.sync === 'every-login' && mapped.email !== user.email) {
       requireVerifiedDomain(connection, mapped.email);
+      requireVerifiedOidcEmail(connection, profile);
       const holder = await tx.findUserByEmail(user.tenantId, mapped.email);
       if (holder && holder.id !== user.id) {
         throw new AccountConflictError(
@@ -321,13 +333,14 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
   async function signIn(
     tx: StoreTransaction,
     connection: Connection,
+    profile: SsoProfile,
     identity: IdentityRecord,
     user: UserRecord,
     mapped: MappedProfile,
   ): Promise<ProvisioningResult> {
     if (user.tenantId !== connection.tenantId) throw new TenantMismatchError(connection.id, user.tenantId);
     if (user.status !== 'active') throw new UserDeactivatedError(user.id);
-    const { patch, changes } = await syncedPatch(tx, connection, user, mapped, now());
+    const { patch, changes } = await syncedPatch(tx, connection, user, profile, mapped, now());
     const updated = await tx.updateUser(user.id, patch);
     const action = changes.length ? 'updated' : 'unchanged';
     return {
@@ -366,7 +379,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       userId: user.id,
       createdAt: at,
     });
-    const { patch, changes } = await syncedPatch(tx, connection, user, mapped, at);
+    const { patch, changes } = await syncedPatch(tx, connection, user, profile, mapped, at);
     const updated = await tx.updateUser(user.id, patch);
     return {
       action: 'linked',
@@ -388,6 +401,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
   ): Promise<ProvisioningResult> {
     if (tenant.requireProvisionedUsers) throw new UserNotProvisionedError();
     if (connection.mode !== 'create') throw new JitDisabledError(connection.id, connection.mode);
+    requireVerifiedOidcEmail(connection, profile);
     const roles = grantedRoles(connection, mapped);
     if (tenant.seatLimit !== null && !(await tx.acquireSeat(tenant.id, tenant.seatLimit))) {
       throw new SeatLimitReachedError(tenant.id, tenant.seatLimit);
@@ -461,7 +475,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
           userId: existing.user.id,
         });
       }
-      return signIn(tx, connection, existing.identity, existing.user, mapped);
+      return signIn(tx, connection, profile, existing.identity, existing.user, mapped);
     }
 
     if (verdict.action === 'link') {
