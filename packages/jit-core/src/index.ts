@@ -8,3 +8,5 @@ export * from './connection.js';
 export * from './provisioner.js';
 export { MemoryStore } from './memory-store.js';
 export { uuidv7 } from './ids.js';
+export * from './directory.js';
+export { MemoryDirectoryStore } from './memory-directory.js';
