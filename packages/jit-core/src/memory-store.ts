@@ -19,6 +19,8 @@ function matchesUser(user: UserRecord, query: Omit<UserQuery, 'afterId' | 'limit
     (query.tenantId === undefined || user.tenantId === query.tenantId) &&
     (query.status === undefined || user.status === query.status) &&
     (query.source === undefined || user.source === query.source) &&
+    (query.email === undefined || user.email === query.email) &&
+    (query.externalId === undefined || user.externalId === query.externalId) &&
     (query.notSeenSince === undefined || (user.lastLoginAt ?? user.createdAt) < query.notSeenSince)
   );
 }

@@ -45,6 +45,10 @@ export interface UserQuery {
   tenantId?: string;
   status?: UserStatus;
   source?: UserRecord['source'];
+  /** Exact match on the normalised email (across tenants unless `tenantId` is set). */
+  email?: string;
+  /** Exact match on the directory's id for the person. */
+  externalId?: string;
   /** Users whose last login (or creation, when they never logged in) is before this. */
   notSeenSince?: Date;
   afterId?: string;
