@@ -1,0 +1,13 @@
+export { JitModule } from './jit.module.js';
+export {
+  JIT_MODULE_OPTIONS,
+  type JitForRootOptions,
+  type JitForRootAsyncOptions,
+} from './jit.module-definition.js';
+export type { JitModuleOptions } from './options.js';
+export { JitService } from './jit.service.js';
+export { JitExceptionFilter, jitErrorBody } from './jit-exception.filter.js';
+export { JitSessionGuard } from './session.guard.js';
+export { JitSessionSerializer } from './session.serializer.js';
+export { CurrentUser } from './current-user.decorator.js';
+export type { SessionUser } from './session.js';

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  createProvisioner,
+  type AuditActor,
+  type Connection,
+  type DormantCleanupOptions,
+  type DormantCleanupReport,
+  type IdentityStore,
+  type ProvisioningResult,
+  type ProvisionRequest,
+  type Provisioner,
+  type UserRecord,
+} from '@jit-sso/core';
+import { JIT_MODULE_OPTIONS } from './jit.module-definition.js';
+import { checkModuleOptions, type JitModuleOptions } from './options.js';
+
+/**
+ * The engine as a Nest provider. Every decision is jit-core's; this class only builds the engine
+ * from the module options when the module starts (so configuration errors stop the boot).
+ */
+@Injectable()
+export class JitService implements Provisioner {
+  private readonly engine: Provisioner;
+  readonly options: JitModuleOptions;
+
+  constructor(@Inject(JIT_MODULE_OPTIONS) options: JitModuleOptions) {
+    checkModuleOptions(options);
+    this.options = options;
+    this.engine = createProvisioner(options);
+  }
+
+  get store(): IdentityStore {
+    return this.engine.store;
+  }
+
+  provision(request: ProvisionRequest): Promise<ProvisioningResult> {
+    return this.engine.provision(request);
+  }
+
+  getActiveUser(userId: string): Promise<UserRecord | null> {
+    return this.engine.getActiveUser(userId);
+  }
+
+  deactivateUser(userId: string, options?: { actor?: AuditActor; reason?: string }): Promise<UserRecord> {
+    return this.engine.deactivateUser(userId, options);
+  }
+
+  reactivateUser(userId: string, options?: { actor?: AuditActor; reason?: string }): Promise<UserRecord> {
+    return this.engine.reactivateUser(userId, options);
+  }
+
+  deactivateDormant(options: DormantCleanupOptions): Promise<DormantCleanupReport> {
+    return this.engine.deactivateDormant(options);
+  }
+
+  getConnection(id: string): Promise<Connection> {
+    return this.engine.getConnection(id);
+  }
+}
