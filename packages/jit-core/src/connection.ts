@@ -156,8 +156,11 @@ function describeIssues(what: string, error: z.ZodError): ConfigurationError {
   });
 }
 
+/** Freezes plain objects and arrays; class instances (a Buffer, an adapter's cache) are the app's own. */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (!value || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  const proto = Object.getPrototypeOf(value);
+  if (Array.isArray(value) || proto === Object.prototype || proto === null) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
   }
