@@ -1,0 +1,156 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import session from 'koa-session';
+import koaPassport from 'koa-passport';
+import request from 'supertest';
+import type { Server } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createProvisioner,
+  fromOidcClaims,
+  JitError,
+  MemoryStore,
+  type Provisioner,
+  type UserRecord,
+} from '@jit-sso/core';
+import { jitErrors, jitSession, requireUser, useJitSerializer, type JitState } from '../src/index.js';
+
+const ISSUER = 'https://idp.acme.test';
+
+function buildApp(jit: Provisioner): Koa<JitState> {
+  const passport = new koaPassport.KoaPassport();
+  useJitSerializer(passport);
+  const app = new Koa<JitState>();
+  app.keys = ['test-key'];
+  app.silent = true;
+  app.use(jitErrors());
+  app.use(session({}, app));
+  app.use(passport.initialize());
+  app.use(passport.session());
+  app.use(jitSession(jit));
+
+  const router = new Router<JitState>();
+  // Signs in through the engine directly, as a strategy's verify would after the protocol checks.
+  router.post('/login/:issuer', async (ctx) => {
+    const iss = ctx.params['issuer'] === 'acme' ? ISSUER : `https://${ctx.params['issuer']}.test`;
+    const profile = fromOidcClaims({ iss, sub: 'ann-sub', email: 'ann@acme.test', email_verified: true });
+    const result = await jit.provision({ connectionId: 'acme-oidc', profile });
+    await ctx.login(result.user);
+    ctx.status = 204;
+  });
+  router.get('/me', requireUser(), (ctx) => {
+    const user = ctx.state.user as UserRecord;
+    ctx.body = { id: user.id, email: user.email, roles: user.roles.map((g) => g.role) };
+  });
+  router.get('/public', (ctx) => {
+    ctx.body = { signedIn: Boolean(ctx.state.user) };
+  });
+  router.get('/boom', () => {
+    throw new Error('not a JitError');
+  });
+  app.use(router.routes());
+  return app;
+}
+
+describe('Koa session and error middleware', () => {
+  let jit: Provisioner;
+  let server: Server;
+
+  beforeEach(() => {
+    jit = createProvisioner({
+      store: new MemoryStore(),
+      connections: [
+        {
+          id: 'acme-oidc',
+          tenantId: 'acme',
+          protocol: 'oidc',
+          issuer: ISSUER,
+          jit: { verifiedDomains: ['acme.test'], defaultRoles: ['member'] },
+        },
+      ],
+    });
+    server = buildApp(jit).listen(0);
+  });
+  afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('refuses a guarded route without a session with SESSION_ENDED', async () => {
+    const res = await request(server).get('/me').expect(401);
+    expect(res.body).toEqual({
+      error: expect.objectContaining({ code: 'SESSION_ENDED', hint: 'Sign in again.' }),
+    });
+  });
+
+  it('lets requests without a session through to unguarded routes', async () => {
+    expect((await request(server).get('/public').expect(200)).body).toEqual({ signedIn: false });
+  });
+
+  it('admits the signed-in user with the current record', async () => {
+    const agent = request.agent(server);
+    await agent.post('/login/acme').expect(204);
+    expect((await agent.get('/me').expect(200)).body).toMatchObject({
+      email: 'ann@acme.test',
+      roles: ['member'],
+    });
+  });
+
+  it('ends the session of a user deactivated after signing in, on any route', async () => {
+    const agent = request.agent(server);
+    await agent.post('/login/acme').expect(204);
+    const { body } = await agent.get('/me').expect(200);
+
+    await jit.deactivateUser(body.id, { actor: 'scim' });
+    const refused = await agent.get('/public').expect(401);
+    expect(refused.body.error.code).toBe('SESSION_ENDED');
+
+    // The session is gone: reactivating the account does not revive it.
+    await jit.reactivateUser(body.id);
+    expect((await agent.get('/public').expect(200)).body).toEqual({ signedIn: false });
+    expect((await agent.get('/me').expect(401)).body.error.code).toBe('SESSION_ENDED');
+  });
+
+  it('sees a role change made after sign-in', async () => {
+    const agent = request.agent(server);
+    await agent.post('/login/acme').expect(204);
+    const { body } = await agent.get('/me').expect(200);
+    await jit.store.transaction((tx) =>
+      tx.updateUser(body.id, { roles: [{ role: 'admin', source: 'manual' }], updatedAt: new Date() }),
+    );
+    expect((await agent.get('/me').expect(200)).body.roles).toEqual(['admin']);
+  });
+
+  it('answers a refused login with the code, status and hint, and nothing internal', async () => {
+    const res = await request(server).post('/login/evil').expect(401);
+    expect(res.body).toEqual({
+      error: {
+        code: 'ISSUER_MISMATCH',
+        message: `The login was issued by "https://evil.test", but the connection expects "${ISSUER}".`,
+        hint: expect.any(String),
+        details: { expected: ISSUER, received: 'https://evil.test' },
+      },
+    });
+    expect(JSON.stringify(res.body)).not.toMatch(/stack|cause/);
+  });
+
+  it('leaves errors that are not JitErrors to Koa', async () => {
+    const res = await request(server).get('/boom').expect(500);
+    expect(res.body).toEqual({});
+  });
+
+  it('answers a store failure with 503 STORE_FAILURE and reports it', async () => {
+    const seen: JitError[] = [];
+    const failing: Provisioner = {
+      ...jit,
+      getActiveUser: () => Promise.reject(new JitError('STORE_FAILURE', 'The account store failed.')),
+    };
+    const app = new Koa();
+    app.use(jitErrors({ onServerError: (error) => seen.push(error) }));
+    app.use(async (ctx, next) => {
+      ctx.state.user = { id: 'u1' };
+      await next();
+    });
+    app.use(jitSession(failing));
+    const res = await request(app.callback()).get('/').expect(503);
+    expect(res.body.error.code).toBe('STORE_FAILURE');
+    expect(seen.map((e) => e.code)).toEqual(['STORE_FAILURE']);
+  });
+});
