@@ -1,22 +1,31 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { isJitError, type JitError } from '@jit-sso/core';
 
-/** The body every adapter answers a refusal with: `JitError.toJSON()` (code, message, hint, details). */
-export function jitErrorBody(error: JitError): { error: ReturnType<JitError['toJSON']> } {
-  return { error: error.toJSON() };
+const escape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The JSON every adapter answers a refusal with: `{ error: { code, message, hint } }`. */
+export function jitErrorBody(error: JitError): {
+  error: { code: JitError['code']; message: string; hint: string };
+} {
+  const { code, message, hint } = error.toJSON();
+  return { error: { code, message, hint } };
 }
 
-export interface JitErrorsOptions {
+export interface JitErrorHandlerOptions {
+  /** Page title of the HTML answer (default "Sign-in failed"). */
+  title?: string;
   /** Called for refusals answered with a 5xx (configuration, store down), e.g. to log them. */
   onServerError?: (error: JitError, ctx: ParameterizedContext) => void;
 }
 
 /**
  * Mount first. Answers a `JitError` thrown further down with its `httpStatus` and
- * `{ error: { code, message, hint, details } }`: what the person signing in and their administrator
- * may see, never the cause or a stack. Other errors go on to Koa's own handling.
+ * `{ error: { code, message, hint } }` (JSON when the client accepts it, else a small HTML page).
+ * The cause and stack are never shown. Other errors go on to Koa's own handling.
  */
-export function jitErrors(options: JitErrorsOptions = {}): Middleware {
+export function jitErrorHandler(options: JitErrorHandlerOptions = {}): Middleware {
+  const title = options.title ?? 'Sign-in failed';
   return async (ctx, next) => {
     try {
       await next();
@@ -24,7 +33,17 @@ export function jitErrors(options: JitErrorsOptions = {}): Middleware {
       if (!isJitError(error)) throw error;
       if (error.httpStatus >= 500) options.onServerError?.(error, ctx);
       ctx.status = error.httpStatus;
-      ctx.body = jitErrorBody(error);
+      ctx.set('Cache-Control', 'no-store');
+      const body = jitErrorBody(error);
+      if (ctx.accepts(['html', 'json']) === 'json') {
+        ctx.body = body;
+        return;
+      }
+      const { code, message, hint } = body.error;
+      ctx.type = 'html';
+      ctx.body =
+        `<!doctype html><meta charset="utf-8"><title>${escape(title)}</title>` +
+        `<h1>${escape(title)}</h1><p>${escape(message)}</p><p>${escape(hint)}</p><p><code>${escape(code)}</code></p>`;
     }
   };
 }

@@ -1,10 +1,9 @@
-export { jitErrors, jitErrorBody, type JitErrorsOptions } from './errors.js';
+export { jitErrorHandler, jitErrorBody, type JitErrorHandlerOptions } from './errors.js';
 export {
-  jitSession,
-  requireUser,
-  useJitSerializer,
+  requireActiveUser,
+  roleNames,
+  useJitSession,
   type ActiveUserSource,
   type JitState,
   type PassportSerializers,
-  type SessionUser,
 } from './session.js';

@@ -1,64 +1,12 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { JitError, type Provisioner, type UserRecord } from '@jit-sso/core';
 
-/** What the session keeps between requests: the user's id only, never the profile or tokens. */
-export interface SessionUser {
-  readonly id: string;
-}
-
-export interface JitState {
-  user?: UserRecord | SessionUser | null;
-}
-
-type Ctx = ParameterizedContext<JitState> & {
-  logout?: () => Promise<void>;
-  session?: unknown;
-};
-
-/** The part of the engine a session check needs. */
+/** The part of the engine a session needs. */
 export type ActiveUserSource = Pick<Provisioner, 'getActiveUser'>;
 
-function sessionUserId(ctx: Ctx): string | null {
-  const user = ctx.state.user;
-  return user && typeof user === 'object' && typeof user.id === 'string' && user.id !== '' ? user.id : null;
-}
-
-async function endSession(ctx: Ctx): Promise<void> {
-  if (typeof ctx.logout === 'function') await ctx.logout();
-  if (ctx.session !== undefined) ctx.session = null;
-  ctx.state.user = null;
-}
-
-/**
- * Mount after `passport.session()`. On every request with a session user it reads the user from the
- * store: an active user replaces `ctx.state.user` (current roles and status); a user who was
- * deactivated or removed since signing in has the session ended and the request refused with
- * `SESSION_ENDED`. Requests without a session pass through (guard them with `requireUser()`).
- */
-export function jitSession(jit: ActiveUserSource): Middleware<JitState> {
-  return async (ctx, next) => {
-    const userId = sessionUserId(ctx as Ctx);
-    if (userId) {
-      const user = await jit.getActiveUser(userId);
-      if (!user) {
-        await endSession(ctx as Ctx);
-        throw new JitError(
-          'SESSION_ENDED',
-          'The session has ended because the account was deactivated or removed.',
-        );
-      }
-      ctx.state.user = user;
-    }
-    await next();
-  };
-}
-
-/** Refuses a request that is not signed in with `SESSION_ENDED` (mount after `jitSession`). */
-export function requireUser(): Middleware<JitState> {
-  return async (ctx, next) => {
-    if (!sessionUserId(ctx as Ctx)) throw new JitError('SESSION_ENDED', 'This request is not signed in.');
-    await next();
-  };
+export interface JitState {
+  /** The signed-in user, as `passport.session()` / `requireActiveUser` loaded it from the store. */
+  user?: UserRecord | null;
 }
 
 /** The slice of koa-passport's instance the serializer is registered on. */
@@ -67,20 +15,63 @@ export interface PassportSerializers {
   deserializeUser(fn: (id: unknown, done: (error: unknown, user?: unknown) => void) => void): void;
 }
 
+// Users loaded from the store during this request (by the session or `requireActiveUser`).
+const fresh = new WeakSet<object>();
+
 /**
- * Stores only the user id in the session; `jitSession` reads the user again on each request, so a
- * deactivation takes effect at the next request.
+ * Passport session support for koa-passport: the session holds the user id only, and each request
+ * re-loads the user with `getActiveUser`. A deactivated or deleted user is dropped from the session
+ * by `passport.session()`, so their live sessions end at their next request.
  */
-export function useJitSerializer(passport: PassportSerializers): void {
+export function useJitSession(passport: PassportSerializers, provisioner: ActiveUserSource): void {
   passport.serializeUser((user, done) => {
-    const id = (user as Partial<SessionUser> | null)?.id;
-    if (typeof id !== 'string' || id === '') {
-      done(new Error('Only a provisioned jit-sso user can be stored in the session.'));
-      return;
-    }
+    const id = (user as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return done(new Error('A signed-in user must have a string id.'));
     done(null, id);
   });
   passport.deserializeUser((id, done) => {
-    done(null, typeof id === 'string' && id !== '' ? ({ id } satisfies SessionUser) : false);
+    if (typeof id !== 'string') return done(null, false);
+    provisioner.getActiveUser(id).then(
+      (user) => {
+        if (user) fresh.add(user);
+        done(null, user ?? false);
+      },
+      (error: unknown) => done(error),
+    );
   });
+}
+
+type SessionContext = ParameterizedContext<JitState> & {
+  logout?: () => Promise<void>;
+  session?: unknown;
+};
+
+/**
+ * Admits only a signed-in, still active user, and puts the current `UserRecord` on
+ * `ctx.state.user`. Otherwise throws `SESSION_ENDED` (401) for `jitErrorHandler` and ends the session.
+ */
+export function requireActiveUser(provisioner: ActiveUserSource): Middleware<JitState> {
+  return async (ctx, next) => {
+    const current = ctx.state.user as Partial<UserRecord> | null | undefined;
+    if (!(current && fresh.has(current))) {
+      const id = typeof current?.id === 'string' ? current.id : null;
+      if (!id) await ended(ctx, 'You are not signed in, or your session has ended.');
+      const user = await provisioner.getActiveUser(id!);
+      if (!user) await ended(ctx, 'Your session has ended because the account is no longer active.');
+      fresh.add(user!);
+      ctx.state.user = user;
+    }
+    await next();
+  };
+}
+
+async function ended(ctx: SessionContext, message: string): Promise<never> {
+  if (typeof ctx.logout === 'function' && ctx.session) await ctx.logout();
+  ctx.state.user = null;
+  throw new JitError('SESSION_ENDED', message);
+}
+
+/** Role names of a user, from every source. */
+export function roleNames(user: Pick<UserRecord, 'roles'>): string[] {
+  return [...new Set(user.roles.map((g) => g.role))].sort();
 }

@@ -13,21 +13,20 @@ import {
   type Provisioner,
   type UserRecord,
 } from '@jit-sso/core';
-import { jitErrors, jitSession, requireUser, useJitSerializer, type JitState } from '../src/index.js';
+import { jitErrorHandler, requireActiveUser, roleNames, useJitSession, type JitState } from '../src/index.js';
 
 const ISSUER = 'https://idp.acme.test';
 
 function buildApp(jit: Provisioner): Koa<JitState> {
   const passport = new koaPassport.KoaPassport();
-  useJitSerializer(passport);
+  useJitSession(passport, jit);
   const app = new Koa<JitState>();
   app.keys = ['test-key'];
   app.silent = true;
-  app.use(jitErrors());
+  app.use(jitErrorHandler());
   app.use(session({}, app));
   app.use(passport.initialize());
   app.use(passport.session());
-  app.use(jitSession(jit));
 
   const router = new Router<JitState>();
   // Signs in through the engine directly, as a strategy's verify would after the protocol checks.
@@ -38,9 +37,9 @@ function buildApp(jit: Provisioner): Koa<JitState> {
     await ctx.login(result.user);
     ctx.status = 204;
   });
-  router.get('/me', requireUser(), (ctx) => {
+  router.get('/me', requireActiveUser(jit), (ctx) => {
     const user = ctx.state.user as UserRecord;
-    ctx.body = { id: user.id, email: user.email, roles: user.roles.map((g) => g.role) };
+    ctx.body = { id: user.id, email: user.email, roles: roleNames(user) };
   });
   router.get('/public', (ctx) => {
     ctx.body = { signedIn: Boolean(ctx.state.user) };
@@ -74,7 +73,7 @@ describe('Koa session and error middleware', () => {
   afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('refuses a guarded route without a session with SESSION_ENDED', async () => {
-    const res = await request(server).get('/me').expect(401);
+    const res = await request(server).get('/me').set('Accept', 'application/json').expect(401);
     expect(res.body).toEqual({
       error: expect.objectContaining({ code: 'SESSION_ENDED', hint: 'Sign in again.' }),
     });
@@ -93,19 +92,41 @@ describe('Koa session and error middleware', () => {
     });
   });
 
-  it('ends the session of a user deactivated after signing in, on any route', async () => {
+  it('ends the session of a user deactivated after signing in, at the next request', async () => {
     const agent = request.agent(server);
     await agent.post('/login/acme').expect(204);
     const { body } = await agent.get('/me').expect(200);
 
     await jit.deactivateUser(body.id, { actor: 'scim' });
-    const refused = await agent.get('/public').expect(401);
+    const refused = await agent.get('/me').set('Accept', 'application/json').expect(401);
     expect(refused.body.error.code).toBe('SESSION_ENDED');
 
-    // The session is gone: reactivating the account does not revive it.
+    // The session no longer names the user: reactivating the account does not revive it.
     await jit.reactivateUser(body.id);
     expect((await agent.get('/public').expect(200)).body).toEqual({ signedIn: false });
-    expect((await agent.get('/me').expect(401)).body.error.code).toBe('SESSION_ENDED');
+    expect((await agent.get('/me').set('Accept', 'application/json').expect(401)).body.error.code).toBe(
+      'SESSION_ENDED',
+    );
+  });
+
+  it('drops a deactivated user from the session on unguarded routes too', async () => {
+    const agent = request.agent(server);
+    await agent.post('/login/acme').expect(204);
+    const { body } = await agent.get('/me').expect(200);
+    expect((await agent.get('/public').expect(200)).body).toEqual({ signedIn: true });
+    await jit.deactivateUser(body.id);
+    expect((await agent.get('/public').expect(200)).body).toEqual({ signedIn: false });
+    await jit.reactivateUser(body.id);
+    expect((await agent.get('/public').expect(200)).body).toEqual({ signedIn: false });
+  });
+
+  it('answers a browser with an HTML page that escapes the message', async () => {
+    const res = await request(server).post('/login/evil').set('Accept', 'text/html').expect(401);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).toContain('<code>ISSUER_MISMATCH</code>');
+    expect(res.text).toContain('&quot;https://evil.test&quot;');
+    expect(res.text).not.toContain('"https://evil.test"');
   });
 
   it('sees a role change made after sign-in', async () => {
@@ -119,13 +140,12 @@ describe('Koa session and error middleware', () => {
   });
 
   it('answers a refused login with the code, status and hint, and nothing internal', async () => {
-    const res = await request(server).post('/login/evil').expect(401);
+    const res = await request(server).post('/login/evil').set('Accept', 'application/json').expect(401);
     expect(res.body).toEqual({
       error: {
         code: 'ISSUER_MISMATCH',
         message: `The login was issued by "https://evil.test", but the connection expects "${ISSUER}".`,
-        hint: expect.any(String),
-        details: { expected: ISSUER, received: 'https://evil.test' },
+        hint: "Set the connection's issuer to the identity provider's entity id / issuer URL.",
       },
     });
     expect(JSON.stringify(res.body)).not.toMatch(/stack|cause/);
@@ -143,13 +163,13 @@ describe('Koa session and error middleware', () => {
       getActiveUser: () => Promise.reject(new JitError('STORE_FAILURE', 'The account store failed.')),
     };
     const app = new Koa();
-    app.use(jitErrors({ onServerError: (error) => seen.push(error) }));
+    app.use(jitErrorHandler({ onServerError: (error) => seen.push(error) }));
     app.use(async (ctx, next) => {
       ctx.state.user = { id: 'u1' };
       await next();
     });
-    app.use(jitSession(failing));
-    const res = await request(app.callback()).get('/').expect(503);
+    app.use(requireActiveUser(failing));
+    const res = await request(app.callback()).get('/').set('Accept', 'application/json').expect(503);
     expect(res.body.error.code).toBe('STORE_FAILURE');
     expect(seen.map((e) => e.code)).toEqual(['STORE_FAILURE']);
   });

@@ -10,4 +10,4 @@ export { JitExceptionFilter, jitErrorBody } from './jit-exception.filter.js';
 export { JitSessionGuard } from './session.guard.js';
 export { JitSessionSerializer } from './session.serializer.js';
 export { CurrentUser } from './current-user.decorator.js';
-export type { SessionUser } from './session.js';
+export { roleNames } from './session.js';

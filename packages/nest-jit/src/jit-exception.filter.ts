@@ -2,31 +2,56 @@ import { Catch, Inject, Optional, type ArgumentsHost, type ExceptionFilter } fro
 import { HttpAdapterHost } from '@nestjs/core';
 import { JitError } from '@jit-sso/core';
 
-/** The body every adapter answers a refusal with: `JitError.toJSON()` (code, message, hint, details). */
-export function jitErrorBody(error: JitError): { error: ReturnType<JitError['toJSON']> } {
-  return { error: error.toJSON() };
+const escape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The JSON every adapter answers a refusal with: `{ error: { code, message, hint } }`. */
+export function jitErrorBody(error: JitError): {
+  error: { code: JitError['code']; message: string; hint: string };
+} {
+  const { code, message, hint } = error.toJSON();
+  return { error: { code, message, hint } };
+}
+
+interface HttpRequestLike {
+  accepts?: (types: string[]) => string | false;
 }
 
 /**
- * Answers a `JitError` with its `httpStatus` and `{ error: { code, message, hint, details } }`:
- * what the person signing in and their administrator may see, never the cause or a stack.
- * Register it globally (`app.useGlobalFilters(new JitExceptionFilter())`, or `APP_FILTER`) or per
- * controller with `@UseFilters(JitExceptionFilter)`.
+ * Answers a `JitError` with its `httpStatus` and `{ error: { code, message, hint } }` (JSON when the
+ * client accepts it, else a small HTML page): what the person signing in and their administrator
+ * may see, never the cause or a stack. Register it globally (`app.useGlobalFilters(new
+ * JitExceptionFilter())`, or `APP_FILTER`) or per controller with `@UseFilters(JitExceptionFilter)`.
  */
 @Catch(JitError)
 export class JitExceptionFilter implements ExceptionFilter<JitError> {
+  private readonly title = 'Sign-in failed';
+
   constructor(@Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost) {}
 
   catch(error: JitError, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse();
+    const http = host.switchToHttp();
+    const request = http.getRequest<HttpRequestLike>();
+    const response = http.getResponse();
     const adapter = this.adapterHost?.httpAdapter;
+    if (adapter ? adapter.isHeadersSent(response) : response.headersSent) return;
+
+    const body = jitErrorBody(error);
+    const json = typeof request.accepts !== 'function' || request.accepts(['html', 'json']) === 'json';
+    const { code, message, hint } = body.error;
+    const page =
+      `<!doctype html><meta charset="utf-8"><title>${escape(this.title)}</title>` +
+      `<h1>${escape(this.title)}</h1><p>${escape(message)}</p><p>${escape(hint)}</p><p><code>${escape(code)}</code></p>`;
+
     if (adapter) {
-      if (adapter.isHeadersSent(response)) return;
-      adapter.reply(response, jitErrorBody(error), error.httpStatus);
-      return;
+      adapter.setHeader(response, 'Cache-Control', 'no-store');
+      if (json) return void adapter.reply(response, body, error.httpStatus);
+      adapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');
+      return void adapter.reply(response, page, error.httpStatus);
     }
     // Created with `new` outside the container: the platform is Express.
-    if (response.headersSent) return;
-    response.status(error.httpStatus).json(jitErrorBody(error));
+    response.status(error.httpStatus).set('Cache-Control', 'no-store');
+    if (json) response.json(body);
+    else response.type('html').send(page);
   }
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { JitError } from '@jit-sso/core';
 import { JitService } from './jit.service.js';
-import { endSession, sessionUserId, type SessionRequest } from './session.js';
+import { endSession, isFresh, markFresh, type SessionRequest } from './session.js';
 
 /**
- * Admits a request only when its session belongs to a user who is still active, read from the
- * store on every request: a user deactivated by SCIM or an administrator loses access at the next
- * request, and that session is ended. Puts the current user record on `request.user`.
+ * Admits only a signed-in user who is still active, and puts the current `UserRecord` on
+ * `request.user`. A user deactivated by SCIM or an administrator loses access at the next request:
+ * the guard throws `SESSION_ENDED` (401) and ends the session.
  */
 @Injectable()
 export class JitSessionGuard implements CanActivate {
@@ -14,17 +14,18 @@ export class JitSessionGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<SessionRequest>();
-    const userId = sessionUserId(request);
-    if (!userId) throw new JitError('SESSION_ENDED', 'This request is not signed in.');
-    const user = await this.jit.getActiveUser(userId);
-    if (!user) {
-      await endSession(request);
-      throw new JitError(
-        'SESSION_ENDED',
-        'The session has ended because the account was deactivated or removed.',
-      );
-    }
-    request.user = user;
+    const current = request.user;
+    if (isFresh(current)) return true;
+    const id = typeof current?.id === 'string' ? current.id : null;
+    if (!id) return ended(request, 'You are not signed in, or your session has ended.');
+    const user = await this.jit.getActiveUser(id);
+    if (!user) return ended(request, 'Your session has ended because the account is no longer active.');
+    request.user = markFresh(user);
     return true;
   }
+}
+
+async function ended(request: SessionRequest, message: string): Promise<never> {
+  await endSession(request);
+  throw new JitError('SESSION_ENDED', message);
 }

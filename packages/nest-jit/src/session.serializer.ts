@@ -1,23 +1,31 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PassportSerializer } from '@nestjs/passport';
 import type { UserRecord } from '@jit-sso/core';
-import type { SessionUser } from './session.js';
+import { JitService } from './jit.service.js';
+import { markFresh } from './session.js';
 
 /**
- * Keeps only the user id in the session. The user is read again, and refused when deactivated, by
- * `JitSessionGuard` on each request, so a deactivation takes effect at the next request.
+ * Passport session support: the session holds the user id only, and each request re-loads the user
+ * with `getActiveUser`. A deactivated or deleted user is dropped from the session by
+ * `passport.session()`, so their live sessions end at their next request.
  */
 @Injectable()
 export class JitSessionSerializer extends PassportSerializer {
-  serializeUser(user: UserRecord | SessionUser, done: (error: unknown, id?: string) => void): void {
-    if (!user || typeof user.id !== 'string') {
-      done(new Error('Only a provisioned jit-sso user can be stored in the session.'));
-      return;
-    }
-    done(null, user.id);
+  constructor(@Inject(JitService) private readonly jit: JitService) {
+    super();
   }
 
-  deserializeUser(id: unknown, done: (error: unknown, user?: SessionUser | false) => void): void {
-    done(null, typeof id === 'string' && id !== '' ? { id } : false);
+  serializeUser(user: UserRecord, done: (error: unknown, id?: string) => void): void {
+    const id = (user as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return done(new Error('A signed-in user must have a string id.'));
+    done(null, id);
+  }
+
+  deserializeUser(id: unknown, done: (error: unknown, user?: UserRecord | false) => void): void {
+    if (typeof id !== 'string') return done(null, false);
+    this.jit.getActiveUser(id).then(
+      (user) => done(null, user ? markFresh(user) : false),
+      (error: unknown) => done(error),
+    );
   }
 }

@@ -1,34 +1,34 @@
 import type { UserRecord } from '@jit-sso/core';
 
-/** What the session keeps between requests: the user's id only, never the profile or tokens. */
-export interface SessionUser {
-  readonly id: string;
-}
-
-/** The request fields this package reads; Express and Fastify requests with passport have them. */
+/** The request fields this package reads; an Express request with passport has them. */
 export interface SessionRequest {
-  user?: UserRecord | SessionUser | null;
-  logout?: (options: Record<string, unknown>, done: (error?: unknown) => void) => void;
-  session?: { destroy?: (done: (error?: unknown) => void) => void } | null;
+  user?: UserRecord | { id?: unknown } | null;
+  logout?: (done: (error?: unknown) => void) => void;
+  session?: unknown;
 }
 
-export function sessionUserId(request: SessionRequest): string | null {
-  const user = request.user;
-  return user && typeof user === 'object' && typeof user.id === 'string' && user.id !== '' ? user.id : null;
+// Users loaded from the store during this request (by the session serializer or the guard).
+const fresh = new WeakSet<object>();
+
+export function markFresh(user: UserRecord): UserRecord {
+  fresh.add(user);
+  return user;
 }
 
-/** Signs the request out: passport's `logout` when present (it regenerates the session), else destroys it. */
+export function isFresh(user: unknown): user is UserRecord {
+  return typeof user === 'object' && user !== null && fresh.has(user);
+}
+
+/** Signs the request out with passport's `logout` (which regenerates the session) when there is one. */
 export async function endSession(request: SessionRequest): Promise<void> {
-  if (typeof request.logout === 'function') {
+  if (typeof request.logout === 'function' && request.session) {
     const logout = request.logout.bind(request);
-    await new Promise<void>((resolve, reject) =>
-      logout({ keepSessionInfo: false }, (error) => (error ? reject(error) : resolve())),
-    );
-  } else if (request.session && typeof request.session.destroy === 'function') {
-    const session = request.session;
-    await new Promise<void>((resolve, reject) =>
-      session.destroy!((error) => (error ? reject(error) : resolve())),
-    );
+    await new Promise<void>((resolve, reject) => logout((error) => (error ? reject(error) : resolve())));
   }
   request.user = null;
+}
+
+/** Role names of a user, from every source. */
+export function roleNames(user: Pick<UserRecord, 'roles'>): string[] {
+  return [...new Set(user.roles.map((g) => g.role))].sort();
 }

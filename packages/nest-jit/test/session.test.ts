@@ -7,7 +7,14 @@ import passport from 'passport';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, type UserRecord } from '@jit-sso/core';
-import { CurrentUser, JitExceptionFilter, JitModule, JitService, JitSessionGuard } from '../src/index.js';
+import {
+  CurrentUser,
+  JitExceptionFilter,
+  JitModule,
+  JitService,
+  JitSessionGuard,
+  roleNames,
+} from '../src/index.js';
 import { annLogin, ISSUER, oidcConnection } from './fixtures.js';
 
 interface LoginRequest {
@@ -33,7 +40,7 @@ class TestController {
   @Get('me')
   @UseGuards(JitSessionGuard)
   me(@CurrentUser() user: UserRecord, @CurrentUser('email') email: string) {
-    return { id: user.id, email, roles: user.roles.map((g) => g.role) };
+    return { id: user.id, email, roles: roleNames(user) };
   }
 
   @Get('plain')
@@ -63,7 +70,7 @@ describe('JitSessionGuard, @CurrentUser() and JitExceptionFilter in an app', () 
   afterEach(() => app.close());
 
   it('refuses a request without a session with SESSION_ENDED', async () => {
-    const res = await request(app.getHttpServer()).get('/me').expect(401);
+    const res = await request(app.getHttpServer()).get('/me').set('Accept', 'application/json').expect(401);
     expect(res.body).toEqual({
       error: expect.objectContaining({
         code: 'SESSION_ENDED',
@@ -86,12 +93,14 @@ describe('JitSessionGuard, @CurrentUser() and JitExceptionFilter in an app', () 
     const { body } = await agent.get('/me').expect(200);
 
     await jit.deactivateUser(body.id, { actor: 'scim' });
-    const refused = await agent.get('/me').expect(401);
+    const refused = await agent.get('/me').set('Accept', 'application/json').expect(401);
     expect(refused.body.error.code).toBe('SESSION_ENDED');
 
     // The session itself is gone: reactivating the account does not revive it.
     await jit.reactivateUser(body.id);
-    expect((await agent.get('/me').expect(401)).body.error.code).toBe('SESSION_ENDED');
+    expect((await agent.get('/me').set('Accept', 'application/json').expect(401)).body.error.code).toBe(
+      'SESSION_ENDED',
+    );
   });
 
   it('sees a role change made after sign-in, because the user is read at each request', async () => {
@@ -105,16 +114,38 @@ describe('JitSessionGuard, @CurrentUser() and JitExceptionFilter in an app', () 
   });
 
   it('answers a refused login with the error code, status and hint, and nothing internal', async () => {
-    const res = await request(app.getHttpServer()).post('/login/evil').expect(401);
+    const res = await request(app.getHttpServer())
+      .post('/login/evil')
+      .set('Accept', 'application/json')
+      .expect(401);
     expect(res.body).toEqual({
       error: {
         code: 'ISSUER_MISMATCH',
         message: `The login was issued by "https://evil.test", but the connection expects "${ISSUER}".`,
-        hint: expect.any(String),
-        details: { expected: ISSUER, received: 'https://evil.test' },
+        hint: "Set the connection's issuer to the identity provider's entity id / issuer URL.",
       },
     });
     expect(JSON.stringify(res.body)).not.toMatch(/stack|cause/);
+  });
+
+  it('answers a browser with an HTML page that escapes the message, never cached', async () => {
+    const res = await request(app.getHttpServer()).post('/login/evil').set('Accept', 'text/html').expect(401);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).toContain('<code>ISSUER_MISMATCH</code>');
+    expect(res.text).toContain('&quot;https://evil.test&quot;');
+    expect(res.text).not.toContain('"https://evil.test"');
+  });
+
+  it('drops a deactivated user from the session on unguarded routes too', async () => {
+    const agent = request.agent(app.getHttpServer());
+    await agent.post('/login/acme').expect(204);
+    const { body } = await agent.get('/me').expect(200);
+    expect((await agent.get('/plain').expect(200)).body.user).toMatchObject({ id: body.id });
+    await jit.deactivateUser(body.id);
+    expect((await agent.get('/plain').expect(200)).body).toEqual({ user: null });
+    await jit.reactivateUser(body.id);
+    expect((await agent.get('/plain').expect(200)).body).toEqual({ user: null });
   });
 
   it('leaves @CurrentUser() null on an unguarded route without a session', async () => {
