@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { invalidSyntax, ScimError } from './errors.js';
+import type { ScimService } from './service.js';
+
+export interface ScimNodeHandlerOptions {
+  /**
+   * A path prefix to strip from `req.url` (Koa, plain `http`). Express strips its mount path itself
+   * (`app.use('/scim/v2', handler)`), so leave it out there.
+   */
+  mountPath?: string;
+  /** Largest request body read, in bytes (default 1 MiB + 64 KiB, enough for the advertised Bulk limit). */
+  maxBodyBytes?: number;
+}
+
+type NodeRequest = IncomingMessage & { body?: unknown };
+export type ScimNodeHandler = (req: NodeRequest, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>;
+
+async function readBody(req: NodeRequest, limit: number): Promise<unknown> {
+  // A body parser that ran before us (express.json(), or `ctx.req.body = ctx.request.body` in Koa).
+  if (req.body !== undefined) {
+    if (typeof req.body === 'string') return parse(req.body);
+    if (req.body instanceof Buffer) return parse(req.body.toString('utf8'));
+    return req.body;
+  }
+  if (!req.readable) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new ScimError(413, null, `Request bodies are limited to ${limit} bytes.`, { code: 'SCIM_PAYLOAD_TOO_LARGE' });
+    chunks.push(chunk as Buffer);
+  }
+  return parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+function parse(text: string): unknown {
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidSyntax('The request body is not valid JSON.');
+  }
+}
+
+/**
+ * A Node `(req, res, next?)` handler around a SCIM service, for Express (`app.use('/scim/v2', h)`),
+ * Koa (`ctx.respond = false; await h(ctx.req, ctx.res)` with `mountPath`), NestJS (`@All('*')` with
+ * `@Req()`/`@Res()`, or `app.use`) and `node:http`.
+ */
+export function createScimNodeHandler(service: ScimService, options: ScimNodeHandlerOptions = {}): ScimNodeHandler {
+  const mountPath = (options.mountPath ?? '').replace(/\/+$/, '');
+  const limit = options.maxBodyBytes ?? service.limits.bulkMaxPayloadSize + 65_536;
+  return async (req, res, next) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://scim.local');
+      let path = url.pathname;
+      if (mountPath && (path === mountPath || path.startsWith(`${mountPath}/`))) path = path.slice(mountPath.length) || '/';
+      let body: unknown;
+      let result;
+      try {
+        body = await readBody(req, limit);
+        result = await service.handle({ method: req.method ?? 'GET', path, query: url.searchParams, headers: req.headers, body });
+      } catch (error) {
+        if (!(error instanceof ScimError)) throw error;
+        result = { status: error.status, headers: { 'Content-Type': 'application/scim+json; charset=utf-8' }, body: error.toJSON() };
+      }
+      res.statusCode = result.status;
+      for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+      res.end(result.body === undefined ? undefined : JSON.stringify(result.body));
+    } catch (error) {
+      if (next) next(error);
+      else {
+        res.statusCode = 500;
+        res.end();
+      }
+    }
+  };
+}
