@@ -1,0 +1,14 @@
+export { createSamlStrategy, samlMetadata, type SamlStrategyOptions } from './saml.js';
+export { createOidcStrategies, JitOidcStrategy, readOidcSettings, type OidcSettings, type OidcStrategies, type OidcStrategiesOptions } from './oidc.js';
+export { oidcAuthenticate, samlAuthenticate, type SsoRouteOptions } from './authenticate.js';
+export { requireActiveUser, roleNames, useJitSession } from './session.js';
+export { createJwtSession, type JwtSessionOptions } from './jwt.js';
+export { jitErrorHandler, type JitErrorHandlerOptions } from './error-handler.js';
+export {
+  fromPassportOpenIdConnect,
+  MemoryReplayCache,
+  passportOpenIdConnectVerify,
+  RedisReplayCache,
+  recordProtocolDenial,
+  type ReplayCache,
+} from './protocol/index.js';

@@ -1,0 +1,87 @@
+import { isJitError, JitError, uuidv7, type AuditEvent, type JitErrorCode, type Provisioner } from '@jit-sso/core';
+
+// Errors already written to the audit (the engine records its own denials).
+const audited = new WeakSet<object>();
+
+export function markAudited(error: JitError): JitError {
+  audited.add(error);
+  return error;
+}
+
+export function isAudited(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && audited.has(error);
+}
+
+const SAML_REASONS: ReadonlyArray<[RegExp, JitErrorCode, string]> = [
+  [/InResponseTo/i, 'SAML_REPLAY', 'The response does not answer a sign-in this application started, or it was already used.'],
+  [/signature|signed|cert/i, 'SAML_RESPONSE_INVALID', "The response's signature is missing or was not made with the connection's certificate."],
+  [/expired|not yet valid|clock|NotBefore|NotOnOrAfter/i, 'SAML_RESPONSE_INVALID', 'The assertion is expired or not yet valid; check the identity provider’s clock.'],
+  [/audience/i, 'SAML_RESPONSE_INVALID', 'The assertion is meant for another service provider (audience).'],
+  [/provider returned/i, 'SAML_RESPONSE_INVALID', 'The identity provider refused the sign-in.'],
+];
+
+const OIDC_REASONS: ReadonlyArray<[RegExp, string, string]> = [
+  [/state/i, 'state', 'The sign-in response does not belong to a sign-in started in this browser (state).'],
+  [/nonce/i, 'nonce', 'The ID token does not belong to this sign-in (nonce).'],
+  [/"iss"|issuer/i, 'issuer', 'The ID token was issued by another issuer than the connection’s.'],
+  [/"aud"|"azp"|audience/i, 'audience', 'The ID token was issued for another client (audience).'],
+  [/"exp"|"iat"|"nbf"|"auth_time"|expired|timestamp/i, 'time', 'The ID token is expired or not yet valid.'],
+  [/alg|signature|JWS|JWT|JWK|key/i, 'signature', 'The ID token is not signed with one of the issuer’s keys.'],
+  [/code|grant|verifier|PKCE/i, 'code', 'The authorization code was refused by the identity provider.'],
+];
+
+/**
+ * Turns a failure raised by node-saml / passport-saml or openid-client (before the engine runs) into a
+ * `JitError` whose message an administrator can act on. The library's own message stays in `cause`,
+ * never in what is shown.
+ */
+export function toProtocolError(error: unknown, protocol: 'saml' | 'oidc'): JitError {
+  if (isJitError(error)) return error;
+  const text = error instanceof Error ? `${error.message} ${(error as { code?: unknown }).code ?? ''}` : String(error);
+  if (protocol === 'saml') {
+    const match = SAML_REASONS.find(([pattern]) => pattern.test(text));
+    return new JitError(match?.[1] ?? 'SAML_RESPONSE_INVALID', match?.[2] ?? 'The SAML response is not valid.', { cause: error });
+  }
+  const match = OIDC_REASONS.find(([pattern]) => pattern.test(text));
+  return new JitError('OIDC_CALLBACK_INVALID', match?.[2] ?? 'The sign-in response from the identity provider is not valid.', {
+    cause: error,
+    details: { reason: match?.[1] ?? 'invalid' },
+  });
+}
+
+/**
+ * Writes a denial to the audit for a refusal the engine did not see (protocol failures, replay,
+ * issuer/recipient checks). Returns the event, or `null` when the store could not take it.
+ */
+export async function recordProtocolDenial(
+  provisioner: Provisioner,
+  denial: { connectionId: string; error: JitError; subject?: string | null },
+): Promise<AuditEvent | null> {
+  if (isAudited(denial.error)) return null;
+  markAudited(denial.error);
+  let tenantId = 'unknown';
+  try {
+    tenantId = (await provisioner.getConnection(denial.connectionId)).tenantId;
+  } catch {
+    // An unknown connection is audited under the "unknown" tenant.
+  }
+  const at = new Date();
+  const event: AuditEvent = Object.freeze({
+    id: uuidv7(at),
+    at,
+    tenantId,
+    actor: 'jit',
+    action: 'denied',
+    connectionId: denial.connectionId,
+    subject: denial.subject ?? null,
+    userId: null,
+    reason: denial.error.code,
+    changes: Object.freeze([]),
+  });
+  try {
+    await provisioner.store.transaction((tx) => tx.appendAudit(event));
+    return event;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,120 @@
+import { ConfigurationError, type Connection } from '@jit-sso/core';
+import type { SamlConfig } from '@node-saml/node-saml';
+import type { ReplayCache } from './replay-cache.js';
+
+/** A SAML connection's `protocolOptions.saml`. */
+export interface SamlSettings {
+  /** The IdP's single sign-on URL (HTTP-Redirect binding). */
+  readonly entryPoint: string;
+  /** The IdP's signing certificate(s), PEM; two during a rollover. Never taken from the response. */
+  readonly idpCert: string | readonly string[];
+  /** The IdP entity id; defaults to the connection's `issuer`. */
+  readonly idpEntityId: string;
+  /** This service provider's entity id; also the audience every assertion must name. */
+  readonly spEntityId: string;
+  /** This connection's Assertion Consumer Service URL. */
+  readonly acsUrl: string;
+  /** Default true. */
+  readonly wantAssertionsSigned: boolean;
+  /** Default true; Microsoft Entra ID signs only the assertion unless configured, so set false for it. */
+  readonly wantAuthnResponseSigned: boolean;
+  /** Accept SHA-1 signatures (default false). */
+  readonly allowSha1: boolean;
+  /** Clock skew allowed on time conditions, 0 to 60 000 ms (default 30 000). */
+  readonly clockSkewMs: number;
+  /** SP signing key and certificate for AuthnRequests (signed with RSA-SHA256), optional. */
+  readonly privateKey: string | null;
+  readonly publicCert: string | null;
+  /** Accept unsolicited (IdP-initiated) responses; default false. */
+  readonly allowIdpInitiated: boolean;
+  /** Where an IdP-initiated login may send the browser (exact RelayState values). */
+  readonly relayStateAllowList: readonly string[];
+  /** Requested NameID format; default persistent. */
+  readonly identifierFormat: string | null;
+}
+
+function text(value: unknown, field: string, id: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.${field} is required.`);
+  }
+  return value.trim();
+}
+
+function url(value: unknown, field: string, id: string): string {
+  const raw = text(value, field, id);
+  try {
+    new URL(raw);
+    return raw;
+  } catch {
+    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.${field} must be an absolute URL.`);
+  }
+}
+
+function flag(value: unknown, fallback: boolean, field: string, id: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.${field} must be a boolean.`);
+  return value;
+}
+
+/** Reads and checks a SAML connection's settings; throws `INVALID_CONFIGURATION` naming the field. */
+export function readSamlSettings(connection: Connection): SamlSettings {
+  const id = connection.id;
+  if (connection.protocol !== 'saml') throw new ConfigurationError(`Connection "${id}" is not a SAML connection.`);
+  const raw = (connection.protocolOptions['saml'] ?? {}) as Record<string, unknown>;
+  const certs = Array.isArray(raw['idpCert']) ? raw['idpCert'] : [raw['idpCert']];
+  if (certs.length === 0) throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.idpCert is required.`);
+  const idpCert = certs.map((c, i) => text(c, `idpCert[${i}]`, id));
+  const skew = raw['clockSkewMs'] ?? 30_000;
+  if (typeof skew !== 'number' || !Number.isInteger(skew) || skew < 0 || skew > 60_000) {
+    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.clockSkewMs must be between 0 and 60000.`);
+  }
+  const allowList = raw['relayStateAllowList'] ?? [];
+  if (!Array.isArray(allowList) || allowList.some((v) => typeof v !== 'string')) {
+    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.relayStateAllowList must list strings.`);
+  }
+  const optional = (field: string) => (raw[field] === undefined || raw[field] === null ? null : text(raw[field], field, id));
+  return Object.freeze({
+    entryPoint: url(raw['entryPoint'], 'entryPoint', id),
+    idpCert: Object.freeze(idpCert),
+    idpEntityId: raw['idpEntityId'] === undefined ? connection.issuer : text(raw['idpEntityId'], 'idpEntityId', id),
+    spEntityId: text(raw['spEntityId'], 'spEntityId', id),
+    acsUrl: url(raw['acsUrl'], 'acsUrl', id),
+    wantAssertionsSigned: flag(raw['wantAssertionsSigned'], true, 'wantAssertionsSigned', id),
+    wantAuthnResponseSigned: flag(raw['wantAuthnResponseSigned'], true, 'wantAuthnResponseSigned', id),
+    allowSha1: flag(raw['allowSha1'], false, 'allowSha1', id),
+    clockSkewMs: skew,
+    privateKey: optional('privateKey'),
+    publicCert: optional('publicCert'),
+    allowIdpInitiated: flag(raw['allowIdpInitiated'], false, 'allowIdpInitiated', id),
+    relayStateAllowList: Object.freeze([...(allowList as string[])]),
+    identifierFormat:
+      raw['identifierFormat'] === null ? null : (optional('identifierFormat') ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'),
+  });
+}
+
+/**
+ * node-saml options for a connection, with the safe defaults: pinned certificates, audience = SP
+ * entity id, `validateInResponseTo: 'always'` on a shared cache, bounded clock skew, SHA-256 for what
+ * the SP signs. IdP-initiated logins only when the connection opts in.
+ */
+export function samlOptionsFor(connection: Connection, cache: ReplayCache, settings = readSamlSettings(connection)): SamlConfig {
+  return {
+    entryPoint: settings.entryPoint,
+    idpCert: [...settings.idpCert],
+    idpIssuer: settings.idpEntityId,
+    issuer: settings.spEntityId,
+    audience: settings.spEntityId,
+    callbackUrl: settings.acsUrl,
+    wantAssertionsSigned: settings.wantAssertionsSigned,
+    wantAuthnResponseSigned: settings.wantAuthnResponseSigned,
+    acceptedClockSkewMs: settings.clockSkewMs,
+    validateInResponseTo: (settings.allowIdpInitiated ? 'ifPresent' : 'always') as SamlConfig['validateInResponseTo'],
+    cacheProvider: cache,
+    signatureAlgorithm: 'sha256',
+    digestAlgorithm: 'sha256',
+    identifierFormat: settings.identifierFormat,
+    disableRequestedAuthnContext: true,
+    ...(settings.privateKey ? { privateKey: settings.privateKey } : {}),
+    ...(settings.publicCert ? { publicCert: settings.publicCert } : {}),
+  };
+}

@@ -1,0 +1,71 @@
+import { fromSamlProfile, isJitError, JitError, type Provisioner, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
+import type { Profile } from '@node-saml/node-saml';
+import { checkSamlAssertion } from './saml-checks.js';
+import { consumeAssertion, type ReplayCache } from './replay-cache.js';
+import { markAudited, recordProtocolDenial } from './errors.js';
+import { readSamlSettings } from './saml-options.js';
+
+export interface SamlVerifyOptions<Req> {
+  provisioner: Provisioner;
+  /** The cache given to node-saml as `cacheProvider`; also consumes assertion ids. */
+  replayCache: ReplayCache;
+  /** The connection id of the request (from the URL). */
+  connectionId(req: Req): string;
+  /** The tenant being signed into, when the app knows it from the request (host, path); optional. */
+  tenantId?(req: Req): string | undefined;
+  /** The RelayState of the request, checked against the allow-list of IdP-initiated logins. */
+  relayState?(req: Req): string | undefined;
+}
+
+export type SamlVerifyDone = (error: Error | null, user?: Record<string, unknown>, info?: Record<string, unknown>) => void;
+
+/**
+ * The passport-saml verify step (`passReqToCallback: true`): the checks node-saml leaves to the app,
+ * replay protection, then the provisioning decision. Every refusal is a `JitError` written to the audit.
+ * The user handed to passport is the `UserRecord`; `info.result` is the whole `ProvisioningResult`.
+ */
+export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
+  const { provisioner, replayCache } = options;
+  return (req: Req, profile: Profile | null, done: SamlVerifyDone): void => {
+    const connectionId = options.connectionId(req);
+    run(req, connectionId, profile).then(
+      (result) => done(null, result.user as unknown as Record<string, unknown>, { result }),
+      async (error: unknown) => {
+        if (isJitError(error)) {
+          await recordProtocolDenial(provisioner, { connectionId, error, subject: profile?.nameID ?? null });
+        }
+        done(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  };
+
+  async function run(req: Req, connectionId: string, profile: Profile | null): Promise<ProvisioningResult> {
+    if (!profile) throw new JitError('SAML_RESPONSE_INVALID', 'The SAML message carries no login.');
+    const connection = await provisioner.getConnection(connectionId);
+    const settings = readSamlSettings(connection);
+    const checked = checkSamlAssertion(profile, {
+      idpEntityId: settings.idpEntityId,
+      acsUrl: settings.acsUrl,
+      allowSha1: settings.allowSha1,
+    });
+    if (!checked.inResponseTo) {
+      if (!settings.allowIdpInitiated) {
+        throw new JitError('SAML_REPLAY', 'The response does not answer a sign-in this application started.');
+      }
+      const relayState = options.relayState?.(req) ?? '';
+      if (relayState !== '' && !settings.relayStateAllowList.includes(relayState)) {
+        throw new JitError('SAML_RESPONSE_INVALID', 'The RelayState of this IdP-initiated login is not on the allow-list.');
+      }
+    }
+    await consumeAssertion(replayCache, checked, { clockSkewMs: settings.clockSkewMs });
+    const ssoProfile = fromSamlProfile(profile);
+    try {
+      return await provisioner.provision({ connectionId, tenantId: options.tenantId?.(req), profile: ssoProfile });
+    } catch (error) {
+      if (isJitError(error)) markAudited(error);
+      throw error;
+    }
+  }
+}
+
+export type { UserRecord };

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { JitError } from '@jit-sso/core';
+import {
+  checkSamlAssertion,
+  checkTenantId,
+  consumeAssertion,
+  MemoryReplayCache,
+  RedisReplayCache,
+  refuseDoctype,
+  refuseDoctypeInEncoded,
+  toProtocolError,
+} from '../src/protocol/index.js';
+
+const ACS = 'https://app.test/auth/saml/acme/acs';
+const IDP = 'https://idp.test/metadata';
+
+function assertionXml(o: { issuer?: string; recipient?: string; alg?: string; digest?: string } = {}) {
+  return (
+    `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1" Version="2.0">` +
+    `<saml:Issuer>${o.issuer ?? IDP}</saml:Issuer>` +
+    `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>` +
+    `<ds:SignatureMethod Algorithm="${o.alg ?? 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256'}"/>` +
+    `<ds:Reference URI="#_a1"><ds:DigestMethod Algorithm="${o.digest ?? 'http://www.w3.org/2001/04/xmlenc#sha256'}"/></ds:Reference>` +
+    `</ds:SignedInfo></ds:Signature>` +
+    `<saml:Subject><saml:NameID>u1</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
+    `<saml:SubjectConfirmationData Recipient="${o.recipient ?? ACS}" NotOnOrAfter="2030-01-01T00:05:00Z"/></saml:SubjectConfirmation></saml:Subject>` +
+    `<saml:Conditions NotOnOrAfter="2030-01-01T00:00:00Z"/></saml:Assertion>`
+  );
+}
+
+const responseXml = (destination = ACS) =>
+  `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" Destination="${destination}" InResponseTo="_req1"/>`;
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof JitError ? error.code : 'not a JitError';
+  }
+  return undefined;
+}
+
+describe('checkSamlAssertion', () => {
+  const expect_ = { idpEntityId: IDP, acsUrl: ACS };
+  const verified = (a: string, r = responseXml()) => ({ getAssertionXml: () => a, getSamlResponseXml: () => r });
+
+  it('returns the facts replay protection needs', () => {
+    const checked = checkSamlAssertion(verified(assertionXml()), expect_);
+    expect(checked).toEqual({
+      issuer: IDP,
+      assertionId: '_a1',
+      notOnOrAfter: new Date('2030-01-01T00:05:00Z'),
+      inResponseTo: '_req1',
+    });
+  });
+
+  it('refuses an assertion of another issuer', () => {
+    expect(codeOf(() => checkSamlAssertion(verified(assertionXml({ issuer: 'https://evil.test' })), expect_))).toBe('SAML_ISSUER_MISMATCH');
+  });
+
+  it('refuses another Recipient and another Destination', () => {
+    expect(codeOf(() => checkSamlAssertion(verified(assertionXml({ recipient: 'https://evil.test/acs' })), expect_))).toBe(
+      'SAML_RECIPIENT_MISMATCH',
+    );
+    expect(codeOf(() => checkSamlAssertion(verified(assertionXml(), responseXml('https://evil.test/acs')), expect_))).toBe(
+      'SAML_RECIPIENT_MISMATCH',
+    );
+  });
+
+  it('refuses SHA-1 signatures and digests unless allowed', () => {
+    const sha1 = assertionXml({ alg: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1' });
+    const sha1Digest = assertionXml({ digest: 'http://www.w3.org/2000/09/xmldsig#sha1' });
+    expect(codeOf(() => checkSamlAssertion(verified(sha1), expect_))).toBe('SAML_WEAK_SIGNATURE');
+    expect(codeOf(() => checkSamlAssertion(verified(sha1Digest), expect_))).toBe('SAML_WEAK_SIGNATURE');
+    expect(codeOf(() => checkSamlAssertion(verified(sha1), { ...expect_, allowSha1: true }))).toBeUndefined();
+  });
+
+  it('refuses a DOCTYPE anywhere, in plain or base64 form', () => {
+    const evil = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><x/>';
+    expect(codeOf(() => refuseDoctype(evil))).toBe('SAML_DOCTYPE_FORBIDDEN');
+    expect(codeOf(() => refuseDoctypeInEncoded(Buffer.from(evil).toString('base64')))).toBe('SAML_DOCTYPE_FORBIDDEN');
+    expect(codeOf(() => refuseDoctypeInEncoded(Buffer.from(evil, 'utf16le').toString('base64')))).toBe('SAML_DOCTYPE_FORBIDDEN');
+    expect(codeOf(() => checkSamlAssertion(verified(evil), expect_))).toBe('SAML_DOCTYPE_FORBIDDEN');
+  });
+});
+
+describe('replay caches', () => {
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+  const caches = {
+    memory: () => new MemoryReplayCache(),
+    redis: () => new RedisReplayCache(redis, `jit-sso:test:${randomBytes(6).toString('hex')}:`),
+  };
+
+  for (const [name, make] of Object.entries(caches)) {
+    it(`${name}: consumes an assertion once, also under concurrent copies`, async () => {
+      if (name === 'redis' && redis.status === 'wait') await redis.connect();
+      const cache = make();
+      const assertion = { issuer: IDP, assertionId: '_a1', notOnOrAfter: new Date(Date.now() + 60_000), inResponseTo: '_r1' };
+      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => consumeAssertion(cache, assertion)));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const o of outcomes.filter((o) => o.status === 'rejected')) {
+        expect((o as PromiseRejectedResult).reason.code).toBe('SAML_REPLAY');
+      }
+      // Another assertion answering the same request is refused too.
+      await expect(consumeAssertion(cache, { ...assertion, assertionId: '_a2' })).rejects.toMatchObject({ code: 'SAML_REPLAY' });
+      // The same id from another issuer is a different assertion.
+      await expect(consumeAssertion(cache, { ...assertion, issuer: 'https://other.test', inResponseTo: null })).resolves.toBeUndefined();
+    });
+
+    it(`${name}: keeps request ids for node-saml`, async () => {
+      if (name === 'redis' && redis.status === 'wait') await redis.connect();
+      const cache = make();
+      expect(await cache.saveAsync('_req', 'v')).toMatchObject({ value: 'v' });
+      expect(await cache.saveAsync('_req', 'w')).toBeNull();
+      expect(await cache.getAsync('_req')).toBe('v');
+      expect(await cache.removeAsync('_req')).toBe('v');
+      expect(await cache.getAsync('_req')).toBeNull();
+    });
+  }
+
+  it('memory: forgets entries after their time', async () => {
+    let now = 1_000;
+    const cache = new MemoryReplayCache({ now: () => now, requestTtlMs: 100 });
+    expect(await cache.consume('k', 50)).toBe(true);
+    expect(await cache.consume('k', 50)).toBe(false);
+    now += 51;
+    expect(await cache.consume('k', 50)).toBe(true);
+    await cache.saveAsync('r', 'v');
+    now += 101;
+    expect(await cache.getAsync('r')).toBeNull();
+  });
+
+  it('closes the Redis client', () => redis.disconnect());
+});
+
+describe('checkTenantId', () => {
+  const entra = { id: 'c', issuer: 'https://login.microsoftonline.com/organizations/v2.0', allowedTenantIds: ['t1'] };
+  it('admits only allow-listed tenants on a multi-tenant issuer', () => {
+    expect(codeOf(() => checkTenantId(entra, { tid: 't1' }))).toBeUndefined();
+    expect(codeOf(() => checkTenantId(entra, { tid: 't2' }))).toBe('OIDC_TENANT_NOT_ALLOWED');
+    expect(codeOf(() => checkTenantId(entra, {}))).toBe('OIDC_TENANT_NOT_ALLOWED');
+    expect(codeOf(() => checkTenantId({ ...entra, allowedTenantIds: [] }, { tid: 't1' }))).toBe('INVALID_CONFIGURATION');
+  });
+  it('leaves single-tenant issuers without a list alone', () => {
+    expect(codeOf(() => checkTenantId({ id: 'c', issuer: 'https://idp.test', allowedTenantIds: [] }, { tid: 'x' }))).toBeUndefined();
+  });
+});
+
+describe('toProtocolError', () => {
+  it('keeps the library message out of what is shown', () => {
+    const error = toProtocolError(new Error('Invalid signature at /Response/Assertion <xml>'), 'saml');
+    expect(error.code).toBe('SAML_RESPONSE_INVALID');
+    expect(error.message).not.toContain('<xml>');
+    expect(toProtocolError(new Error('InResponseTo is not valid'), 'saml').code).toBe('SAML_REPLAY');
+    const oidc = toProtocolError(new Error('unexpected ID Token "nonce" claim value'), 'oidc');
+    expect(oidc).toMatchObject({ code: 'OIDC_CALLBACK_INVALID', details: { reason: 'nonce' } });
+  });
+});

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createProvisioner, MemoryStore, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
+import { RedisReplayCache, type ReplayCache } from '@jit-sso/express/protocol';
+import { IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
+import { TestOidcProvider } from './oidc-idp.js';
+import { freePort } from './ports.js';
+
+/** Everything an adapter app needs to serve the suite's routes, and what the tests inspect. */
+export interface E2eEnvironment {
+  /** The app must listen on 127.0.0.1:`port`; the connections' URLs point there. */
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly provisioner: Provisioner;
+  readonly store: IdentityStore;
+  readonly connections: readonly ConnectionInput[];
+  /** Shared between processes (Redis); give it to the SAML strategy as its cache provider. */
+  readonly replayCache: ReplayCache;
+  readonly sessionSecret: string;
+  readonly saml: TestSamlIdp;
+  readonly oidc: TestOidcProvider;
+  close(): Promise<void>;
+}
+
+const ROLE_RULES = [
+  { group: 'engineering', roles: ['developer'] },
+  { group: 'admins', roles: ['admin'] },
+];
+
+export const OIDC_CLIENT_SECRET = 'e2e-client-secret-0123456789abcdef';
+
+/** Starts both identity providers and builds the connections, the store and the provisioner. */
+export async function createE2eEnvironment(): Promise<E2eEnvironment> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const saml = new TestSamlIdp();
+  await saml.start();
+  const oidcIds = ['acme-oidc', 'acme-oidc-partner', 'acme-oidc-entra', 'globex-oidc'];
+  const oidc = new TestOidcProvider();
+  await oidc.start(
+    oidcIds.map((id) => ({ client_id: id, client_secret: OIDC_CLIENT_SECRET, redirect_uris: [`${baseUrl}/auth/oidc/${id}/callback`] })),
+  );
+
+  const samlConnection = (
+    id: string,
+    tenantId: string,
+    jit: ConnectionInput['jit'],
+    extra: Record<string, unknown> = {},
+  ): ConnectionInput => ({
+    id,
+    tenantId,
+    protocol: 'saml',
+    issuer: saml.entityIdFor(id),
+    jit,
+    protocolOptions: {
+      saml: {
+        entryPoint: saml.ssoUrlFor(id),
+        idpCert: [IDP_KEY.cert],
+        spEntityId: `${baseUrl}/auth/saml/${id}/metadata`,
+        acsUrl: `${baseUrl}/auth/saml/${id}/acs`,
+        privateKey: SP_KEY.key,
+        publicCert: SP_KEY.cert,
+        ...extra,
+      },
+    },
+  });
+  const oidcConnection = (id: string, tenantId: string, jit: ConnectionInput['jit'], extra: Partial<ConnectionInput> = {}): ConnectionInput => ({
+    id,
+    tenantId,
+    protocol: 'oidc',
+    issuer: oidc.issuer,
+    jit,
+    ...extra,
+    protocolOptions: {
+      oidc: {
+        clientId: id,
+        clientSecret: OIDC_CLIENT_SECRET,
+        redirectUri: `${baseUrl}/auth/oidc/${id}/callback`,
+        scope: 'openid email profile groups tenant',
+        allowInsecureRequests: true,
+      },
+    },
+  });
+  const acmeJit = { verifiedDomains: ['acme.test'], emailAuthoritative: true, defaultRoles: ['member'], roleRules: ROLE_RULES };
+  const connections: ConnectionInput[] = [
+    samlConnection('acme-saml', 'acme', acmeJit),
+    // Signs only the assertion, as Microsoft Entra ID does by default.
+    samlConnection('acme-saml-entra', 'acme', acmeJit, { wantAuthnResponseSigned: false }),
+    samlConnection('acme-saml-sha1', 'acme', acmeJit, { allowSha1: true }),
+    samlConnection('acme-saml-nojit', 'acme', { ...acmeJit, mode: 'off' }),
+    samlConnection('globex-saml', 'globex', { verifiedDomains: ['globex.test'], emailAuthoritative: true }),
+    oidcConnection('acme-oidc', 'acme', { verifiedDomains: ['acme.test'], defaultRoles: ['member'], roleRules: ROLE_RULES }),
+    // An IdP of the same tenant that is not authoritative for acme.test.
+    oidcConnection('acme-oidc-partner', 'acme', { verifiedDomains: ['partner.test'] }),
+    oidcConnection('acme-oidc-entra', 'acme', { verifiedDomains: ['acme.test'] }, { allowedTenantIds: ['dir-acme'] }),
+    oidcConnection('globex-oidc', 'globex', { verifiedDomains: ['globex.test'] }),
+  ];
+  const store = new MemoryStore();
+  const provisioner = createProvisioner({ store, connections });
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const replayCache = new RedisReplayCache(redis, `jit-sso:e2e:${randomBytes(6).toString('hex')}:`);
+
+  return {
+    port,
+    baseUrl,
+    provisioner,
+    store,
+    connections,
+    replayCache,
+    sessionSecret: randomBytes(32).toString('hex'),
+    saml,
+    oidc,
+    async close() {
+      await Promise.allSettled([saml.close(), oidc.close()]);
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe } from 'vitest';
+import { createE2eEnvironment, type E2eEnvironment } from './environment.js';
+import { registerSamlFlows } from './suite/saml-flows.js';
+import type { SuiteContext } from './suite/context.js';
+
+export type { E2eEnvironment } from './environment.js';
+export { Browser, readForm } from './browser.js';
+
+/** A running adapter app that serves the suite's routes on `env.baseUrl`. */
+export interface AdapterApp {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the app under test. It must listen on 127.0.0.1:`env.port` and serve:
+ * `GET /auth/saml/:connection/login`, `POST /auth/saml/:connection/acs`, `GET /auth/saml/:connection/metadata`,
+ * `GET /auth/oidc/:connection/login`, `GET /auth/oidc/:connection/callback`, `GET /me` (JSON `{ user, roles }`),
+ * `POST /logout`; a successful login answers a redirect; errors answer `err.httpStatus` with
+ * `{ error: { code, message, hint } }` when the client accepts JSON.
+ */
+export type BuildAdapterApp = (env: E2eEnvironment) => Promise<AdapterApp>;
+
+/** Registers every flow and attack test against the app `build` returns. */
+export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
+  describe(`${name} adapter`, () => {
+    let env: E2eEnvironment | undefined;
+    let app: AdapterApp | undefined;
+    beforeAll(async () => {
+      env = await createE2eEnvironment();
+      app = await build(env);
+    });
+    afterAll(async () => {
+      await app?.close();
+      await env?.close();
+    });
+    const context: SuiteContext = {
+      get env() {
+        if (!env) throw new Error('environment not started');
+        return env;
+      },
+      get baseUrl() {
+        if (!app) throw new Error('app not started');
+        return app.baseUrl;
+      },
+    };
+    registerSamlFlows(context);
+  });
+}

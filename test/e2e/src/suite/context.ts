@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import { JitError, type JitErrorCode } from '@jit-sso/core';
+import type { E2eEnvironment } from '../environment.js';
+import type { Browser} from '../browser.js';
+import { readForm, type BrowserResponse } from '../browser.js';
+import type { SamlIdpUser, SamlResponseOptions, AuthnRequestInfo } from '../saml-idp.js';
+import { encodeResponse } from '../saml-idp.js';
+
+export interface SuiteContext {
+  readonly env: E2eEnvironment;
+  readonly baseUrl: string;
+}
+
+export interface TestPerson {
+  key: string;
+  subject: string;
+  email: string;
+}
+
+/** A person nobody has used yet (unique subject and email). */
+export function newPerson(domain = 'acme.test', prefix = 'user'): TestPerson {
+  const tag = randomBytes(5).toString('hex');
+  return { key: `${prefix}-${tag}`, subject: `${prefix}-${tag}-subject`, email: `${prefix}.${tag}@${domain}` };
+}
+
+export function samlUser(person: TestPerson, attributes: Record<string, string | string[]> = {}, nameIDFormat?: string): SamlIdpUser {
+  return {
+    nameID: person.subject,
+    ...(nameIDFormat ? { nameIDFormat } : {}),
+    attributes: { email: person.email, givenName: 'Test', sn: 'Person', ...attributes },
+  };
+}
+
+export interface SamlLogin {
+  response: BrowserResponse;
+  request: AuthnRequestInfo;
+  /** The form fields posted to the ACS (to replay them). */
+  posted: Record<string, string>;
+}
+
+/** Starts a SAML login at the app and returns the IdP's view of the request. */
+export async function startSamlLogin(ctx: SuiteContext, browser: Browser, connectionId: string): Promise<AuthnRequestInfo> {
+  const start = await browser.get(`${ctx.baseUrl}/auth/saml/${connectionId}/login`);
+  expect(start.status, start.body).toBeGreaterThanOrEqual(300);
+  expect(start.status).toBeLessThan(400);
+  expect(start.location).toMatch(new RegExp(`^${ctx.env.saml.ssoUrlFor(connectionId)}\\?`));
+  return ctx.env.saml.requestFromRedirect(start.location!);
+}
+
+/** A whole SAML login as a browser makes it: app → IdP login form → auto-posted response → ACS. */
+export async function samlLogin(ctx: SuiteContext, browser: Browser, connectionId: string, user: SamlIdpUser): Promise<SamlLogin> {
+  const start = await browser.get(`${ctx.baseUrl}/auth/saml/${connectionId}/login`);
+  expect(start.location).toBeTruthy();
+  const request = ctx.env.saml.requestFromRedirect(start.location!);
+  const loginPage = await browser.get(start.location!);
+  const login = readForm(loginPage.body);
+  const key = `${connectionId}:${user.nameID}`;
+  ctx.env.saml.users.set(key, user);
+  const autoPost = await browser.post(login.action, { ...login.fields, user: key });
+  expect(autoPost.status, autoPost.body).toBe(200);
+  const form = readForm(autoPost.body);
+  const response = await browser.post(form.action, form.fields, { json: true });
+  return { response, request, posted: form.fields };
+}
+
+/** A SAML login whose response the test builds (for the attacks). */
+export async function samlLoginWith(
+  ctx: SuiteContext,
+  browser: Browser,
+  connectionId: string,
+  options: Omit<SamlResponseOptions, 'request'>,
+  edit: (xml: string) => string = (xml) => xml,
+): Promise<SamlLogin> {
+  const request = await startSamlLogin(ctx, browser, connectionId);
+  const xml = edit(ctx.env.saml.createResponse({ request, ...options }));
+  const posted = { SAMLResponse: encodeResponse(xml), RelayState: request.relayState };
+  const response = await browser.post(request.acsUrl, posted, { json: true });
+  return { response, request, posted };
+}
+
+export async function me(ctx: SuiteContext, browser: Browser): Promise<BrowserResponse> {
+  return browser.get(`${ctx.baseUrl}/me`, { json: true });
+}
+
+export interface MeBody {
+  user: { id: string; email: string; tenantId: string; attributes: Record<string, unknown>; status: string };
+  roles: string[];
+}
+
+/** The login ended in a session for `email`; returns `/me`. */
+export async function expectSignedIn(ctx: SuiteContext, browser: Browser, login: BrowserResponse, email: string): Promise<MeBody> {
+  expect(login.status, login.body).toBeGreaterThanOrEqual(300);
+  expect(login.status).toBeLessThan(400);
+  const answer = await me(ctx, browser);
+  expect(answer.status, answer.body).toBe(200);
+  const body = answer.json<MeBody>();
+  expect(body.user.email).toBe(email);
+  return body;
+}
+
+/** The answer is the error a user sees for `code`. */
+export function expectRefused(response: BrowserResponse, code: JitErrorCode): void {
+  expect(response.status, response.body).toBe(new JitError(code, '').httpStatus);
+  const body = response.json<{ error: { code: string; message: string; hint: string } }>();
+  expect(body.error.code).toBe(code);
+  expect(body.error.message).toBeTruthy();
+  expect(body.error.hint).toBeTruthy();
+  // No internals: no stack, no XML, no token.
+  expect(response.body).not.toMatch(/at .*\.(ts|js):\d+|<saml|eyJ/);
+}
+
+/** Nothing exists for this person, and a denial with `code` was audited since `since`. */
+export async function expectNothingCreated(
+  ctx: SuiteContext,
+  person: TestPerson,
+  where: { tenantId: string; connectionId: string },
+  code: JitErrorCode,
+  since: Date,
+): Promise<void> {
+  const { store } = ctx.env;
+  expect(await store.findUserByEmail(where.tenantId, person.email)).toBeNull();
+  expect(await store.findIdentity(where.connectionId, person.subject)).toBeNull();
+  await expectDenialAudited(ctx, where, code, since);
+}
+
+export async function expectDenialAudited(
+  ctx: SuiteContext,
+  where: { tenantId: string; connectionId: string },
+  code: JitErrorCode,
+  since: Date,
+): Promise<void> {
+  const events = await ctx.env.store.listAuditEvents({ tenantId: where.tenantId, since, limit: 1000 });
+  const denials = events.filter((e) => e.action === 'denied' && e.connectionId === where.connectionId);
+  expect(denials.map((e) => e.reason)).toContain(code);
+}
