@@ -364,6 +364,11 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     if (user.tenantId !== connection.tenantId) throw new TenantMismatchError(connection.id, user.tenantId);
     if (user.status !== 'active') throw new UserDeactivatedError(user.id);
     const others = await tx.listIdentitiesOfUser(user.id);
+    if (others.some((identity) => identity.connectionId === connection.id && identity.subject === profile.subject)) {
+      // This very subject was linked by a concurrent first login that committed after this
+      // transaction looked it up (read committed): retry, and the retry signs in.
+      throw new StoreConflictError('identity');
+    }
     if (others.some((identity) => identity.connectionId === connection.id)) {
       throw new AccountConflictError(
         'The account with this email is already linked to another identity of this identity provider.',
