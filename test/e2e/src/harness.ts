@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createE2eEnvironment, type E2eEnvironment } from './environment.js';
 import { registerSamlFlows } from './suite/saml-flows.js';
+import { registerOidcFlows } from './suite/oidc-flows.js';
 import type { SuiteContext } from './suite/context.js';
 
 export type { E2eEnvironment } from './environment.js';
@@ -45,5 +46,6 @@ export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
       },
     };
     registerSamlFlows(context);
+    registerOidcFlows(context);
   });
 }

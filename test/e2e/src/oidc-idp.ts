@@ -60,6 +60,7 @@ export class TestOidcProvider {
       },
       scopes: ['openid', 'email', 'profile', 'groups', 'tenant'],
       conformIdTokenClaims: false,
+      ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
       pkce: { required: () => true },
       features: { devInteractions: { enabled: true } },
       findAccount: async (_ctx, sub) => {

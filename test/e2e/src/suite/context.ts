@@ -134,3 +134,49 @@ export async function expectDenialAudited(
   const denials = events.filter((e) => e.action === 'denied' && e.connectionId === where.connectionId);
   expect(denials.map((e) => e.reason)).toContain(code);
 }
+
+export interface OidcLogin {
+  /** The app's answer to the callback. */
+  response: BrowserResponse;
+  /** The authorization request URL the app redirected to. */
+  authorizationUrl: URL;
+  /** The callback URL the IdP redirected back to. */
+  callbackUrl: string;
+}
+
+/**
+ * A whole OIDC login through oidc-provider's own pages: app → authorization endpoint → login form →
+ * consent form → callback. `editCallback` may change the callback URL before the browser follows it.
+ */
+export async function oidcLogin(
+  ctx: SuiteContext,
+  browser: Browser,
+  connectionId: string,
+  sub: string,
+  editCallback: (url: URL) => URL = (url) => url,
+): Promise<OidcLogin> {
+  const start = await browser.get(`${ctx.baseUrl}/auth/oidc/${connectionId}/login`);
+  expect(start.status, start.body).toBeGreaterThanOrEqual(300);
+  expect(start.location).toMatch(new RegExp(`^${ctx.env.oidc.issuer}/`));
+  const authorizationUrl = new URL(start.location!);
+  let current = await browser.get(start.location!);
+  let page = start.location!;
+  for (let step = 0; step < 20; step++) {
+    if (current.status >= 300 && current.status < 400 && current.location) {
+      if (current.location.startsWith(ctx.baseUrl)) {
+        const callbackUrl = editCallback(new URL(current.location)).href;
+        const response = await browser.get(callbackUrl, { json: true });
+        return { response, authorizationUrl, callbackUrl };
+      }
+      page = current.location;
+      current = await browser.get(current.location);
+      continue;
+    }
+    expect(current.status, current.body).toBe(200);
+    const form = readForm(current.body);
+    const action = new URL(form.action, page).href;
+    const fields = form.fields['prompt'] === 'login' ? { ...form.fields, login: sub, password: 'test' } : form.fields;
+    current = await browser.post(action, fields);
+  }
+  throw new Error('the OIDC login did not come back to the app');
+}
