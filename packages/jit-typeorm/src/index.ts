@@ -1,0 +1,23 @@
+export { TypeormStore, type TypeormStoreOptions } from './store.js';
+export {
+  jitEntities,
+  jitMigrations,
+  JitUserEntity,
+  JitIdentityEntity,
+  JitAuditEventEntity,
+  JitTenantEntity,
+  type JitDialect,
+  type JitUser,
+  type JitIdentity,
+  type JitAuditEvent,
+  type JitTenant,
+} from './schema.js';
+export { jitUserColumns, epochMillis, jsonText } from './columns.js';
+export {
+  createJitDataSource,
+  jitDataSourceOptions,
+  migrate,
+  MIGRATIONS_TABLE,
+  type JitDataSourceOptions,
+} from './data-source.js';
+export { dialectOf } from './sql.js';

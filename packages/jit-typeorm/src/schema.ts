@@ -1,0 +1,86 @@
+import { EntitySchema, type MigrationInterface } from 'typeorm';
+import type { AuditEvent, IdentityRecord, UserRecord } from '@jit-sso/core';
+import { auditColumns, identityColumns, jitUserColumns, tenantColumns } from './columns.js';
+import { JitInitSqlite1795439311928 } from './migrations/sqlite/1795439311928-JitInit.js';
+import { JitInitPostgres1795439311928 } from './migrations/postgres/1795439311928-JitInit.js';
+import { JitInitMysql1795439311928 } from './migrations/mysql/1795439311928-JitInit.js';
+
+/**
+ * Every table of the package, in one place: the entities an app puts in its DataSource and the
+ * migrations that create them, per dialect. Features that add tables append to these arrays.
+ */
+
+/** A row of `jit_users`, as a repository returns it. */
+export type JitUser = { -readonly [K in keyof UserRecord]: UserRecord[K] };
+export type JitIdentity = { -readonly [K in keyof IdentityRecord]: IdentityRecord[K] };
+export type JitAuditEvent = { -readonly [K in keyof AuditEvent]: AuditEvent[K] };
+export interface JitTenant {
+  id: string;
+  createdAt: Date;
+}
+
+export const USER_EMAIL_INDEX = 'UQ_jit_users_tenant_email';
+export const IDENTITY_SUBJECT_INDEX = 'UQ_jit_identities_connection_subject';
+
+export const JitUserEntity = new EntitySchema<JitUser>({
+  name: 'JitUser',
+  tableName: 'jit_users',
+  columns: jitUserColumns,
+  indices: [
+    { name: USER_EMAIL_INDEX, columns: ['tenantId', 'email'], unique: true },
+    // Listing, counting and dormant scans: by tenant and status, in id order.
+    { name: 'IDX_jit_users_tenant_status_id', columns: ['tenantId', 'status', 'id'] },
+  ],
+});
+
+export const JitIdentityEntity = new EntitySchema<JitIdentity>({
+  name: 'JitIdentity',
+  tableName: 'jit_identities',
+  columns: identityColumns,
+  indices: [
+    { name: IDENTITY_SUBJECT_INDEX, columns: ['connectionId', 'subject'], unique: true },
+    { name: 'IDX_jit_identities_user', columns: ['userId'] },
+  ],
+});
+
+export const JitAuditEventEntity = new EntitySchema<JitAuditEvent>({
+  name: 'JitAuditEvent',
+  tableName: 'jit_audit_events',
+  columns: auditColumns,
+  indices: [
+    { name: 'IDX_jit_audit_events_tenant_id', columns: ['tenantId', 'id'] },
+    { name: 'IDX_jit_audit_events_user_id', columns: ['userId', 'id'] },
+  ],
+});
+
+/** One row per tenant, locked to serialise seat counting. */
+export const JitTenantEntity = new EntitySchema<JitTenant>({
+  name: 'JitTenant',
+  tableName: 'jit_tenants',
+  columns: tenantColumns,
+});
+
+/** The entities to list in the app's DataSource `entities`. */
+export const jitEntities: EntitySchema[] = [
+  JitUserEntity,
+  JitIdentityEntity,
+  JitAuditEventEntity,
+  JitTenantEntity,
+] as EntitySchema[];
+
+export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
+
+type MigrationClass = new () => MigrationInterface;
+
+const migrations: Record<JitDialect, MigrationClass[]> = {
+  sqlite: [JitInitSqlite1795439311928],
+  postgres: [JitInitPostgres1795439311928],
+  mysql: [JitInitMysql1795439311928],
+};
+
+/** The migration classes for a dialect, oldest first, to list in the DataSource `migrations`. */
+export function jitMigrations(dialect: JitDialect): MigrationClass[] {
+  const list = migrations[dialect];
+  if (!list) throw new TypeError(`Unknown dialect "${String(dialect)}": use sqlite, postgres or mysql.`);
+  return [...list];
+}

@@ -1,0 +1,366 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+import { StoreConflictError, StoreError } from '@jit-sso/core';
+import type { JitDialect } from './schema.js';
+
+/** A row as a driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** Parameterised SQL with `?` placeholders, on one connection (inside a transaction) or on the pool. */
+export interface Sql {
+  rows(sql: string, params: readonly unknown[]): Promise<Row[]>;
+  /** Runs a write; resolves to the number of rows it changed. */
+  run(sql: string, params: readonly unknown[]): Promise<number>;
+}
+
+/** Which unique key a violation hit, from the key's name (PostgreSQL, MySQL) or columns (SQLite). */
+export type ConflictClassifier = (violation: { key: string | null; message: string }) => StoreConflictError['constraint'];
+
+export interface Database {
+  readonly dialect: JitDialect;
+  /** The dialect's identifier quoting. */
+  quote(name: string): string;
+  /** Reads and writes outside a transaction (each statement on its own). */
+  readonly sql: Sql;
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
+}
+
+export function dialectOf(dataSource: DataSource): JitDialect {
+  const type = dataSource.options.type;
+  if (type === 'better-sqlite3') return 'sqlite';
+  if (type === 'postgres') return 'postgres';
+  if (type === 'mysql' || type === 'mariadb') return 'mysql';
+  throw new StoreError(`@jit-sso/typeorm supports better-sqlite3, postgres, mysql and mariadb, not "${type}".`);
+}
+
+interface DriverError {
+  code?: string;
+  errno?: number;
+  constraint?: string;
+  message?: string;
+  driverError?: DriverError;
+}
+
+/**
+ * Turns a driver error into the store contract's errors: a unique violation becomes
+ * `StoreConflictError` (the engine retries), a deadlock or serialisation failure becomes
+ * `StoreConflictError('other')` (also retried), anything else `StoreError`.
+ */
+export function translateError(dialect: JitDialect, error: unknown, classify: ConflictClassifier): Error {
+  if (error instanceof StoreError || error instanceof StoreConflictError) return error;
+  const e = ((error as DriverError)?.driverError ?? error) as DriverError;
+  const message = String(e?.message ?? error);
+  if (dialect === 'postgres') {
+    if (e.code === '23505') return new StoreConflictError(classify({ key: e.constraint ?? null, message }), error);
+    if (e.code === '40P01' || e.code === '40001') return new StoreConflictError('other', error);
+  } else if (dialect === 'mysql') {
+    if (e.errno === 1062 || e.code === 'ER_DUP_ENTRY') {
+      const key = /for key '([^']+)'/.exec(message)?.[1] ?? null;
+      return new StoreConflictError(classify({ key: key ? key.slice(key.lastIndexOf('.') + 1) : null, message }), error);
+    }
+    if (e.errno === 1213 || e.code === 'ER_LOCK_DEADLOCK') return new StoreConflictError('other', error);
+  } else if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    return new StoreConflictError(classify({ key: null, message }), error);
+  }
+  return new StoreError('The account database failed.', error);
+}
+
+/** `?` placeholders to PostgreSQL's `$1, $2, ...` (the statements here never contain a literal `?`). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** A FIFO lock: SQLite has one connection per DataSource, so its transactions run one at a time. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  locked = false;
+  async acquire(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.tail;
+    this.tail = previous.then(() => next);
+    await previous;
+    this.locked = true;
+    return () => {
+      this.locked = false;
+      release();
+    };
+  }
+}
+
+interface SqliteStatement {
+  reader: boolean;
+  all(...params: unknown[]): Row[];
+  run(...params: unknown[]): { changes: number };
+}
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): void;
+  inTransaction: boolean;
+}
+interface PgClient {
+  query(text: string, values: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+const databases = new WeakMap<DataSource, Map<ConflictClassifier, Database>>();
+const sqliteLocks = new WeakMap<DataSource, Mutex>();
+
+/** The SQL access for a DataSource (one per DataSource and classifier). */
+export function openDatabase(dataSource: DataSource, classify: ConflictClassifier): Database {
+  let byClassifier = databases.get(dataSource);
+  if (!byClassifier) databases.set(dataSource, (byClassifier = new Map()));
+  let db = byClassifier.get(classify);
+  if (!db) {
+    const dialect = dialectOf(dataSource);
+    db =
+      dialect === 'sqlite'
+        ? sqliteDatabase(dataSource, classify)
+        : dialect === 'postgres'
+          ? postgresDatabase(dataSource, classify)
+          : mysqlDatabase(dataSource, classify);
+    byClassifier.set(classify, db);
+  }
+  return db;
+}
+
+function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): Database {
+  let lock = sqliteLocks.get(dataSource);
+  if (!lock) sqliteLocks.set(dataSource, (lock = new Mutex()));
+  const mutex = lock;
+  const statements = new Map<string, SqliteStatement>();
+  const connection = () => (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
+  const statement = (sql: string) => {
+    let stmt = statements.get(sql);
+    if (!stmt) statements.set(sql, (stmt = connection().prepare(sql)));
+    return stmt;
+  };
+  // better-sqlite3 is synchronous: each statement runs to completion where it is called.
+  const direct: Sql = {
+    async rows(sql, params) {
+      try {
+        return statement(sql).all(...params);
+      } catch (error) {
+        throw translateError('sqlite', error, classify);
+      }
+    },
+    async run(sql, params) {
+      try {
+        const stmt = statement(sql);
+        return stmt.reader ? stmt.all(...params).length : stmt.run(...params).changes;
+      } catch (error) {
+        throw translateError('sqlite', error, classify);
+      }
+    },
+  };
+  // Outside a transaction, wait for a running one so that nobody reads its uncommitted rows.
+  const outside: Sql = {
+    async rows(sql, params) {
+      if (!mutex.locked) return direct.rows(sql, params);
+      const release = await mutex.acquire();
+      try {
+        return await direct.rows(sql, params);
+      } finally {
+        release();
+      }
+    },
+    async run(sql, params) {
+      const release = await mutex.acquire();
+      try {
+        return await direct.run(sql, params);
+      } finally {
+        release();
+      }
+    },
+  };
+  return {
+    dialect: 'sqlite',
+    quote: (name) => `"${name.replace(/"/g, '""')}"`,
+    sql: outside,
+    async transaction(work) {
+      const release = await mutex.acquire();
+      const db = connection();
+      try {
+        try {
+          // IMMEDIATE takes the write lock up front: other processes wait (busy_timeout) instead of failing at upgrade.
+          db.exec('BEGIN IMMEDIATE');
+        } catch (error) {
+          throw translateError('sqlite', error, classify);
+        }
+        try {
+          const result = await work(direct);
+          try {
+            db.exec('COMMIT');
+          } catch (error) {
+            throw translateError('sqlite', error, classify);
+          }
+          return result;
+        } catch (error) {
+          if (db.inTransaction) {
+            try {
+              db.exec('ROLLBACK');
+            } catch {
+              // The transaction is already gone; the original error is what matters.
+            }
+          }
+          throw error;
+        }
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+/** Runs on a QueryRunner's connection, starting and ending the transaction around `work`. */
+async function inQueryRunner<T>(
+  dataSource: DataSource,
+  dialect: JitDialect,
+  classify: ConflictClassifier,
+  begin: (runner: QueryRunner) => Promise<void>,
+  work: (runner: QueryRunner) => Promise<T>,
+): Promise<T> {
+  const runner = dataSource.createQueryRunner('master');
+  try {
+    try {
+      await runner.connect();
+      await begin(runner);
+    } catch (error) {
+      throw translateError(dialect, error, classify);
+    }
+    let result: T;
+    try {
+      result = await work(runner);
+    } catch (error) {
+      if (runner.isTransactionActive) {
+        try {
+          await runner.rollbackTransaction();
+        } catch {
+          // A lost connection: the server has already discarded the transaction.
+        }
+      }
+      throw error;
+    }
+    try {
+      await runner.commitTransaction();
+    } catch (error) {
+      throw translateError(dialect, error, classify);
+    }
+    return result;
+  } finally {
+    try {
+      await runner.release();
+    } catch {
+      // Released with its error already; the pool drops broken connections.
+    }
+  }
+}
+
+function postgresDatabase(dataSource: DataSource, classify: ConflictClassifier): Database {
+  const texts = new Map<string, string>();
+  const text = (sql: string) => {
+    let t = texts.get(sql);
+    if (!t) texts.set(sql, (t = numbered(sql)));
+    return t;
+  };
+  // The pg client directly: TypeORM's per-query logging and broadcasting cost more than the statement.
+  const on = (client: PgClient): Sql => ({
+    async rows(sql, params) {
+      try {
+        return (await client.query(text(sql), params)).rows;
+      } catch (error) {
+        throw translateError('postgres', error, classify);
+      }
+    },
+    async run(sql, params) {
+      try {
+        return (await client.query(text(sql), params)).rowCount ?? 0;
+      } catch (error) {
+        throw translateError('postgres', error, classify);
+      }
+    },
+  });
+  const pooled = async <T>(use: (sql: Sql) => Promise<T>): Promise<T> => {
+    const runner = dataSource.createQueryRunner('master');
+    try {
+      let client: PgClient;
+      try {
+        client = (await runner.connect()) as PgClient;
+      } catch (error) {
+        throw translateError('postgres', error, classify);
+      }
+      return await use(on(client));
+    } finally {
+      await runner.release().catch(() => undefined);
+    }
+  };
+  return {
+    dialect: 'postgres',
+    quote: (name) => `"${name.replace(/"/g, '""')}"`,
+    sql: {
+      rows: (sql, params) => pooled((s) => s.rows(sql, params)),
+      run: (sql, params) => pooled((s) => s.run(sql, params)),
+    },
+    transaction: (work) =>
+      inQueryRunner(
+        dataSource,
+        'postgres',
+        classify,
+        (runner) => runner.startTransaction(),
+        async (runner) => work(on((await runner.connect()) as PgClient)),
+      ),
+  };
+}
+
+interface MysqlResult {
+  records?: Row[];
+  affected?: number;
+  raw?: unknown;
+}
+
+function mysqlDatabase(dataSource: DataSource, classify: ConflictClassifier): Database {
+  const on = (runner: QueryRunner): Sql => ({
+    async rows(sql, params) {
+      try {
+        const result = (await runner.query(sql, params as unknown[], true)) as MysqlResult;
+        return result.records ?? [];
+      } catch (error) {
+        throw translateError('mysql', error, classify);
+      }
+    },
+    async run(sql, params) {
+      try {
+        const result = (await runner.query(sql, params as unknown[], true)) as MysqlResult;
+        return result.affected ?? 0;
+      } catch (error) {
+        throw translateError('mysql', error, classify);
+      }
+    },
+  });
+  const pooled = async <T>(use: (sql: Sql) => Promise<T>): Promise<T> => {
+    const runner = dataSource.createQueryRunner('master');
+    try {
+      return await use(on(runner));
+    } finally {
+      await runner.release().catch(() => undefined);
+    }
+  };
+  return {
+    dialect: 'mysql',
+    quote: (name) => `\`${name.replace(/`/g, '``')}\``,
+    sql: {
+      rows: (sql, params) => pooled((s) => s.rows(sql, params)),
+      run: (sql, params) => pooled((s) => s.run(sql, params)),
+    },
+    // READ COMMITTED: every statement sees what committed before it (as on PostgreSQL), which the
+    // seat count needs after taking the tenant lock, and InnoDB takes no gap locks.
+    transaction: (work) =>
+      inQueryRunner(
+        dataSource,
+        'mysql',
+        classify,
+        (runner) => runner.startTransaction('READ COMMITTED'),
+        (runner) => work(on(runner)),
+      ),
+  };
+}

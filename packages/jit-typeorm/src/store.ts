@@ -1,0 +1,489 @@
+import type { DataSource, EntityMetadata, EntityTarget } from 'typeorm';
+import {
+  StoreError,
+  type AuditEvent,
+  type AuditQuery,
+  type IdentityRecord,
+  type IdentityStore,
+  type IdentityWithUser,
+  type NewIdentity,
+  type NewUser,
+  type StoreConflictError,
+  type StoreTransaction,
+  type UserPatch,
+  type UserQuery,
+  type UserRecord,
+  type UserStatus,
+} from '@jit-sso/core';
+import { JIT_USER_PROPERTIES, type JitUserProperty } from './columns.js';
+import { JitAuditEventEntity, JitIdentityEntity, JitTenantEntity, JitUserEntity } from './schema.js';
+import { openDatabase, type Database, type Row, type Sql } from './sql.js';
+
+export interface TypeormStoreOptions {
+  /**
+   * The app's own user entity (class, EntitySchema or entity name) in place of the shipped `JitUser`.
+   * It must have the properties of `jitUserColumns` with the same column types; its table name, column
+   * names and extra columns (nullable or with defaults) are the app's.
+   */
+  userEntity?: EntityTarget<unknown>;
+}
+
+/** Column lengths of the audit table: a denial for a hostile, oversized value is still recorded. */
+const AUDIT_LIMITS = { tenantId: 128, connectionId: 128, subject: 512, reason: 255 } as const;
+const clip = (value: string | null, max: number) => (value !== null && value.length > max ? value.slice(0, max) : value);
+
+const toMillis = (date: Date | null | undefined) => (date == null ? null : date.getTime());
+const toDate = (value: unknown) => new Date(Number(value));
+const toDateOrNull = (value: unknown) => (value == null ? null : new Date(Number(value)));
+
+/** Every statement the store runs, built once from the entity metadata. */
+interface Statements {
+  userSelect: string;
+  userReturning: string;
+  findUserById: string;
+  findUserByEmail: string;
+  findIdentity: string;
+  listIdentitiesOfUser: string;
+  insertUser: string;
+  insertIdentity: string;
+  appendAudit: string;
+  countActive: string;
+  lockTenant: string;
+  createTenant: string;
+  users: string;
+  identities: string;
+  audit: string;
+  col: (property: JitUserProperty) => string;
+  updates: Map<string, string>;
+  queries: Map<string, string>;
+}
+
+/**
+ * The `IdentityStore` on a TypeORM DataSource (better-sqlite3, postgres, mysql, mariadb).
+ *
+ * The login path runs one parameterised statement per need on the transaction's own connection
+ * (no entity `save()`); table and column names come from the entity metadata, so an app's own user
+ * entity works. Unique keys in the database decide races: a violation becomes `StoreConflictError`,
+ * which the engine retries. Any other database failure becomes `StoreError` (`STORE_FAILURE`).
+ */
+export class TypeormStore implements IdentityStore {
+  readonly dataSource: DataSource;
+  private readonly userTarget: EntityTarget<unknown>;
+  private prepared: { db: Database; q: Statements } | null = null;
+
+  constructor(dataSource: DataSource, options: TypeormStoreOptions = {}) {
+    this.dataSource = dataSource;
+    this.userTarget = options.userEntity ?? JitUserEntity;
+  }
+
+  private get ready(): { db: Database; q: Statements } {
+    if (this.prepared) return this.prepared;
+    if (!this.dataSource.isInitialized) {
+      throw new StoreError('The DataSource is not initialised: call dataSource.initialize() first.');
+    }
+    const users = metadataOf(this.dataSource, this.userTarget, 'user entity');
+    const identities = metadataOf(this.dataSource, JitIdentityEntity, 'JitIdentity');
+    const audit = metadataOf(this.dataSource, JitAuditEventEntity, 'JitAuditEvent');
+    const tenants = metadataOf(this.dataSource, JitTenantEntity, 'JitTenant');
+    const userColumn = (property: JitUserProperty) => {
+      const column = users.findColumnWithPropertyName(property);
+      if (!column) {
+        throw new StoreError(`The user entity "${users.name}" has no property "${property}" that the store needs.`);
+      }
+      return column.databaseName;
+    };
+    const emailKeys = uniqueKeysWith(users, [userColumn('tenantId'), userColumn('email')]);
+    const identityKeys = uniqueKeysWith(identities, ['connection_id', 'subject']);
+    const emailColumn = `${users.tableName}.${userColumn('email')}`;
+    const db = openDatabase(this.dataSource, ({ key, message }) => {
+      if (key !== null) return emailKeys.has(key) ? 'email' : identityKeys.has(key) ? 'identity' : 'other';
+      // SQLite names the columns: "UNIQUE constraint failed: jit_users.tenant_id, jit_users.email".
+      if (message.includes(emailColumn)) return 'email';
+      if (message.includes(`${identities.tableName}.subject`)) return 'identity';
+      return 'other' satisfies StoreConflictError['constraint'];
+    });
+    this.prepared = { db, q: buildStatements(db, users, userColumn, identities, audit, tenants) };
+    return this.prepared;
+  }
+
+  // ---- StoreReader, outside a transaction ---------------------------------------------------
+
+  findUserById(userId: string) {
+    return this.read((r) => r.findUserById(userId));
+  }
+  findUserByEmail(tenantId: string, email: string) {
+    return this.read((r) => r.findUserByEmail(tenantId, email));
+  }
+  findIdentity(connectionId: string, subject: string) {
+    return this.read((r) => r.findIdentity(connectionId, subject));
+  }
+  listIdentitiesOfUser(userId: string) {
+    return this.read((r) => r.listIdentitiesOfUser(userId));
+  }
+  findDormantUsers(tenantId: string, cutoff: Date, page: { afterId?: string; limit: number }) {
+    return this.read((r) => r.findDormantUsers(tenantId, cutoff, page));
+  }
+  listUsers(query: UserQuery) {
+    return this.read((r) => r.listUsers(query));
+  }
+  countUsers(query: Omit<UserQuery, 'afterId' | 'limit'>) {
+    return this.read((r) => r.countUsers(query));
+  }
+  listAuditEvents(query: AuditQuery) {
+    return this.read((r) => r.listAuditEvents(query));
+  }
+
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    let ready: { db: Database; q: Statements };
+    try {
+      ready = this.ready;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return ready.db.transaction((sql) => work(new Transaction(ready.db, ready.q, sql)));
+  }
+
+  private async read<T>(use: (reader: Transaction) => Promise<T>): Promise<T> {
+    const { db, q } = this.ready;
+    return use(new Transaction(db, q, db.sql));
+  }
+}
+
+function metadataOf(dataSource: DataSource, target: EntityTarget<unknown>, what: string): EntityMetadata {
+  if (!dataSource.hasMetadata(target)) {
+    throw new StoreError(
+      `The DataSource has no ${what}: add jitEntities (and your user entity, if you use your own) to its entities.`,
+    );
+  }
+  return dataSource.getMetadata(target);
+}
+
+/** Names of the unique indexes and constraints of `metadata` that cover exactly `columns`. */
+function uniqueKeysWith(metadata: EntityMetadata, columns: string[]): Set<string> {
+  const names = new Set<string>();
+  const same = (cols: { databaseName: string }[]) =>
+    cols.length === columns.length && columns.every((c) => cols.some((col) => col.databaseName === c));
+  for (const index of metadata.indices) if (index.isUnique && same(index.columns)) names.add(index.name);
+  for (const unique of metadata.uniques) if (same(unique.columns)) names.add(unique.name);
+  return names;
+}
+
+function buildStatements(
+  db: Database,
+  users: EntityMetadata,
+  userColumn: (property: JitUserProperty) => string,
+  identities: EntityMetadata,
+  audit: EntityMetadata,
+  tenants: EntityMetadata,
+): Statements {
+  const q = db.quote;
+  const U = q(users.tablePath);
+  const I = q(identities.tablePath);
+  const A = q(audit.tablePath);
+  const T = q(tenants.tablePath);
+  const col = (p: JitUserProperty) => q(userColumn(p));
+  const userSelect = JIT_USER_PROPERTIES.map((p) => `u.${col(p)} AS ${q(`u_${p}`)}`).join(', ');
+  const userReturning = JIT_USER_PROPERTIES.map((p) => `${col(p)} AS ${q(`u_${p}`)}`).join(', ');
+  const identitySelect = ['id', 'tenant_id', 'connection_id', 'subject', 'user_id', 'created_at']
+    .map((c) => `i.${q(c)} AS ${q(`i_${c}`)}`)
+    .join(', ');
+  const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  const auditColumns = ['id', 'at', 'tenant_id', 'actor', 'action', 'connection_id', 'subject', 'user_id', 'reason', 'changes'];
+  const lock = db.dialect === 'sqlite' ? '' : ' FOR UPDATE';
+  return {
+    userSelect,
+    userReturning,
+    findUserById: `SELECT ${userSelect} FROM ${U} u WHERE u.${col('id')} = ?`,
+    findUserByEmail: `SELECT ${userSelect} FROM ${U} u WHERE u.${col('tenantId')} = ? AND u.${col('email')} = ?`,
+    findIdentity:
+      `SELECT ${identitySelect}, ${userSelect} FROM ${I} i JOIN ${U} u ON u.${col('id')} = i.${q('user_id')} ` +
+      `WHERE i.${q('connection_id')} = ? AND i.${q('subject')} = ?`,
+    listIdentitiesOfUser: `SELECT ${identitySelect} FROM ${I} i WHERE i.${q('user_id')} = ? ORDER BY i.${q('created_at')}, i.${q('id')}`,
+    insertUser: `INSERT INTO ${U} (${JIT_USER_PROPERTIES.map(col).join(', ')}) VALUES (${placeholders(JIT_USER_PROPERTIES.length)})`,
+    insertIdentity: `INSERT INTO ${I} (${['id', 'tenant_id', 'connection_id', 'subject', 'user_id', 'created_at'].map(q).join(', ')}) VALUES (${placeholders(6)})`,
+    appendAudit: `INSERT INTO ${A} (${auditColumns.map(q).join(', ')}) VALUES (${placeholders(auditColumns.length)})`,
+    countActive: `SELECT COUNT(*) AS ${q('n')} FROM ${U} WHERE ${col('tenantId')} = ? AND ${col('status')} = ?`,
+    lockTenant: `SELECT ${q('id')} FROM ${T} WHERE ${q('id')} = ?${lock}`,
+    createTenant:
+      db.dialect === 'postgres'
+        ? `INSERT INTO ${T} (${q('id')}, ${q('created_at')}) VALUES (?, ?) ON CONFLICT (${q('id')}) DO NOTHING`
+        : db.dialect === 'mysql'
+          ? // On a duplicate this takes the row's exclusive lock at once (INSERT IGNORE would take a shared one).
+            `INSERT INTO ${T} (${q('id')}, ${q('created_at')}) VALUES (?, ?) ON DUPLICATE KEY UPDATE ${q('id')} = ${q('id')}`
+          : `INSERT OR IGNORE INTO ${T} (${q('id')}, ${q('created_at')}) VALUES (?, ?)`,
+    users: U,
+    identities: I,
+    audit: A,
+    col,
+    updates: new Map(),
+    queries: new Map(),
+  };
+}
+
+function userFrom(row: Row): UserRecord {
+  return Object.freeze({
+    id: row['u_id'] as string,
+    tenantId: row['u_tenantId'] as string,
+    email: row['u_email'] as string,
+    status: row['u_status'] as UserStatus,
+    source: row['u_source'] as UserRecord['source'],
+    attributes: Object.freeze(parseJson(row['u_attributes'], {})),
+    roles: Object.freeze((parseJson(row['u_roles'], []) as UserRecord['roles'][number][]).map((g) => Object.freeze(g))),
+    externalId: (row['u_externalId'] as string | null) ?? null,
+    createdAt: toDate(row['u_createdAt']),
+    updatedAt: toDate(row['u_updatedAt']),
+    lastLoginAt: toDateOrNull(row['u_lastLoginAt']),
+    deactivatedAt: toDateOrNull(row['u_deactivatedAt']),
+  });
+}
+
+function identityFrom(row: Row): IdentityRecord {
+  return Object.freeze({
+    id: row['i_id'] as string,
+    tenantId: row['i_tenant_id'] as string,
+    connectionId: row['i_connection_id'] as string,
+    subject: row['i_subject'] as string,
+    userId: row['i_user_id'] as string,
+    createdAt: toDate(row['i_created_at']),
+  });
+}
+
+function auditFrom(row: Row): AuditEvent {
+  return Object.freeze({
+    id: row['id'] as string,
+    at: toDate(row['at']),
+    tenantId: row['tenant_id'] as string,
+    actor: row['actor'] as AuditEvent['actor'],
+    action: row['action'] as AuditEvent['action'],
+    connectionId: (row['connection_id'] as string | null) ?? null,
+    subject: (row['subject'] as string | null) ?? null,
+    userId: (row['user_id'] as string | null) ?? null,
+    reason: (row['reason'] as string | null) ?? null,
+    changes: Object.freeze(parseJson(row['changes'], [])),
+  });
+}
+
+function filter(where: string[], params: unknown[], clause: string, value: unknown): void {
+  where.push(clause);
+  params.push(value);
+}
+
+function parseJson<T>(value: unknown, fallback: T): T {
+  if (value == null || value === '') return fallback;
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** The patchable user properties in a fixed order, so that each shape of UPDATE is one cached statement. */
+const PATCHABLE = ['email', 'status', 'attributes', 'roles', 'externalId', 'lastLoginAt', 'deactivatedAt', 'updatedAt'] as const;
+
+function patchValue(property: (typeof PATCHABLE)[number], patch: UserPatch): unknown {
+  switch (property) {
+    case 'attributes':
+    case 'roles':
+      return JSON.stringify(patch[property]);
+    case 'lastLoginAt':
+    case 'deactivatedAt':
+    case 'updatedAt':
+      return toMillis(patch[property]);
+    default:
+      return patch[property] ?? null;
+  }
+}
+
+/** The store's statements on one connection: a transaction's, or the pool's for plain reads. */
+class Transaction implements StoreTransaction {
+  constructor(
+    private readonly db: Database,
+    private readonly q: Statements,
+    private readonly sql: Sql,
+  ) {}
+
+  async findUserById(userId: string): Promise<UserRecord | null> {
+    const rows = await this.sql.rows(this.q.findUserById, [userId]);
+    return rows[0] ? userFrom(rows[0]) : null;
+  }
+
+  async findUserByEmail(tenantId: string, email: string): Promise<UserRecord | null> {
+    const rows = await this.sql.rows(this.q.findUserByEmail, [tenantId, email]);
+    return rows[0] ? userFrom(rows[0]) : null;
+  }
+
+  async findIdentity(connectionId: string, subject: string): Promise<IdentityWithUser | null> {
+    const rows = await this.sql.rows(this.q.findIdentity, [connectionId, subject]);
+    return rows[0] ? { identity: identityFrom(rows[0]), user: userFrom(rows[0]) } : null;
+  }
+
+  async listIdentitiesOfUser(userId: string): Promise<IdentityRecord[]> {
+    return (await this.sql.rows(this.q.listIdentitiesOfUser, [userId])).map(identityFrom);
+  }
+
+  findDormantUsers(tenantId: string, cutoff: Date, page: { afterId?: string; limit: number }): Promise<UserRecord[]> {
+    return this.listUsers({ tenantId, status: 'active', notSeenSince: cutoff, afterId: page.afterId, limit: page.limit });
+  }
+
+  async listUsers(query: UserQuery): Promise<UserRecord[]> {
+    const { where, params } = this.userFilter(query);
+    if (query.afterId !== undefined) {
+      where.push(`u.${this.q.col('id')} > ?`);
+      params.push(query.afterId);
+    }
+    const sql = this.cached(
+      `users:${where.join(' AND ')}`,
+      () =>
+        `SELECT ${this.q.userSelect} FROM ${this.q.users} u${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+        `ORDER BY u.${this.q.col('id')} LIMIT ?`,
+    );
+    params.push(Math.max(0, Math.floor(query.limit)));
+    return (await this.sql.rows(sql, params)).map(userFrom);
+  }
+
+  async countUsers(query: Omit<UserQuery, 'afterId' | 'limit'>): Promise<Record<UserStatus, number>> {
+    const { where, params } = this.userFilter(query);
+    const status = this.q.col('status');
+    const sql = this.cached(
+      `count:${where.join(' AND ')}`,
+      () =>
+        `SELECT u.${status} AS ${this.db.quote('status')}, COUNT(*) AS ${this.db.quote('n')} FROM ${this.q.users} u` +
+        `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY u.${status}`,
+    );
+    const counts: Record<UserStatus, number> = { active: 0, deactivated: 0 };
+    for (const row of await this.sql.rows(sql, params)) counts[row['status'] as UserStatus] = Number(row['n']);
+    return counts;
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    const q = this.db.quote;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.tenantId !== undefined) filter(where, params, `${q('tenant_id')} = ?`, query.tenantId);
+    if (query.userId !== undefined) filter(where, params, `${q('user_id')} = ?`, query.userId);
+    if (query.since !== undefined) filter(where, params, `${q('at')} >= ?`, query.since.getTime());
+    if (query.afterId !== undefined) filter(where, params, `${q('id')} > ?`, query.afterId);
+    const sql = this.cached(
+      `audit:${where.join(' AND ')}`,
+      () => `SELECT * FROM ${this.q.audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q('id')} LIMIT ?`,
+    );
+    params.push(Math.max(0, Math.floor(query.limit)));
+    return (await this.sql.rows(sql, params)).map(auditFrom);
+  }
+
+  async insertUser(user: NewUser): Promise<UserRecord> {
+    const record: UserRecord = Object.freeze({
+      id: user.id,
+      tenantId: user.tenantId,
+      email: user.email,
+      status: user.status,
+      source: user.source,
+      attributes: Object.freeze({ ...user.attributes }),
+      roles: Object.freeze(user.roles.map((g) => Object.freeze({ role: g.role, source: g.source }))),
+      externalId: user.externalId ?? null,
+      createdAt: user.createdAt,
+      updatedAt: user.createdAt,
+      lastLoginAt: user.lastLoginAt ?? null,
+      deactivatedAt: null,
+    });
+    await this.sql.run(this.q.insertUser, [
+      record.id,
+      record.tenantId,
+      record.email,
+      record.status,
+      record.source,
+      JSON.stringify(record.attributes),
+      JSON.stringify(record.roles),
+      record.externalId,
+      toMillis(record.createdAt),
+      toMillis(record.updatedAt),
+      toMillis(record.lastLoginAt),
+      null,
+    ]);
+    return record;
+  }
+
+  async updateUser(userId: string, patch: UserPatch): Promise<UserRecord> {
+    const fields = PATCHABLE.filter((p) => patch[p] !== undefined);
+    const shape = fields.join(',');
+    let sql = this.q.updates.get(shape);
+    if (!sql) {
+      const set = fields.map((p) => `${this.q.col(p)} = ?`).join(', ');
+      const returning = this.db.dialect === 'mysql' ? '' : ` RETURNING ${this.q.userReturning}`;
+      sql = `UPDATE ${this.q.users} SET ${set} WHERE ${this.q.col('id')} = ?${returning}`;
+      this.q.updates.set(shape, sql);
+    }
+    const params = fields.map((p) => patchValue(p, patch));
+    params.push(userId);
+    let row: Row | undefined;
+    if (this.db.dialect === 'mysql') {
+      // MariaDB has no UPDATE ... RETURNING: read the row back on the same connection.
+      if (fields.length) await this.sql.run(sql, params);
+      row = (await this.sql.rows(this.q.findUserById, [userId]))[0];
+    } else if (fields.length) {
+      row = (await this.sql.rows(sql, params))[0];
+    } else {
+      row = (await this.sql.rows(this.q.findUserById, [userId]))[0];
+    }
+    if (!row) throw new StoreError(`No user with id "${userId}" to update.`);
+    return userFrom(row);
+  }
+
+  async insertIdentity(identity: NewIdentity): Promise<IdentityRecord> {
+    const record: IdentityRecord = Object.freeze({ ...identity });
+    await this.sql.run(this.q.insertIdentity, [
+      record.id,
+      record.tenantId,
+      record.connectionId,
+      record.subject,
+      record.userId,
+      toMillis(record.createdAt),
+    ]);
+    return record;
+  }
+
+  async acquireSeat(tenantId: string, limit: number): Promise<boolean> {
+    // SQLite transactions hold the database's write lock from BEGIN IMMEDIATE, so they are already serial.
+    if (this.db.dialect !== 'sqlite') {
+      // Lock the tenant's row (created on first use) until the transaction ends.
+      let locked = await this.sql.rows(this.q.lockTenant, [tenantId]);
+      if (!locked.length) {
+        await this.sql.run(this.q.createTenant, [tenantId, Date.now()]);
+        if (this.db.dialect === 'postgres') locked = await this.sql.rows(this.q.lockTenant, [tenantId]);
+      }
+    }
+    const rows = await this.sql.rows(this.q.countActive, [tenantId, 'active']);
+    return Number(rows[0]?.['n'] ?? 0) < limit;
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.sql.run(this.q.appendAudit, [
+      event.id,
+      event.at.getTime(),
+      clip(event.tenantId, AUDIT_LIMITS.tenantId),
+      event.actor,
+      event.action,
+      clip(event.connectionId, AUDIT_LIMITS.connectionId),
+      clip(event.subject, AUDIT_LIMITS.subject),
+      event.userId,
+      clip(event.reason, AUDIT_LIMITS.reason),
+      JSON.stringify(event.changes),
+    ]);
+  }
+
+  private userFilter(query: Omit<UserQuery, 'afterId' | 'limit'>): { where: string[]; params: unknown[] } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const col = (p: JitUserProperty) => `u.${this.q.col(p)}`;
+    if (query.tenantId !== undefined) filter(where, params, `${col('tenantId')} = ?`, query.tenantId);
+    if (query.status !== undefined) filter(where, params, `${col('status')} = ?`, query.status);
+    if (query.source !== undefined) filter(where, params, `${col('source')} = ?`, query.source);
+    if (query.notSeenSince !== undefined) {
+      where.push(`COALESCE(${col('lastLoginAt')}, ${col('createdAt')}) < ?`);
+      params.push(query.notSeenSince.getTime());
+    }
+    return { where, params };
+  }
+
+  private cached(key: string, build: () => string): string {
+    let sql = this.q.queries.get(key);
+    if (!sql) this.q.queries.set(key, (sql = build()));
+    return sql;
+  }
+}
