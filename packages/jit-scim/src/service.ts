@@ -364,10 +364,13 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         if (withoutScim.length !== user.roles.length) {
           await tx.updateUser(id, { roles: withoutScim, updatedAt: now() });
         }
+        // The account stays (audit history, identities) but is deactivated; the directory entry is gone.
         await setStatus(tx, ctx, user, false, 'scim-delete');
-        if (user.status !== 'active') {
-          await audit(tx, ctx, 'deleted', { userId: id, reason: 'scim-delete', changes: [{ field: 'groups', from: groups.map((g) => g.name), to: [] }] });
-        }
+        await audit(tx, ctx, 'deleted', {
+          userId: id,
+          reason: 'scim-delete',
+          changes: [{ field: 'groups', from: groups.map((g) => g.name), to: [] }],
+        });
       }
     });
     return response(204);
