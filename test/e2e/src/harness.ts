@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { createE2eEnvironment, type E2eEnvironment } from './environment.js';
 import { registerSamlFlows } from './suite/saml-flows.js';
 import { registerOidcFlows } from './suite/oidc-flows.js';
+import { registerSamlAttacks } from './suite/saml-attacks.js';
 import type { SuiteContext } from './suite/context.js';
 
 export type { E2eEnvironment } from './environment.js';
@@ -47,5 +48,6 @@ export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
     };
     registerSamlFlows(context);
     registerOidcFlows(context);
+    registerSamlAttacks(context);
   });
 }
