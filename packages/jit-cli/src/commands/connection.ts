@@ -1,0 +1,274 @@
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import {
+  defineConnection,
+  defineTenant,
+  PRESET_NAMES,
+  type ConnectionInput,
+  type PresetName,
+} from '@jit-sso/core';
+import { checkConfig, readJsonFile, writeJsonFile, type ConfigFile } from '../config.js';
+import { CliError, UsageError } from '../errors.js';
+import { note, write, type CliIo } from '../io.js';
+import {
+  detectOidcPreset,
+  detectSamlPreset,
+  discoveryUrlOf,
+  parseOidcDiscovery,
+  parseSamlMetadata,
+  type SamlIdpMetadata,
+} from '../metadata.js';
+import { renderTable } from '../output.js';
+import type { CommandContext } from '../program.js';
+
+const isUrl = (value: string) => /^https?:\/\//i.test(value);
+
+async function fetchText(url: string, accept: string): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers: { accept },
+      redirect: 'follow',
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    throw new CliError('FETCH_FAILED', `Cannot fetch ${url}: ${cause}.`, { cause: error });
+  }
+  if (!response.ok) {
+    throw new CliError(
+      'FETCH_FAILED',
+      `Fetching ${url} answered HTTP ${response.status} ${response.statusText}.`,
+    );
+  }
+  return response.text();
+}
+
+interface ImportOptions {
+  tenant: string;
+  samlMetadata?: string;
+  oidcDiscovery?: string;
+  id?: string;
+  domain?: string[];
+  mode: 'create' | 'link-only' | 'off';
+  preset?: PresetName;
+  entityId?: string;
+  clientId?: string;
+  allowedTenantId?: string[];
+  config?: string;
+  replace?: boolean;
+}
+
+const day = 86_400_000;
+
+function describeSaml(io: CliIo, metadata: SamlIdpMetadata): void {
+  const now = io.now().getTime();
+  for (const cert of metadata.certificates) {
+    const state =
+      cert.validTo.getTime() < now
+        ? 'EXPIRED'
+        : cert.validTo.getTime() < now + 30 * day
+          ? 'expires soon'
+          : 'valid';
+    note(io, `  signing certificate ${cert.subject}, valid to ${cert.validTo.toISOString()} (${state})`);
+  }
+  if (metadata.certificates.every((c) => c.validTo.getTime() < now)) {
+    throw new CliError(
+      'METADATA_INVALID',
+      `Every signing certificate of "${metadata.entityId}" has expired.`,
+      {
+        hint: 'Download fresh metadata from the identity provider.',
+      },
+    );
+  }
+  if (metadata.validUntil && metadata.validUntil.getTime() < now) {
+    note(io, `  warning: the metadata itself expired on ${metadata.validUntil.toISOString()}`);
+  }
+  if (metadata.nameIdFormats.length && metadata.nameIdFormats.every((f) => f.endsWith(':transient'))) {
+    note(io, '  warning: the IdP offers only transient NameIDs, which cannot identify a user');
+  }
+}
+
+async function importConnection(io: CliIo, options: ImportOptions): Promise<void> {
+  if (Boolean(options.samlMetadata) === Boolean(options.oidcDiscovery)) {
+    throw new UsageError('Give exactly one of --saml-metadata and --oidc-discovery.');
+  }
+  if (options.mode !== 'off' && !options.domain?.length) {
+    throw new UsageError(
+      'List the email domains this tenant has verified with --domain (or import with --mode off).',
+    );
+  }
+  let connection: ConnectionInput;
+  if (options.samlMetadata) {
+    const source = options.samlMetadata;
+    const xml = isUrl(source)
+      ? await fetchText(source, 'application/samlmetadata+xml, application/xml, text/xml')
+      : await readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw new CliError('FILE_UNREADABLE', `Cannot read ${source}: ${error.code ?? error.message}.`);
+        });
+    const metadata = parseSamlMetadata(xml, options.entityId ? { entityId: options.entityId } : {});
+    const preset = options.preset ?? detectSamlPreset(metadata.entityId, metadata.ssoUrl);
+    note(io, `SAML identity provider ${metadata.entityId} (preset ${preset})`);
+    note(io, `  single sign-on ${metadata.ssoUrl}`);
+    describeSaml(io, metadata);
+    connection = {
+      id: options.id ?? `${options.tenant}-${preset}`,
+      tenantId: options.tenant,
+      protocol: 'saml',
+      issuer: metadata.entityId,
+      preset,
+      jit: { mode: options.mode, verifiedDomains: options.domain ?? [] },
+      protocolOptions: {
+        entryPoint: metadata.ssoUrl,
+        idpCerts: metadata.certificates.map((c) => c.pem),
+        ...(metadata.sloUrl ? { logoutUrl: metadata.sloUrl } : {}),
+        ...(isUrl(source) ? { metadataUrl: source } : {}),
+        // Entra ID signs the assertion, not the response, unless configured otherwise.
+        ...(preset === 'entra' ? { wantAuthnResponseSigned: false, wantAssertionsSigned: true } : {}),
+      },
+    };
+  } else {
+    const discoveryUrl = discoveryUrlOf(options.oidcDiscovery!);
+    if (!isUrl(discoveryUrl)) throw new UsageError('--oidc-discovery takes an http(s) URL.');
+    const text = await fetchText(discoveryUrl, 'application/json');
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch {
+      throw new CliError('DISCOVERY_INVALID', `The discovery document at ${discoveryUrl} is not JSON.`);
+    }
+    const discovery = parseOidcDiscovery(document, discoveryUrl);
+    if (discovery.multiTenant && !options.allowedTenantId?.length) {
+      throw new UsageError(
+        `The issuer "${discovery.issuer}" admits every Microsoft Entra tenant; list the tenants to admit with --allowed-tenant-id.`,
+      );
+    }
+    const preset = options.preset ?? detectOidcPreset(discovery.issuer);
+    note(io, `OpenID provider ${discovery.issuer} (preset ${preset})`);
+    connection = {
+      id: options.id ?? `${options.tenant}-${preset}`,
+      tenantId: options.tenant,
+      protocol: 'oidc',
+      issuer: discovery.issuer,
+      preset,
+      jit: { mode: options.mode, verifiedDomains: options.domain ?? [] },
+      ...(options.allowedTenantId?.length ? { allowedTenantIds: options.allowedTenantId } : {}),
+      protocolOptions: {
+        issuer: discovery.issuer,
+        discoveryUrl,
+        ...(options.clientId ? { clientId: options.clientId } : {}),
+      },
+    };
+  }
+  // What we write must pass the same validation the app applies at start-up.
+  defineConnection(connection);
+  defineTenant({ id: options.tenant });
+
+  if (!options.config) {
+    await write(
+      io.stdout,
+      `${JSON.stringify({ tenants: [{ id: options.tenant }], connections: [connection] }, null, 2)}\n`,
+    );
+    return;
+  }
+  let file: ConfigFile = { tenants: [], connections: [] };
+  const existing = await readJsonFile(options.config).catch((error: CliError) => {
+    if (error.code === 'FILE_UNREADABLE' && (error.cause as NodeJS.ErrnoException)?.code === 'ENOENT')
+      return null;
+    throw error;
+  });
+  if (existing !== null) {
+    const problems = checkConfig(existing).filter((p) => p.severity === 'error');
+    if (problems.length) {
+      throw new CliError(
+        'CONFIG_INVALID',
+        `${options.config} has errors; fix them before importing into it:\n${problems.map((p) => `  ${p.where}: ${p.message}`).join('\n')}`,
+      );
+    }
+    file = existing as ConfigFile;
+    file.tenants ??= [];
+  }
+  const at = file.connections.findIndex((c) => c.id === connection.id);
+  if (at >= 0 && !options.replace) {
+    throw new CliError(
+      'CONNECTION_EXISTS',
+      `${options.config} already has a connection "${connection.id}".`,
+      {
+        hint: 'Pass --replace to overwrite it, or --id to import under another id.',
+      },
+    );
+  }
+  if (at >= 0) file.connections[at] = connection;
+  else file.connections.push(connection);
+  if (!file.tenants.some((t) => t.id === options.tenant)) file.tenants.push({ id: options.tenant });
+  await writeJsonFile(options.config, file);
+  note(io, `${at >= 0 ? 'Replaced' : 'Added'} connection "${connection.id}" in ${options.config}`);
+}
+
+async function checkConnectionFile(io: CliIo, path: string, json: boolean): Promise<number> {
+  const problems = checkConfig(await readJsonFile(path), io.now());
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  if (json) {
+    await write(io.stdout, `${JSON.stringify({ file: path, valid: errors === 0, problems }, null, 2)}\n`);
+  } else if (problems.length) {
+    await write(
+      io.stdout,
+      renderTable(
+        ['severity', 'where', 'problem'],
+        problems.map((p) => [p.severity, p.where, p.message]),
+      ),
+    );
+  }
+  if (!json) {
+    note(
+      io,
+      errors
+        ? `${path}: ${errors} error(s), ${problems.length - errors} warning(s)`
+        : `${path}: valid${problems.length ? ` (${problems.length} warning(s))` : ''}`,
+    );
+  }
+  return errors ? 1 : 0;
+}
+
+export function registerConnectionCommands(program: Command, ctx: CommandContext): void {
+  const connection = program
+    .command('connection')
+    .description('Import identity-provider metadata into a connection config file, and check config files.');
+
+  connection
+    .command('import')
+    .description(
+      'Read SAML IdP metadata (file or URL) or an OIDC discovery document and write a connection with the attribute-mapping preset it detects.',
+    )
+    .requiredOption('--tenant <id>', 'the tenant the connection belongs to')
+    .option('--saml-metadata <file-or-url>', 'SAML 2.0 IdP metadata XML')
+    .option('--oidc-discovery <url>', 'OIDC issuer URL or its /.well-known/openid-configuration URL')
+    .option('--domain <domain...>', 'email domains the tenant has verified (jit.verifiedDomains)')
+    .option('--id <connection-id>', 'connection id (default: <tenant>-<preset>)')
+    .addOption(
+      new Option('--mode <mode>', 'JIT mode').choices(['create', 'link-only', 'off']).default('create'),
+    )
+    .addOption(new Option('--preset <name>', 'override the detected mapping preset').choices(PRESET_NAMES))
+    .option('--entity-id <id>', 'pick one IdP from aggregate SAML metadata')
+    .option('--client-id <id>', 'OIDC client id to record in protocolOptions')
+    .option('--allowed-tenant-id <tid...>', 'Entra tenant ids admitted by a multi-tenant issuer')
+    .option(
+      '--config <file>',
+      'add the connection to this config file (created if missing) instead of printing it',
+    )
+    .option('--replace', 'replace a connection with the same id in --config')
+    .action(ctx.action(async (options: ImportOptions) => importConnection(ctx.io, options)));
+
+  connection
+    .command('check')
+    .description(
+      'Validate a config file ({ "tenants": [...], "connections": [...] }) and print readable errors.',
+    )
+    .argument('<file>', 'the config file')
+    .option('--json', 'print the result as JSON')
+    .action(
+      ctx.action(async (file: string, options: { json?: boolean }) =>
+        checkConnectionFile(ctx.io, file, Boolean(options.json)),
+      ),
+    );
+}

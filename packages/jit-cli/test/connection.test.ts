@@ -1,0 +1,556 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineConnection, type ConnectionInput } from '@jit-sso/core';
+import { detectSamlPreset, parseSamlMetadata } from '../src/index.js';
+import { certBody, idpDescriptor, jit, metadata, serve, tempDir } from './helpers.js';
+
+const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const entra = metadata({
+  entityId: `https://sts.windows.net/${TID}/`,
+  sso: [
+    { binding: 'post', location: `https://login.microsoftonline.com/${TID}/saml2/post` },
+    { binding: 'redirect', location: `https://login.microsoftonline.com/${TID}/saml2` },
+  ],
+  // A certificate rollover: the current and the next signing certificate, plus an encryption key.
+  certs: [
+    { body: certBody('current.pem'), use: 'signing' },
+    { body: certBody('next.pem'), use: 'signing' },
+    { body: certBody('expired.pem'), use: 'encryption' },
+  ],
+});
+const okta = metadata({
+  entityId: 'http://www.okta.com/exk1abcd2EFGH3ijk4x7',
+  sso: [{ binding: 'post', location: 'https://acme.okta.com/app/acme_app/exk1abcd2EFGH3ijk4x7/sso/saml' }],
+  certs: [{ body: certBody('current.pem') }],
+});
+
+let dir: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  dir = tempDir();
+  writeFileSync(join(dir.path, 'entra.xml'), entra);
+  writeFileSync(join(dir.path, 'okta.xml'), okta);
+});
+afterAll(() => dir.remove());
+
+const file = (name: string) => join(dir.path, name);
+
+describe('jit connection import --saml-metadata', () => {
+  it('reads Entra ID metadata from a file: entity id, redirect SSO URL, both rollover certificates, entra preset', async () => {
+    const result = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      'acme',
+      '--saml-metadata',
+      file('entra.xml'),
+      '--domain',
+      'acme.com',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const config = JSON.parse(result.stdout) as { tenants: { id: string }[]; connections: ConnectionInput[] };
+    expect(config.tenants).toEqual([{ id: 'acme' }]);
+    const [connection] = config.connections;
+    expect(connection).toMatchObject({
+      id: 'acme-entra',
+      tenantId: 'acme',
+      protocol: 'saml',
+      issuer: `https://sts.windows.net/${TID}/`,
+      preset: 'entra',
+      jit: { mode: 'create', verifiedDomains: ['acme.com'] },
+      protocolOptions: {
+        entryPoint: `https://login.microsoftonline.com/${TID}/saml2`,
+        wantAuthnResponseSigned: false,
+        wantAssertionsSigned: true,
+      },
+    });
+    const certs = connection!.protocolOptions!['idpCerts'] as string[];
+    expect(certs).toHaveLength(2);
+    expect(certs[0]).toBe(readFileSync(join(import.meta.dirname, 'fixtures', 'current.pem'), 'utf8'));
+    expect(certs[1]).toBe(readFileSync(join(import.meta.dirname, 'fixtures', 'next.pem'), 'utf8'));
+    expect(() => defineConnection(connection!)).not.toThrow();
+    expect(result.stderr).toContain('CN=idp-signing-2027');
+  });
+
+  it('fetches metadata from a URL and adds the connection to a config file that then passes check', async () => {
+    const server = await serve({ '/okta/metadata': { body: okta } });
+    try {
+      const config = file('fetched.json');
+      const url = `${server.base}/okta/metadata`;
+      const first = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'acme',
+        '--saml-metadata',
+        url,
+        '--domain',
+        'acme.com',
+        '--config',
+        config,
+      ]);
+      expect(first.code, first.stderr).toBe(0);
+      const second = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'globex',
+        '--saml-metadata',
+        file('entra.xml'),
+        '--domain',
+        'globex.com',
+        '--config',
+        config,
+      ]);
+      expect(second.code, second.stderr).toBe(0);
+      const written = JSON.parse(readFileSync(config, 'utf8'));
+      expect(written.tenants).toEqual([{ id: 'acme' }, { id: 'globex' }]);
+      expect(written.connections.map((c: ConnectionInput) => [c.id, c.preset])).toEqual([
+        ['acme-okta', 'okta'],
+        ['globex-entra', 'entra'],
+      ]);
+      expect(written.connections[0].protocolOptions).toMatchObject({
+        entryPoint: 'https://acme.okta.com/app/acme_app/exk1abcd2EFGH3ijk4x7/sso/saml',
+        metadataUrl: url,
+      });
+
+      const again = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'acme',
+        '--saml-metadata',
+        url,
+        '--domain',
+        'acme.com',
+        '--config',
+        config,
+      ]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('already has a connection "acme-okta"');
+      const replaced = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'acme',
+        '--saml-metadata',
+        url,
+        '--domain',
+        'acme.org',
+        '--config',
+        config,
+        '--replace',
+      ]);
+      expect(replaced.code, replaced.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(config, 'utf8')).connections[0].jit.verifiedDomains).toEqual([
+        'acme.org',
+      ]);
+
+      const check = await jit(['connection', 'check', config]);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect(check.stderr).toContain('valid');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses metadata with a DOCTYPE (entity expansion) and names the reason', async () => {
+    const evil = okta
+      .replace(
+        '<md:EntityDescriptor',
+        '<!DOCTYPE md:EntityDescriptor [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<md:EntityDescriptor',
+      )
+      .replace('exk1abcd2EFGH3ijk4x7"', 'exk1abcd2EFGH3ijk4x7&xxe;"');
+    writeFileSync(file('evil.xml'), evil);
+    const result = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      'acme',
+      '--saml-metadata',
+      file('evil.xml'),
+      '--domain',
+      'acme.com',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DOCTYPE');
+    expect(result.stdout).toBe('');
+  });
+
+  it('asks for --entity-id when an aggregate lists several IdPs, and picks the one named', async () => {
+    const aggregate = `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">
+${idpDescriptor({ entityId: 'https://idp.one.test/saml', sso: [{ binding: 'redirect', location: 'https://idp.one.test/sso' }], certs: [{ body: certBody('current.pem') }] })}
+${idpDescriptor({ entityId: 'https://idp.two.test/saml', sso: [{ binding: 'post', location: 'https://idp.two.test/sso' }], certs: [{ body: certBody('next.pem') }] })}
+</md:EntitiesDescriptor>`;
+    writeFileSync(file('aggregate.xml'), aggregate);
+    const ambiguous = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file('aggregate.xml'),
+      '--domain',
+      't.test',
+    ]);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toContain('"https://idp.one.test/saml", "https://idp.two.test/saml"');
+    expect(ambiguous.stderr).toContain('--entity-id');
+    const chosen = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file('aggregate.xml'),
+      '--domain',
+      't.test',
+      '--entity-id',
+      'https://idp.two.test/saml',
+    ]);
+    expect(chosen.code, chosen.stderr).toBe(0);
+    expect(JSON.parse(chosen.stdout).connections[0]).toMatchObject({
+      issuer: 'https://idp.two.test/saml',
+      preset: 'saml',
+      id: 't-saml',
+    });
+  });
+
+  it('refuses metadata whose signing certificates have all expired, and SP metadata', async () => {
+    writeFileSync(
+      file('expired.xml'),
+      metadata({
+        entityId: 'https://old.test/idp',
+        sso: [{ binding: 'redirect', location: 'https://old.test/sso' }],
+        certs: [{ body: certBody('expired.pem') }],
+      }),
+    );
+    const expired = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file('expired.xml'),
+      '--domain',
+      't.test',
+    ]);
+    expect(expired.code).toBe(1);
+    expect(expired.stderr).toContain('Every signing certificate of "https://old.test/idp" has expired');
+    writeFileSync(
+      file('sp.xml'),
+      '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://app.test"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></md:EntityDescriptor>',
+    );
+    const sp = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file('sp.xml'),
+      '--domain',
+      't.test',
+    ]);
+    expect(sp.code).toBe(1);
+    expect(sp.stderr).toContain('no identity provider');
+  });
+
+  it('reports an unreachable or failing URL as a failure (exit 1), and command-line mistakes as usage (exit 2)', async () => {
+    const server = await serve({});
+    try {
+      const missing = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        't',
+        '--saml-metadata',
+        `${server.base}/nope`,
+        '--domain',
+        't.test',
+      ]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('HTTP 404');
+    } finally {
+      await server.close();
+    }
+    const both = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file('okta.xml'),
+      '--oidc-discovery',
+      'https://x.test',
+      '--domain',
+      't.test',
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('exactly one of --saml-metadata and --oidc-discovery');
+    const noDomain = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file('okta.xml'),
+    ]);
+    expect(noDomain.code).toBe(2);
+    expect(noDomain.stderr).toContain('--domain');
+    const noTenant = await jit(['connection', 'import', '--saml-metadata', file('okta.xml')]);
+    expect(noTenant.code).toBe(2);
+    expect(noTenant.stderr).toContain("required option '--tenant <id>' not specified");
+    const badPreset = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file('okta.xml'),
+      '--domain',
+      't.test',
+      '--preset',
+      'ping',
+    ]);
+    expect(badPreset.code).toBe(2);
+  });
+});
+
+describe('jit connection import --oidc-discovery', () => {
+  it('reads a discovery document and writes an oidc connection; refuses one whose issuer is not the URL fetched', async () => {
+    const server = await serve({
+      '/.well-known/openid-configuration': {
+        type: 'application/json',
+        body: (base) =>
+          JSON.stringify({
+            issuer: base,
+            authorization_endpoint: `${base}/auth`,
+            token_endpoint: `${base}/token`,
+            jwks_uri: `${base}/jwks`,
+          }),
+      },
+      '/evil/.well-known/openid-configuration': {
+        type: 'application/json',
+        body: JSON.stringify({
+          issuer: 'https://accounts.google.com',
+          authorization_endpoint: 'https://x.test/a',
+          jwks_uri: 'https://x.test/j',
+        }),
+      },
+    });
+    try {
+      const ok = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'acme',
+        '--oidc-discovery',
+        server.base,
+        '--domain',
+        'acme.com',
+        '--client-id',
+        'app-1',
+      ]);
+      expect(ok.code, ok.stderr).toBe(0);
+      const connection = JSON.parse(ok.stdout).connections[0];
+      expect(connection).toMatchObject({
+        id: 'acme-oidc',
+        protocol: 'oidc',
+        issuer: server.base,
+        preset: 'oidc',
+        protocolOptions: {
+          issuer: server.base,
+          discoveryUrl: `${server.base}/.well-known/openid-configuration`,
+          clientId: 'app-1',
+        },
+      });
+      expect(() => defineConnection(connection)).not.toThrow();
+
+      const evil = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'acme',
+        '--oidc-discovery',
+        `${server.base}/evil`,
+        '--domain',
+        'acme.com',
+      ]);
+      expect(evil.code).toBe(1);
+      expect(evil.stderr).toContain('does not match the discovery URL');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('detects Entra ID and refuses a multi-tenant issuer unless the admitted tenants are listed', async () => {
+    const server = await serve({
+      '/common/v2.0/.well-known/openid-configuration': {
+        type: 'application/json',
+        body: (base) =>
+          JSON.stringify({
+            // The real document names login.microsoftonline.com; here the host is the test server.
+            issuer: `${base}/{tenantid}/v2.0`,
+            authorization_endpoint: `${base}/common/oauth2/v2.0/authorize`,
+            jwks_uri: `${base}/common/discovery/v2.0/keys`,
+          }),
+      },
+    });
+    try {
+      const url = `${server.base}/common/v2.0`;
+      const open = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'acme',
+        '--oidc-discovery',
+        url,
+        '--domain',
+        'acme.com',
+      ]);
+      expect(open.code).toBe(2);
+      expect(open.stderr).toContain('--allowed-tenant-id');
+      const allowed = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        'acme',
+        '--oidc-discovery',
+        url,
+        '--domain',
+        'acme.com',
+        '--allowed-tenant-id',
+        TID,
+        '--preset',
+        'entra-oidc',
+      ]);
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(JSON.parse(allowed.stdout).connections[0]).toMatchObject({
+        allowedTenantIds: [TID],
+        preset: 'entra-oidc',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('preset detection', () => {
+  it.each([
+    [`https://sts.windows.net/${TID}/`, 'https://login.microsoftonline.com/x/saml2', 'entra'],
+    ['http://www.okta.com/exk1', 'https://acme.okta.com/app/sso/saml', 'okta'],
+    [
+      'https://accounts.google.com/o/saml2?idpid=C01abc',
+      'https://accounts.google.com/o/saml2/idp?idpid=C01abc',
+      'google',
+    ],
+    [
+      'https://app.onelogin.com/saml/metadata/123',
+      'https://acme.onelogin.com/trust/saml2/http-redirect/sso/123',
+      'onelogin',
+    ],
+    [
+      'https://idp.example.org/idp/shibboleth',
+      'https://idp.example.org/idp/profile/SAML2/Redirect/SSO',
+      'saml',
+    ],
+    // A look-alike host is not the vendor.
+    ['https://okta.com.evil.test/idp', 'https://okta.com.evil.test/sso', 'saml'],
+  ])('%s → %s', (entityId, sso, preset) => {
+    expect(detectSamlPreset(entityId, sso)).toBe(preset);
+  });
+
+  it('reads certificates without a "use" attribute as signing certificates and skips encryption keys', () => {
+    const parsed = parseSamlMetadata(entra);
+    expect(parsed.certificates.map((c) => c.subject)).toEqual(['CN=idp-signing-2026', 'CN=idp-signing-2027']);
+    expect(parsed.ssoBinding).toContain('HTTP-Redirect');
+  });
+});
+
+describe('jit connection check', () => {
+  it('prints every problem with its place in the file and exits 1', async () => {
+    const config = {
+      tenants: [{ id: 'acme' }, { id: 'acme' }, { id: 'globex', seatLimit: -1 }],
+      connections: [
+        {
+          id: 'acme-okta',
+          tenantId: 'acme',
+          protocol: 'saml',
+          issuer: 'http://www.okta.com/x',
+          jit: { verifiedDomains: ['not a domain'] },
+          protocolOptions: { idpCerts: ['bm90IGEgY2VydA=='] },
+        },
+        {
+          id: 'acme-oidc',
+          tenantId: 'initech',
+          protocol: 'oidc',
+          issuer: 'https://idp.test',
+          jit: { verifiedDomains: ['acme.com'] },
+        },
+        {
+          id: 'acme-oidc',
+          tenantId: 'acme',
+          protocol: 'oidc',
+          issuer: 'https://idp.test',
+          jit: { verifiedDomains: ['acme.com'] },
+        },
+        {
+          id: 'old',
+          tenantId: 'acme',
+          protocol: 'saml',
+          issuer: 'https://old.test',
+          preset: 'ping',
+          jit: { mode: 'off' },
+        },
+        {
+          id: 'expired',
+          tenantId: 'acme',
+          protocol: 'saml',
+          issuer: 'https://old.test',
+          jit: { mode: 'off' },
+          protocolOptions: {
+            entryPoint: 'https://old.test/sso',
+            idpCerts: [certBody('expired.pem'), certBody('current.pem')],
+          },
+        },
+      ],
+    };
+    writeFileSync(file('bad.json'), JSON.stringify(config));
+    const result = await jit(['connection', 'check', file('bad.json')]);
+    expect(result.code).toBe(1);
+    const out = result.stdout;
+    expect(out).toMatch(/error\s+tenants\[1\] \(acme\)\s+tenant "acme" is listed twice/);
+    expect(out).toMatch(/error\s+tenants\[2\] \(globex\)\s+seatLimit: /);
+    expect(out).toMatch(/error\s+connections\[0\] \(acme-okta\)\s+jit\.verifiedDomains\.0: must be a domain/);
+    expect(out).toMatch(
+      /error\s+connections\[1\] \(acme-oidc\)\s+tenantId: tenant "initech" is not in "tenants"/,
+    );
+    expect(out).toMatch(/error\s+connections\[2\] \(acme-oidc\)\s+connection "acme-oidc" is listed twice/);
+    expect(out).toMatch(/error\s+connections\[3\] \(old\)\s+preset: /);
+    expect(out).toMatch(
+      /warning\s+connections\[4\] \(expired\)\s+protocolOptions\.idpCerts\[0\]: expired on 2021-01-01/,
+    );
+    expect(out).not.toMatch(/connections\[4\].*every signing certificate/);
+    expect(result.stderr).toContain('error(s)');
+
+    const json = await jit(['connection', 'check', file('bad.json'), '--json']);
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout);
+    expect(report.valid).toBe(false);
+    expect(
+      report.problems.filter((p: { severity: string }) => p.severity === 'error').length,
+    ).toBeGreaterThanOrEqual(6);
+  });
+
+  it('says what is wrong with a file that is not JSON, or missing', async () => {
+    writeFileSync(file('broken.json'), '{ "tenants": [ }');
+    const broken = await jit(['connection', 'check', file('broken.json')]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('is not valid JSON');
+    const missing = await jit(['connection', 'check', file('absent.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('ENOENT');
+    const usage = await jit(['connection', 'check']);
+    expect(usage.code).toBe(2);
+  });
+});
