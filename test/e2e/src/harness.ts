@@ -3,6 +3,7 @@ import { createE2eEnvironment, type E2eEnvironment } from './environment.js';
 import { registerSamlFlows } from './suite/saml-flows.js';
 import { registerOidcFlows } from './suite/oidc-flows.js';
 import { registerSamlAttacks } from './suite/saml-attacks.js';
+import { registerOidcAttacks } from './suite/oidc-attacks.js';
 import type { SuiteContext } from './suite/context.js';
 
 export type { E2eEnvironment } from './environment.js';
@@ -49,5 +50,6 @@ export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
     registerSamlFlows(context);
     registerOidcFlows(context);
     registerSamlAttacks(context);
+    registerOidcAttacks(context);
   });
 }

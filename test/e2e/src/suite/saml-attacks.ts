@@ -10,6 +10,7 @@ import {
   samlLogin,
   samlLoginWith,
   samlUser,
+  startSamlLogin,
   type SuiteContext,
 } from './context.js';
 import { wrapSignature, type WrappingVariant } from './xsw.js';
@@ -168,10 +169,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     it('accepts only one of two copies of a response posted at the same moment', async () => {
       const person = newPerson();
       const browser = new Browser();
-      const request = await (async () => {
-        const { startSamlLogin } = await import('./context.js');
-        return startSamlLogin(ctx, browser, 'acme-saml');
-      })();
+      const request = await startSamlLogin(ctx, browser, 'acme-saml');
       const xml = ctx.env.saml.createResponse({ request, user: samlUser(person) });
       const fields = { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: request.relayState };
       const answers = await Promise.all([
