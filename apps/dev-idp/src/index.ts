@@ -1,4 +1,4 @@
-export { startDevIdp, type DevIdp, type DevIdpOptions } from './server.js';
+export { defaultSamlKeys, startDevIdp, type DevIdp, type DevIdpOptions } from './server.js';
 export {
   DEFAULT_PEOPLE,
   PeopleDirectory,

@@ -41,6 +41,14 @@ export interface DevIdp {
 
 const KEYS = new URL('../keys/', import.meta.url);
 
+/** The test-only SAML signing pair in `keys/` that the dev IdP uses unless given another. */
+export function defaultSamlKeys(): { key: string; certificate: string } {
+  return {
+    key: readFileSync(new URL('saml-idp-key.pem', KEYS), 'utf8'),
+    certificate: readFileSync(new URL('saml-idp-cert.pem', KEYS), 'utf8'),
+  };
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -67,8 +75,8 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       baseUrl: url,
       people,
       serviceProviders: options.samlServiceProviders ?? [],
-      privateKey: options.samlKey ?? readFileSync(new URL('saml-idp-key.pem', KEYS), 'utf8'),
-      certificate: options.samlCertificate ?? readFileSync(new URL('saml-idp-cert.pem', KEYS), 'utf8'),
+      privateKey: options.samlKey ?? defaultSamlKeys().key,
+      certificate: options.samlCertificate ?? defaultSamlKeys().certificate,
     });
 
     const app = express();

@@ -59,7 +59,7 @@ function formAction(pageHtml: string, person: string): string {
 
 function hiddenFields(pageHtml: string): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const m of pageHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+  for (const m of pageHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\s*\/?>/g)) {
     fields[m[1]!] = m[2]!
       .replace(/&quot;/g, '"')
       .replace(/&#39;/g, "'")
@@ -166,7 +166,7 @@ describe('OIDC identity provider', () => {
     try {
       const browser = new Browser();
       const { done, pageHtml } = await signIn(browser, 'u1003');
-      expect(pageHtml).toMatch(/value="u1003" disabled/);
+      expect(pageHtml).toMatch(/value="u1003"\s+disabled/);
       expect(done.res.status).toBe(403);
       expect(await done.res.text()).toContain('Erin Nogroup is deactivated at the identity provider');
     } finally {
