@@ -131,6 +131,10 @@ export interface MappedProfile {
 }
 
 function values(raw: unknown): string[] {
+  if (typeof raw === 'string') {
+    const text = raw.trim();
+    return text ? [text] : [];
+  }
   const list = Array.isArray(raw) ? raw : [raw];
   const out: string[] = [];
   for (const item of list) {
@@ -153,12 +157,20 @@ function lookup(attributes: Readonly<Record<string, unknown>>, names: readonly s
   return null;
 }
 
+// Mappings are frozen, so their field list is computed once per mapping rather than at each login.
+const fieldLists = new WeakMap<AttributeMapping, ReadonlyArray<readonly [string, FieldMapping]>>();
+function fieldsOf(mapping: AttributeMapping): ReadonlyArray<readonly [string, FieldMapping]> {
+  let fields = fieldLists.get(mapping);
+  if (!fields) fieldLists.set(mapping, (fields = Object.entries(mapping)));
+  return fields;
+}
+
 /** Applies a mapping to a profile. Missing required fields and malformed emails are refused by name. */
 export function mapProfile(profile: SsoProfile, mapping: AttributeMapping): MappedProfile {
   const attributes: Record<string, string | string[]> = {};
   let email: string | null = null;
   let groups: string[] = [];
-  for (const [field, spec] of Object.entries(mapping)) {
+  for (const [field, spec] of fieldsOf(mapping)) {
     const found = lookup(profile.attributes, spec.from);
     if (found === null) {
       if (spec.required) throw new MissingAttributeError(field, spec.from, Object.keys(profile.attributes));
@@ -170,7 +182,7 @@ export function mapProfile(profile: SsoProfile, mapping: AttributeMapping): Mapp
       }
       email = normaliseEmail(found[0]);
     } else if (field === 'groups') {
-      groups = [...new Set(found)];
+      groups = found.length > 1 ? [...new Set(found)] : found;
     } else {
       attributes[field] = spec.multi ? found : found[0]!;
     }

@@ -259,6 +259,15 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     ];
   }
 
+  /** Whether the user's grants are exactly `granted` (sorted), all from logins: nothing to sync. */
+  function onlyJitGrantsOf(current: readonly RoleGrant[], granted: readonly string[]): boolean {
+    if (current.length !== granted.length) return false;
+    for (let i = 0; i < current.length; i++) {
+      if (current[i]!.source !== 'jit' || current[i]!.role !== granted[i]) return false;
+    }
+    return true;
+  }
+
   function emailIsVerified(connection: Connection, profile: SsoProfile): boolean {
     if (profile.emailVerified === true) return true;
     return connection.emailAuthoritative && profile.emailVerified !== false;
@@ -306,19 +315,23 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       changes.push({ field: 'email', from: user.email, to: mapped.email });
     }
 
-    const attributes: Record<string, unknown> = { ...user.attributes };
-    let attributesChanged = false;
-    for (const [field, value] of Object.entries(mapped.attributes)) {
-      if (connection.mapping[field]?.sync !== 'every-login' && field in user.attributes) continue;
-      if (sameValue(attributes[field], value)) continue;
-      changes.push({ field, from: attributes[field] ?? null, to: value });
-      attributes[field] = value;
-      attributesChanged = true;
+    // Copied only when something changes: most sign-ins change nothing.
+    let attributes: Record<string, unknown> | null = null;
+    for (const field of Object.keys(mapped.attributes)) {
+      const value = mapped.attributes[field];
+      const held = Object.hasOwn(user.attributes, field);
+      if (held && connection.mapping[field]?.sync !== 'every-login') continue;
+      const current = held ? user.attributes[field] : undefined;
+      if (sameValue(current, value)) continue;
+      changes.push({ field, from: current ?? null, to: value });
+      (attributes ??= { ...user.attributes })[field] = value;
     }
-    if (attributesChanged) patch.attributes = attributes;
+    if (attributes) patch.attributes = attributes;
 
     if (connection.syncRoles) {
-      const roles = syncGrants(user.roles, grantedRoles(connection, mapped));
+      const granted = grantedRoles(connection, mapped);
+      if (onlyJitGrantsOf(user.roles, granted)) return { patch, changes };
+      const roles = syncGrants(user.roles, granted);
       const before = roleNames(user.roles);
       const after = roleNames(roles);
       if (!sameValue(before, after) || roles.length !== user.roles.length) {
@@ -364,7 +377,11 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     if (user.tenantId !== connection.tenantId) throw new TenantMismatchError(connection.id, user.tenantId);
     if (user.status !== 'active') throw new UserDeactivatedError(user.id);
     const others = await tx.listIdentitiesOfUser(user.id);
-    if (others.some((identity) => identity.connectionId === connection.id && identity.subject === profile.subject)) {
+    if (
+      others.some(
+        (identity) => identity.connectionId === connection.id && identity.subject === profile.subject,
+      )
+    ) {
       // This very subject was linked by a concurrent first login that committed after this
       // transaction looked it up (read committed): retry, and the retry signs in.
       throw new StoreConflictError('identity');
@@ -544,12 +561,12 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
         await tx.appendAudit(written);
         return outcome;
       });
-      await emit({ type: 'provisioned', result, audit: written! });
+      if (options.onEvent) await emit({ type: 'provisioned', result, audit: written! });
       return result;
     } catch (error) {
       if (!(error instanceof JitError)) throw error;
       const recorded = await recordDenial(error, connection, request);
-      await emit({ type: 'denied', error, audit: recorded });
+      if (options.onEvent) await emit({ type: 'denied', error, audit: recorded });
       throw error;
     }
   }
@@ -585,7 +602,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       await tx.appendAudit(written);
       return updated;
     });
-    if (written) await emit({ type: 'lifecycle', user, audit: written });
+    if (written && options.onEvent) await emit({ type: 'lifecycle', user, audit: written });
     return user;
   }
 

@@ -9,7 +9,15 @@ import {
   PRESET_NAMES,
   type SsoProfile,
 } from '../src/index.js';
-import { denial, oidcConnection, oidcLogin, samlConnection, samlLogin, setup } from './fixtures.js';
+import {
+  denial,
+  insertUser,
+  oidcConnection,
+  oidcLogin,
+  samlConnection,
+  samlLogin,
+  setup,
+} from './fixtures.js';
 
 const PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
@@ -391,6 +399,25 @@ describe('attribute sync in the decision', () => {
       profile: oidcLogin({ department: 'R&D' }),
     });
     expect(again.changes).toEqual([{ field: 'department', from: null, to: 'R&D' }]);
+  });
+
+  it('treats mapped fields named like Object.prototype members as plain fields', async () => {
+    const { provisioner, store } = setup({
+      connections: [
+        oidcConnection({
+          mapping: { constructor: { from: 'ctor', sync: 'on-create' as const }, toString: 'label' },
+        }),
+      ],
+    });
+    const scim = await insertUser(store, { email: 'ann@acme.test' });
+    const linked = await provisioner.provision({
+      connectionId: 'acme-oidc',
+      profile: oidcLogin({ ctor: 'c1', label: 'l1' }),
+    });
+    expect(linked.user.id).toBe(scim.id);
+    expect(linked.user.attributes).toMatchObject({ constructor: 'c1', toString: 'l1' });
+    expect(linked.changes).toContainEqual({ field: 'constructor', from: null, to: 'c1' });
+    expect(linked.changes).toContainEqual({ field: 'toString', from: null, to: 'l1' });
   });
 
   it('uses the Entra preset end to end: SAML login with group object ids mapped to roles', async () => {
