@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createE2eEnvironment, type E2eEnvironment } from './environment.js';
 import { registerSamlFlows } from './suite/saml-flows.js';
-import { registerOidcFlows } from './suite/oidc-flows.js';
+import { registerOidcFlows, registerOidcLifecycle } from './suite/oidc-flows.js';
 import { registerSamlAttacks } from './suite/saml-attacks.js';
 import { registerOidcAttacks } from './suite/oidc-attacks.js';
 import type { SuiteContext } from './suite/context.js';
@@ -49,6 +49,7 @@ export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
     };
     registerSamlFlows(context);
     registerOidcFlows(context);
+    registerOidcLifecycle(context);
     registerSamlAttacks(context);
     registerOidcAttacks(context);
   });

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { Browser } from '../browser.js';
-import { expectSignedIn, newPerson, samlLogin, samlUser, type SuiteContext } from './context.js';
+import {
+  expectDenialAudited,
+  expectNothingCreated,
+  expectRefused,
+  expectSignedIn,
+  me,
+  newPerson,
+  samlLogin,
+  samlLoginWith,
+  samlUser,
+  type SuiteContext,
+} from './context.js';
 
 export function registerSamlFlows(ctx: SuiteContext): void {
   describe('SAML login', () => {
@@ -16,6 +28,129 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       expect(identity?.user.id).toBe(me.user.id);
       const audit = await ctx.env.store.listAuditEvents({ userId: me.user.id, limit: 10 });
       expect(audit.map((e) => e.action)).toEqual(['created']);
+    });
+
+    it('updates changed attributes and roles at the next login, and removes the role of a removed group', async () => {
+      const person = newPerson();
+      const first = new Browser();
+      const created = await expectSignedIn(
+        ctx,
+        first,
+        (await samlLogin(ctx, first, 'acme-saml', samlUser(person, { groups: ['engineering', 'admins'], givenName: 'Ada' }))).response,
+        person.email,
+      );
+      expect(created.roles).toEqual(['admin', 'developer']);
+
+      const second = new Browser();
+      const updated = await expectSignedIn(
+        ctx,
+        second,
+        (await samlLogin(ctx, second, 'acme-saml', samlUser(person, { groups: ['engineering'], givenName: 'Augusta' }))).response,
+        person.email,
+      );
+      expect(updated.user.id).toBe(created.user.id);
+      expect(updated.user.attributes['firstName']).toBe('Augusta');
+      expect(updated.roles).toEqual(['developer']);
+      const audit = await ctx.env.store.listAuditEvents({ userId: created.user.id, limit: 10 });
+      expect(audit.map((e) => e.action)).toEqual(['created', 'updated']);
+      expect(audit[1]!.changes.map((c) => c.field).sort()).toEqual(['firstName', 'roles']);
+    });
+
+    it('serves the SP metadata of a connection', async () => {
+      const answer = await new Browser().get(`${ctx.baseUrl}/auth/saml/acme-saml/metadata`);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toContain(`entityID="${ctx.baseUrl}/auth/saml/acme-saml/metadata"`);
+      expect(answer.body).toContain(`Location="${ctx.baseUrl}/auth/saml/acme-saml/acs"`);
+    });
+
+    it('answers an unknown connection with UNKNOWN_CONNECTION', async () => {
+      expectRefused(await new Browser().get(`${ctx.baseUrl}/auth/saml/no-such-connection/login`, { json: true }), 'UNKNOWN_CONNECTION');
+    });
+
+    it('does not let a connection of tenant A sign anyone into tenant B', async () => {
+      const person = newPerson('globex.test');
+      const globex = { tenantId: 'globex', connectionId: 'globex-saml' };
+      // Signed with the key both connections trust, but issued as tenant A's IdP.
+      let since = new Date();
+      const asA = await samlLoginWith(ctx, new Browser(), 'globex-saml', {
+        user: samlUser(person),
+        issuer: ctx.env.saml.entityIdFor('acme-saml'),
+      });
+      expectRefused(asA.response, 'SAML_ISSUER_MISMATCH');
+      await expectNothingCreated(ctx, person, globex, 'SAML_ISSUER_MISMATCH', since);
+
+      // A valid response of tenant A's login, delivered to tenant B's ACS.
+      since = new Date();
+      const browser = new Browser();
+      const start = await browser.get(`${ctx.baseUrl}/auth/saml/acme-saml/login`);
+      const request = ctx.env.saml.requestFromRedirect(start.location!);
+      const xml = ctx.env.saml.createResponse({ request, user: samlUser(person) });
+      const answer = await browser.post(
+        `${ctx.baseUrl}/auth/saml/globex-saml/acs`,
+        { SAMLResponse: Buffer.from(xml).toString('base64') },
+        { json: true },
+      );
+      expect(answer.status).toBe(401);
+      await expectNothingCreated(ctx, person, globex, answer.json<{ error: { code: 'SAML_RESPONSE_INVALID' } }>().error.code, since);
+      expect(await ctx.env.store.findUserByEmail('acme', person.email)).toBeNull();
+    });
+
+    it('with JIT off, refuses unknown people and admits existing ones', async () => {
+      const where = { tenantId: 'acme', connectionId: 'acme-saml-nojit' };
+      const stranger = newPerson();
+      const since = new Date();
+      const refused = await samlLogin(ctx, new Browser(), 'acme-saml-nojit', samlUser(stranger));
+      expectRefused(refused.response, 'JIT_DISABLED');
+      await expectNothingCreated(ctx, stranger, where, 'JIT_DISABLED', since);
+
+      const known = newPerson();
+      const at = new Date();
+      const userId = randomUUID();
+      await ctx.env.store.transaction(async (tx) => {
+        await tx.insertUser({
+          id: userId,
+          tenantId: 'acme',
+          email: known.email,
+          status: 'active',
+          source: 'manual',
+          attributes: {},
+          roles: [{ role: 'member', source: 'manual' }],
+          externalId: null,
+          createdAt: at,
+          lastLoginAt: null,
+        });
+        await tx.insertIdentity({ id: randomUUID(), tenantId: 'acme', connectionId: 'acme-saml-nojit', subject: known.subject, userId, createdAt: at });
+      });
+      const browser = new Browser();
+      const admitted = await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml-nojit', samlUser(known))).response, known.email);
+      expect(admitted.user.id).toBe(userId);
+      expect(admitted.roles).toContain('member');
+    });
+
+    it('refuses a deactivated user and ends their live session', async () => {
+      const person = newPerson();
+      const browser = new Browser();
+      const signedIn = await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml', samlUser(person))).response, person.email);
+      await ctx.env.provisioner.deactivateUser(signedIn.user.id, { reason: 'left the company' });
+
+      expectRefused(await me(ctx, browser), 'SESSION_ENDED');
+      expectRefused(await me(ctx, browser), 'SESSION_ENDED');
+
+      const since = new Date();
+      const again = new Browser();
+      const refused = await samlLogin(ctx, again, 'acme-saml', samlUser(person));
+      expectRefused(refused.response, 'USER_DEACTIVATED');
+      await expectDenialAudited(ctx, { tenantId: 'acme', connectionId: 'acme-saml' }, 'USER_DEACTIVATED', since);
+      expectRefused(await me(ctx, again), 'SESSION_ENDED');
+    });
+
+    it('ends the session at logout', async () => {
+      const person = newPerson();
+      const browser = new Browser();
+      await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml', samlUser(person))).response, person.email);
+      const out = await browser.request('POST', `${ctx.baseUrl}/logout`, { json: true });
+      expect(out.status).toBeLessThan(400);
+      expectRefused(await me(ctx, browser), 'SESSION_ENDED');
     });
   });
 }
