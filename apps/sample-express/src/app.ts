@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import session from 'express-session';
+import { Passport } from 'passport';
+import {
+  isJitError,
+  type AuditEvent,
+  type Connection,
+  type Provisioner,
+  type UserRecord,
+} from '@jit-sso/core';
+import {
+  createOidcStrategies,
+  createSamlStrategy,
+  jitErrorHandler,
+  MemoryReplayCache,
+  oidcAuthenticate,
+  requireActiveUser,
+  roleNames,
+  samlAuthenticate,
+  samlMetadata,
+  useJitSession,
+  type ReplayCache,
+} from '@jit-sso/express';
+import { adminPage, errorPage, homePage, layout, profilePage, type LastLogin, type Viewer } from './pages.js';
+import { html } from './html.js';
+
+export interface SampleAppOptions {
+  provisioner: Provisioner;
+  /** The validated connections, in the order of the sign-in buttons. */
+  connections: readonly Connection[];
+  /** The app's own origin, e.g. `http://localhost:3000`. */
+  publicUrl: string;
+  /** A Node request handler serving SCIM 2.0, mounted at `/scim/v2`. */
+  scim?: (req: Request, res: express.Response, next: express.NextFunction) => void;
+  /** The local identity providers' origin, linked from the home page. */
+  idpUrl?: string | null;
+  /** SAML replay cache; one process, so memory is enough for the sample. */
+  replayCache?: ReplayCache;
+  sessionSecret?: string;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    lastLogin?: LastLogin;
+  }
+}
+
+export const ADMIN_ROLE = 'admin';
+
+/** The most recent audit events (the store lists them oldest first). */
+async function latestAuditEvents(
+  provisioner: Provisioner,
+  query: { userId?: string },
+  keep: number,
+): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let afterId: string | undefined;
+  for (;;) {
+    const page = await provisioner.store.listAuditEvents({ ...query, afterId, limit: 500 });
+    events.push(...page);
+    if (events.length > keep) events.splice(0, events.length - keep);
+    if (page.length < 500) break;
+    afterId = page[page.length - 1]!.id;
+  }
+  return events.reverse();
+}
+
+function viewerOf(req: Request): Viewer | null {
+  const user = req.user as UserRecord | undefined;
+  return user && typeof user.email === 'string' ? { email: user.email, roles: roleNames(user) } : null;
+}
+
+export function createSampleApp(options: SampleAppOptions): Express {
+  const { provisioner } = options;
+  const publicUrl = options.publicUrl.replace(/\/$/, '');
+  const replayCache = options.replayCache ?? new MemoryReplayCache();
+  const passport = new Passport();
+  useJitSession(passport, provisioner);
+  const samlStrategy = createSamlStrategy({ provisioner, replayCache });
+  passport.use(samlStrategy);
+  const oidcStrategies = createOidcStrategies({ provisioner });
+
+  const app = express();
+  app.disable('x-powered-by');
+  if (options.scim) app.use('/scim/v2', options.scim);
+
+  app.use(
+    session({
+      name: 'jit-sample.sid',
+      secret: options.sessionSecret ?? randomBytes(32).toString('base64url'),
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:') },
+    }),
+  );
+  app.use(passport.initialize());
+  app.use(passport.session());
+
+  const afterLogin: RequestHandler = (req, res) => {
+    const result = res.locals.jitResult;
+    if (result) {
+      req.session.lastLogin = {
+        action: result.action,
+        connectionId: result.connectionId,
+        changes: [...result.changes],
+        at: new Date().toISOString(),
+      };
+    }
+    req.session.save(() => res.redirect(303, '/profile'));
+  };
+
+  app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
+  app.post(
+    '/auth/saml/:connection/acs',
+    express.urlencoded({ extended: false, limit: '512kb' }),
+    samlAuthenticate(passport, { provisioner }),
+    afterLogin,
+  );
+  app.get('/auth/saml/:connection/metadata', samlMetadata(samlStrategy, { provisioner }));
+  app.get('/auth/oidc/:connection/login', oidcAuthenticate(passport, oidcStrategies, { provisioner }));
+  app.get(
+    '/auth/oidc/:connection/callback',
+    oidcAuthenticate(passport, oidcStrategies, { provisioner }),
+    afterLogin,
+  );
+
+  app.get('/logout', (req, res, next) => {
+    req.logout((error) => {
+      if (error) return next(error);
+      req.session.destroy(() => res.redirect(303, '/'));
+    });
+  });
+
+  app.get('/', (req, res) => {
+    res.type('html').send(
+      homePage({
+        viewer: viewerOf(req),
+        connections: options.connections,
+        scimUrl: `${publicUrl}/scim/v2`,
+        idpUrl: options.idpUrl ?? null,
+      }),
+    );
+  });
+
+  const signedIn = requireActiveUser(provisioner);
+
+  app.get('/profile', signedIn, async (req, res, next) => {
+    try {
+      const user = req.user as UserRecord;
+      const [identities, audit] = await Promise.all([
+        provisioner.store.listIdentitiesOfUser(user.id),
+        latestAuditEvents(provisioner, { userId: user.id }, 50),
+      ]);
+      res
+        .type('html')
+        .send(
+          profilePage({
+            user,
+            roles: roleNames(user),
+            lastLogin: req.session.lastLogin ?? null,
+            identities,
+            audit,
+          }),
+        );
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.get('/admin', signedIn, async (req, res, next) => {
+    try {
+      const viewer = viewerOf(req)!;
+      if (!viewer.roles.includes(ADMIN_ROLE)) {
+        res
+          .status(403)
+          .type('html')
+          .send(
+            layout(
+              'Admin',
+              viewer,
+              html`<div class="card error" role="alert">
+                <h1>Administrators only</h1>
+                <p>
+                  This page needs the <code>${ADMIN_ROLE}</code> role. Your roles:
+                  ${viewer.roles.join(', ') || 'none'}.
+                </p>
+                <p class="muted">
+                  Roles come from the identity provider's groups: put the person in
+                  <code>acme-admins</code> and sign in again.
+                </p>
+              </div>`,
+            ),
+          );
+        return;
+      }
+      const user = req.user as UserRecord;
+      const users = await provisioner.store.listUsers({ tenantId: user.tenantId, limit: 500 });
+      const audit = await latestAuditEvents(provisioner, {}, 100);
+      res.type('html').send(adminPage({ viewer, users, audit }));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const json = jitErrorHandler();
+  const showError: ErrorRequestHandler = (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    if (isJitError(error)) {
+      if (req.accepts(['html', 'json']) === 'json') return json(error, req, res, next);
+      const { code, message, hint } = error.toJSON();
+      res
+        .status(error.httpStatus)
+        .set('Cache-Control', 'no-store')
+        .type('html')
+        .send(errorPage({ viewer: viewerOf(req), status: error.httpStatus, code, message, hint }));
+      return;
+    }
+    console.error(error);
+    res
+      .status(500)
+      .type('html')
+      .send(
+        errorPage({
+          viewer: null,
+          status: 500,
+          code: 'INTERNAL_ERROR',
+          message: 'Something went wrong in the sample app.',
+          hint: 'See the server log.',
+        }),
+      );
+  };
+  app.use(showError);
+  return app;
+}

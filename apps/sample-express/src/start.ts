@@ -1,0 +1,241 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import {
+  createProvisioner,
+  isDirectoryStore,
+  type Connection,
+  type DirectoryRecord,
+  type DirectoryStore,
+  type Provisioner,
+} from '@jit-sso/core';
+import {
+  createDirectory,
+  createScimNodeHandler,
+  createScimService,
+  hashToken,
+  issueDirectoryToken,
+  revokeDirectoryToken,
+} from '@jit-sso/scim';
+import { defaultSamlKeys, startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
+import { readOidcSettings } from '@jit-sso/express';
+import { readSamlSettings } from '@jit-sso/express/protocol';
+import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
+import { createSampleApp } from './app.js';
+import { DEFAULT_CONFIG_PATH, loadConfig } from './config.js';
+
+export interface SampleOptions {
+  /** The app's port; 0 picks a free one. The local identity providers take the next free port. */
+  port?: number;
+  /** `sqlite:<path>` (default `sqlite:jit-sample.sqlite`), `postgres://...`, `mysql://...`. */
+  databaseUrl?: string;
+  /** The connections file (JSON, or a TypeScript/JavaScript module with a default export). */
+  configPath?: string | URL;
+  /** Start the local identity providers (default true). */
+  devIdp?: boolean;
+  /** Listen interface (default 127.0.0.1). */
+  host?: string;
+  /** The demo directory's SCIM bearer token; default a random one issued at each start. */
+  scimToken?: string;
+}
+
+export interface DemoDirectory {
+  readonly tenantId: string;
+  readonly directoryId: string;
+  readonly token: string;
+}
+
+export interface Sample {
+  readonly url: string;
+  readonly port: number;
+  readonly idp: DevIdp | null;
+  readonly connections: readonly Connection[];
+  readonly databaseUrl: string;
+  /** The migrations this start applied. */
+  readonly migrations: readonly string[];
+  /** The demo tenant's SCIM directory, when the store keeps directories. */
+  readonly scim: DemoDirectory | null;
+  readonly provisioner: Provisioner;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATABASE_URL = 'sqlite:jit-sample.sqlite';
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** The first port from `from` on that is free (any free port when `from` is 0). */
+async function freePort(from: number, host: string): Promise<number> {
+  for (let port = from; port < from + 50 || from === 0; port++) {
+    const probe = createServer();
+    try {
+      const found = await listen(probe, port, host);
+      await closeServer(probe);
+      return found;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || from === 0) throw error;
+    }
+  }
+  throw new Error(`No free port between ${from} and ${from + 49}.`);
+}
+
+/** The apps the local identity providers must know: every connection whose IdP is the dev IdP. */
+function registrations(connections: readonly Connection[], idpUrl: string) {
+  const oidcClients = [];
+  const samlServiceProviders = [];
+  for (const connection of connections) {
+    if (!connection.issuer.startsWith(`${idpUrl}/`)) continue;
+    if (connection.protocol === 'oidc') {
+      const oidc = readOidcSettings(connection);
+      oidcClients.push({
+        clientId: oidc.clientId,
+        clientSecret: oidc.clientSecret ?? '',
+        redirectUris: [oidc.redirectUri],
+      });
+    } else {
+      const saml = readSamlSettings(connection);
+      samlServiceProviders.push({ entityId: saml.spEntityId, acsUrls: [saml.acsUrl] });
+    }
+  }
+  return { oidcClients, samlServiceProviders };
+}
+
+/**
+ * Starts the sample: the local identity providers, the database (migrated), the engine, and the
+ * app. Everything it started is stopped by `close()`.
+ */
+export async function startSample(options: SampleOptions = {}): Promise<Sample> {
+  const host = options.host ?? '127.0.0.1';
+  const databaseUrl = options.databaseUrl ?? DEFAULT_DATABASE_URL;
+  const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
+  const server = createServer();
+  const cleanups: (() => Promise<unknown>)[] = [() => closeServer(server)];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const port = await listen(server, options.port ?? 0, host);
+    const url = `http://localhost:${port}`;
+
+    let idp: DevIdp | null = null;
+    let loaded: Awaited<ReturnType<typeof loadConfig>>;
+    if (options.devIdp ?? true) {
+      const idpPort = await freePort(port === 0 ? 0 : port + 1, host);
+      const idpUrl = `http://localhost:${idpPort}`;
+      loaded = await loadConfig(configPath, {
+        APP_URL: url,
+        DEV_IDP_URL: idpUrl,
+        DEV_IDP_SAML_CERT: defaultSamlKeys().certificate,
+      });
+      idp = await startDevIdp({ port: idpPort, host, ...registrations(loaded.connections, idpUrl) });
+      cleanups.push(() => idp!.close());
+    } else {
+      loaded = await loadConfig(configPath, { APP_URL: url });
+    }
+
+    const dataSource = await createJitDataSource(databaseUrl);
+    cleanups.push(() => dataSource.destroy());
+    const migrations = await migrate(dataSource);
+    const store = new TypeormStore(dataSource);
+    const provisioner = createProvisioner({
+      store,
+      tenants: loaded.config.tenants,
+      connections: loaded.config.connections,
+    });
+
+    let scim: DemoDirectory | null = null;
+    let scimHandler: ReturnType<typeof createScimNodeHandler> | undefined;
+    if (isDirectoryStore(store)) {
+      scim = await demoDirectory(store, loaded.connections[0]!, options.scimToken);
+      scimHandler = createScimNodeHandler(
+        createScimService({ store, provisioner, baseUrl: `${url}/scim/v2` }),
+      );
+    }
+
+    const app = createSampleApp({
+      provisioner,
+      connections: loaded.connections,
+      publicUrl: url,
+      idpUrl: idp?.url ?? null,
+      ...(scimHandler ? { scim: scimHandler } : {}),
+    });
+    server.on('request', app);
+    return {
+      url,
+      port,
+      idp,
+      connections: loaded.connections,
+      databaseUrl,
+      migrations,
+      scim,
+      provisioner,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+const DEMO_TOKEN_LABEL = 'demo';
+
+/**
+ * The first tenant's SCIM directory (created at the first start), with a bearer token: the one
+ * given, or a fresh random one that replaces the previous starts' random tokens.
+ */
+async function demoDirectory(
+  store: DirectoryStore,
+  connection: Connection,
+  token: string | undefined,
+): Promise<DemoDirectory> {
+  const tenantId = connection.tenantId;
+  const directory: DirectoryRecord =
+    (await store.listDirectories(tenantId))[0] ??
+    (await createDirectory(store, {
+      tenantId,
+      name: `${tenantId} demo directory`,
+      connectionId: connection.id,
+    }));
+  const previous = (await store.listTokens(directory.id)).filter(
+    (t) => t.label === DEMO_TOKEN_LABEL && t.revokedAt === null,
+  );
+  if (token) {
+    // A chosen token (JIT_DEMO_SCIM_TOKEN): stored by its hash, like an issued one.
+    const hash = hashToken(token);
+    const known = await store.findTokenByHash(hash);
+    if (known && (known.directoryId !== directory.id || known.revokedAt !== null)) {
+      throw new Error(
+        'JIT_DEMO_SCIM_TOKEN is a revoked token or belongs to another directory; choose another value.',
+      );
+    }
+    if (!known) {
+      await store.directoryTransaction((tx) =>
+        tx.insertToken({
+          id: randomUUID(),
+          directoryId: directory.id,
+          hash,
+          label: 'JIT_DEMO_SCIM_TOKEN',
+          createdAt: new Date(),
+        }),
+      );
+    }
+  } else {
+    token = (await issueDirectoryToken(store, directory.id, { label: DEMO_TOKEN_LABEL })).token;
+  }
+  for (const old of previous) await revokeDirectoryToken(store, old.id);
+  return { tenantId, directoryId: directory.id, token };
+}
