@@ -52,9 +52,12 @@ function requireText(value: unknown, what: string): string {
   return value.trim();
 }
 
-function plainRecord(source: Record<string, unknown>, skip?: Set<string>): Record<string, unknown> {
+function plainRecord(
+  source: Record<string, unknown>,
+  skip?: Set<string>,
+  out: Record<string, unknown> = Object.create(null),
+): Record<string, unknown> {
   // A null-prototype copy: attribute names such as "__proto__" stay plain names.
-  const out: Record<string, unknown> = Object.create(null);
   for (const key of Object.keys(source)) {
     if (skip?.has(key)) continue;
     const value = source[key];
@@ -93,7 +96,7 @@ export function fromOidcClaims(
   if (userinfo && userinfo['sub'] !== undefined && userinfo['sub'] !== subject) {
     throw new InvalidProfileError('The userinfo response is for another subject than the ID token.');
   }
-  const attributes = plainRecord({ ...(userinfo ?? {}), ...claims });
+  const attributes = plainRecord(claims, undefined, userinfo ? plainRecord(userinfo) : undefined);
   return Object.freeze({
     protocol: 'oidc',
     issuer,

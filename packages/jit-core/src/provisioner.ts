@@ -133,6 +133,8 @@ export interface Provisioner {
   readonly store: IdentityStore;
 }
 
+const CONTINUE: ResolverDecision = Object.freeze({ action: 'continue' });
+
 const roleNames = (grants: readonly RoleGrant[]) => [...new Set(grants.map((g) => g.role))].sort();
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -482,13 +484,9 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     mapped: MappedProfile,
   ): Promise<ProvisioningResult> {
     const existing = await tx.findIdentity(connection.id, profile.subject);
-    const verdict = await runResolver({
-      connection,
-      profile,
-      mapped,
-      linkedUser: existing?.user ?? null,
-      store: tx,
-    });
+    const verdict = options.resolve
+      ? await runResolver({ connection, profile, mapped, linkedUser: existing?.user ?? null, store: tx })
+      : CONTINUE;
     if (verdict.action === 'reject') throw new ResolverRejectedError(verdict.reason, verdict.message);
 
     if (existing) {
@@ -545,7 +543,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
   async function provision(request: ProvisionRequest): Promise<ProvisioningResult> {
     let connection: Connection | null = null;
     try {
-      connection = await getConnection(request.connectionId);
+      connection = connections.get(request.connectionId) ?? (await getConnection(request.connectionId));
       checkIssuer(connection, request);
       const mapped = mapProfile(request.profile, connection.mapping);
       const chosen = connection;
