@@ -11,3 +11,7 @@ export { JitSessionGuard } from './session.guard.js';
 export { JitSessionSerializer } from './session.serializer.js';
 export { CurrentUser } from './current-user.decorator.js';
 export { roleNames } from './session.js';
+export { JitSamlStrategy, MultiSamlSignOnStrategy, SAML_STRATEGY } from './saml.strategy.js';
+export { JitOidcStrategy, OIDC_STRATEGY } from './oidc.strategy.js';
+export { MultiOidcStrategy, type MultiOidcStrategyOptions } from './protocol/multi-oidc.strategy.js';
+export { OidcAuthGuard, SamlAuthGuard } from './sso.guards.js';

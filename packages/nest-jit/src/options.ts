@@ -1,18 +1,35 @@
-import { ConfigurationError, type ProvisionerOptions } from '@jit-sso/core';
+import {
+  ConfigurationError,
+  defineConnection,
+  type ConnectionInput,
+  type ProvisionerOptions,
+} from '@jit-sso/core';
+import { readOidcSettings } from '@jit-sso/express';
+import { readSamlSettings, type ReplayCache } from '@jit-sso/express/protocol';
 
 /**
  * What `JitModule.forRoot` / `forRootAsync` take: the engine's options (store, connections, tenants,
- * resolver, event listener). Checked when the module starts, so a wrong connection stops the app at
- * boot instead of failing the first login.
+ * resolver, event listener) and what the SAML and OIDC strategies need. Checked when the module
+ * starts, so a wrong connection stops the app at boot instead of failing the first login.
  */
-export type JitModuleOptions = ProvisionerOptions;
+export interface JitModuleOptions extends ProvisionerOptions {
+  /**
+   * Where SAML request ids and consumed assertion ids are kept: `RedisReplayCache` when the app runs
+   * in more than one process, `MemoryReplayCache` for one. Required when a connection is SAML.
+   */
+  replayCache?: ReplayCache;
+  /** The route parameter that names the connection (default `connection`). */
+  connectionParam?: string;
+  /** The tenant being signed into, when the app knows it from the request; the connection must belong to it. */
+  tenantId?(request: unknown): string | undefined;
+}
 
-/** Checks what the engine does not: the shape of the object a factory or options class returned. */
+/** Checks what the engine does not: the shape of the options and each connection's protocol settings. */
 export function checkModuleOptions(options: unknown): asserts options is JitModuleOptions {
   if (!options || typeof options !== 'object') {
     throw new ConfigurationError('JitModule needs an options object with a store and connections.');
   }
-  const { store, connections } = options as Partial<JitModuleOptions>;
+  const { store, connections, replayCache } = options as Partial<JitModuleOptions>;
   if (!store || typeof store.transaction !== 'function' || typeof store.findUserById !== 'function') {
     throw new ConfigurationError(
       'JitModule options.store must implement IdentityStore (MemoryStore, TypeormStore or your own).',
@@ -22,5 +39,26 @@ export function checkModuleOptions(options: unknown): asserts options is JitModu
     throw new ConfigurationError(
       'JitModule options.connections must be a list of connections or a loader function.',
     );
+  }
+  if (replayCache !== undefined && typeof replayCache?.consume !== 'function') {
+    throw new ConfigurationError('JitModule options.replayCache must be a ReplayCache (RedisReplayCache).');
+  }
+  for (const input of Array.isArray(connections) ? (connections as ConnectionInput[]) : []) {
+    checkProtocolSettings(input, replayCache);
+  }
+}
+
+/** A connection's `protocolOptions` as the strategies will read them; a connection loader's are checked on first use. */
+export function checkProtocolSettings(input: ConnectionInput, replayCache: ReplayCache | undefined): void {
+  const connection = defineConnection(input);
+  if (connection.protocol === 'saml') {
+    readSamlSettings(connection);
+    if (!replayCache) {
+      throw new ConfigurationError(
+        `Connection "${connection.id}" is a SAML connection: JitModule options.replayCache is required (RedisReplayCache).`,
+      );
+    }
+  } else {
+    readOidcSettings(connection);
   }
 }

@@ -11,6 +11,13 @@ export function oidcConnection(overrides: Partial<ConnectionInput> = {}): Connec
     protocol: 'oidc',
     issuer: ISSUER,
     jit: { verifiedDomains: ['acme.test'], defaultRoles: ['member'] },
+    protocolOptions: {
+      oidc: {
+        clientId: 'app',
+        clientSecret: 'secret',
+        redirectUri: 'https://app.test/auth/oidc/acme-oidc/callback',
+      },
+    },
     ...overrides,
   };
 }

@@ -2,7 +2,8 @@ import './fixtures.js';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import { JitError, MemoryStore } from '@jit-sso/core';
+import { JitError, MemoryStore, type ConnectionInput } from '@jit-sso/core';
+import { MemoryReplayCache } from '@jit-sso/express/protocol';
 import { JitModule, JitService, type JitModuleOptions } from '../src/index.js';
 import { annLogin, oidcConnection, options } from './fixtures.js';
 
@@ -155,5 +156,68 @@ describe('JitModule validates its options at start-up', () => {
       imports: [JitModule.forRoot(options({ connections: [oidcConnection(), oidcConnection()] }))],
     });
     expect(error.message).toMatch(/configured twice/);
+  });
+
+  const samlConnection = (saml: Record<string, unknown> = {}): ConnectionInput => ({
+    id: 'acme-saml',
+    tenantId: 'acme',
+    protocol: 'saml',
+    issuer: 'https://saml.acme.test/metadata',
+    jit: { verifiedDomains: ['acme.test'] },
+    protocolOptions: {
+      saml: {
+        entryPoint: 'https://saml.acme.test/sso',
+        idpCert: 'MIIC-test-certificate',
+        spEntityId: 'https://app.test/saml',
+        acsUrl: 'https://app.test/auth/saml/acme-saml/acs',
+        ...saml,
+      },
+    },
+  });
+
+  it('starts with a SAML connection and a replay cache', async () => {
+    const jit = await engineOf({
+      imports: [
+        JitModule.forRoot(options({ connections: [samlConnection()], replayCache: new MemoryReplayCache() })),
+      ],
+    });
+    expect((await jit.getConnection('acme-saml')).protocol).toBe('saml');
+  });
+
+  it('refuses a SAML connection when no replay cache is configured', async () => {
+    const error = await bootError({
+      imports: [JitModule.forRoot(options({ connections: [samlConnection()] }))],
+    });
+    expect(error.code).toBe('INVALID_CONFIGURATION');
+    expect(error.message).toMatch(/replayCache/);
+  });
+
+  it('refuses a SAML connection whose ACS URL is not a URL', async () => {
+    const error = await bootError({
+      imports: [
+        JitModule.forRoot(
+          options({
+            connections: [samlConnection({ acsUrl: '/acs' })],
+            replayCache: new MemoryReplayCache(),
+          }),
+        ),
+      ],
+    });
+    expect(error.message).toMatch(/protocolOptions\.saml\.acsUrl/);
+  });
+
+  it('refuses an OIDC connection without a client id', async () => {
+    const error = await bootError({
+      imports: [
+        JitModule.forRoot(
+          options({
+            connections: [
+              oidcConnection({ protocolOptions: { oidc: { redirectUri: 'https://app.test/cb' } } }),
+            ],
+          }),
+        ),
+      ],
+    });
+    expect(error.message).toMatch(/protocolOptions\.oidc\.clientId/);
   });
 });

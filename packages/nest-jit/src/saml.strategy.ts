@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import {
+  MultiSamlStrategy,
+  type MultiStrategyConfig,
+  type Profile,
+  type VerifyWithRequest,
+} from '@node-saml/passport-saml';
+import { ConfigurationError, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
+import { readSamlSettings, samlOptionsFor, samlVerify, type ReplayCache } from '@jit-sso/express/protocol';
+import { JitService } from './jit.service.js';
+import { connectionIdOf } from './protocol/connection-param.js';
+
+export const SAML_STRATEGY = 'jit-saml';
+
+function replayCacheOf(jit: JitService): ReplayCache {
+  const cache = jit.options.replayCache;
+  if (!cache) throw new ConfigurationError('SAML sign-in needs JitModule options.replayCache.');
+  return cache;
+}
+
+/** passport-saml's strategy for sign-in only: single logout is not handled (the app ends its own session). */
+export class MultiSamlSignOnStrategy extends MultiSamlStrategy {
+  constructor(options: MultiStrategyConfig, signonVerify: VerifyWithRequest) {
+    super(options, signonVerify, (_request, _profile, done) => done(null, undefined));
+  }
+}
+
+/**
+ * passport-saml's `MultiSamlStrategy` as a Nest strategy (`jit-saml`): the connection comes from the
+ * URL at each request and node-saml is set up safely from its `protocolOptions.saml`. `validate()`
+ * makes the checks node-saml leaves to the app (Issuer, Recipient, SHA-1, transient NameID, replay)
+ * and runs the provisioning decision; the user it returns is the `UserRecord`.
+ */
+@Injectable()
+export class JitSamlStrategy extends PassportStrategy(MultiSamlSignOnStrategy, SAML_STRATEGY) {
+  constructor(@Inject(JitService) private readonly jit: JitService) {
+    const param = jit.options.connectionParam ?? 'connection';
+    super({
+      passReqToCallback: true,
+      getSamlOptions(request, done) {
+        Promise.resolve()
+          .then(() => jit.getConnection(connectionIdOf(request, param)))
+          .then((connection) => done(null, samlOptionsFor(connection, replayCacheOf(jit))))
+          .catch((error: Error) => done(error));
+      },
+    });
+  }
+
+  private verifier: ReturnType<typeof samlVerify<unknown>> | null = null;
+
+  private get verify(): ReturnType<typeof samlVerify<unknown>> {
+    if (this.verifier) return this.verifier;
+    const param = this.jit.options.connectionParam ?? 'connection';
+    const tenantId = this.jit.options.tenantId;
+    this.verifier = samlVerify<unknown>({
+      provisioner: this.jit,
+      replayCache: replayCacheOf(this.jit),
+      connectionId: (request) => connectionIdOf(request, param),
+      ...(tenantId ? { tenantId: (request: unknown) => tenantId(request) } : {}),
+      relayState: (request) => {
+        const relay = (request as { body?: { RelayState?: unknown } }).body?.RelayState;
+        return typeof relay === 'string' ? relay : undefined;
+      },
+    });
+    return this.verifier;
+  }
+
+  validate(request: unknown, profile: Profile | null): Promise<[UserRecord, { result: ProvisioningResult }]> {
+    return new Promise((resolve, reject) =>
+      this.verify(request, profile, (error, user, info) =>
+        error
+          ? reject(error)
+          : resolve([user as unknown as UserRecord, info as { result: ProvisioningResult }]),
+      ),
+    );
+  }
+
+  /** The SP metadata of the connection in the request's URL (entity id, ACS URL, signing certificate). */
+  async metadata(request: unknown): Promise<string> {
+    const param = this.jit.options.connectionParam ?? 'connection';
+    const connection = await this.jit.getConnection(connectionIdOf(request, param));
+    const settings = readSamlSettings(connection);
+    return new Promise((resolve, reject) =>
+      this.generateServiceProviderMetadata(request as never, null, settings.publicCert, (error, xml) =>
+        error ? reject(error) : resolve(xml!),
+      ),
+    );
+  }
+}
