@@ -1,0 +1,100 @@
+import 'reflect-metadata';
+import {
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  Module,
+  Post,
+  Redirect,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request } from 'express';
+import session from 'express-session';
+import passport from 'passport';
+import type { UserRecord } from '@jit-sso/core';
+import {
+  CurrentUser,
+  JitExceptionFilter,
+  JitModule,
+  JitSamlStrategy,
+  JitSessionGuard,
+  OidcAuthGuard,
+  roleNames,
+  SamlAuthGuard,
+} from '@jit-sso/nest';
+import type { AdapterApp, E2eEnvironment } from '../harness.js';
+
+/** The suite's app, built the way a NestJS user builds it with `@jit-sso/nest`. */
+export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
+  @Controller()
+  @UseFilters(JitExceptionFilter)
+  class AuthController {
+    constructor(@Inject(JitSamlStrategy) private readonly saml: JitSamlStrategy) {}
+
+    @Get('auth/saml/:connection/login')
+    @UseGuards(SamlAuthGuard)
+    samlLogin(): void {}
+
+    @Post('auth/saml/:connection/acs')
+    @UseGuards(SamlAuthGuard)
+    @Redirect('/', 303)
+    samlAcs(): void {}
+
+    @Get('auth/saml/:connection/metadata')
+    @Header('Content-Type', 'application/samlmetadata+xml')
+    samlMetadata(@Req() req: Request): Promise<string> {
+      return this.saml.metadata(req);
+    }
+
+    @Get('auth/oidc/:connection/login')
+    @UseGuards(OidcAuthGuard)
+    oidcLogin(): void {}
+
+    @Get('auth/oidc/:connection/callback')
+    @UseGuards(OidcAuthGuard)
+    @Redirect('/', 303)
+    oidcCallback(): void {}
+
+    @Get('me')
+    @UseGuards(JitSessionGuard)
+    me(@CurrentUser() user: UserRecord) {
+      return { user, roles: roleNames(user) };
+    }
+
+    @Post('logout')
+    @HttpCode(204)
+    async logout(@Req() req: Request): Promise<void> {
+      await new Promise<void>((resolve, reject) => req.logout((error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+    }
+  }
+
+  @Module({
+    imports: [
+      JitModule.forRoot({ store: env.store, connections: env.connections, replayCache: env.replayCache }),
+    ],
+    controllers: [AuthController],
+  })
+  class AppModule {}
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: false });
+  app.use(
+    session({
+      name: 'sid',
+      secret: env.sessionSecret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax' },
+    }),
+  );
+  app.use(passport.initialize());
+  app.use(passport.session());
+  await app.listen(env.port, '127.0.0.1');
+  return { baseUrl: env.baseUrl, close: () => app.close() };
+}
