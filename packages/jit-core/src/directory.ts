@@ -302,7 +302,9 @@ export function compareValue(op: CompareOperator, path: AttributePath, actual: u
  * - a comparison on a multi-valued attribute holds when it holds for any value;
  * - `ne` is the negation of `eq` (it also holds when the attribute is absent);
  * - `co`/`sw`/`ew` apply to strings only; a value of another type never matches;
- * - `eq null` never matches (use `not (x pr)`), `pr` means present and not empty.
+ * - `eq null` never matches (use `not (x pr)`), `pr` means present and not empty (a complex value is
+ *   present when one of its sub-attributes is);
+ * - a complex value without a sub-attribute named compares by its `value` sub-attribute.
  */
 export function matchesFilter(resource: Record<string, unknown>, filter: ScimFilter): boolean {
   switch (filter.op) {
@@ -312,8 +314,12 @@ export function matchesFilter(resource: Record<string, unknown>, filter: ScimFil
       return filter.filters.some((f) => matchesFilter(resource, f));
     case 'not':
       return !matchesFilter(resource, filter.filter);
-    case 'pr':
-      return attributeValues(resource, filter.attribute).some(present);
+    case 'pr': {
+      // A complex attribute is present when any of its sub-attributes is.
+      if (filter.attribute.sub !== null) return attributeValues(resource, filter.attribute).some(present);
+      const top = topValue(resource, filter.attribute);
+      return (Array.isArray(top) ? top : [top]).some(present);
+    }
     case 'has': {
       const top = topValue(resource, filter.attribute);
       const elements = Array.isArray(top) ? top : top === undefined ? [] : [top];
