@@ -88,6 +88,7 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     samlConnection('acme-saml-entra', 'acme', acmeJit, { wantAuthnResponseSigned: false }),
     samlConnection('acme-saml-sha1', 'acme', acmeJit, { allowSha1: true }),
     samlConnection('acme-saml-nojit', 'acme', { ...acmeJit, mode: 'off' }),
+    samlConnection('acme-saml-idp-initiated', 'acme', acmeJit, { allowIdpInitiated: true, relayStateAllowList: ['/dashboard'] }),
     samlConnection('globex-saml', 'globex', { verifiedDomains: ['globex.test'], emailAuthoritative: true }),
     oidcConnection('acme-oidc', 'acme', { verifiedDomains: ['acme.test'], defaultRoles: ['member'], roleRules: ROLE_RULES }),
     // An IdP of the same tenant that is not authoritative for acme.test.

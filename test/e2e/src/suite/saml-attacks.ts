@@ -226,6 +226,34 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
       await expectNothingCreated(ctx, person, ACME, 'SAML_DOCTYPE_FORBIDDEN', since);
     });
 
+    it('accepts an IdP-initiated login only where the connection opted in, once, to an allowed RelayState', async () => {
+      const connectionId = 'acme-saml-idp-initiated';
+      const where = { tenantId: 'acme', connectionId };
+      const request = {
+        id: '',
+        acsUrl: `${ctx.baseUrl}/auth/saml/${connectionId}/acs`,
+        spEntityId: `${ctx.baseUrl}/auth/saml/${connectionId}/metadata`,
+        relayState: '/dashboard',
+        idpEntityId: ctx.env.saml.entityIdFor(connectionId),
+      };
+      const person = newPerson();
+      const unsolicited = (relayState: string) => ({
+        SAMLResponse: Buffer.from(ctx.env.saml.createResponse({ request, user: samlUser(person), inResponseTo: null })).toString('base64'),
+        RelayState: relayState,
+      });
+      let since = new Date();
+      const elsewhere = await new Browser().post(request.acsUrl, unsolicited('https://evil.test/'), { json: true });
+      expectRefused(elsewhere, 'SAML_RESPONSE_INVALID');
+      await expectNothingCreated(ctx, person, where, 'SAML_RESPONSE_INVALID', since);
+
+      const browser = new Browser();
+      const fields = unsolicited('/dashboard');
+      await expectSignedIn(ctx, browser, await browser.post(request.acsUrl, fields, { json: true }), person.email);
+      since = new Date();
+      expectRefused(await new Browser().post(request.acsUrl, fields, { json: true }), 'SAML_REPLAY');
+      await expectDenialAudited(ctx, where, 'SAML_REPLAY', since);
+    });
+
     it('refuses a transient NameID as a subject', async () => {
       const since = new Date();
       const person = newPerson();
