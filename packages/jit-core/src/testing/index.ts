@@ -582,3 +582,4 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     });
   });
 }
+export { runDirectoryConformance, type DirectoryConformanceOptions } from './directory.js';

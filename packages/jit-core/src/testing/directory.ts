@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  filterView,
+  matchesFilter,
+  compareForSort,
+  type AttributePath,
+  type DirectoryStore,
+  type DirectoryTransaction,
+  type ScimFilter,
+  type ScimResourceRecord,
+} from '../directory.js';
+import { StoreConflictError } from '../errors.js';
+
+export interface DirectoryConformanceOptions {
+  name: string;
+  store: () => DirectoryStore | Promise<DirectoryStore>;
+  /** Random filters checked against `matchesFilter` (default 300). */
+  filterRuns?: number;
+  /** Seed of the random filters and resources, to reproduce a failure. */
+  seed?: number;
+}
+
+const at = (iso: string) => new Date(iso);
+
+/** A small deterministic PRNG (mulberry32), so that a failing case can be replayed by its seed. */
+function random(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
+  return { next, int, pick };
+}
+
+const attr = (name: string, sub: string | null = null, schema: string | null = null): AttributePath => ({ schema, name, sub });
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user';
+
+/**
+ * The directory part of the store contract, for any `DirectoryStore`. Each run uses fresh
+ * directories, so the store need not be empty. The filter checks compare `queryResources` with
+ * `matchesFilter` on random users and filters (a store that translates to SQL is graded against the
+ * reference evaluator).
+ */
+export function runDirectoryConformance(options: DirectoryConformanceOptions): void {
+  const write = async <T>(store: DirectoryStore, work: (tx: DirectoryTransaction) => Promise<T>) =>
+    store.directoryTransaction(work);
+
+  async function directory(store: DirectoryStore, tenantId = `t-${randomUUID().slice(0, 8)}`) {
+    return write(store, (tx) =>
+      tx.insertDirectory({ id: randomUUID(), tenantId, name: 'Directory', connectionId: null, createdAt: at('2026-01-01T00:00:00Z') }),
+    );
+  }
+
+  async function scimUser(store: DirectoryStore, directoryId: string, tenantId: string, userName: string, data: Record<string, unknown> = {}, created = at('2026-01-01T00:00:00Z')) {
+    return write(store, async (tx) => {
+      const id = randomUUID();
+      await tx.insertUser({
+        id,
+        tenantId,
+        email: `${id}@scim.invalid`,
+        status: 'active',
+        source: 'scim',
+        attributes: {},
+        roles: [],
+        externalId: null,
+        createdAt: created,
+        lastLoginAt: null,
+      });
+      return tx.insertResource({ id, directoryId, type: 'User', name: userName, externalId: null, data, createdAt: created });
+    });
+  }
+
+  describe(`directory store conformance: ${options.name}`, () => {
+    let store: DirectoryStore;
+    beforeAll(async () => {
+      store = await options.store();
+    });
+
+    it('keeps directories and finds tokens by hash, revoked or not', async () => {
+      const d = await directory(store, 'tenant-x');
+      expect(await store.findDirectory(d.id)).toEqual(d);
+      expect((await store.listDirectories('tenant-x')).map((x) => x.id)).toContain(d.id);
+      const hash = randomUUID().replace(/-/g, '').padEnd(64, '0');
+      const token = await write(store, (tx) => tx.insertToken({ id: randomUUID(), directoryId: d.id, hash, label: 'ci', createdAt: at('2026-01-02T00:00:00Z') }));
+      expect(await store.findTokenByHash(hash)).toEqual({ ...token, revokedAt: null });
+      await write(store, (tx) => tx.revokeToken(token.id, at('2026-01-03T00:00:00Z')));
+      expect((await store.findTokenByHash(hash))!.revokedAt).toEqual(at('2026-01-03T00:00:00Z'));
+      expect(await store.findTokenByHash('0'.repeat(64))).toBeNull();
+      expect((await store.listTokens(d.id)).map((t) => t.id)).toEqual([token.id]);
+    });
+
+    it('keeps resources per directory and type, with the JSON as written', async () => {
+      const d = await directory(store);
+      const other = await directory(store);
+      const data = { name: { givenName: 'Ann' }, emails: [{ value: 'a@x.test', primary: true }], [ENTERPRISE]: { department: 'R&D' } };
+      const u = await scimUser(store, d.id, d.tenantId, 'Ann', data);
+      expect(u).toMatchObject({ type: 'User', name: 'Ann', version: 1, data });
+      expect(await store.findResource(d.id, 'User', u.id)).toEqual(u);
+      expect(await store.findResource(other.id, 'User', u.id)).toBeNull();
+      expect(await store.findResource(d.id, 'Group', u.id)).toBeNull();
+      expect((await store.findUserByUserName(d.id, 'aNN'))!.id).toBe(u.id);
+      expect(await store.findUserByUserName(other.id, 'ann')).toBeNull();
+      expect((await store.findResourceOfUser(u.id))!.id).toBe(u.id);
+    });
+
+    it('refuses a userName taken in the directory, ignoring case, and allows it in another', async () => {
+      const d = await directory(store);
+      const other = await directory(store);
+      await scimUser(store, d.id, d.tenantId, 'Bob');
+      await expect(scimUser(store, d.id, d.tenantId, 'BOB')).rejects.toBeInstanceOf(StoreConflictError);
+      await scimUser(store, other.id, other.tenantId, 'bob');
+      const second = await scimUser(store, d.id, d.tenantId, 'Robert');
+      await expect(write(store, (tx) => tx.updateResource(second.id, { name: 'bob', updatedAt: new Date() }))).rejects.toBeInstanceOf(
+        StoreConflictError,
+      );
+      expect((await store.findResource(d.id, 'User', second.id))!.name).toBe('Robert');
+    });
+
+    it('allows groups with the same displayName, versions updates, and rolls back failed transactions', async () => {
+      const d = await directory(store);
+      const insert = (name: string) =>
+        write(store, (tx) => tx.insertResource({ id: randomUUID(), directoryId: d.id, type: 'Group', name, externalId: 'e', data: {}, createdAt: new Date() }));
+      const g1 = await insert('Team');
+      await insert('Team');
+      const updated = await write(store, (tx) => tx.updateResource(g1.id, { name: 'Team 2', data: { note: 'x' }, updatedAt: at('2026-02-01T00:00:00Z') }));
+      expect(updated).toMatchObject({ name: 'Team 2', version: 2, data: { note: 'x' }, externalId: 'e' });
+      await expect(
+        write(store, async (tx) => {
+          await tx.updateResource(g1.id, { name: 'Never', updatedAt: new Date() });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect((await store.findResource(d.id, 'Group', g1.id))!).toMatchObject({ name: 'Team 2', version: 2 });
+    });
+
+    it('keeps memberships, removes them with either side, and scopes them to the directory', async () => {
+      const d = await directory(store);
+      const a = await scimUser(store, d.id, d.tenantId, 'a');
+      const b = await scimUser(store, d.id, d.tenantId, 'b');
+      const g = await write(store, (tx) => tx.insertResource({ id: randomUUID(), directoryId: d.id, type: 'Group', name: 'G', externalId: null, data: {}, createdAt: new Date() }));
+      await write(store, (tx) => tx.changeMembers(g.id, [{ value: a.id, display: 'A' }, { value: b.id, display: null }], []));
+      await write(store, (tx) => tx.changeMembers(g.id, [{ value: a.id, display: 'again' }], []));
+      expect(await store.listMembers(g.id)).toEqual(
+        [{ value: a.id, display: 'A' }, { value: b.id, display: null }].sort((x, y) => (x.value < y.value ? -1 : 1)),
+      );
+      expect((await store.listGroupsOfMember(d.id, a.id)).map((x) => x.id)).toEqual([g.id]);
+      await write(store, (tx) => tx.changeMembers(g.id, [], [a.id]));
+      expect((await store.listMembers(g.id)).map((m) => m.value)).toEqual([b.id]);
+      await write(store, (tx) => tx.deleteResource(b.id));
+      expect(await store.listMembers(g.id)).toEqual([]);
+      await write(store, (tx) => tx.changeMembers(g.id, [{ value: a.id, display: null }], []));
+      await write(store, (tx) => tx.deleteResource(g.id));
+      expect(await store.listGroupsOfMember(d.id, a.id)).toEqual([]);
+      expect(await store.findResource(d.id, 'Group', g.id)).toBeNull();
+    });
+
+    describe('queries', () => {
+      const rng = random(options.seed ?? 20260101);
+      const words = ['ann', 'Bob', 'carol', 'ANNA', 'bo', '', 'x@acme.test', 'y@Acme.test', 'a_b%c', 'zed'];
+      let directoryId = '';
+      const records: ScimResourceRecord[] = [];
+      const views = new Map<string, Record<string, unknown>>();
+
+      function randomData(): Record<string, unknown> {
+        const data: Record<string, unknown> = {};
+        if (rng.next() < 0.7) data['displayName'] = rng.pick(words);
+        if (rng.next() < 0.5) data['title'] = rng.pick([...words, 3, -1, 2.5, true, false, null]);
+        if (rng.next() < 0.6) data['name'] = { givenName: rng.pick(words), familyName: rng.pick(words) };
+        if (rng.next() < 0.8) {
+          data['emails'] = Array.from({ length: rng.int(3) }, () => ({ type: rng.pick(['work', 'home']), value: rng.pick(words), primary: rng.next() < 0.3 }));
+        }
+        if (rng.next() < 0.4) data['nickName'] = rng.pick(['x', 'y', 7, true]);
+        if (rng.next() < 0.4) data['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'] = { employeeNumber: rng.pick(['1', '2', '10']), department: rng.pick(words) };
+        return data;
+      }
+
+      const paths: AttributePath[] = [
+        attr('username'),
+        attr('displayname'),
+        attr('title'),
+        attr('nickname'),
+        attr('name', 'givenname'),
+        attr('name', 'familyname'),
+        attr('emails'),
+        attr('emails', 'value'),
+        attr('emails', 'type'),
+        attr('emails', 'primary'),
+        attr('externalid'),
+        attr('employeenumber', null, ENTERPRISE),
+        attr('department', null, ENTERPRISE),
+        attr('active'),
+        attr('meta', 'created'),
+      ];
+      const values = [...words, 'A', 'b', 'acme', 1, 2.5, 3, true, false, null, '2026-01-01T00:00:05Z'];
+
+      function randomFilter(depth: number): ScimFilter {
+        const roll = rng.next();
+        if (depth > 0 && roll < 0.25) {
+          return { op: rng.pick(['and', 'or'] as const), filters: [randomFilter(depth - 1), randomFilter(depth - 1)] };
+        }
+        if (depth > 0 && roll < 0.35) return { op: 'not', filter: randomFilter(depth - 1) };
+        if (roll < 0.45) {
+          return {
+            op: 'has',
+            attribute: attr('emails'),
+            filter: {
+              op: rng.pick(['eq', 'co', 'sw', 'ne'] as const),
+              attribute: attr(rng.pick(['type', 'value', 'primary'])),
+              value: rng.pick(values),
+            },
+          };
+        }
+        const attribute = rng.pick(paths);
+        if (roll < 0.55) return { op: 'pr', attribute };
+        return { op: rng.pick(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'] as const), attribute, value: rng.pick(values) };
+      }
+
+      beforeAll(async () => {
+        const d = await directory(store);
+        directoryId = d.id;
+        for (let i = 0; i < 40; i++) {
+          const userName = `${rng.pick(words) || 'u'}-${i}`;
+          const created = new Date(Date.parse('2026-01-01T00:00:00Z') + i * 1000);
+          const record = await scimUser(store, d.id, d.tenantId, userName, randomData(), created);
+          let externalId: string | null = null;
+          if (rng.next() < 0.5) {
+            externalId = rng.pick(['Ext-1', 'ext-1', 'E2']);
+            await write(store, (tx) => tx.updateResource(record.id, { externalId, updatedAt: created }));
+          }
+          const active = rng.next() < 0.7;
+          if (!active) await write(store, (tx) => tx.updateUser(record.id, { status: 'deactivated', updatedAt: created }));
+          const stored = (await store.findResource(d.id, 'User', record.id))!;
+          records.push(stored);
+          views.set(stored.id, filterView(stored, { active }));
+        }
+      });
+
+      it('answers random filters exactly as matchesFilter does', async () => {
+        const runs = options.filterRuns ?? 300;
+        for (let i = 0; i < runs; i++) {
+          const filter = randomFilter(2);
+          const page = await store.queryResources({ directoryId, type: 'User', filter, offset: 0, limit: 1000 });
+          const expected = records.filter((r) => matchesFilter(views.get(r.id)!, filter)).map((r) => r.id).sort();
+          expect({ filter, ids: page.resources.map((r) => r.id).sort() }).toEqual({ filter, ids: expected });
+          expect(page.total).toBe(expected.length);
+        }
+      });
+
+      it('pages and sorts as compareForSort orders, then by id', async () => {
+        for (const sortBy of [attr('username'), attr('meta', 'created'), attr('displayname')]) {
+          for (const sortOrder of ['ascending', 'descending'] as const) {
+            const direction = sortOrder === 'descending' ? -1 : 1;
+            const expected = [...records]
+              .sort((a, b) => direction * compareForSort(views.get(a.id)!, views.get(b.id)!, sortBy) || (a.id < b.id ? -1 : 1))
+              .map((r) => r.id);
+            const page = await store.queryResources({ directoryId, type: 'User', sortBy, sortOrder, offset: 5, limit: 10 });
+            expect(page.total).toBe(records.length);
+            expect(page.resources.map((r) => r.id)).toEqual(expected.slice(5, 15));
+          }
+        }
+        const all = await store.queryResources({ directoryId, type: 'User', offset: 0, limit: 1000 });
+        expect(all.resources.map((r) => r.id)).toEqual(records.map((r) => r.id).sort());
+        expect((await store.queryResources({ directoryId, type: 'Group', offset: 0, limit: 10 })).total).toBe(0);
+      });
+    });
+  });
+}
