@@ -154,3 +154,31 @@ describe('SAML connection settings', () => {
     }
   });
 });
+
+describe('passport-openidconnect profiles', () => {
+  it('turns the profile into an SsoProfile and provisions through the engine', async () => {
+    const { fromPassportOpenIdConnect, passportOpenIdConnectVerify } = await import('../src/index.js');
+    const profile = fromPassportOpenIdConnect('https://idp.test', {
+      id: 'sub-1',
+      emails: [{ value: 'B@T.test' }],
+      _json: { email_verified: true, iss: 'https://forged.test', sub: 'forged' },
+    });
+    expect(profile).toMatchObject({ issuer: 'https://idp.test', subject: 'sub-1', emailVerified: true });
+    expect(profile.attributes['email']).toBe('B@T.test');
+
+    const store = new MemoryStore();
+    const provisioner = createProvisioner({
+      store,
+      connections: [{ id: 'c', tenantId: 't', protocol: 'oidc', issuer: 'https://idp.test', jit: { verifiedDomains: ['t.test'] } }],
+    });
+    const verify = passportOpenIdConnectVerify({ provisioner, connectionId: 'c' });
+    const user = await new Promise<unknown>((resolve, reject) =>
+      verify({}, 'https://idp.test', { id: 'sub-2', _json: { email: 'c@t.test', email_verified: true } }, (e, u) => (e ? reject(e) : resolve(u))),
+    );
+    expect((user as UserRecord).email).toBe('c@t.test');
+    const refused = await new Promise<unknown>((resolve) =>
+      verify({}, 'https://other.test', { id: 'sub-3', _json: { email: 'd@t.test' } }, (e) => resolve(e)),
+    );
+    expect((refused as JitError).code).toBe('ISSUER_MISMATCH');
+  });
+});
