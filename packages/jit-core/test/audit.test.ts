@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoreError, type JitErrorCode } from '../src/index.js';
+import { JitError, StoreError, type JitErrorCode } from '../src/index.js';
 import {
   allUsers,
   auditTrail,
@@ -180,7 +180,9 @@ describe('audit of denials', () => {
   it.each(cases)('audits %s with its code and no login data', async (code, build) => {
     const { store, attempt } = await build();
     const before = (await auditTrail(store)).length;
-    await denial(attempt(), code);
+    const error = await denial(attempt(), code);
+    // A subclass per denial, so that apps can also match on the class.
+    expect(error.constructor).not.toBe(JitError);
     const trail = await auditTrail(store);
     expect(trail).toHaveLength(before + 1);
     const event = trail[trail.length - 1]!;

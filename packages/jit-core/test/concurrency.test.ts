@@ -94,6 +94,33 @@ describe('a lost race at the database', () => {
     expect((await auditTrail(store)).filter((e) => e.action === 'denied')).toEqual([]);
   });
 
+  it('links to the winner when another connection created the same email first', async () => {
+    const store = new ScriptedStore();
+    let conflicts = 0;
+    store.hooks.insertUser = async (tx, user) => {
+      if (conflicts++ > 0) return tx.insertUser(user);
+      store.afterRollback = async () => {
+        await store.transaction(async (w) => {
+          await w.insertUser({ ...user, id: 'winner' });
+          await w.insertIdentity({
+            id: 'saml-identity',
+            tenantId: TENANT,
+            connectionId: 'acme-saml',
+            subject: 'ann-nameid',
+            userId: 'winner',
+            createdAt: new Date(),
+          });
+        });
+      };
+      throw new StoreConflictError('email');
+    };
+    const { provisioner } = setup({ store });
+    const result = await provisioner.provision({ ...login, profile: oidcLogin() });
+    expect(result).toMatchObject({ action: 'linked', user: { id: 'winner' } });
+    expect(await allUsers(store)).toHaveLength(1);
+    expect(await store.listIdentitiesOfUser('winner')).toHaveLength(2);
+  });
+
   it('gives up with STORE_FAILURE when the conflict does not resolve', async () => {
     const store = new ScriptedStore({
       insertUser: async () => {

@@ -160,6 +160,15 @@ describe('deactivation and reactivation', () => {
     await denial(provisioner.reactivateUser(ann.user.id), 'SEAT_LIMIT_REACHED');
   });
 
+  it('answers a session check with STORE_FAILURE when the store is down, never with the user', async () => {
+    const { provisioner, store } = setup();
+    const { user } = await provisioner.provision({ ...login, profile: oidcLogin() });
+    store.findUserById = async () => {
+      throw new Error('ECONNREFUSED');
+    };
+    await denial(provisioner.getActiveUser(user.id), 'STORE_FAILURE');
+  });
+
   it('reports an unknown user', async () => {
     const { provisioner } = setup();
     const error = await denial(provisioner.deactivateUser('ghost'), 'USER_NOT_FOUND');
