@@ -132,6 +132,17 @@ describe('replay caches', () => {
     expect(await cache.getAsync('r')).toBeNull();
   });
 
+  it('reports a Redis outage as a store failure, not as a bad response', async () => {
+    const down = new RedisReplayCache({
+      set: () => Promise.reject(new Error('ECONNREFUSED')),
+      get: () => Promise.reject(new Error('ECONNREFUSED')),
+      del: () => Promise.reject(new Error('ECONNREFUSED')),
+    });
+    await expect(down.getAsync('x')).rejects.toMatchObject({ code: 'STORE_FAILURE' });
+    const assertion = { issuer: IDP, assertionId: '_a', notOnOrAfter: null, inResponseTo: null };
+    await expect(consumeAssertion(down, assertion)).rejects.toMatchObject({ code: 'STORE_FAILURE' });
+  });
+
   it('closes the Redis client', () => redis.disconnect());
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { JitError } from '@jit-sso/core';
+import { JitError, StoreError } from '@jit-sso/core';
 
 /**
  * The cache node-saml keeps its AuthnRequest ids in (`validateInResponseTo: 'always'`), plus an atomic
@@ -46,24 +46,34 @@ export class RedisReplayCache implements ReplayCache {
     this.requestTtlMs = assertTtl(options.requestTtlMs ?? DEFAULT_REQUEST_TTL);
   }
 
+  // A Redis outage is an infrastructure failure (503), not a bad response.
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw new StoreError('The replay cache (Redis) did not answer during sign-in.', error);
+    }
+  }
+
   async saveAsync(key: string, value: string) {
-    const ok = await this.client.set(`${this.prefix}req:${key}`, value, 'PX', this.requestTtlMs, 'NX');
+    const ok = await this.call(() => this.client.set(`${this.prefix}req:${key}`, value, 'PX', this.requestTtlMs, 'NX'));
     return ok === 'OK' ? { value, createdAt: Date.now() } : null;
   }
 
   getAsync(key: string) {
-    return this.client.get(`${this.prefix}req:${key}`);
+    return this.call(() => this.client.get(`${this.prefix}req:${key}`));
   }
 
   async removeAsync(key: string | null) {
     if (key === null) return null;
-    const value = await this.client.get(`${this.prefix}req:${key}`);
-    await this.client.del(`${this.prefix}req:${key}`);
+    const value = await this.getAsync(key);
+    await this.call(() => this.client.del(`${this.prefix}req:${key}`));
     return value;
   }
 
   async consume(key: string, ttlMs: number) {
-    const ok = await this.client.set(`${this.prefix}used:${digest(key)}`, '1', 'PX', assertTtl(ttlMs), 'NX');
+    const ttl = assertTtl(ttlMs);
+    const ok = await this.call(() => this.client.set(`${this.prefix}used:${digest(key)}`, '1', 'PX', ttl, 'NX'));
     return ok === 'OK';
   }
 }
