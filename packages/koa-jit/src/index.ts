@@ -7,3 +7,21 @@ export {
   type JitState,
   type PassportSerializers,
 } from './session.js';
+export {
+  createOidcStrategies,
+  createSamlStrategy,
+  type KoaPassportRequest,
+  type OidcStrategies,
+  type OidcStrategiesOptions,
+  type SamlStrategy,
+  type SamlStrategyOptions,
+} from './strategies.js';
+export {
+  connectionIdOf,
+  oidcAuthenticate,
+  samlAuthenticate,
+  samlMetadata,
+  type KoaAuthenticator,
+  type SsoRouteOptions,
+  type SsoState,
+} from './authenticate.js';
