@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-let lastMs = 0;
+let lastMs = -1;
 let counter = 0;
+let prefix = '';
 
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits, so ids sort by time. Audit
@@ -16,9 +17,9 @@ export function uuidv7(at: Date = new Date()): string {
   else {
     lastMs = ms;
     counter = 0;
+    const time = ms.toString(16).padStart(12, '0');
+    prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
   }
-  const time = ms.toString(16).padStart(12, '0');
-  // randomUUID(): xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx; keep the variant group and the last group.
-  const tail = randomUUID().slice(19);
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-${tail}`;
+  // randomUUID(): xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx; keep "-Vxxx-xxxxxxxxxxxx".
+  return prefix + (0x1000 | counter).toString(16).slice(1) + randomUUID().slice(18);
 }
