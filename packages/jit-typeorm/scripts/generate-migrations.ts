@@ -42,7 +42,9 @@ for (const dialect of Object.keys(targets) as JitDialect[]) {
   }
   // MySQL compares with the table's collation: make every text column binary (byte for byte, case-sensitive).
   const binary = (sql: string) =>
-    dialect === 'mysql' ? sql.replace(/ENGINE=InnoDB$/, 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin') : sql;
+    dialect === 'mysql'
+      ? sql.replace(/ENGINE=InnoDB$/, 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin')
+      : sql;
   const line = (q: { query: string; parameters?: unknown[] }) =>
     `    await queryRunner.query(\`${escape(binary(q.query))}\`${q.parameters?.length ? `, ${JSON.stringify(q.parameters)}` : ''});`;
   const className = `${name}${dialect[0]!.toUpperCase()}${dialect.slice(1)}${timestamp}`;

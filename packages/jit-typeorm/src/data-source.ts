@@ -19,7 +19,10 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 /** The DataSource options for a database URL, with the package's entities and the dialect's migrations. */
 export function jitDataSourceOptions(url: string, options: JitDataSourceOptions = {}): DataSourceOptions {
   const common = {
-    entities: [...jitEntities, ...((options.entities as unknown[] | undefined) ?? [])] as DataSourceOptions['entities'],
+    entities: [
+      ...jitEntities,
+      ...((options.entities as unknown[] | undefined) ?? []),
+    ] as DataSourceOptions['entities'],
     synchronize: options.synchronize ?? false,
     logging: options.logging ?? false,
     migrationsTableName: MIGRATIONS_TABLE,
@@ -28,7 +31,10 @@ export function jitDataSourceOptions(url: string, options: JitDataSourceOptions 
   const migrations = jitMigrations(dialect);
   if (dialect === 'sqlite') {
     const path = url.replace(/^sqlite:(\/\/)?/, '');
-    if (!path) throw new ConfigurationError(`The SQLite URL "${url}" has no path: use sqlite:<file> or sqlite::memory:.`);
+    if (!path)
+      throw new ConfigurationError(
+        `The SQLite URL "${url}" has no path: use sqlite:<file> or sqlite::memory:.`,
+      );
     const memory = path === ':memory:';
     return {
       ...common,
@@ -70,7 +76,10 @@ export function redact(url: string): string {
 }
 
 /** An initialised DataSource for `url`, with `jitEntities` and the dialect's migrations registered. */
-export async function createJitDataSource(url: string, options: JitDataSourceOptions = {}): Promise<DataSource> {
+export async function createJitDataSource(
+  url: string,
+  options: JitDataSourceOptions = {},
+): Promise<DataSource> {
   const dataSource = new DataSource(jitDataSourceOptions(url, options));
   await dataSource.initialize();
   return dataSource;

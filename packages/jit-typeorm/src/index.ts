@@ -12,6 +12,7 @@ export {
   type JitAuditEvent,
   type JitTenant,
 } from './schema.js';
+export { jitEntitiesWithoutUser } from './user-entity.js';
 export { jitUserColumns, epochMillis, jsonText } from './columns.js';
 export {
   createJitDataSource,
@@ -21,3 +22,4 @@ export {
   type JitDataSourceOptions,
 } from './data-source.js';
 export { dialectOf } from './sql.js';
+export { runMigrateCommand } from './cli.js';

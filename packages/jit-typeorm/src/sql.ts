@@ -13,7 +13,10 @@ export interface Sql {
 }
 
 /** Which unique key a violation hit, from the key's name (PostgreSQL, MySQL) or columns (SQLite). */
-export type ConflictClassifier = (violation: { key: string | null; message: string }) => StoreConflictError['constraint'];
+export type ConflictClassifier = (violation: {
+  key: string | null;
+  message: string;
+}) => StoreConflictError['constraint'];
 
 export interface Database {
   readonly dialect: JitDialect;
@@ -30,7 +33,9 @@ export function dialectOf(dataSource: DataSource): JitDialect {
   if (type === 'better-sqlite3') return 'sqlite';
   if (type === 'postgres') return 'postgres';
   if (type === 'mysql' || type === 'mariadb') return 'mysql';
-  throw new StoreError(`@jit-sso/typeorm supports better-sqlite3, postgres, mysql and mariadb, not "${type}".`);
+  throw new StoreError(
+    `@jit-sso/typeorm supports better-sqlite3, postgres, mysql and mariadb, not "${type}".`,
+  );
 }
 
 interface DriverError {
@@ -51,12 +56,16 @@ export function translateError(dialect: JitDialect, error: unknown, classify: Co
   const e = ((error as DriverError)?.driverError ?? error) as DriverError;
   const message = String(e?.message ?? error);
   if (dialect === 'postgres') {
-    if (e.code === '23505') return new StoreConflictError(classify({ key: e.constraint ?? null, message }), error);
+    if (e.code === '23505')
+      return new StoreConflictError(classify({ key: e.constraint ?? null, message }), error);
     if (e.code === '40P01' || e.code === '40001') return new StoreConflictError('other', error);
   } else if (dialect === 'mysql') {
     if (e.errno === 1062 || e.code === 'ER_DUP_ENTRY') {
       const key = /for key '([^']+)'/.exec(message)?.[1] ?? null;
-      return new StoreConflictError(classify({ key: key ? key.slice(key.lastIndexOf('.') + 1) : null, message }), error);
+      return new StoreConflictError(
+        classify({ key: key ? key.slice(key.lastIndexOf('.') + 1) : null, message }),
+        error,
+      );
     }
     if (e.errno === 1213 || e.code === 'ER_LOCK_DEADLOCK') return new StoreConflictError('other', error);
   } else if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -129,7 +138,8 @@ function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): D
   if (!lock) sqliteLocks.set(dataSource, (lock = new Mutex()));
   const mutex = lock;
   const statements = new Map<string, SqliteStatement>();
-  const connection = () => (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
+  const connection = () =>
+    (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
   const statement = (sql: string) => {
     let stmt = statements.get(sql);
     if (!stmt) statements.set(sql, (stmt = connection().prepare(sql)));

@@ -30,7 +30,8 @@ export interface TypeormStoreOptions {
 
 /** Column lengths of the audit table: a denial for a hostile, oversized value is still recorded. */
 const AUDIT_LIMITS = { tenantId: 128, connectionId: 128, subject: 512, reason: 255 } as const;
-const clip = (value: string | null, max: number) => (value !== null && value.length > max ? value.slice(0, max) : value);
+const clip = (value: string | null, max: number) =>
+  value !== null && value.length > max ? value.slice(0, max) : value;
 
 const toMillis = (date: Date | null | undefined) => (date == null ? null : date.getTime());
 const toDate = (value: unknown) => new Date(Number(value));
@@ -88,7 +89,9 @@ export class TypeormStore implements IdentityStore {
     const userColumn = (property: JitUserProperty) => {
       const column = users.findColumnWithPropertyName(property);
       if (!column) {
-        throw new StoreError(`The user entity "${users.name}" has no property "${property}" that the store needs.`);
+        throw new StoreError(
+          `The user entity "${users.name}" has no property "${property}" that the store needs.`,
+        );
       }
       return column.databaseName;
     };
@@ -143,6 +146,17 @@ export class TypeormStore implements IdentityStore {
     return ready.db.transaction((sql) => work(new Transaction(ready.db, ready.q, sql)));
   }
 
+  /** The SQL access of this store, for stores that keep more tables in the same transactions. */
+  protected get database(): Database {
+    return this.ready.db;
+  }
+
+  /** This store's reads and writes on `sql` (a transaction's connection from `database.transaction`). */
+  protected transactionOn(sql: Sql): StoreTransaction {
+    const { db, q } = this.ready;
+    return new Transaction(db, q, sql);
+  }
+
   private async read<T>(use: (reader: Transaction) => Promise<T>): Promise<T> {
     const { db, q } = this.ready;
     return use(new Transaction(db, q, db.sql));
@@ -188,7 +202,18 @@ function buildStatements(
     .map((c) => `i.${q(c)} AS ${q(`i_${c}`)}`)
     .join(', ');
   const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-  const auditColumns = ['id', 'at', 'tenant_id', 'actor', 'action', 'connection_id', 'subject', 'user_id', 'reason', 'changes'];
+  const auditColumns = [
+    'id',
+    'at',
+    'tenant_id',
+    'actor',
+    'action',
+    'connection_id',
+    'subject',
+    'user_id',
+    'reason',
+    'changes',
+  ];
   const lock = db.dialect === 'sqlite' ? '' : ' FOR UPDATE';
   return {
     userSelect,
@@ -228,7 +253,9 @@ function userFrom(row: Row): UserRecord {
     status: row['u_status'] as UserStatus,
     source: row['u_source'] as UserRecord['source'],
     attributes: Object.freeze(parseJson(row['u_attributes'], {})),
-    roles: Object.freeze((parseJson(row['u_roles'], []) as UserRecord['roles'][number][]).map((g) => Object.freeze(g))),
+    roles: Object.freeze(
+      (parseJson(row['u_roles'], []) as UserRecord['roles'][number][]).map((g) => Object.freeze(g)),
+    ),
     externalId: (row['u_externalId'] as string | null) ?? null,
     createdAt: toDate(row['u_createdAt']),
     updatedAt: toDate(row['u_updatedAt']),
@@ -274,7 +301,16 @@ function parseJson<T>(value: unknown, fallback: T): T {
 }
 
 /** The patchable user properties in a fixed order, so that each shape of UPDATE is one cached statement. */
-const PATCHABLE = ['email', 'status', 'attributes', 'roles', 'externalId', 'lastLoginAt', 'deactivatedAt', 'updatedAt'] as const;
+const PATCHABLE = [
+  'email',
+  'status',
+  'attributes',
+  'roles',
+  'externalId',
+  'lastLoginAt',
+  'deactivatedAt',
+  'updatedAt',
+] as const;
 
 function patchValue(property: (typeof PATCHABLE)[number], patch: UserPatch): unknown {
   switch (property) {
@@ -317,8 +353,18 @@ class Transaction implements StoreTransaction {
     return (await this.sql.rows(this.q.listIdentitiesOfUser, [userId])).map(identityFrom);
   }
 
-  findDormantUsers(tenantId: string, cutoff: Date, page: { afterId?: string; limit: number }): Promise<UserRecord[]> {
-    return this.listUsers({ tenantId, status: 'active', notSeenSince: cutoff, afterId: page.afterId, limit: page.limit });
+  findDormantUsers(
+    tenantId: string,
+    cutoff: Date,
+    page: { afterId?: string; limit: number },
+  ): Promise<UserRecord[]> {
+    return this.listUsers({
+      tenantId,
+      status: 'active',
+      notSeenSince: cutoff,
+      afterId: page.afterId,
+      limit: page.limit,
+    });
   }
 
   async listUsers(query: UserQuery): Promise<UserRecord[]> {
@@ -347,7 +393,8 @@ class Transaction implements StoreTransaction {
         `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY u.${status}`,
     );
     const counts: Record<UserStatus, number> = { active: 0, deactivated: 0 };
-    for (const row of await this.sql.rows(sql, params)) counts[row['status'] as UserStatus] = Number(row['n']);
+    for (const row of await this.sql.rows(sql, params))
+      counts[row['status'] as UserStatus] = Number(row['n']);
     return counts;
   }
 
@@ -361,7 +408,8 @@ class Transaction implements StoreTransaction {
     if (query.afterId !== undefined) filter(where, params, `${q('id')} > ?`, query.afterId);
     const sql = this.cached(
       `audit:${where.join(' AND ')}`,
-      () => `SELECT * FROM ${this.q.audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q('id')} LIMIT ?`,
+      () =>
+        `SELECT * FROM ${this.q.audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q('id')} LIMIT ?`,
     );
     params.push(Math.max(0, Math.floor(query.limit)));
     return (await this.sql.rows(sql, params)).map(auditFrom);

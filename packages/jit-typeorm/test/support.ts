@@ -7,13 +7,18 @@ import { dialectOf, type TypeormStore } from '../src/index.js';
 const TABLES = { users: 'jit_users', identities: 'jit_identities', audit: 'jit_audit_events' } as const;
 
 /** Counts and resets through plain SQL on the DataSource, never through the store. */
-export function conformanceDb(dataSource: () => DataSource, usersTable = TABLES.users): ConformanceDb {
+export function conformanceDb(
+  dataSource: () => DataSource,
+  usersTable: string = TABLES.users,
+  usersTenantColumn = 'tenant_id',
+): ConformanceDb {
   const q = (name: string) => (dialectOf(dataSource()) === 'mysql' ? `\`${name}\`` : `"${name}"`);
   const p = (n: number) => (dialectOf(dataSource()) === 'postgres' ? `$${n}` : '?');
   return {
     async count(table, where = {}) {
       const name = table === 'users' ? usersTable : TABLES[table];
-      const filter = where.tenantId === undefined ? '' : ` WHERE ${q('tenant_id')} = ${p(1)}`;
+      const tenantColumn = table === 'users' ? usersTenantColumn : 'tenant_id';
+      const filter = where.tenantId === undefined ? '' : ` WHERE ${q(tenantColumn)} = ${p(1)}`;
       const rows: { n: string | number }[] = await dataSource().query(
         `SELECT COUNT(*) AS n FROM ${q(name)}${filter}`,
         where.tenantId === undefined ? [] : [where.tenantId],
@@ -45,7 +50,9 @@ export function profile(sub: string, email = `${sub}@acme.test`) {
 export async function expectOneWinner(store: TypeormStore, db: ConformanceDb, n: number): Promise<void> {
   const provisioner = createProvisioner({ store, connections: [CONNECTION] });
   const results = await Promise.all(
-    Array.from({ length: n }, () => provisioner.provision({ connectionId: CONNECTION.id, profile: profile('same-subject') })),
+    Array.from({ length: n }, () =>
+      provisioner.provision({ connectionId: CONNECTION.id, profile: profile('same-subject') }),
+    ),
   );
   const ids = new Set(results.map((r: ProvisioningResult) => r.user.id));
   expect(ids.size).toBe(1);
@@ -60,10 +67,21 @@ export async function expectOneWinner(store: TypeormStore, db: ConformanceDb, n:
 }
 
 /** `n` simultaneous first logins of different people at a seat limit: exactly `limit` created, the rest denied. */
-export async function expectSeatLimitHolds(store: TypeormStore, db: ConformanceDb, n: number, limit: number): Promise<void> {
-  const provisioner = createProvisioner({ store, connections: [CONNECTION], tenants: [{ id: TENANT, seatLimit: limit }] });
+export async function expectSeatLimitHolds(
+  store: TypeormStore,
+  db: ConformanceDb,
+  n: number,
+  limit: number,
+): Promise<void> {
+  const provisioner = createProvisioner({
+    store,
+    connections: [CONNECTION],
+    tenants: [{ id: TENANT, seatLimit: limit }],
+  });
   const outcomes = await Promise.allSettled(
-    Array.from({ length: n }, (_, i) => provisioner.provision({ connectionId: CONNECTION.id, profile: profile(`person-${i}`) })),
+    Array.from({ length: n }, (_, i) =>
+      provisioner.provision({ connectionId: CONNECTION.id, profile: profile(`person-${i}`) }),
+    ),
   );
   const created = outcomes.filter((o) => o.status === 'fulfilled');
   const denied = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as JitError] : []));

@@ -5,10 +5,18 @@ export class JitInitMysql1795439311928 implements MigrationInterface {
   name = 'JitInitMysql1795439311928';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE TABLE \`jit_users\` (\`id\` varchar(36) NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`email\` varchar(320) NOT NULL, \`status\` varchar(16) NOT NULL, \`source\` varchar(16) NOT NULL, \`attributes\` text NOT NULL, \`roles\` text NOT NULL, \`external_id\` varchar(255) NULL, \`created_at\` bigint NOT NULL, \`updated_at\` bigint NOT NULL, \`last_login_at\` bigint NULL, \`deactivated_at\` bigint NULL, UNIQUE INDEX \`UQ_jit_users_tenant_email\` (\`tenant_id\`, \`email\`), INDEX \`IDX_jit_users_tenant_status_id\` (\`tenant_id\`, \`status\`, \`id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
-    await queryRunner.query(`CREATE TABLE \`jit_identities\` (\`id\` varchar(36) NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`connection_id\` varchar(128) NOT NULL, \`subject\` varchar(512) NOT NULL, \`user_id\` varchar(36) NOT NULL, \`created_at\` bigint NOT NULL, UNIQUE INDEX \`UQ_jit_identities_connection_subject\` (\`connection_id\`, \`subject\`), INDEX \`IDX_jit_identities_user\` (\`user_id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
-    await queryRunner.query(`CREATE TABLE \`jit_audit_events\` (\`id\` varchar(36) NOT NULL, \`at\` bigint NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`actor\` varchar(16) NOT NULL, \`action\` varchar(16) NOT NULL, \`connection_id\` varchar(128) NULL, \`subject\` varchar(512) NULL, \`user_id\` varchar(36) NULL, \`reason\` varchar(255) NULL, \`changes\` text NOT NULL, INDEX \`IDX_jit_audit_events_tenant_id\` (\`tenant_id\`, \`id\`), INDEX \`IDX_jit_audit_events_user_id\` (\`user_id\`, \`id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
-    await queryRunner.query(`CREATE TABLE \`jit_tenants\` (\`id\` varchar(128) NOT NULL, \`created_at\` bigint NOT NULL, PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
+    await queryRunner.query(
+      `CREATE TABLE \`jit_users\` (\`id\` varchar(36) NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`email\` varchar(320) NOT NULL, \`status\` varchar(16) NOT NULL, \`source\` varchar(16) NOT NULL, \`attributes\` text NOT NULL, \`roles\` text NOT NULL, \`external_id\` varchar(255) NULL, \`created_at\` bigint NOT NULL, \`updated_at\` bigint NOT NULL, \`last_login_at\` bigint NULL, \`deactivated_at\` bigint NULL, UNIQUE INDEX \`UQ_jit_users_tenant_email\` (\`tenant_id\`, \`email\`), INDEX \`IDX_jit_users_tenant_status_id\` (\`tenant_id\`, \`status\`, \`id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE \`jit_identities\` (\`id\` varchar(36) NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`connection_id\` varchar(128) NOT NULL, \`subject\` varchar(512) NOT NULL, \`user_id\` varchar(36) NOT NULL, \`created_at\` bigint NOT NULL, UNIQUE INDEX \`UQ_jit_identities_connection_subject\` (\`connection_id\`, \`subject\`), INDEX \`IDX_jit_identities_user\` (\`user_id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE \`jit_audit_events\` (\`id\` varchar(36) NOT NULL, \`at\` bigint NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`actor\` varchar(16) NOT NULL, \`action\` varchar(16) NOT NULL, \`connection_id\` varchar(128) NULL, \`subject\` varchar(512) NULL, \`user_id\` varchar(36) NULL, \`reason\` varchar(255) NULL, \`changes\` text NOT NULL, INDEX \`IDX_jit_audit_events_tenant_id\` (\`tenant_id\`, \`id\`), INDEX \`IDX_jit_audit_events_user_id\` (\`user_id\`, \`id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE \`jit_tenants\` (\`id\` varchar(128) NOT NULL, \`created_at\` bigint NOT NULL, PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -5,16 +5,34 @@ export class JitInitPostgres1795439311928 implements MigrationInterface {
   name = 'JitInitPostgres1795439311928';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE TABLE "jit_users" ("id" character varying(36) NOT NULL, "tenant_id" character varying(128) NOT NULL, "email" character varying(320) NOT NULL, "status" character varying(16) NOT NULL, "source" character varying(16) NOT NULL, "attributes" text NOT NULL, "roles" text NOT NULL, "external_id" character varying(255), "created_at" bigint NOT NULL, "updated_at" bigint NOT NULL, "last_login_at" bigint, "deactivated_at" bigint, CONSTRAINT "PK_75a488704fc3a80146b1c255048" PRIMARY KEY ("id"))`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_jit_users_tenant_email" ON "jit_users"  ("tenant_id", "email") `);
-    await queryRunner.query(`CREATE INDEX "IDX_jit_users_tenant_status_id" ON "jit_users"  ("tenant_id", "status", "id") `);
-    await queryRunner.query(`CREATE TABLE "jit_identities" ("id" character varying(36) NOT NULL, "tenant_id" character varying(128) NOT NULL, "connection_id" character varying(128) NOT NULL, "subject" character varying(512) NOT NULL, "user_id" character varying(36) NOT NULL, "created_at" bigint NOT NULL, CONSTRAINT "PK_44a000f981f455fed0dedb1687f" PRIMARY KEY ("id"))`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_jit_identities_connection_subject" ON "jit_identities"  ("connection_id", "subject") `);
+    await queryRunner.query(
+      `CREATE TABLE "jit_users" ("id" character varying(36) NOT NULL, "tenant_id" character varying(128) NOT NULL, "email" character varying(320) NOT NULL, "status" character varying(16) NOT NULL, "source" character varying(16) NOT NULL, "attributes" text NOT NULL, "roles" text NOT NULL, "external_id" character varying(255), "created_at" bigint NOT NULL, "updated_at" bigint NOT NULL, "last_login_at" bigint, "deactivated_at" bigint, CONSTRAINT "PK_75a488704fc3a80146b1c255048" PRIMARY KEY ("id"))`,
+    );
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "UQ_jit_users_tenant_email" ON "jit_users"  ("tenant_id", "email") `,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_jit_users_tenant_status_id" ON "jit_users"  ("tenant_id", "status", "id") `,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "jit_identities" ("id" character varying(36) NOT NULL, "tenant_id" character varying(128) NOT NULL, "connection_id" character varying(128) NOT NULL, "subject" character varying(512) NOT NULL, "user_id" character varying(36) NOT NULL, "created_at" bigint NOT NULL, CONSTRAINT "PK_44a000f981f455fed0dedb1687f" PRIMARY KEY ("id"))`,
+    );
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "UQ_jit_identities_connection_subject" ON "jit_identities"  ("connection_id", "subject") `,
+    );
     await queryRunner.query(`CREATE INDEX "IDX_jit_identities_user" ON "jit_identities"  ("user_id") `);
-    await queryRunner.query(`CREATE TABLE "jit_audit_events" ("id" character varying(36) NOT NULL, "at" bigint NOT NULL, "tenant_id" character varying(128) NOT NULL, "actor" character varying(16) NOT NULL, "action" character varying(16) NOT NULL, "connection_id" character varying(128), "subject" character varying(512), "user_id" character varying(36), "reason" character varying(255), "changes" text NOT NULL, CONSTRAINT "PK_10efe1db275325070c2a1caf5d9" PRIMARY KEY ("id"))`);
-    await queryRunner.query(`CREATE INDEX "IDX_jit_audit_events_tenant_id" ON "jit_audit_events"  ("tenant_id", "id") `);
-    await queryRunner.query(`CREATE INDEX "IDX_jit_audit_events_user_id" ON "jit_audit_events"  ("user_id", "id") `);
-    await queryRunner.query(`CREATE TABLE "jit_tenants" ("id" character varying(128) NOT NULL, "created_at" bigint NOT NULL, CONSTRAINT "PK_17d8b5dadcd3bb77af0d8021d70" PRIMARY KEY ("id"))`);
+    await queryRunner.query(
+      `CREATE TABLE "jit_audit_events" ("id" character varying(36) NOT NULL, "at" bigint NOT NULL, "tenant_id" character varying(128) NOT NULL, "actor" character varying(16) NOT NULL, "action" character varying(16) NOT NULL, "connection_id" character varying(128), "subject" character varying(512), "user_id" character varying(36), "reason" character varying(255), "changes" text NOT NULL, CONSTRAINT "PK_10efe1db275325070c2a1caf5d9" PRIMARY KEY ("id"))`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_jit_audit_events_tenant_id" ON "jit_audit_events"  ("tenant_id", "id") `,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_jit_audit_events_user_id" ON "jit_audit_events"  ("user_id", "id") `,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "jit_tenants" ("id" character varying(128) NOT NULL, "created_at" bigint NOT NULL, CONSTRAINT "PK_17d8b5dadcd3bb77af0d8021d70" PRIMARY KEY ("id"))`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

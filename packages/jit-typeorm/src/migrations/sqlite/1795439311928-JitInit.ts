@@ -5,16 +5,34 @@ export class JitInitSqlite1795439311928 implements MigrationInterface {
   name = 'JitInitSqlite1795439311928';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE TABLE "jit_users" ("id" varchar(36) PRIMARY KEY NOT NULL, "tenant_id" varchar(128) NOT NULL, "email" varchar(320) NOT NULL, "status" varchar(16) NOT NULL, "source" varchar(16) NOT NULL, "attributes" text NOT NULL, "roles" text NOT NULL, "external_id" varchar(255), "created_at" bigint NOT NULL, "updated_at" bigint NOT NULL, "last_login_at" bigint, "deactivated_at" bigint)`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_jit_users_tenant_email" ON "jit_users" ("tenant_id", "email") `);
-    await queryRunner.query(`CREATE INDEX "IDX_jit_users_tenant_status_id" ON "jit_users" ("tenant_id", "status", "id") `);
-    await queryRunner.query(`CREATE TABLE "jit_identities" ("id" varchar(36) PRIMARY KEY NOT NULL, "tenant_id" varchar(128) NOT NULL, "connection_id" varchar(128) NOT NULL, "subject" varchar(512) NOT NULL, "user_id" varchar(36) NOT NULL, "created_at" bigint NOT NULL)`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_jit_identities_connection_subject" ON "jit_identities" ("connection_id", "subject") `);
+    await queryRunner.query(
+      `CREATE TABLE "jit_users" ("id" varchar(36) PRIMARY KEY NOT NULL, "tenant_id" varchar(128) NOT NULL, "email" varchar(320) NOT NULL, "status" varchar(16) NOT NULL, "source" varchar(16) NOT NULL, "attributes" text NOT NULL, "roles" text NOT NULL, "external_id" varchar(255), "created_at" bigint NOT NULL, "updated_at" bigint NOT NULL, "last_login_at" bigint, "deactivated_at" bigint)`,
+    );
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "UQ_jit_users_tenant_email" ON "jit_users" ("tenant_id", "email") `,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_jit_users_tenant_status_id" ON "jit_users" ("tenant_id", "status", "id") `,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "jit_identities" ("id" varchar(36) PRIMARY KEY NOT NULL, "tenant_id" varchar(128) NOT NULL, "connection_id" varchar(128) NOT NULL, "subject" varchar(512) NOT NULL, "user_id" varchar(36) NOT NULL, "created_at" bigint NOT NULL)`,
+    );
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "UQ_jit_identities_connection_subject" ON "jit_identities" ("connection_id", "subject") `,
+    );
     await queryRunner.query(`CREATE INDEX "IDX_jit_identities_user" ON "jit_identities" ("user_id") `);
-    await queryRunner.query(`CREATE TABLE "jit_audit_events" ("id" varchar(36) PRIMARY KEY NOT NULL, "at" bigint NOT NULL, "tenant_id" varchar(128) NOT NULL, "actor" varchar(16) NOT NULL, "action" varchar(16) NOT NULL, "connection_id" varchar(128), "subject" varchar(512), "user_id" varchar(36), "reason" varchar(255), "changes" text NOT NULL)`);
-    await queryRunner.query(`CREATE INDEX "IDX_jit_audit_events_tenant_id" ON "jit_audit_events" ("tenant_id", "id") `);
-    await queryRunner.query(`CREATE INDEX "IDX_jit_audit_events_user_id" ON "jit_audit_events" ("user_id", "id") `);
-    await queryRunner.query(`CREATE TABLE "jit_tenants" ("id" varchar(128) PRIMARY KEY NOT NULL, "created_at" bigint NOT NULL)`);
+    await queryRunner.query(
+      `CREATE TABLE "jit_audit_events" ("id" varchar(36) PRIMARY KEY NOT NULL, "at" bigint NOT NULL, "tenant_id" varchar(128) NOT NULL, "actor" varchar(16) NOT NULL, "action" varchar(16) NOT NULL, "connection_id" varchar(128), "subject" varchar(512), "user_id" varchar(36), "reason" varchar(255), "changes" text NOT NULL)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_jit_audit_events_tenant_id" ON "jit_audit_events" ("tenant_id", "id") `,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_jit_audit_events_user_id" ON "jit_audit_events" ("user_id", "id") `,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "jit_tenants" ("id" varchar(128) PRIMARY KEY NOT NULL, "created_at" bigint NOT NULL)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -1,0 +1,3 @@
+import { runMigrateCommand } from './cli.js';
+
+process.exitCode = await runMigrateCommand(process.argv.slice(2));
