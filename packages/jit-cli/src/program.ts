@@ -20,8 +20,11 @@ export interface DatabaseOptions {
 /** What every command gets: the streams, the database and the wrapper that turns results into exit codes. */
 export interface CommandContext {
   readonly io: CliIo;
-  /** Opens the database named by `--database-url` or `DATABASE_URL`; closed when the command ends. */
-  backend(options: DatabaseOptions): Promise<Backend>;
+  /**
+   * Opens the database named by `--database-url` or `DATABASE_URL`; closed when the command ends.
+   * Refuses a database with pending migrations unless `anySchema` (for `migrate` and `status`).
+   */
+  backend(options: DatabaseOptions, anySchema?: boolean): Promise<Backend>;
   /** Adds `--database-url` to a command. */
   database(command: Command): Command;
   /** Wraps an action; a returned number becomes the exit code. */
@@ -71,7 +74,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
 
   const ctx: CommandContext = {
     io,
-    async backend(o) {
+    async backend(o, anySchema = false) {
       const url = o.databaseUrl ?? io.env['DATABASE_URL'];
       if (!url) {
         throw new UsageError('No database: pass --database-url or set DATABASE_URL.', {
@@ -80,6 +83,16 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
       }
       const backend = await openBackend(url);
       opened.push(backend);
+      if (!anySchema) {
+        const { pending } = await backend.migrations();
+        if (pending.length) {
+          throw new CliError(
+            'SCHEMA_OUTDATED',
+            `${backend.description} has ${pending.length} pending migration(s): ${pending.join(', ')}.`,
+            { hint: 'Run jit migrate first.' },
+          );
+        }
+      }
       return backend;
     },
     database(command) {

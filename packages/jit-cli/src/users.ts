@@ -4,22 +4,34 @@ import { CliError, UsageError } from './errors.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Users matching exactly one email or external id (`tenantId` narrows). The store filters; the
- * result is checked again here so that a store ignoring a filter can never widen a deactivation.
+ * Users with exactly this email or external id (`tenantId` narrows). The result is checked again
+ * here: a store that ignores the filter is an error, never a wider deactivation.
  */
 export async function findUsersBy(
   store: StoreReader,
   by: { email: string } | { externalId: string },
   tenantId?: string,
 ): Promise<UserRecord[]> {
+  if ('email' in by && tenantId !== undefined) {
+    const user = await store.findUserByEmail(tenantId, by.email);
+    return user ? [user] : [];
+  }
   const query: UserQuery = { ...by, limit: 10 };
   if (tenantId !== undefined) query.tenantId = tenantId;
   const found = await store.listUsers(query);
-  return found.filter(
+  const matching = found.filter(
     (u) =>
       (tenantId === undefined || u.tenantId === tenantId) &&
       ('email' in by ? u.email === by.email : u.externalId === by.externalId),
   );
+  if (matching.length !== found.length) {
+    throw new CliError(
+      'STORE_UNSUPPORTED',
+      `The store ignored the ${'email' in by ? 'email' : 'externalId'} filter of listUsers, so users cannot be looked up that way.`,
+      { hint: 'Upgrade the store package; until then give --tenant and look people up by email.' },
+    );
+  }
+  return matching;
 }
 
 /** A user named on the command line by id or by email (`--tenant` when the email is in several tenants). */
