@@ -134,6 +134,7 @@ export interface Provisioner {
 }
 
 const CONTINUE: ResolverDecision = Object.freeze({ action: 'continue' });
+const RESOLVER_ACTIONS = new Set<string>(['continue', 'link', 'reject']);
 
 const roleNames = (grants: readonly RoleGrant[]) => [...new Set(grants.map((g) => g.role))].sort();
 
@@ -467,9 +468,16 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
   }
 
   async function runResolver(context: ResolverContext): Promise<ResolverDecision> {
-    if (!options.resolve) return { action: 'continue' };
+    if (!options.resolve) return CONTINUE;
     try {
-      return await options.resolve(context);
+      const verdict = await options.resolve(context);
+      // An app bug, not a database outage: say so instead of surfacing it as STORE_FAILURE.
+      if (!verdict || !RESOLVER_ACTIONS.has(verdict.action)) {
+        throw new ConfigurationError(
+          `The resolver returned ${JSON.stringify(verdict?.action ?? verdict)}; expected "continue", "link" or "reject".`,
+        );
+      }
+      return verdict;
     } catch (error) {
       if (error instanceof Error && !(error instanceof JitError)) resolverErrors.add(error);
       throw error;
@@ -619,7 +627,9 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       kept += page.length - chosen.length;
       for (const user of chosen) cleanup.onUser?.(user);
       if (!dryRun && chosen.length) {
+        let done: { user: UserRecord; audit: AuditEvent }[] = [];
         deactivated += await inTransaction(async (tx) => {
+          done = [];
           let count = 0;
           for (const candidate of chosen) {
             // Re-read inside the transaction: the person may have signed in since the page was read.
@@ -627,17 +637,25 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
             const seen = user?.lastLoginAt ?? user?.createdAt;
             if (!user || user.status !== 'active' || !seen || seen >= cleanup.notSeenSince) continue;
             const at = now();
-            await tx.updateUser(user.id, { status: 'deactivated', deactivatedAt: at, updatedAt: at });
+            const updated = await tx.updateUser(user.id, {
+              status: 'deactivated',
+              deactivatedAt: at,
+              updatedAt: at,
+            });
             const event = audit(user.tenantId, cleanup.actor ?? 'system', 'deactivated', {
               userId: user.id,
               reason: 'dormant',
               changes: [{ field: 'status', from: 'active', to: 'deactivated' }],
             });
             await tx.appendAudit(event);
+            done.push({ user: updated, audit: event });
             count++;
           }
           return count;
         });
+        // After the commit, as for every other deactivation, so listeners can end sessions or revoke tokens.
+        if (options.onEvent)
+          for (const { user, audit } of done) await emit({ type: 'lifecycle', user, audit });
       } else if (dryRun) {
         deactivated += chosen.length;
       }

@@ -129,6 +129,18 @@ describe('the resolver hook', () => {
     expect(error.message).toBe('The application refused this login (locked).');
   });
 
+  it('reports a resolver that answers something else than its three decisions as a configuration error', async () => {
+    const { provisioner, store } = withResolver(() => ({ action: 'allow' }) as never);
+    const error = await denial(
+      provisioner.provision({ ...login, profile: oidcLogin() }),
+      'INVALID_CONFIGURATION',
+    );
+    expect(error.message).toBe('The resolver returned "allow"; expected "continue", "link" or "reject".');
+    expect(await allUsers(store)).toEqual([]);
+    const silent = withResolver(() => undefined as never);
+    await denial(silent.provisioner.provision({ ...login, profile: oidcLogin() }), 'INVALID_CONFIGURATION');
+  });
+
   it('passes an error thrown by the resolver through unchanged, and writes nothing', async () => {
     const bug = new TypeError('resolver bug');
     const { provisioner, store } = withResolver(() => {

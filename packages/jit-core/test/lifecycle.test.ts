@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ProvisioningEvent } from '../src/index.js';
 import { auditTrail, denial, insertUser, oidcLogin, setup, TENANT } from './fixtures.js';
 
 const login = { connectionId: 'acme-oidc' } as const;
@@ -63,6 +64,22 @@ describe('dormant account cleanup', () => {
       reason: 'dormant',
       changes: [{ field: 'status', from: 'active', to: 'deactivated' }],
     });
+  });
+
+  it('sends a lifecycle event for each account it deactivates, after the commit', async () => {
+    const events: ProvisioningEvent[] = [];
+    const { provisioner, store } = setup({ options: { onEvent: (e) => void events.push(e) } });
+    const old = await insertUser(store, { email: 'old@acme.test', lastLoginAt: day('01-01') });
+    await provisioner.deactivateDormant({ tenantId: TENANT, notSeenSince: day('03-01') });
+    expect(events).toEqual([]);
+    await provisioner.deactivateDormant({ tenantId: TENANT, notSeenSince: day('03-01'), dryRun: false });
+    expect(events).toEqual([
+      {
+        type: 'lifecycle',
+        user: expect.objectContaining({ id: old.id, status: 'deactivated' }),
+        audit: expect.objectContaining({ action: 'deactivated', reason: 'dormant' }),
+      },
+    ]);
   });
 
   it('uses the creation date of someone who never signed in', async () => {
