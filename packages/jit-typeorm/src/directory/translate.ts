@@ -1,0 +1,353 @@
+import {
+  compareValue,
+  isDateAttribute,
+  parseInstant,
+  type AttributePath,
+  type CompareOperator,
+  type ScimFilter,
+  type ScimResourceType,
+  type ScimValue,
+} from '@jit-sso/core';
+import type { JitDialect } from '../schema.js';
+import { PREFIX_LENGTH } from './schema.js';
+
+/**
+ * Translates the directory filter tree to one parameterised SQL condition over `r` (a row of
+ * `jit_scim_resources`) and, for users, `u` (the tenant user, for `active`). It follows the rules of
+ * `matchesFilter` in @jit-sso/core exactly (the property tests compare the two):
+ * attribute values are found with `IN (SELECT resource_id FROM jit_scim_values …)` on the
+ * (directory, attribute, value) index; `ne` and `not` are `NOT IN`; a value path is one element of the
+ * attribute (same `elem`) satisfying the inner filter.
+ */
+export interface TranslateContext {
+  dialect: JitDialect;
+  type: ScimResourceType;
+  directoryId: string;
+  quote: (name: string) => string;
+  values: string;
+  members: string;
+  userStatus: string;
+}
+
+export interface Condition {
+  sql: string;
+  params: unknown[];
+}
+
+const FALSE: Condition = { sql: '1 = 0', params: [] };
+const TRUE: Condition = { sql: '1 = 1', params: [] };
+
+/** `!` escapes LIKE wildcards (a backslash would itself need escaping in MySQL string literals). */
+function likeEscape(value: string): string {
+  return value.replace(/[!%_]/g, (c) => `!${c}`);
+}
+
+function keyOf(path: AttributePath, sub: string | null = path.sub): string {
+  const base = sub === null ? path.name : `${path.name}.${sub}`;
+  return path.schema === null ? base : `${path.schema}:${base}`;
+}
+
+function topKey(path: AttributePath): string {
+  return path.schema === null ? path.name : `${path.schema}:${path.name}`;
+}
+
+export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Condition {
+  const q = ctx.quote;
+  const V = ctx.values;
+  const binary = ctx.dialect === 'postgres' ? ' COLLATE "C"' : '';
+
+  /** A comparison on a value row `w` (lower-cased text, or number/boolean). */
+  function valueCondition(w: string, op: CompareOperator, value: ScimValue): Condition | null {
+    if (value === null) return null;
+    if (typeof value === 'boolean') {
+      if (op !== 'eq') return null;
+      return { sql: `${w}.${q('kind')} = 'b' AND ${w}.${q('num')} = ?`, params: [value ? 1 : 0] };
+    }
+    if (typeof value === 'number') {
+      const sqlOp = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'eq'];
+      if (!sqlOp) return null;
+      return { sql: `${w}.${q('kind')} = 'n' AND ${w}.${q('num')} ${sqlOp} ?`, params: [value] };
+    }
+    const text = value.toLowerCase();
+    const kind = `${w}.${q('kind')} = 's'`;
+    const prefix = text.slice(0, PREFIX_LENGTH);
+    switch (op) {
+      case 'eq':
+        return {
+          sql: `${kind} AND ${w}.${q('prefix')} = ? AND ${w}.${q('text')} = ?`,
+          params: [prefix, text],
+        };
+      case 'sw':
+        return {
+          sql: `${kind} AND ${w}.${q('prefix')} LIKE ? ESCAPE '!' AND ${w}.${q('text')} LIKE ? ESCAPE '!'`,
+          params: [`${likeEscape(prefix)}%`, `${likeEscape(text)}%`],
+        };
+      case 'ew':
+        return { sql: `${kind} AND ${w}.${q('text')} LIKE ? ESCAPE '!'`, params: [`%${likeEscape(text)}`] };
+      case 'co':
+        return { sql: `${kind} AND ${w}.${q('text')} LIKE ? ESCAPE '!'`, params: [`%${likeEscape(text)}%`] };
+      default: {
+        const sqlOp = { gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'gt'];
+        return { sql: `${kind} AND ${w}.${q('text')}${binary} ${sqlOp} ?${binary}`, params: [text] };
+      }
+    }
+  }
+
+  /** Resources having a value of `path` that satisfies `op value`. */
+  function hasValue(path: AttributePath, op: CompareOperator, value: ScimValue): Condition {
+    const cond = valueCondition('v', op, value);
+    if (!cond) return FALSE;
+    const attrs = path.sub === null ? [keyOf(path), keyOf(path, 'value')] : [keyOf(path)];
+    return {
+      sql:
+        `r.${q('id')} IN (SELECT v.${q('resource_id')} FROM ${V} v WHERE v.${q('directory_id')} = ? ` +
+        `AND v.${q('attr')} IN (${attrs.map(() => '?').join(', ')}) AND ${cond.sql})`,
+      params: [ctx.directoryId, ...attrs, ...cond.params],
+    };
+  }
+
+  function present(path: AttributePath): Condition {
+    const nonEmpty = `(v.${q('kind')} <> 's' OR v.${q('text')} <> '')`;
+    if (path.sub !== null) {
+      return {
+        sql: `r.${q('id')} IN (SELECT v.${q('resource_id')} FROM ${V} v WHERE v.${q('directory_id')} = ? AND v.${q('attr')} = ? AND ${nonEmpty})`,
+        params: [ctx.directoryId, keyOf(path)],
+      };
+    }
+    return {
+      sql: `r.${q('id')} IN (SELECT v.${q('resource_id')} FROM ${V} v WHERE v.${q('directory_id')} = ? AND v.${q('attr_top')} = ? AND ${nonEmpty})`,
+      params: [ctx.directoryId, topKey(path)],
+    };
+  }
+
+  /** A case-exact string column (`id`, `externalId`), never NULL-valued (so that `NOT` stays two-valued). */
+  function exactColumn(column: string, op: CompareOperator, value: ScimValue): Condition {
+    const inner = exactColumnValue(column, op, value);
+    if (inner === FALSE) return FALSE;
+    return { sql: `(r.${q(column)} IS NOT NULL AND ${inner.sql})`, params: inner.params };
+  }
+
+  function exactColumnValue(column: string, op: CompareOperator, value: ScimValue): Condition {
+    if (typeof value !== 'string') return FALSE;
+    if (value === '' && (op === 'sw' || op === 'ew' || op === 'co'))
+      return { sql: `r.${q(column)} IS NOT NULL`, params: [] };
+    const c = `r.${q(column)}`;
+    const mysqlBin = ctx.dialect === 'mysql' ? ' COLLATE utf8mb4_bin' : '';
+    switch (op) {
+      case 'eq':
+        return { sql: `${c} = ?`, params: [value] };
+      case 'sw':
+        return { sql: `substr(${c}, 1, ?) = ?`, params: [value.length, value] };
+      case 'ew':
+        return ctx.dialect === 'sqlite'
+          ? { sql: `substr(${c}, -?) = ?`, params: [value.length, value] }
+          : { sql: `right(${c}, ?) = ?`, params: [value.length, value] };
+      case 'co':
+        return ctx.dialect === 'sqlite'
+          ? { sql: `instr(${c}, ?) > 0`, params: [value] }
+          : ctx.dialect === 'postgres'
+            ? { sql: `strpos(${c}, ?) > 0`, params: [value] }
+            : { sql: `locate(?${mysqlBin}, ${c}${mysqlBin}) > 0`, params: [value] };
+      default: {
+        const sqlOp = { gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'gt'];
+        return { sql: `${c}${binary} ${sqlOp} ?${binary}`, params: [value] };
+      }
+    }
+  }
+
+  /** The lower-cased name column (`userName` of users, `displayName` of groups). */
+  function nameColumn(op: CompareOperator, value: ScimValue): Condition {
+    if (typeof value !== 'string') return FALSE;
+    const c = `r.${q('name_key')}`;
+    const text = value.toLowerCase();
+    switch (op) {
+      case 'eq':
+        return { sql: `${c} = ?`, params: [text] };
+      case 'sw':
+        return { sql: `${c} LIKE ? ESCAPE '!'`, params: [`${likeEscape(text)}%`] };
+      case 'ew':
+        return { sql: `${c} LIKE ? ESCAPE '!'`, params: [`%${likeEscape(text)}`] };
+      case 'co':
+        return { sql: `${c} LIKE ? ESCAPE '!'`, params: [`%${likeEscape(text)}%`] };
+      default: {
+        const sqlOp = { gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'gt'];
+        return { sql: `${c}${binary} ${sqlOp} ?${binary}`, params: [text] };
+      }
+    }
+  }
+
+  function instantColumn(column: string, op: CompareOperator, value: ScimValue): Condition {
+    const at = parseInstant(value);
+    const sqlOp = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'eq'];
+    if (at === null || !sqlOp) return FALSE;
+    return { sql: `r.${q(column)} ${sqlOp} ?`, params: [at] };
+  }
+
+  function memberValue(op: CompareOperator, value: ScimValue): Condition {
+    if (typeof value !== 'string') return FALSE;
+    const text = value.toLowerCase();
+    const M = ctx.members;
+    const cond =
+      op === 'eq'
+        ? { sql: `lower(m.${q('member_id')}) = ?`, params: [text] }
+        : op === 'sw' || op === 'ew' || op === 'co'
+          ? {
+              sql: `lower(m.${q('member_id')}) LIKE ? ESCAPE '!'`,
+              params: [`${op === 'sw' ? '' : '%'}${likeEscape(text)}${op === 'ew' ? '' : '%'}`],
+            }
+          : {
+              sql: `lower(m.${q('member_id')})${binary} ${{ gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'gt']} ?${binary}`,
+              params: [text],
+            };
+    return {
+      sql: `r.${q('id')} IN (SELECT m.${q('group_id')} FROM ${M} m WHERE m.${q('directory_id')} = ? AND ${cond.sql})`,
+      params: [ctx.directoryId, ...cond.params],
+    };
+  }
+
+  /** Attributes kept in columns rather than in the stored JSON. */
+  function special(path: AttributePath): 'id' | 'externalId' | 'name' | 'active' | 'meta' | 'members' | null {
+    if (path.schema !== null) return null;
+    if (path.name === 'id' && path.sub === null) return 'id';
+    if (path.name === 'externalid' && path.sub === null) return 'externalId';
+    if (ctx.type === 'User' && path.name === 'username' && path.sub === null) return 'name';
+    if (ctx.type === 'Group' && path.name === 'displayname' && path.sub === null) return 'name';
+    if (ctx.type === 'User' && path.name === 'active' && path.sub === null) return 'active';
+    if (path.name === 'meta') return 'meta';
+    if (ctx.type === 'Group' && path.name === 'members') return 'members';
+    return null;
+  }
+
+  function compare(path: AttributePath, op: CompareOperator, value: ScimValue): Condition {
+    if (value === null) return FALSE;
+    switch (special(path)) {
+      case 'id':
+        return exactColumn('id', op, value);
+      case 'externalId':
+        return exactColumn('external_id', op, value);
+      case 'name':
+        return nameColumn(op, value);
+      case 'active':
+        if (typeof value !== 'boolean' || op !== 'eq') return FALSE;
+        return { sql: `u.${q(ctx.userStatus)} ${value ? '=' : '<>'} 'active'`, params: [] };
+      case 'meta':
+        if (isDateAttribute(path))
+          return instantColumn(path.sub === 'created' ? 'created_at' : 'updated_at', op, value);
+        if (path.sub === 'resourcetype') return compareValue(op, path, ctx.type, value) ? TRUE : FALSE;
+        return FALSE;
+      case 'members':
+        return path.sub === null || path.sub === 'value' ? memberValue(op, value) : FALSE;
+      default:
+        return hasValue(path, op, value);
+    }
+  }
+
+  function presence(path: AttributePath): Condition {
+    switch (special(path)) {
+      case 'id':
+      case 'active':
+      case 'name':
+        return TRUE;
+      case 'externalId':
+        return { sql: `(r.${q('external_id')} IS NOT NULL AND r.${q('external_id')} <> '')`, params: [] };
+      case 'meta':
+        return path.sub === null ||
+          path.sub === 'created' ||
+          path.sub === 'lastmodified' ||
+          path.sub === 'resourcetype'
+          ? TRUE
+          : FALSE;
+      case 'members':
+        if (path.sub !== null && path.sub !== 'value') return FALSE;
+        return {
+          sql: `r.${q('id')} IN (SELECT m.${q('group_id')} FROM ${ctx.members} m WHERE m.${q('directory_id')} = ?)`,
+          params: [ctx.directoryId],
+        };
+      default:
+        return present(path);
+    }
+  }
+
+  /** Inside a value path: a condition on the element (`v.resource_id`, `v.elem`) of `top`. */
+  function element(f: ScimFilter, top: AttributePath): Condition {
+    switch (f.op) {
+      case 'and':
+      case 'or': {
+        const parts = f.filters.map((x) => element(x, top));
+        return {
+          sql: `(${parts.map((p) => p.sql).join(` ${f.op.toUpperCase()} `)})`,
+          params: parts.flatMap((p) => p.params),
+        };
+      }
+      case 'not': {
+        const inner = element(f.filter, top);
+        return { sql: `NOT (${inner.sql})`, params: inner.params };
+      }
+      case 'has':
+        return FALSE;
+      case 'pr': {
+        if (f.attribute.schema !== null || f.attribute.sub !== null) return FALSE;
+        return {
+          sql:
+            `EXISTS (SELECT 1 FROM ${V} w WHERE w.${q('resource_id')} = v.${q('resource_id')} AND w.${q('elem')} = v.${q('elem')} ` +
+            `AND w.${q('attr')} = ? AND (w.${q('kind')} <> 's' OR w.${q('text')} <> ''))`,
+          params: [keyOf(top, f.attribute.name)],
+        };
+      }
+      default: {
+        if (f.attribute.schema !== null || f.attribute.sub !== null) return f.op === 'ne' ? TRUE : FALSE;
+        const eqOrOp = f.op === 'ne' ? 'eq' : f.op;
+        const cond = valueCondition('w', eqOrOp, f.value);
+        const exists = cond
+          ? {
+              sql:
+                `EXISTS (SELECT 1 FROM ${V} w WHERE w.${q('resource_id')} = v.${q('resource_id')} AND w.${q('elem')} = v.${q('elem')} ` +
+                `AND w.${q('attr')} = ? AND ${cond.sql})`,
+              params: [keyOf(top, f.attribute.name), ...cond.params],
+            }
+          : FALSE;
+        return f.op === 'ne' ? { sql: `NOT (${exists.sql})`, params: exists.params } : exists;
+      }
+    }
+  }
+
+  function valuePath(path: AttributePath, inner: ScimFilter): Condition {
+    if (special(path) !== null) return FALSE;
+    const cond = element(inner, path);
+    return {
+      sql:
+        `r.${q('id')} IN (SELECT v.${q('resource_id')} FROM ${V} v WHERE v.${q('directory_id')} = ? AND v.${q('attr_top')} = ? ` +
+        `AND v.${q('attr')} <> v.${q('attr_top')} AND ${cond.sql})`,
+      params: [ctx.directoryId, topKey(path), ...cond.params],
+    };
+  }
+
+  function walk(f: ScimFilter): Condition {
+    switch (f.op) {
+      case 'and':
+      case 'or': {
+        const parts = f.filters.map(walk);
+        return {
+          sql: `(${parts.map((p) => p.sql).join(` ${f.op.toUpperCase()} `)})`,
+          params: parts.flatMap((p) => p.params),
+        };
+      }
+      case 'not': {
+        const inner = walk(f.filter);
+        return { sql: `NOT (${inner.sql})`, params: inner.params };
+      }
+      case 'pr':
+        return presence(f.attribute);
+      case 'has':
+        return valuePath(f.attribute, f.filter);
+      case 'ne': {
+        const eq = compare(f.attribute, 'eq', f.value);
+        return { sql: `NOT (${eq.sql})`, params: eq.params };
+      }
+      default:
+        return compare(f.attribute, f.op, f.value);
+    }
+  }
+
+  return walk(filter);
+}
