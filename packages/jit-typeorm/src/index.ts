@@ -23,3 +23,4 @@ export {
 } from './data-source.js';
 export { dialectOf } from './sql.js';
 export { runMigrateCommand } from './cli.js';
+export * from './directory/index.js';

@@ -4,6 +4,10 @@ import { auditColumns, identityColumns, jitUserColumns, tenantColumns } from './
 import { JitInitSqlite1795439311928 } from './migrations/sqlite/1795439311928-JitInit.js';
 import { JitInitPostgres1795439311928 } from './migrations/postgres/1795439311928-JitInit.js';
 import { JitInitMysql1795439311928 } from './migrations/mysql/1795439311928-JitInit.js';
+import { scimDirectoryEntities } from './directory/schema.js';
+import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
+import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
+import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/1795439937548-ScimDirectory.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -66,6 +70,7 @@ export const jitEntities: EntitySchema[] = [
   JitIdentityEntity,
   JitAuditEventEntity,
   JitTenantEntity,
+  ...scimDirectoryEntities,
 ] as EntitySchema[];
 
 export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -73,9 +78,9 @@ export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
 type MigrationClass = new () => MigrationInterface;
 
 const migrations: Record<JitDialect, MigrationClass[]> = {
-  sqlite: [JitInitSqlite1795439311928],
-  postgres: [JitInitPostgres1795439311928],
-  mysql: [JitInitMysql1795439311928],
+  sqlite: [JitInitSqlite1795439311928, ScimDirectorySqlite1795439937548],
+  postgres: [JitInitPostgres1795439311928, ScimDirectoryPostgres1795439937548],
+  mysql: [JitInitMysql1795439311928, ScimDirectoryMysql1795439937548],
 };
 
 /** The migration classes for a dialect, oldest first, to list in the DataSource `migrations`. */
