@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { ProvisioningResult, UserRecord } from '@jit-sso/core';
 import { oidcVerify, type OidcTokens } from '@jit-sso/express/protocol';
 import { JitService } from './jit.service.js';
-import { connectionIdOf } from './protocol/connection-param.js';
+import { connectionIdOf, connectionOf } from './protocol/connection-param.js';
 import { MultiOidcStrategy } from './protocol/multi-oidc.strategy.js';
 
 export const OIDC_STRATEGY = 'jit-oidc';
@@ -18,7 +18,7 @@ export class JitOidcStrategy extends PassportStrategy(MultiOidcStrategy, OIDC_ST
   constructor(@Inject(JitService) private readonly jit: JitService) {
     const param = jit.options.connectionParam ?? 'connection';
     super({
-      connectionOf: async (request: unknown) => jit.getConnection(connectionIdOf(request, param)),
+      connectionOf: (request: unknown) => connectionOf(jit, request, param, 'oidc'),
     });
   }
 

@@ -9,7 +9,7 @@ import {
 import { ConfigurationError, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
 import { readSamlSettings, samlOptionsFor, samlVerify, type ReplayCache } from '@jit-sso/express/protocol';
 import { JitService } from './jit.service.js';
-import { connectionIdOf } from './protocol/connection-param.js';
+import { connectionIdOf, connectionOf } from './protocol/connection-param.js';
 
 export const SAML_STRATEGY = 'jit-saml';
 
@@ -39,8 +39,7 @@ export class JitSamlStrategy extends PassportStrategy(MultiSamlSignOnStrategy, S
     super({
       passReqToCallback: true,
       getSamlOptions(request, done) {
-        Promise.resolve()
-          .then(() => jit.getConnection(connectionIdOf(request, param)))
+        connectionOf(jit, request, param, 'saml')
           .then((connection) => done(null, samlOptionsFor(connection, replayCacheOf(jit))))
           .catch((error: Error) => done(error));
       },
@@ -79,7 +78,7 @@ export class JitSamlStrategy extends PassportStrategy(MultiSamlSignOnStrategy, S
   /** The SP metadata of the connection in the request's URL (entity id, ACS URL, signing certificate). */
   async metadata(request: unknown): Promise<string> {
     const param = this.jit.options.connectionParam ?? 'connection';
-    const connection = await this.jit.getConnection(connectionIdOf(request, param));
+    const connection = await connectionOf(this.jit, request, param, 'saml');
     const settings = readSamlSettings(connection);
     return new Promise((resolve, reject) =>
       this.generateServiceProviderMetadata(request as never, null, settings.publicCert, (error, xml) =>
