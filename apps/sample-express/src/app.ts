@@ -48,6 +48,8 @@ declare module 'express-session' {
 
 export const ADMIN_ROLE = 'admin';
 
+const SIGN_IN_ACTIONS = new Set(['created', 'linked', 'updated', 'unchanged']);
+
 /** The most recent audit events (the store lists them oldest first). */
 async function latestAuditEvents(
   provisioner: Provisioner,
@@ -97,18 +99,42 @@ export function createSampleApp(options: SampleAppOptions): Express {
   app.use(passport.initialize());
   app.use(passport.session());
 
-  const afterLogin: RequestHandler = (req, res) => {
+  const afterLogin: RequestHandler = async (req, res, next) => {
+    try {
+      req.session.lastLogin = (await lastLoginOf(req, res)) ?? undefined;
+      req.session.save(() => res.redirect(303, '/profile'));
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  /**
+   * What this sign-in did: the adapter's `res.locals.jitResult`, or else the audit event the engine
+   * wrote for it (the user's latest sign-in decision).
+   */
+  async function lastLoginOf(req: Request, res: express.Response): Promise<LastLogin | null> {
     const result = res.locals.jitResult;
     if (result) {
-      req.session.lastLogin = {
+      return {
         action: result.action,
         connectionId: result.connectionId,
         changes: [...result.changes],
         at: new Date().toISOString(),
       };
     }
-    req.session.save(() => res.redirect(303, '/profile'));
-  };
+    const user = req.user as UserRecord | undefined;
+    if (!user) return null;
+    const event = (await latestAuditEvents(provisioner, { userId: user.id }, 20)).find(
+      (e) => e.actor === 'jit' && SIGN_IN_ACTIONS.has(e.action),
+    );
+    if (!event || event.connectionId === null) return null;
+    return {
+      action: event.action as LastLogin['action'],
+      connectionId: event.connectionId,
+      changes: [...event.changes],
+      at: event.at.toISOString(),
+    };
+  }
 
   app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
   app.post(
@@ -152,17 +178,15 @@ export function createSampleApp(options: SampleAppOptions): Express {
         provisioner.store.listIdentitiesOfUser(user.id),
         latestAuditEvents(provisioner, { userId: user.id }, 50),
       ]);
-      res
-        .type('html')
-        .send(
-          profilePage({
-            user,
-            roles: roleNames(user),
-            lastLogin: req.session.lastLogin ?? null,
-            identities,
-            audit,
-          }),
-        );
+      res.type('html').send(
+        profilePage({
+          user,
+          roles: roleNames(user),
+          lastLogin: req.session.lastLogin ?? null,
+          identities,
+          audit,
+        }),
+      );
     } catch (error) {
       next(error);
     }
