@@ -1,0 +1,173 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSample, type Sample } from '@jit-sso/sample-express';
+
+// Debian's Chromium (apt-get install chromium); no browser download.
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** `npm run screenshots -w @jit-sso/browser-tests` writes them to docs/screenshots; otherwise to a temporary folder. */
+const SHOTS = process.env['JIT_SCREENSHOTS'] ? resolve(process.env['JIT_SCREENSHOTS']) : null;
+
+let sample: Sample;
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jit-browser-'));
+  sample = await startSample({ port: 0, databaseUrl: `sqlite:${join(dir, 'sample.sqlite')}` });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await sample?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function newPerson(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  return { context, page: await context.newPage() };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS ?? dir, `${name}.png`), fullPage: true });
+}
+
+type ConnectionId = 'acme-oidc' | 'acme-saml';
+
+/** From the sample's home page, through the IdP's person picker, back to the app. */
+async function signIn(
+  page: Page,
+  connection: ConnectionId,
+  givenName: string,
+  screenshot?: string,
+): Promise<void> {
+  await page.goto(sample.url);
+  await page.click(`a[data-connection="${connection}"]`);
+  await page.waitForURL((url) => url.href.startsWith(sample.idp!.url));
+  await expect.poll(() => page.locator('h1').textContent()).toContain('Sign in to');
+  if (screenshot) await shot(page, screenshot);
+  await page.getByRole('button', { name: `Sign in as ${givenName}` }).click();
+  // Redirects are not committed: the first page of the app's origin is the profile or the refusal.
+  await page.waitForURL((url) => url.origin === new URL(sample.url).origin);
+  await page.locator('#last-login, #error-code').first().waitFor();
+}
+
+const action = (page: Page) => page.locator('#last-login [data-action]').getAttribute('data-action');
+const roles = (page: Page) =>
+  page.locator('#roles [data-role]').evaluateAll((els) => els.map((e) => e.getAttribute('data-role')));
+const errorCode = (page: Page) => page.locator('#error-code').textContent();
+
+describe('the sample app in a browser', () => {
+  let alice: Page;
+  let bob: Page;
+
+  it('shows one "Sign in with SSO" button per connection', async () => {
+    const { page } = await newPerson();
+    await page.goto(sample.url);
+    await expect
+      .poll(() => page.locator('a[data-connection]').allTextContents())
+      .toEqual(['Sign in with SSO — Acme (OIDC)', 'Sign in with SSO — Acme (SAML)']);
+    await shot(page, 'home');
+  });
+
+  it('creates Alice at her first OIDC sign-in, with the roles her groups grant', async () => {
+    ({ page: alice } = await newPerson());
+    await signIn(alice, 'acme-oidc', 'Alice', 'idp-login');
+    expect(new URL(alice.url()).pathname).toBe('/profile');
+    expect(await action(alice)).toBe('created');
+    expect(await roles(alice)).toEqual(['admin', 'member']);
+    expect(await alice.locator('[data-field="email"]').textContent()).toBe('alice@acme.test');
+    expect(await alice.locator('#audit tr[data-action="created"]').count()).toBe(1);
+    await shot(alice, 'profile');
+  });
+
+  it('links Alice’s account when she signs in through SAML', async () => {
+    await signIn(alice, 'acme-saml', 'Alice');
+    expect(await action(alice)).toBe('linked');
+    expect(await alice.locator('#audit tr[data-action="linked"]').count()).toBe(1);
+  });
+
+  it('lists users and audit events on the admin page', async () => {
+    await alice.goto(`${sample.url}/admin`);
+    expect(await alice.locator('#users tr[data-email="alice@acme.test"]').count()).toBe(1);
+    expect(await alice.locator('#audit tr[data-action]').count()).toBeGreaterThanOrEqual(2);
+    await shot(alice, 'admin');
+  });
+
+  it('updates Bob’s roles at his next sign-in after his group changes at the IdP', async () => {
+    ({ page: bob } = await newPerson());
+    await signIn(bob, 'acme-saml', 'Bob');
+    expect(await action(bob)).toBe('created');
+    expect(await roles(bob)).toEqual(['member']);
+    await bob.goto(`${sample.url}/admin`);
+    expect(await bob.locator('h1').textContent()).toBe('Administrators only');
+
+    await bob.goto(`${sample.idp!.url}/admin`);
+    const row = bob.locator('tr[data-person="u1002"]');
+    await row.locator('input[type="checkbox"][value="acme-admins"]').check();
+    await row.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => bob.locator('[role="status"]').textContent()).toContain('Saved Bob Member');
+    await shot(bob, 'idp-admin');
+
+    await signIn(bob, 'acme-saml', 'Bob');
+    expect(await action(bob)).toBe('updated');
+    expect(await roles(bob)).toEqual(['admin', 'member']);
+    expect(await bob.locator('#last-login').textContent()).toContain('roles');
+  });
+
+  it('gives Erin, in no group, the default role', async () => {
+    const { page } = await newPerson();
+    await signIn(page, 'acme-oidc', 'Erin');
+    expect(await roles(page)).toEqual(['viewer']);
+  });
+
+  it('refuses Carol, whose domain is not verified, saying what an administrator would fix', async () => {
+    const { page } = await newPerson();
+    await signIn(page, 'acme-oidc', 'Carol');
+    expect(await errorCode(page)).toBe('DOMAIN_NOT_ALLOWED');
+    expect(await page.locator('#error-message').textContent()).toContain('"contractor.test"');
+    expect(await page.locator('#error-hint').textContent()).toContain('Add and verify the email domain');
+    await shot(page, 'refused');
+  });
+
+  it('does not link Dave’s account through an IdP that has not verified his email', async () => {
+    const { page } = await newPerson();
+    await signIn(page, 'acme-saml', 'Dave');
+    expect(await action(page)).toBe('created');
+    await signIn(page, 'acme-oidc', 'Dave');
+    expect(await errorCode(page)).toBe('EMAIL_NOT_VERIFIED');
+  });
+
+  it('ends Bob’s session at his next request when his account is deactivated', async () => {
+    await bob.goto(`${sample.url}/profile`);
+    const userId = await bob.locator('#user').getAttribute('data-user-id');
+    await sample.provisioner.deactivateUser(userId!, { reason: 'left the company' });
+
+    await bob.goto(`${sample.url}/profile`);
+    expect(await errorCode(bob)).toBe('SESSION_ENDED');
+    await signIn(bob, 'acme-saml', 'Bob');
+    expect(await errorCode(bob)).toBe('USER_DEACTIVATED');
+  });
+
+  it('signs Alice out', async () => {
+    await alice.goto(`${sample.url}/profile`);
+    await alice.getByRole('link', { name: 'Sign out' }).click();
+    await alice.waitForURL(`${sample.url}/`);
+    expect(await alice.locator('.who').textContent()).toContain('not signed in');
+  });
+});
