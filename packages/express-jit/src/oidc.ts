@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import * as client from 'openid-client';
 import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
-import { ConfigurationError, type Connection, type Provisioner } from '@jit-sso/core';
+import { ConfigurationError, UnknownConnectionError, type Connection, type Provisioner } from '@jit-sso/core';
 import { oidcVerify } from './protocol/oidc-verify.js';
 
 /** An OIDC connection's `protocolOptions.oidc`. */
@@ -26,7 +26,7 @@ export function readOidcSettings(connection: Connection): OidcSettings {
     }
     return value;
   };
-  if (connection.protocol !== 'oidc') throw new ConfigurationError(`Connection "${connection.id}" is not an OIDC connection.`);
+  if (connection.protocol !== 'oidc') throw new UnknownConnectionError(connection.id);
   return {
     clientId: need('clientId'),
     ...(typeof raw['clientSecret'] === 'string' ? { clientSecret: raw['clientSecret'] } : {}),
@@ -66,6 +66,8 @@ export function createOidcStrategies(options: OidcStrategiesOptions) {
 
   async function build(connectionId: string): Promise<JitOidcStrategy> {
     const connection = await options.provisioner.getConnection(connectionId);
+    // A SAML connection has no OIDC endpoints.
+    if (connection.protocol !== 'oidc') throw new UnknownConnectionError(connection.id);
     const settings = readOidcSettings(connection);
     const config = await client.discovery(
       new URL(connection.issuer),

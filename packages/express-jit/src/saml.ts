@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { MultiSamlStrategy } from '@node-saml/passport-saml';
 import type { Strategy } from 'passport';
-import type { Provisioner } from '@jit-sso/core';
+import { UnknownConnectionError, type Provisioner } from '@jit-sso/core';
 import { readSamlSettings, samlOptionsFor } from './protocol/saml-options.js';
 import { samlVerify } from './protocol/saml-verify.js';
 import type { ReplayCache } from './protocol/replay-cache.js';
@@ -43,7 +43,11 @@ export function createSamlStrategy(options: SamlStrategyOptions): MultiSamlStrat
       getSamlOptions(req, done) {
         options.provisioner
           .getConnection(connectionId(req as unknown as Request))
-          .then((connection) => done(null, samlOptionsFor(connection, options.replayCache)))
+          .then((connection) => {
+            // An OIDC connection has no SAML endpoints.
+            if (connection.protocol !== 'saml') throw new UnknownConnectionError(connection.id);
+            done(null, samlOptionsFor(connection, options.replayCache));
+          })
           .catch((error: Error) => done(error));
       },
     },
@@ -62,6 +66,7 @@ export function samlMetadata(strategy: MultiSamlStrategy, options: { provisioner
     options.provisioner
       .getConnection(connectionIdOf(req, param))
       .then((connection) => {
+        if (connection.protocol !== 'saml') throw new UnknownConnectionError(connection.id);
         const settings = readSamlSettings(connection);
         strategy.generateServiceProviderMetadata(req as never, null, settings.publicCert, (error, xml) => {
           if (error) return next(error);

@@ -1,4 +1,4 @@
-import { ConfigurationError, type Connection } from '@jit-sso/core';
+import { ConfigurationError, UnknownConnectionError, type Connection } from '@jit-sso/core';
 import type { SamlConfig } from '@node-saml/node-saml';
 import type { ReplayCache } from './replay-cache.js';
 
@@ -56,10 +56,11 @@ function flag(value: unknown, fallback: boolean, field: string, id: string): boo
   return value;
 }
 
-/** Reads and checks a SAML connection's settings; throws `INVALID_CONFIGURATION` naming the field. */
+/** Reads and checks a SAML connection's settings; throws `INVALID_CONFIGURATION` naming the field, `UNKNOWN_CONNECTION` for a connection of another protocol. */
 export function readSamlSettings(connection: Connection): SamlSettings {
   const id = connection.id;
-  if (connection.protocol !== 'saml') throw new ConfigurationError(`Connection "${id}" is not a SAML connection.`);
+  // Asked for at a SAML route: an OIDC connection is not a SAML connection that exists.
+  if (connection.protocol !== 'saml') throw new UnknownConnectionError(id);
   const raw = (connection.protocolOptions['saml'] ?? {}) as Record<string, unknown>;
   const certs = Array.isArray(raw['idpCert']) ? raw['idpCert'] : [raw['idpCert']];
   if (certs.length === 0) throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.idpCert is required.`);

@@ -63,8 +63,10 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       expect(answer.body).toContain(`Location="${ctx.baseUrl}/auth/saml/acme-saml/acs"`);
     });
 
-    it('answers an unknown connection with UNKNOWN_CONNECTION', async () => {
+    it('answers an unknown connection, or one of the other protocol, with UNKNOWN_CONNECTION', async () => {
       expectRefused(await new Browser().get(`${ctx.baseUrl}/auth/saml/no-such-connection/login`, { json: true }), 'UNKNOWN_CONNECTION');
+      expectRefused(await new Browser().get(`${ctx.baseUrl}/auth/saml/acme-oidc/login`, { json: true }), 'UNKNOWN_CONNECTION');
+      expectRefused(await new Browser().get(`${ctx.baseUrl}/auth/oidc/acme-saml/login`, { json: true }), 'UNKNOWN_CONNECTION');
     });
 
     it('does not let a connection of tenant A sign anyone into tenant B', async () => {
