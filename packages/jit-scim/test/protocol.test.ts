@@ -74,7 +74,7 @@ describe('directory tokens and tenancy', () => {
       expect(res.status, `${method} ${path}`).toBe(404);
     }
     expect((await asB('GET', '/Users')).body).toMatchObject({ totalResults: 0, Resources: [] });
-    expect(((await asB("POST", "/.search", { filter: "userName pr" })).body as any).totalResults).toBe(0);
+    expect(((await asB('POST', '/.search', { filter: 'userName pr' })).body as any).totalResults).toBe(0);
     // A group of B cannot take A's user as a member.
     const bGroup = await asB('POST', '/Groups', { schemas: [GROUP], displayName: 'B team', members: [{ value: created }] });
     expect((bGroup.body as any).members).toEqual([]);
