@@ -70,7 +70,9 @@ export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
     @Post('logout')
     @HttpCode(204)
     async logout(@Req() req: Request): Promise<void> {
-      await new Promise<void>((resolve, reject) => req.logout((error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        req.logout((error) => (error ? reject(error) : resolve())),
+      );
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
     }
   }

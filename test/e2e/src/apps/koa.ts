@@ -1,0 +1,80 @@
+import { createServer } from 'node:http';
+import Koa from 'koa';
+import Router from '@koa/router';
+import bodyParser from 'koa-bodyparser';
+import session from 'koa-session';
+import koaPassport from 'koa-passport';
+import type { UserRecord } from '@jit-sso/core';
+import {
+  createOidcStrategies,
+  createSamlStrategy,
+  jitErrorHandler,
+  oidcAuthenticate,
+  requireActiveUser,
+  roleNames,
+  samlAuthenticate,
+  samlMetadata,
+  useJitSession,
+  type JitState,
+} from '@jit-sso/koa';
+import type { AdapterApp, E2eEnvironment } from '../harness.js';
+
+/** Server-side session data (the cookie holds only the session id), so that logout ends a session for good. */
+function memorySessionStore() {
+  const sessions = new Map<string, unknown>();
+  return {
+    get: async (key: string) => sessions.get(key),
+    set: async (key: string, value: unknown) => void sessions.set(key, value),
+    destroy: async (key: string) => void sessions.delete(key),
+  };
+}
+
+/** The suite's app, built the way a Koa user builds it with `@jit-sso/koa`. */
+export async function buildKoaApp(env: E2eEnvironment): Promise<AdapterApp> {
+  const { provisioner } = env;
+  const passport = new koaPassport.KoaPassport();
+  useJitSession(passport, provisioner);
+  const saml = createSamlStrategy({ provisioner, replayCache: env.replayCache });
+  passport.use(saml);
+  const oidc = createOidcStrategies({ provisioner });
+
+  const app = new Koa<JitState>();
+  app.keys = [env.sessionSecret];
+  app.silent = true;
+  app.use(jitErrorHandler());
+  app.use(
+    session({ key: 'sid', httpOnly: true, sameSite: 'lax', signed: true, store: memorySessionStore() }, app),
+  );
+  app.use(bodyParser());
+  app.use(passport.initialize());
+  app.use(passport.session());
+
+  const router = new Router<JitState>();
+  const signedIn: Koa.Middleware = (ctx) => {
+    ctx.status = 303;
+    ctx.redirect('/');
+  };
+  router.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
+  router.post('/auth/saml/:connection/acs', samlAuthenticate(passport, { provisioner }), signedIn);
+  router.get('/auth/saml/:connection/metadata', samlMetadata(saml, { provisioner }));
+  router.get('/auth/oidc/:connection/login', oidcAuthenticate(passport, oidc, { provisioner }));
+  router.get('/auth/oidc/:connection/callback', oidcAuthenticate(passport, oidc, { provisioner }), signedIn);
+  router.get('/me', requireActiveUser(provisioner), (ctx) => {
+    const user = ctx.state.user as UserRecord;
+    ctx.body = { user, roles: roleNames(user) };
+  });
+  router.post('/logout', async (ctx) => {
+    await ctx.logout();
+    ctx.session = null;
+    ctx.status = 204;
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(env.port, '127.0.0.1', resolve));
+  return {
+    baseUrl: env.baseUrl,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
