@@ -62,6 +62,16 @@ describe('normaliseEmail', () => {
     },
   );
 
+  it('is idempotent: a stored address normalises to itself, for every BMP character in the local part', () => {
+    const unstable: string[] = [];
+    for (let cp = 0x20; cp <= 0xffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const once = tryNormaliseEmail(`a${String.fromCodePoint(cp)}b@acme.test`);
+      if (once !== null && tryNormaliseEmail(once) !== once) unstable.push(cp.toString(16));
+    }
+    expect(unstable).toEqual([]);
+  });
+
   it('names the field in its error', () => {
     expect(() => normaliseEmail('nope', 'mail')).toThrow(
       'The attribute "mail" is not valid: not an email address.',
