@@ -41,10 +41,10 @@ header { background: var(--accent); color:#fff; padding: 10px 24px; display:flex
 header a { color:#fff; text-decoration:none; opacity:.9 } header strong { font-size:17px; }
 main { max-width: 880px; margin: 24px auto; padding: 0 24px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:16px 20px; margin:12px 0; }
-.people { display:grid; gap:10px; }
+.people { display:grid; gap:10px; } .people .card { margin:0; }
 .person { display:flex; justify-content:space-between; align-items:center; gap:16px; }
 .person small, .muted { color: var(--muted); }
-button { font: inherit; border:0; border-radius:8px; padding:8px 16px; background: var(--accent); color:#fff; cursor:pointer; }
+button { white-space: nowrap; font: inherit; border:0; border-radius:8px; padding:8px 16px; background: var(--accent); color:#fff; cursor:pointer; }
 button.secondary { background:#eee; color: var(--ink); }
 button:disabled { background:#ccc; cursor:not-allowed; }
 .tag { display:inline-block; background:#efe7f8; color:#4b2275; border-radius:999px; padding:0 8px; margin-right:4px; font-size:13px; }
