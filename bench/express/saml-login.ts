@@ -1,0 +1,190 @@
+/**
+ * A whole SAML login through the Express adapter (POST of a signed response to the ACS, until the
+ * answer that sets the session cookie), and the JIT step (`provisioner.provision`) inside it, on
+ * SQLite through @jit-sso/typeorm. The figure is the JIT step's share of the login's time.
+ *
+ *   node --conditions=source --import tsx bench/express/saml-login.ts [--logins=300] [--cache=redis|memory]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createProvisioner, type ConnectionInput, type Provisioner } from '@jit-sso/core';
+import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
+import { MemoryReplayCache, RedisReplayCache, samlOptionsFor, type ReplayCache } from '@jit-sso/express/protocol';
+import { SAML } from '@node-saml/node-saml';
+import { buildExpressApp } from '../../test/e2e/src/apps/express.js';
+import { IDP_KEY, SP_KEY, TestSamlIdp, type SamlIdpUser } from '../../test/e2e/src/saml-idp.js';
+import { freePort } from '../../test/e2e/src/ports.js';
+import type { E2eEnvironment } from '../../test/e2e/src/environment.js';
+
+const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const LOGINS = Number(arg('logins', '300'));
+const WARMUP = 30;
+const CACHE = arg('cache', 'redis');
+
+const dir = mkdtempSync(join(tmpdir(), 'jit-bench-'));
+const dataSource = await createJitDataSource(`sqlite:${join(dir, 'jit.sqlite')}`);
+await migrate(dataSource);
+const store = new TypeormStore(dataSource);
+
+const idp = new TestSamlIdp();
+await idp.start();
+const port = await freePort();
+const baseUrl = `http://127.0.0.1:${port}`;
+const id = 'acme-saml';
+const connection: ConnectionInput = {
+  id,
+  tenantId: 'acme',
+  protocol: 'saml',
+  issuer: idp.entityIdFor(id),
+  jit: {
+    verifiedDomains: ['acme.test'],
+    emailAuthoritative: true,
+    defaultRoles: ['member'],
+    roleRules: [{ group: 'engineering', roles: ['developer'] }],
+  },
+  protocolOptions: {
+    saml: {
+      entryPoint: idp.ssoUrlFor(id),
+      idpCert: [IDP_KEY.cert],
+      spEntityId: `${baseUrl}/auth/saml/${id}/metadata`,
+      acsUrl: `${baseUrl}/auth/saml/${id}/acs`,
+      privateKey: SP_KEY.key,
+      publicCert: SP_KEY.cert,
+    },
+  },
+};
+const engine = createProvisioner({ store, connections: [connection] });
+
+// The JIT step, timed where the adapter calls it.
+const jitTimes: number[] = [];
+const provisioner: Provisioner = {
+  ...engine,
+  async provision(request) {
+    const start = performance.now();
+    try {
+      return await engine.provision(request);
+    } finally {
+      jitTimes.push(performance.now() - start);
+    }
+  },
+};
+
+let redis: Redis | null = null;
+let replayCache: ReplayCache;
+if (CACHE === 'redis') {
+  redis = new Redis({ host: '127.0.0.1', port: 6379 });
+  replayCache = new RedisReplayCache(redis, `jit-sso:bench:${randomBytes(4).toString('hex')}:`);
+} else {
+  replayCache = new MemoryReplayCache();
+}
+
+const env = {
+  port,
+  baseUrl,
+  provisioner,
+  store,
+  connections: [connection],
+  replayCache,
+  sessionSecret: randomBytes(32).toString('hex'),
+  saml: idp,
+} as unknown as E2eEnvironment;
+const app = await buildExpressApp(env);
+
+function user(n: string): SamlIdpUser {
+  return {
+    nameID: `bench-${n}`,
+    attributes: { email: `bench.${n}@acme.test`, givenName: 'Bench', sn: `Person ${n}`, groups: ['engineering'] },
+  };
+}
+
+/** One login; returns the ACS time in ms (the AuthnRequest and the IdP's signing are not timed). */
+async function login(person: SamlIdpUser): Promise<number> {
+  const start = await fetch(`${baseUrl}/auth/saml/${id}/login`, { redirect: 'manual' });
+  const request = idp.requestFromRedirect(start.headers.get('location')!);
+  const body = new URLSearchParams({
+    SAMLResponse: Buffer.from(idp.createResponse({ request, user: person })).toString('base64'),
+    RelayState: request.relayState,
+  }).toString();
+  const t0 = performance.now();
+  const answer = await fetch(request.acsUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+    redirect: 'manual',
+  });
+  await answer.arrayBuffer();
+  const elapsed = performance.now() - t0;
+  if (answer.status !== 303 || !answer.headers.get('set-cookie')?.includes('sid=')) {
+    throw new Error(`login failed: ${answer.status}`);
+  }
+  return elapsed;
+}
+
+interface Stats {
+  mean: number;
+  median: number;
+  p95: number;
+  total: number;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const total = samples.reduce((a, b) => a + b, 0);
+  return {
+    mean: total / samples.length,
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    p95: sorted[Math.floor(sorted.length * 0.95)]!,
+    total,
+  };
+}
+
+async function scenario(name: string, personFor: (i: number) => SamlIdpUser) {
+  for (let i = 0; i < WARMUP; i++) await login(personFor(-1 - i));
+  jitTimes.length = 0;
+  const logins: number[] = [];
+  for (let i = 0; i < LOGINS; i++) logins.push(await login(personFor(i)));
+  const l = stats(logins);
+  const j = stats(jitTimes);
+  return { name, login: l, jit: j, share: j.total / l.total };
+}
+
+/** node-saml's validation of the same kind of response alone (no HTTP, no session, no JIT), for scale. */
+async function validationOnly(): Promise<Stats> {
+  const options = samlOptionsFor(await engine.getConnection(id), new MemoryReplayCache());
+  const saml = new SAML({ ...options, validateInResponseTo: 'never' as never });
+  const request = { id: '_bench', acsUrl: `${baseUrl}/auth/saml/${id}/acs`, spEntityId: `${baseUrl}/auth/saml/${id}/metadata`, relayState: '', idpEntityId: idp.entityIdFor(id) };
+  const samples: number[] = [];
+  for (let i = 0; i < WARMUP + LOGINS; i++) {
+    const body = { SAMLResponse: Buffer.from(idp.createResponse({ request, user: user(`${tag}-v-${i}`) })).toString('base64') };
+    const t0 = performance.now();
+    await saml.validatePostResponseAsync(body);
+    if (i >= WARMUP) samples.push(performance.now() - t0);
+  }
+  return stats(samples);
+}
+
+const tag = randomBytes(3).toString('hex');
+const results = [
+  await scenario('first login (created)', (i) => user(`${tag}-new-${i}`)),
+  await scenario('returning login (unchanged)', () => user(`${tag}-returning`)),
+];
+const validation = await validationOnly();
+
+const ms = (v: number) => v.toFixed(2).padStart(7);
+console.log(`SAML login through @jit-sso/express, TypeormStore on SQLite (WAL file), ${CACHE} replay cache, ${LOGINS} logins each, Node ${process.version}`);
+console.log('scenario                       | login mean / median / p95 (ms) | JIT mean / median / p95 (ms) | JIT share (sum) | JIT share (medians)');
+for (const r of results) {
+  console.log(
+    `${r.name.padEnd(30)} | ${ms(r.login.mean)} ${ms(r.login.median)} ${ms(r.login.p95)}     | ${ms(r.jit.mean)} ${ms(r.jit.median)} ${ms(r.jit.p95)}   | ${(r.share * 100).toFixed(1).padStart(6)}%         | ${((r.jit.median / r.login.median) * 100).toFixed(1)}%`,
+  );
+}
+console.log(`node-saml validatePostResponseAsync alone: mean ${validation.mean.toFixed(2)} ms, median ${validation.median.toFixed(2)} ms, p95 ${validation.p95.toFixed(2)} ms`);
+
+await app.close();
+await idp.close();
+redis?.disconnect();
+await dataSource.destroy();
+rmSync(dir, { recursive: true, force: true });
