@@ -395,3 +395,97 @@ describe('the provisioning decision: a returning person whose email changed at t
     expect(again.action).toBe('unchanged');
   });
 });
+
+describe('the decision table', () => {
+  type Mode = 'create' | 'link-only' | 'off';
+  interface Row {
+    identity: 'linked' | 'linked, deactivated' | 'none';
+    account: 'same email' | 'none';
+    mode: Mode;
+    email: 'verified' | 'unverified' | 'other domain';
+    linking?: 'never';
+    outcome: string;
+  }
+  const rows: Row[] = [
+    { identity: 'linked', account: 'same email', mode: 'create', email: 'verified', outcome: 'unchanged' },
+    { identity: 'linked', account: 'same email', mode: 'link-only', email: 'verified', outcome: 'unchanged' },
+    { identity: 'linked', account: 'same email', mode: 'off', email: 'verified', outcome: 'unchanged' },
+    {
+      identity: 'linked, deactivated',
+      account: 'same email',
+      mode: 'create',
+      email: 'verified',
+      outcome: 'USER_DEACTIVATED',
+    },
+    { identity: 'none', account: 'same email', mode: 'create', email: 'verified', outcome: 'linked' },
+    { identity: 'none', account: 'same email', mode: 'link-only', email: 'verified', outcome: 'linked' },
+    { identity: 'none', account: 'same email', mode: 'off', email: 'verified', outcome: 'JIT_DISABLED' },
+    {
+      identity: 'none',
+      account: 'same email',
+      mode: 'create',
+      email: 'unverified',
+      outcome: 'EMAIL_NOT_VERIFIED',
+    },
+    {
+      identity: 'none',
+      account: 'same email',
+      mode: 'link-only',
+      email: 'unverified',
+      outcome: 'EMAIL_NOT_VERIFIED',
+    },
+    {
+      identity: 'none',
+      account: 'same email',
+      mode: 'create',
+      email: 'verified',
+      linking: 'never',
+      outcome: 'ACCOUNT_CONFLICT',
+    },
+    { identity: 'none', account: 'none', mode: 'create', email: 'verified', outcome: 'created' },
+    { identity: 'none', account: 'none', mode: 'create', email: 'unverified', outcome: 'EMAIL_NOT_VERIFIED' },
+    { identity: 'none', account: 'none', mode: 'link-only', email: 'verified', outcome: 'JIT_DISABLED' },
+    { identity: 'none', account: 'none', mode: 'off', email: 'verified', outcome: 'JIT_DISABLED' },
+    {
+      identity: 'none',
+      account: 'none',
+      mode: 'create',
+      email: 'other domain',
+      outcome: 'DOMAIN_NOT_ALLOWED',
+    },
+    {
+      identity: 'none',
+      account: 'none',
+      mode: 'link-only',
+      email: 'other domain',
+      outcome: 'DOMAIN_NOT_ALLOWED',
+    },
+  ];
+
+  it.each(rows)(
+    'identity $identity, account $account, mode $mode, email $email $linking → $outcome',
+    async ({ identity, account, mode, email, linking, outcome }) => {
+      const { provisioner, store } = setup({
+        connections: [oidcConnection({}, { mode, ...(linking ? { linking } : {}) })],
+      });
+      const address = email === 'other domain' ? 'ann@partner.test' : 'ann@acme.test';
+      if (account === 'same email' || identity !== 'none') {
+        const user = await insertUser(store, {
+          email: address,
+          status: identity === 'linked, deactivated' ? 'deactivated' : 'active',
+          attributes: { firstName: 'Ann', lastName: 'Lee' },
+        });
+        if (identity !== 'none') await insertIdentity(store, user.id, 'acme-oidc', 'ann-sub');
+      }
+      const attempt = provisioner.provision({
+        ...login,
+        profile: oidcLogin({ email: address, email_verified: email !== 'unverified' }),
+      });
+      if (/^[A-Z_]+$/.test(outcome)) {
+        await denial(attempt, outcome as Parameters<typeof denial>[1]);
+      } else {
+        expect((await attempt).action).toBe(outcome);
+      }
+    },
+  );
+});
