@@ -1,5 +1,5 @@
 import './fixtures.js';
-import { Controller, Get, Header, Module, Post, Redirect, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Module, Post, Redirect, Req, UseGuards } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import session from 'express-session';
@@ -38,7 +38,7 @@ const samlConnection: ConnectionInput = {
 
 @Controller('auth')
 class AuthController {
-  constructor(private readonly saml: JitSamlStrategy) {}
+  constructor(@Inject(JitSamlStrategy) private readonly saml: JitSamlStrategy) {}
 
   @Get('saml/:connection/login')
   @UseGuards(SamlAuthGuard)
