@@ -462,8 +462,8 @@ describe('the decision table', () => {
     },
   ];
 
-  it.each(rows.map((row) => ({ ...row, note: row.linking ? ', linking never' : '' })))(
-    'identity $identity, account $account, mode $mode, email $email$note → $outcome',
+  it.each(rows.map((row) => ({ ...row, rule: row.linking ?? 'verified-email' })))(
+    'identity $identity, account $account, mode $mode, email $email, linking $rule → $outcome',
     async ({ identity, account, mode, email, linking, outcome }) => {
       const { provisioner, store } = setup({
         connections: [oidcConnection({}, { mode, ...(linking ? { linking } : {}) })],
