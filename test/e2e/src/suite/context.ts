@@ -132,7 +132,8 @@ export async function expectDenialAudited(
 ): Promise<void> {
   const events = await ctx.env.store.listAuditEvents({ tenantId: where.tenantId, since, limit: 1000 });
   const denials = events.filter((e) => e.action === 'denied' && e.connectionId === where.connectionId);
-  expect(denials.map((e) => e.reason)).toContain(code);
+  // Exactly one: the refusal is audited, and not twice by two layers.
+  expect(denials.filter((e) => e.reason === code), JSON.stringify(denials.map((e) => e.reason))).toHaveLength(1);
 }
 
 export interface OidcLogin {

@@ -128,13 +128,13 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
     it('refuses a callback in a browser that did not start the login', async () => {
       const person = newPerson();
       account(person);
-      const since = new Date();
       let stolen = '';
       await oidcLogin(ctx, new Browser(), 'acme-oidc', person.subject, (url) => {
         stolen = url.href;
         url.searchParams.set('code', 'spent');
         return url;
       });
+      const since = new Date();
       const response = await new Browser().get(stolen, { json: true });
       expectRefused(response, 'OIDC_CALLBACK_INVALID');
       await expectNothingCreated(ctx, person, ACME, 'OIDC_CALLBACK_INVALID', since);
