@@ -53,7 +53,7 @@ const SIGN_IN_ACTIONS = new Set(['created', 'linked', 'updated', 'unchanged']);
 /** The most recent audit events (the store lists them oldest first). */
 async function latestAuditEvents(
   provisioner: Provisioner,
-  query: { userId?: string },
+  query: { userId?: string; tenantId?: string },
   keep: number,
 ): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
@@ -220,7 +220,7 @@ export function createSampleApp(options: SampleAppOptions): Express {
       }
       const user = req.user as UserRecord;
       const users = await provisioner.store.listUsers({ tenantId: user.tenantId, limit: 500 });
-      const audit = await latestAuditEvents(provisioner, {}, 100);
+      const audit = await latestAuditEvents(provisioner, { tenantId: user.tenantId }, 100);
       res.type('html').send(adminPage({ viewer, users, audit }));
     } catch (error) {
       next(error);

@@ -20,7 +20,7 @@ h1 { font-size: 26px; margin: 8px 0 16px; } h2 { font-size: 18px; margin: 0 0 8p
 .action-created, .ok { color: var(--ok); } .action-linked { color: var(--accent); } .action-updated { color: var(--warn); }
 .action-denied, .action-deactivated, .bad { color: var(--bad); }
 table { border-collapse: collapse; width:100%; font-size:14px; } td, th { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
-th { color: var(--muted); font-weight:600; }
+th { color: var(--muted); font-weight:600; } td.when { white-space: nowrap; }
 dl { display:grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin:0; } dt { color: var(--muted); } dd { margin:0; }
 code { background:#eef1f6; padding:1px 5px; border-radius:4px; font-size: 13px; }
 .error { border-left: 5px solid var(--bad); }
@@ -126,7 +126,9 @@ function when(date: Date | null): string {
     : '—';
 }
 
-function auditTable(events: readonly AuditEvent[], withUser: boolean): Html {
+/** `who` names the user of each event (admin page); without it the column is left out. */
+function auditTable(events: readonly AuditEvent[], who?: (event: AuditEvent) => string): Html {
+  const withUser = who !== undefined;
   if (!events.length) return html`<p class="muted">No events yet.</p>`;
   return html`<table class="audit">
     <thead>
@@ -144,11 +146,11 @@ function auditTable(events: readonly AuditEvent[], withUser: boolean): Html {
       ${events.map(
         (e) =>
           html`<tr data-action="${e.action}">
-            <td>${when(e.at)}</td>
+            <td class="when">${when(e.at)}</td>
             <td><span class="action action-${e.action}">${e.action}</span></td>
             <td>${e.actor}</td>
             <td>${e.connectionId ?? '—'}</td>
-            ${withUser ? html`<td><small>${e.userId ?? e.subject ?? '—'}</small></td>` : ''}
+            ${who ? html`<td>${who(e)}</td>` : ''}
             <td>${e.reason ? html`<code>${e.reason}</code>` : '—'}</td>
             <td>${changeList(e.changes)}</td>
           </tr>`,
@@ -242,7 +244,7 @@ export function profilePage(options: {
       </div>
       <div class="card" id="audit">
         <h2>Audit trail</h2>
-        ${auditTable(options.audit, false)}
+        ${auditTable(options.audit)}
       </div>`,
   );
 }
@@ -252,6 +254,7 @@ export function adminPage(options: {
   users: readonly UserRecord[];
   audit: readonly AuditEvent[];
 }): string {
+  const emails = new Map(options.users.map((u) => [u.id, u.email]));
   return layout(
     'Admin',
     options.viewer,
@@ -286,7 +289,7 @@ export function adminPage(options: {
       </div>
       <div class="card" id="audit">
         <h2>Audit events (latest first)</h2>
-        ${auditTable(options.audit, true)}
+        ${auditTable(options.audit, (e) => (e.userId && emails.get(e.userId)) ?? (e.subject ? `subject ${e.subject}` : '—'))}
       </div>`,
   );
 }
