@@ -106,7 +106,6 @@ describe('the sample app in a browser', () => {
     await alice.goto(`${sample.url}/admin`);
     expect(await alice.locator('#users tr[data-email="alice@acme.test"]').count()).toBe(1);
     expect(await alice.locator('#audit tr[data-action]').count()).toBeGreaterThanOrEqual(2);
-    await shot(alice, 'admin');
   });
 
   it('updates Bob’s roles at his next sign-in after his group changes at the IdP', async () => {
@@ -162,6 +161,21 @@ describe('the sample app in a browser', () => {
     expect(await errorCode(bob)).toBe('SESSION_ENDED');
     await signIn(bob, 'acme-saml', 'Bob');
     expect(await errorCode(bob)).toBe('USER_DEACTIVATED');
+  });
+
+  it('shows every decision, refusals included, in the admin page’s audit events', async () => {
+    await alice.goto(`${sample.url}/admin`);
+    const actions = await alice
+      .locator('#audit tr[data-action]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+    expect(new Set(actions)).toEqual(
+      new Set(['created', 'linked', 'updated', 'denied', 'deactivated']),
+    );
+    expect(await alice.locator('#audit code', { hasText: 'DOMAIN_NOT_ALLOWED' }).count()).toBe(1);
+    expect(await alice.locator('#users tr[data-email="bob@acme.test"] td.bad').textContent()).toBe(
+      'deactivated',
+    );
+    await shot(alice, 'admin');
   });
 
   it('signs Alice out', async () => {
