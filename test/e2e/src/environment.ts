@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createProvisioner, MemoryStore, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
+import { createProvisioner, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
+import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
 import { RedisReplayCache, type ReplayCache } from '@jit-sso/express/protocol';
 import { IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
 import { TestOidcProvider } from './oidc-idp.js';
@@ -96,7 +97,10 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     oidcConnection('acme-oidc-entra', 'acme', { verifiedDomains: ['acme.test'] }, { allowedTenantIds: ['dir-acme'] }),
     oidcConnection('globex-oidc', 'globex', { verifiedDomains: ['globex.test'] }),
   ];
-  const store = new MemoryStore();
+  // The store an app would run on one process: TypeORM on SQLite (in memory, one per suite).
+  const dataSource = await createJitDataSource('sqlite::memory:');
+  await migrate(dataSource);
+  const store = new TypeormStore(dataSource);
   const provisioner = createProvisioner({ store, connections });
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
@@ -115,6 +119,7 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     async close() {
       await Promise.allSettled([saml.close(), oidc.close()]);
       redis.disconnect();
+      await dataSource.destroy();
     },
   };
 }
