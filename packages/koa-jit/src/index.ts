@@ -25,3 +25,12 @@ export {
   type SsoRouteOptions,
   type SsoState,
 } from './authenticate.js';
+export {
+  oidcVerify,
+  samlVerify,
+  type KoaOidcVerify,
+  type KoaOidcVerifyOptions,
+  type KoaSamlVerify,
+  type KoaSamlVerifyOptions,
+  type VerifyDone,
+} from './verify.js';
