@@ -9,7 +9,7 @@ body { margin:0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sa
 header { background:#0f2a57; color:#fff; padding: 10px 24px; display:flex; gap:20px; align-items:center; }
 header a { color:#dbe6ff; text-decoration:none; } header strong { font-size:17px; margin-right:12px; }
 header .who { margin-left:auto; color:#dbe6ff; }
-main { max-width: 960px; margin: 24px auto; padding: 0 24px; }
+main { max-width: 1200px; margin: 24px auto; padding: 0 24px; }
 h1 { font-size: 26px; margin: 8px 0 16px; } h2 { font-size: 18px; margin: 0 0 8px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:16px 20px; margin:14px 0; }
 .muted, small { color: var(--muted); }
@@ -20,7 +20,7 @@ h1 { font-size: 26px; margin: 8px 0 16px; } h2 { font-size: 18px; margin: 0 0 8p
 .action-created, .ok { color: var(--ok); } .action-linked { color: var(--accent); } .action-updated { color: var(--warn); }
 .action-denied, .action-deactivated, .bad { color: var(--bad); }
 table { border-collapse: collapse; width:100%; font-size:14px; } td, th { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
-th { color: var(--muted); font-weight:600; } td.when { white-space: nowrap; }
+th { color: var(--muted); font-weight:600; } td.when { white-space: nowrap; } td.changes { min-width: 300px; }
 dl { display:grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin:0; } dt { color: var(--muted); } dd { margin:0; }
 code { background:#eef1f6; padding:1px 5px; border-radius:4px; font-size: 13px; }
 .error { border-left: 5px solid var(--bad); }
@@ -152,7 +152,7 @@ function auditTable(events: readonly AuditEvent[], who?: (event: AuditEvent) => 
             <td>${e.connectionId ?? '—'}</td>
             ${who ? html`<td>${who(e)}</td>` : ''}
             <td>${e.reason ? html`<code>${e.reason}</code>` : '—'}</td>
-            <td>${changeList(e.changes)}</td>
+            <td class="changes">${changeList(e.changes)}</td>
           </tr>`,
       )}
     </tbody>
