@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 async function newPerson(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
   return { context, page: await context.newPage() };
 }
 
