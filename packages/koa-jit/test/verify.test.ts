@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createProvisioner, JitError, MemoryStore, type UserRecord } from '@jit-sso/core';
+import type { JitError} from '@jit-sso/core';
+import { createProvisioner, MemoryStore, type UserRecord } from '@jit-sso/core';
 import { MemoryReplayCache } from '@jit-sso/express/protocol';
 import { oidcVerify, samlVerify, type KoaPassportRequest } from '../src/index.js';
 
