@@ -47,6 +47,11 @@ export interface ScimResourceRecord {
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /**
+   * Users returned by `queryResources` only, optionally: whether the tenant user is active, read with
+   * the resource so that a page costs one query rather than one per user.
+   */
+  readonly active?: boolean;
 }
 
 export interface NewScimResource {

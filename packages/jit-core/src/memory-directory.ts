@@ -86,7 +86,9 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     found.sort((a, b) => (sortBy ? direction * compareForSort(a.view, b.view, sortBy) : 0) || byId(a.record, b.record));
     return {
       total: found.length,
-      resources: found.slice(query.offset, query.offset + query.limit).map((f) => f.record),
+      resources: found
+        .slice(query.offset, query.offset + query.limit)
+        .map((f) => (f.record.type === 'User' ? Object.freeze({ ...f.record, active: f.view['active'] === true }) : f.record)),
     };
   }
 
