@@ -348,9 +348,9 @@ class DirectorySql {
       params.push(...condition.params);
     }
     const from = `FROM ${t.resources} r${join} WHERE ${where.join(' AND ')}`;
-    const countRows = await this.sql.rows(`SELECT COUNT(*) AS ${q('n')} ${from}`, params);
-    const total = Number(countRows[0]?.['n'] ?? 0);
-    if (query.limit <= 0 || total <= query.offset) return { total, resources: [] };
+    const count = async () =>
+      Number((await this.sql.rows(`SELECT COUNT(*) AS ${q('n')} ${from}`, params))[0]?.['n'] ?? 0);
+    if (query.limit <= 0) return { total: await count(), resources: [] };
     let order = `r.${q('id')}`;
     const orderParams: unknown[] = [];
     if (query.sortBy) {
@@ -362,11 +362,22 @@ class DirectorySql {
         `${expression.sql}${this.db.dialect === 'postgres' && expression.text ? ' COLLATE "C"' : ''} ${descending ? 'DESC' : 'ASC'}, r.${q('id')}`;
       orderParams.push(...expression.params, ...expression.params);
     }
+    const status = query.type === 'User' ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : '';
     const rows = await this.sql.rows(
-      `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')} ${from} ORDER BY ${order} LIMIT ? OFFSET ?`,
+      `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${status} ${from} ORDER BY ${order} LIMIT ? OFFSET ?`,
       [...params, ...orderParams, Math.floor(query.limit), Math.floor(query.offset)],
     );
-    return { total, resources: rows.map(resourceFrom) };
+    const resources = rows.map((row) =>
+      query.type === 'User' ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' }) : resourceFrom(row),
+    );
+    // A short page tells the total without counting (a userName lookup is one query).
+    const total =
+      rows.length > 0 && rows.length < query.limit
+        ? query.offset + rows.length
+        : rows.length === 0 && query.offset === 0
+          ? 0
+          : await count();
+    return { total, resources };
   }
 
   async listMembers(groupId: string): Promise<GroupMember[]> {
