@@ -509,9 +509,9 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   async function renderOne(ctx: Context, record: ScimResourceRecord, detailed: boolean): Promise<Json> {
     if (record.type === 'User') {
-      const user = await store.findUserById(record.id);
+      const active = record.active ?? (await store.findUserById(record.id))?.status === 'active';
       const groups = detailed ? await store.listGroupsOfMember(ctx.directory.id, record.id) : null;
-      return renderUser(record, user?.status === 'active', groups, render);
+      return renderUser(record, active, groups, render);
     }
     return renderGroup(record, await store.listMembers(record.id), render);
   }
