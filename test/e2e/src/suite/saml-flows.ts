@@ -11,6 +11,7 @@ import {
   samlLogin,
   samlLoginWith,
   samlUser,
+  startSamlLogin,
   type SuiteContext,
 } from './context.js';
 
@@ -54,6 +55,19 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       const audit = await ctx.env.store.listAuditEvents({ userId: created.user.id, limit: 10 });
       expect(audit.map((e) => e.action)).toEqual(['created', 'updated']);
       expect(audit[1]!.changes.map((c) => c.field).sort()).toEqual(['firstName', 'roles']);
+    });
+
+    it('shows a browser the refusal with its status and code, and nothing of the response', async () => {
+      const person = newPerson();
+      const browser = new Browser();
+      const request = await startSamlLogin(ctx, browser, 'acme-saml');
+      const xml = ctx.env.saml.createResponse({ request, user: samlUser(person), recipient: 'https://other-service.test/acs' });
+      const page = await browser.post(request.acsUrl, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: '' });
+      expect(page.status).toBe(401);
+      expect(page.body).toContain('SAML_RECIPIENT_MISMATCH');
+      expect(page.body).not.toContain(person.subject);
+      expect(page.body).not.toContain(person.email);
+      expect(page.body).not.toMatch(/<saml|SAMLResponse|at .*\.(ts|js):\d+/);
     });
 
     it('serves the SP metadata of a connection', async () => {
