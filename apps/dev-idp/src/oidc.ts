@@ -83,6 +83,14 @@ export async function createOidcIdp(options: {
     },
     scopes: SCOPE.split(' '),
     conformIdTokenClaims: false,
+    ttl: {
+      Interaction: 600,
+      Session: 8 * 3600,
+      Grant: 8 * 3600,
+      AccessToken: 600,
+      IdToken: 600,
+      AuthorizationCode: 60,
+    },
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
     interactions: { policy, url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     async findAccount(_ctx: KoaContextWithOIDC, id: string) {
