@@ -7,7 +7,7 @@ export {
 export type { JitModuleOptions } from './options.js';
 export { JitService } from './jit.service.js';
 export { JitExceptionFilter, jitErrorBody } from './jit-exception.filter.js';
-export { JitSessionGuard } from './session.guard.js';
+export { AllowAnonymous, JitSessionGuard } from './session.guard.js';
 export { JitSessionSerializer } from './session.serializer.js';
 export { CurrentUser } from './current-user.decorator.js';
 export { roleNames } from './session.js';

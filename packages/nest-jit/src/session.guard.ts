@@ -1,7 +1,16 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { JitError } from '@jit-sso/core';
 import { JitService } from './jit.service.js';
 import { endSession, isFresh, markFresh, type SessionRequest } from './session.js';
+
+const ALLOW_ANONYMOUS = 'jit-sso:allow-anonymous';
+
+/**
+ * Marks a route or controller that `JitSessionGuard` lets through without a session, for apps that
+ * register the guard globally (`APP_GUARD`): the sign-in routes, health checks, public pages.
+ */
+export const AllowAnonymous = (): MethodDecorator & ClassDecorator => SetMetadata(ALLOW_ANONYMOUS, true);
 
 /**
  * Admits only a signed-in user who is still active, and puts the current `UserRecord` on
@@ -10,9 +19,17 @@ import { endSession, isFresh, markFresh, type SessionRequest } from './session.j
  */
 @Injectable()
 export class JitSessionGuard implements CanActivate {
-  constructor(@Inject(JitService) private readonly jit: JitService) {}
+  constructor(
+    @Inject(JitService) private readonly jit: JitService,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    const anonymous = this.reflector.getAllAndOverride<boolean | undefined>(ALLOW_ANONYMOUS, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (anonymous) return true;
     const request = context.switchToHttp().getRequest<SessionRequest>();
     const current = request.user;
     if (isFresh(current)) return true;
