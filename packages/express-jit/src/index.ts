@@ -8,6 +8,7 @@ export {
   fromPassportOpenIdConnect,
   MemoryReplayCache,
   passportOpenIdConnectVerify,
+  PostgresReplayCache,
   RedisReplayCache,
   recordProtocolDenial,
   type ReplayCache,

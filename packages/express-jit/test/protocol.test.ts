@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { JitError } from '@jit-sso/core';
 import {
@@ -7,10 +8,12 @@ import {
   checkTenantId,
   consumeAssertion,
   MemoryReplayCache,
+  PostgresReplayCache,
   RedisReplayCache,
   refuseDoctype,
   refuseDoctypeInEncoded,
   toProtocolError,
+  type ReplayCache,
 } from '../src/protocol/index.js';
 
 const ACS = 'https://app.test/auth/saml/acme/acs';
@@ -86,17 +89,46 @@ describe('checkSamlAssertion', () => {
   });
 });
 
+const DATABASE = 'jit_express';
+
+/** A database of this package's own on the local PostgreSQL, created when missing. */
+async function postgresPool(): Promise<pg.Pool> {
+  const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (rows.length === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  return new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: DATABASE, max: 10 });
+}
+
 describe('replay caches', () => {
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
-  const caches = {
-    memory: () => new MemoryReplayCache(),
-    redis: () => new RedisReplayCache(redis, `jit-sso:test:${randomBytes(6).toString('hex')}:`),
+  let pool: pg.Pool | null = null;
+  const tables: string[] = [];
+  const table = () => {
+    tables.push(`replay_${randomBytes(4).toString('hex')}`);
+    return tables[tables.length - 1]!;
+  };
+  const caches: Record<string, () => Promise<ReplayCache>> = {
+    memory: async () => new MemoryReplayCache(),
+    redis: async () => {
+      if (redis.status === 'wait') await redis.connect();
+      return new RedisReplayCache(redis, `jit-sso:test:${randomBytes(6).toString('hex')}:`);
+    },
+    postgres: async () => {
+      pool ??= await postgresPool();
+      const cache = new PostgresReplayCache(pool, { table: table() });
+      await cache.ensureTable();
+      return cache;
+    },
   };
 
   for (const [name, make] of Object.entries(caches)) {
     it(`${name}: consumes an assertion once, also under concurrent copies`, async () => {
-      if (name === 'redis' && redis.status === 'wait') await redis.connect();
-      const cache = make();
+      const cache = await make();
       const assertion = { issuer: IDP, assertionId: '_a1', notOnOrAfter: new Date(Date.now() + 60_000), inResponseTo: '_r1' };
       const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => consumeAssertion(cache, assertion)));
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
@@ -110,8 +142,7 @@ describe('replay caches', () => {
     });
 
     it(`${name}: keeps request ids for node-saml`, async () => {
-      if (name === 'redis' && redis.status === 'wait') await redis.connect();
-      const cache = make();
+      const cache = await make();
       expect(await cache.saveAsync('_req', 'v')).toMatchObject({ value: 'v' });
       expect(await cache.saveAsync('_req', 'w')).toBeNull();
       expect(await cache.getAsync('_req')).toBe('v');
@@ -143,7 +174,25 @@ describe('replay caches', () => {
     await expect(consumeAssertion(down, assertion)).rejects.toMatchObject({ code: 'STORE_FAILURE' });
   });
 
-  it('closes the Redis client', () => redis.disconnect());
+  it('postgres: takes an expired key again and purges expired rows', async () => {
+    pool ??= await postgresPool();
+    const cache = new PostgresReplayCache(pool, { table: table() });
+    await cache.ensureTable();
+    expect(await cache.consume('k', 50)).toBe(true);
+    expect(await cache.consume('k', 50)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(await cache.consume('k', 60_000)).toBe(true);
+    await cache.consume('short', 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await cache.purgeExpired()).toBe(1);
+    expect(() => new PostgresReplayCache(pool!, { table: 'x; DROP TABLE y' })).toThrow(JitError);
+  });
+
+  it('closes the clients', async () => {
+    redis.disconnect();
+    for (const name of tables) await pool?.query(`DROP TABLE IF EXISTS ${name}`);
+    await pool?.end();
+  });
 });
 
 describe('checkTenantId', () => {

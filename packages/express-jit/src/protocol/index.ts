@@ -12,6 +12,7 @@ export {
   type ReplayCache,
   type ReplayCacheOptions,
 } from './replay-cache.js';
+export { PostgresReplayCache, type PgQueryable } from './postgres-replay-cache.js';
 export { checkTenantId, isEntraMultiTenantIssuer } from './entra.js';
 export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
