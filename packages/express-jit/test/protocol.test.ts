@@ -174,6 +174,20 @@ describe('replay caches', () => {
     await expect(consumeAssertion(down, assertion)).rejects.toMatchObject({ code: 'STORE_FAILURE' });
   });
 
+  it('redis: lets one of several app instances (own connections) take an assertion', async () => {
+    const prefix = `jit-sso:test:${randomBytes(6).toString('hex')}:`;
+    const clients = Array.from({ length: 4 }, () => new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 }));
+    try {
+      const assertion = { issuer: IDP, assertionId: '_shared', notOnOrAfter: null, inResponseTo: null };
+      const outcomes = await Promise.allSettled(
+        clients.flatMap((client) => [0, 1].map(() => consumeAssertion(new RedisReplayCache(client, prefix), assertion))),
+      );
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    } finally {
+      for (const client of clients) client.disconnect();
+    }
+  });
+
   it('postgres: takes an expired key again and purges expired rows', async () => {
     pool ??= await postgresPool();
     const cache = new PostgresReplayCache(pool, { table: table() });
