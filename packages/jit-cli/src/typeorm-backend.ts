@@ -4,7 +4,7 @@ import {
   JitUserEntity,
   migrate,
   MIGRATIONS_TABLE,
-  TypeormStore,
+  TypeormDirectoryStore,
   type JitUser,
 } from '@jit-sso/typeorm';
 import type { IdentityStore, UserQuery, UserRecord, UserStatus } from '@jit-sso/core';
@@ -39,7 +39,7 @@ async function appliedMigrations(dataSource: DataSource): Promise<string[]> {
  * Answers `listUsers` queries by email or external id through the user repository (indexed by
  * tenant and email), for store versions whose `listUsers` does not filter on them yet.
  */
-function withUserLookups(store: TypeormStore, dataSource: DataSource): IdentityStore {
+function withUserLookups(store: TypeormDirectoryStore, dataSource: DataSource): IdentityStore {
   const users = dataSource.getRepository(JitUserEntity);
   const lookup = async (query: UserQuery): Promise<UserRecord[]> => {
     const where: FindOptionsWhere<JitUser> = {};
@@ -79,7 +79,7 @@ export async function openTypeormBackend(url: string): Promise<Backend> {
       cause: error,
     });
   }
-  const store = withUserLookups(new TypeormStore(dataSource), dataSource);
+  const store = withUserLookups(new TypeormDirectoryStore(dataSource), dataSource);
   const migrations = async () => {
     const applied = await appliedMigrations(dataSource);
     const known = dataSource.migrations.map((m) => m.name ?? m.constructor.name);

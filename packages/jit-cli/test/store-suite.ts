@@ -4,7 +4,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parse } from 'csv-parse/sync';
 import type { DataSource } from 'typeorm';
 import type { AuditEvent, NewUser, RoleGrant, UserRecord } from '@jit-sso/core';
-import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
+import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import { authenticate, hashToken } from '@jit-sso/scim';
+import { isDirectoryStore } from '@jit-sso/core';
 import { jit, tempDir } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -44,7 +46,7 @@ export function describeStoreCommands(dialect: string, database: () => Database)
     let db: Database;
     let url: string;
     let dataSource: DataSource | null = null;
-    let store: TypeormStore;
+    let store: TypeormDirectoryStore;
     let dir: ReturnType<typeof tempDir>;
     const env = () => ({ DATABASE_URL: url });
 
@@ -64,12 +66,12 @@ export function describeStoreCommands(dialect: string, database: () => Database)
       dataSource = null;
     });
 
-    async function open(): Promise<TypeormStore> {
+    async function open(): Promise<TypeormDirectoryStore> {
       dataSource = await createJitDataSource(
         url.startsWith('sqlite:') || url.includes('://') ? url : `sqlite:${url}`,
       );
       await migrate(dataSource);
-      store = new TypeormStore(dataSource);
+      store = new TypeormDirectoryStore(dataSource);
       return store;
     }
     async function seed(users: NewUser[]): Promise<NewUser[]> {
@@ -520,6 +522,72 @@ export function describeStoreCommands(dialect: string, database: () => Database)
         expect(toFile.code).toBe(0);
         const noSince = await jit(['audit', 'export'], { env: env() });
         expect(noSince.code).toBe(2);
+      });
+
+      it('issues a SCIM token once, stores only its hash, lists and revokes it (audited), per tenant', async () => {
+        expect(isDirectoryStore(store)).toBe(true);
+        const created = await jit(
+          ['scim', 'token', 'create', '--tenant', 'acme', '--label', 'Okta production'],
+          { env: env() },
+        );
+        expect(created.code, created.stderr).toBe(0);
+        const token = created.stdout.trim();
+        expect(token).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
+        expect(created.stderr).toContain('cannot be shown again');
+        const directory = await authenticate(store, `Bearer ${token}`);
+        expect(directory.tenantId).toBe('acme');
+        const [record] = await store.listTokens(directory.id);
+        expect(record!.hash).toBe(hashToken(token));
+        expect(JSON.stringify(record)).not.toContain(token);
+
+        const second = await jit(['scim', 'token', 'create', '--tenant', 'acme', '--json'], { env: env() });
+        expect(second.code, second.stderr).toBe(0);
+        const rotated = JSON.parse(second.stdout);
+        expect(rotated).toMatchObject({ directoryId: directory.id, token: expect.stringMatching(/^scim_/) });
+        expect(await store.listDirectories('acme')).toHaveLength(1);
+        const other = await jit(['scim', 'token', 'create', '--tenant', 'globex'], { env: env() });
+        expect(other.code, other.stderr).toBe(0);
+
+        const list = await jit(['scim', 'token', 'list', '--tenant', 'acme'], { env: env() });
+        expect(list.code, list.stderr).toBe(0);
+        expect(list.stdout).toContain(record!.id);
+        expect(list.stdout).toContain('Okta production');
+        expect(list.stdout).not.toContain(token);
+        expect(list.stdout).not.toContain(record!.hash);
+        const listed = JSON.parse(
+          (await jit(['scim', 'token', 'list', '--tenant', 'acme', '--json'], { env: env() })).stdout,
+        );
+        expect(listed.map((t: { id: string }) => t.id).sort()).toEqual([record!.id, rotated.id].sort());
+
+        // A tenant cannot revoke another tenant's token.
+        const foreign = await jit(['scim', 'token', 'revoke', record!.id, '--tenant', 'globex', '--yes'], {
+          env: env(),
+        });
+        expect(foreign.code).toBe(1);
+        expect(foreign.stderr).toContain('has no SCIM token');
+        const unconfirmed = await jit(['scim', 'token', 'revoke', record!.id, '--tenant', 'acme'], {
+          env: env(),
+        });
+        expect(unconfirmed.code).toBe(2);
+        await expect(authenticate(store, `Bearer ${token}`)).resolves.toMatchObject({ id: directory.id });
+
+        const revoked = await jit(['scim', 'token', 'revoke', record!.id, '--tenant', 'acme', '--yes'], {
+          env: env(),
+        });
+        expect(revoked.code, revoked.stderr).toBe(0);
+        await expect(authenticate(store, `Bearer ${token}`)).rejects.toMatchObject({ status: 401 });
+        await expect(authenticate(store, `Bearer ${rotated.token}`)).resolves.toMatchObject({
+          id: directory.id,
+        });
+        const events = await audit();
+        expect(events.filter((e) => e.reason === 'scim-token').map((e) => e.action)).toEqual([
+          'created',
+          'created',
+          'created',
+          'deleted',
+        ]);
+        const after = await jit(['scim', 'token', 'list', '--tenant', 'acme'], { env: env() });
+        expect(after.stdout).toMatch(new RegExp(`${record!.id}.*revoked`));
       });
 
       function writeCsv(text: string): string {
