@@ -165,6 +165,12 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       if (connections.has(connection.id)) {
         throw new ConfigurationError(`Connection "${connection.id}" is configured twice.`);
       }
+      if (tenants.size > 0 && !tenants.has(connection.tenantId)) {
+        // With tenants configured, an unknown one is a typo that would silently lift its seat limit.
+        throw new ConfigurationError(
+          `Connection "${connection.id}" names tenant "${connection.tenantId}", which is not among the configured tenants.`,
+        );
+      }
       connections.set(connection.id, connection);
     }
   }
@@ -241,6 +247,13 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     }
     if (request.profile.issuer !== connection.issuer) {
       throw new IssuerMismatchError(connection.issuer, request.profile.issuer);
+    }
+    if (request.profile.protocol !== connection.protocol) {
+      // An OIDC token whose iss happens to equal a SAML IdP's entity id is still not that IdP's login.
+      throw new IssuerMismatchError(
+        `${connection.issuer} (${connection.protocol})`,
+        `${request.profile.issuer} (${request.profile.protocol})`,
+      );
     }
   }
 

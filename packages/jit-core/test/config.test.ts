@@ -76,6 +76,15 @@ describe('configuration is validated when the provisioner is built, naming the f
     );
   });
 
+  it('refuses a connection of a tenant that is not among the configured tenants', () => {
+    expect(
+      configError({
+        tenants: [{ id: 'acme', seatLimit: 5 }],
+        connections: [oidcConnection({ tenantId: 'acmee' })],
+      }).message,
+    ).toBe('Connection "acme-oidc" names tenant "acmee", which is not among the configured tenants.');
+  });
+
   it('refuses a missing store', () => {
     expect(configError({ store: undefined as never }).message).toContain('store');
   });

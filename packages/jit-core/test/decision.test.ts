@@ -36,6 +36,19 @@ describe('the provisioning decision, step 1: the login belongs to the connection
     expect(await allUsers(store)).toHaveLength(0);
   });
 
+  it('refuses an OIDC login presented to a SAML connection with the same issuer', async () => {
+    const { provisioner, store } = setup({
+      connections: [oidcConnection({ id: 'acme-saml', protocol: 'saml' })],
+    });
+    const error = await denial(
+      provisioner.provision({ connectionId: 'acme-saml', profile: oidcLogin() }),
+      'ISSUER_MISMATCH',
+    );
+    expect(error.message).toContain('(saml)');
+    expect(error.message).toContain('(oidc)');
+    expect(await allUsers(store)).toHaveLength(0);
+  });
+
   it('compares issuers exactly: a trailing slash is another issuer', async () => {
     const { provisioner } = setup();
     await denial(
