@@ -2,13 +2,7 @@ import { randomBytes } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
-import {
-  isJitError,
-  type AuditEvent,
-  type Connection,
-  type Provisioner,
-  type UserRecord,
-} from '@jit-sso/core';
+import { isJitError, type Connection, type Provisioner, type UserRecord } from '@jit-sso/core';
 import {
   createOidcStrategies,
   createSamlStrategy,
@@ -22,8 +16,16 @@ import {
   useJitSession,
   type ReplayCache,
 } from '@jit-sso/express';
-import { adminPage, errorPage, homePage, layout, profilePage, type LastLogin, type Viewer } from './pages.js';
-import { html } from './html.js';
+import {
+  adminOnlyPage,
+  adminPage,
+  errorPage,
+  homePage,
+  profilePage,
+  type LastLogin,
+  type Viewer,
+} from './pages.js';
+import { lastSignInFromAudit, latestAuditEvents } from './audit.js';
 
 export interface SampleAppOptions {
   provisioner: Provisioner;
@@ -47,26 +49,6 @@ declare module 'express-session' {
 }
 
 export const ADMIN_ROLE = 'admin';
-
-const SIGN_IN_ACTIONS = new Set(['created', 'linked', 'updated', 'unchanged']);
-
-/** The most recent audit events (the store lists them oldest first). */
-async function latestAuditEvents(
-  provisioner: Provisioner,
-  query: { userId?: string; tenantId?: string },
-  keep: number,
-): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  let afterId: string | undefined;
-  for (;;) {
-    const page = await provisioner.store.listAuditEvents({ ...query, afterId, limit: 500 });
-    events.push(...page);
-    if (events.length > keep) events.splice(0, events.length - keep);
-    if (page.length < 500) break;
-    afterId = page[page.length - 1]!.id;
-  }
-  return events.reverse();
-}
 
 function viewerOf(req: Request): Viewer | null {
   const user = req.user as UserRecord | undefined;
@@ -123,17 +105,7 @@ export function createSampleApp(options: SampleAppOptions): Express {
       };
     }
     const user = req.user as UserRecord | undefined;
-    if (!user) return null;
-    const event = (await latestAuditEvents(provisioner, { userId: user.id }, 20)).find(
-      (e) => e.actor === 'jit' && SIGN_IN_ACTIONS.has(e.action),
-    );
-    if (!event || event.connectionId === null) return null;
-    return {
-      action: event.action as LastLogin['action'],
-      connectionId: event.connectionId,
-      changes: [...event.changes],
-      at: event.at.toISOString(),
-    };
+    return user ? lastSignInFromAudit(provisioner, user.id) : null;
   }
 
   app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
@@ -196,26 +168,7 @@ export function createSampleApp(options: SampleAppOptions): Express {
     try {
       const viewer = viewerOf(req)!;
       if (!viewer.roles.includes(ADMIN_ROLE)) {
-        res
-          .status(403)
-          .type('html')
-          .send(
-            layout(
-              'Admin',
-              viewer,
-              html`<div class="card error" role="alert">
-                <h1>Administrators only</h1>
-                <p>
-                  This page needs the <code>${ADMIN_ROLE}</code> role. Your roles:
-                  ${viewer.roles.join(', ') || 'none'}.
-                </p>
-                <p class="muted">
-                  Roles come from the identity provider's groups: put the person in
-                  <code>acme-admins</code> and sign in again.
-                </p>
-              </div>`,
-            ),
-          );
+        res.status(403).type('html').send(adminOnlyPage(viewer, ADMIN_ROLE));
         return;
       }
       const user = req.user as UserRecord;

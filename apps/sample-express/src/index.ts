@@ -1,3 +1,23 @@
 export { createSampleApp, ADMIN_ROLE, type SampleAppOptions } from './app.js';
-export { startSample, DEFAULT_DATABASE_URL, type Sample, type SampleOptions } from './start.js';
-export { loadConfig, validateConfig, substitute, type SampleConfig } from './config.js';
+export {
+  prepareSample,
+  startSample,
+  DEFAULT_DATABASE_URL,
+  type DemoDirectory,
+  type PreparedSample,
+  type Sample,
+  type SampleOptions,
+} from './start.js';
+export { loadConfig, validateConfig, substitute, displayNameOf, type SampleConfig } from './config.js';
+export { runFromEnvironment } from './cli.js';
+export { latestAuditEvents, lastSignInFromAudit } from './audit.js';
+export {
+  adminOnlyPage,
+  adminPage,
+  errorPage,
+  homePage,
+  layout,
+  profilePage,
+  type LastLogin,
+  type Viewer,
+} from './pages.js';

@@ -314,3 +314,18 @@ export function errorPage(options: {
     </div>`,
   );
 }
+
+export function adminOnlyPage(viewer: Viewer, role: string): string {
+  return layout(
+    'Admin',
+    viewer,
+    html`<div class="card error" role="alert">
+      <h1>Administrators only</h1>
+      <p>This page needs the <code>${role}</code> role. Your roles: ${viewer.roles.join(', ') || 'none'}.</p>
+      <p class="muted">
+        Roles come from the identity provider's groups: put the person in <code>acme-admins</code> and sign in
+        again.
+      </p>
+    </div>`,
+  );
+}

@@ -14,6 +14,7 @@ import {
   createScimNodeHandler,
   createScimService,
   hashToken,
+  type ScimNodeHandler,
   issueDirectoryToken,
   revokeDirectoryToken,
 } from '@jit-sso/scim';
@@ -22,7 +23,7 @@ import { readOidcSettings } from '@jit-sso/express';
 import { readSamlSettings } from '@jit-sso/express/protocol';
 import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
 import { createSampleApp } from './app.js';
-import { DEFAULT_CONFIG_PATH, loadConfig } from './config.js';
+import { DEFAULT_CONFIG_PATH, loadConfig, type SampleConfig } from './config.js';
 
 export interface SampleOptions {
   /** The app's port; 0 picks a free one. The local identity providers take the next free port. */
@@ -114,11 +115,21 @@ function registrations(connections: readonly Connection[], idpUrl: string) {
   return { oidcClients, samlServiceProviders };
 }
 
+/** Everything a sample app runs on, before the app itself is attached to `server`. */
+export interface PreparedSample extends Sample {
+  readonly server: Server;
+  readonly config: SampleConfig;
+  readonly store: TypeormStore;
+  /** The SCIM 2.0 Node handler of the demo directory, to mount at `/scim/v2`. */
+  readonly scimHandler: ScimNodeHandler | null;
+}
+
 /**
- * Starts the sample: the local identity providers, the database (migrated), the engine, and the
- * app. Everything it started is stopped by `close()`.
+ * The sample's port plan and services: the app's port is taken first, the local identity providers
+ * take the next free port, the connections file is read and validated with both URLs, the database
+ * is migrated, and the engine and the demo SCIM directory are set up. Attach the app to `server`.
  */
-export async function startSample(options: SampleOptions = {}): Promise<Sample> {
+export async function prepareSample(options: SampleOptions = {}): Promise<PreparedSample> {
   const host = options.host ?? '127.0.0.1';
   const databaseUrl = options.databaseUrl ?? DEFAULT_DATABASE_URL;
   const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
@@ -158,35 +169,49 @@ export async function startSample(options: SampleOptions = {}): Promise<Sample> 
     });
 
     let scim: DemoDirectory | null = null;
-    let scimHandler: ReturnType<typeof createScimNodeHandler> | undefined;
+    let scimHandler: ScimNodeHandler | null = null;
     if (isDirectoryStore(store)) {
       scim = await demoDirectory(store, loaded.connections[0]!, options.scimToken);
       scimHandler = createScimNodeHandler(
         createScimService({ store, provisioner, baseUrl: `${url}/scim/v2` }),
       );
     }
-
-    const app = createSampleApp({
-      provisioner,
-      connections: loaded.connections,
-      publicUrl: url,
-      idpUrl: idp?.url ?? null,
-      ...(scimHandler ? { scim: scimHandler } : {}),
-    });
-    server.on('request', app);
     return {
+      server,
       url,
       port,
       idp,
+      config: loaded.config,
       connections: loaded.connections,
       databaseUrl,
       migrations,
-      scim,
+      store,
       provisioner,
+      scim,
+      scimHandler,
       close,
     };
   } catch (error) {
     await close();
+    throw error;
+  }
+}
+
+/** Starts the Express sample: `prepareSample` and the app. `close()` stops everything it started. */
+export async function startSample(options: SampleOptions = {}): Promise<Sample> {
+  const prepared = await prepareSample(options);
+  try {
+    const app = createSampleApp({
+      provisioner: prepared.provisioner,
+      connections: prepared.connections,
+      publicUrl: prepared.url,
+      idpUrl: prepared.idp?.url ?? null,
+      ...(prepared.scimHandler ? { scim: prepared.scimHandler } : {}),
+    });
+    prepared.server.on('request', app);
+    return prepared;
+  } catch (error) {
+    await prepared.close();
     throw error;
   }
 }

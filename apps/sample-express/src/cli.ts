@@ -1,0 +1,67 @@
+import { isJitError } from '@jit-sso/core';
+import type { Sample, SampleOptions } from './start.js';
+
+const redact = (url: string) => url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+
+/**
+ * `npm start`: reads `PORT`, `DATABASE_URL`, `JIT_DEMO_SCIM_TOKEN` and `JIT_SAMPLE_CONFIG`, starts a
+ * sample, prints where everything is, and stops it cleanly on Ctrl-C (SIGINT) or SIGTERM.
+ */
+export async function runFromEnvironment(
+  name: string,
+  start: (options: SampleOptions) => Promise<Sample>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const port = env['PORT'] ? Number(env['PORT']) : 3000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`PORT must be a port number, not "${env['PORT']}".`);
+    process.exit(1);
+  }
+  let sample: Sample;
+  try {
+    sample = await start({
+      port,
+      ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
+      ...(env['JIT_SAMPLE_CONFIG'] ? { configPath: env['JIT_SAMPLE_CONFIG'] } : {}),
+      ...(env['JIT_DEMO_SCIM_TOKEN'] ? { scimToken: env['JIT_DEMO_SCIM_TOKEN'] } : {}),
+    });
+  } catch (error) {
+    if (isJitError(error)) {
+      console.error(error.message);
+      if (error.code !== 'INVALID_CONFIGURATION') console.error(error.hint);
+    } else {
+      console.error(error);
+    }
+    process.exit(1);
+  }
+  const lines = [
+    `jit-sso sample (${name}) at ${sample.url}`,
+    `  database        ${redact(sample.databaseUrl)}${sample.migrations.length ? ` (applied ${sample.migrations.length} migrations)` : ''}`,
+    ...sample.connections.map((c) => `  sign in         ${sample.url}/auth/${c.protocol}/${c.id}/login`),
+  ];
+  if (sample.idp) lines.push(`  local IdPs      ${sample.idp.url}  (people admin: ${sample.idp.url}/admin)`);
+  if (sample.scim) {
+    lines.push(
+      `  SCIM base URL   ${sample.url}/scim/v2`,
+      `  SCIM token      ${sample.scim.token}  (tenant ${sample.scim.tenantId})`,
+    );
+  }
+  lines.push('Press Ctrl-C to stop.');
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    sample.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
