@@ -32,6 +32,7 @@ export type JitErrorCode =
   | 'SAML_DOCTYPE_FORBIDDEN'
   | 'OIDC_CALLBACK_INVALID'
   | 'OIDC_TENANT_NOT_ALLOWED'
+  | 'IDP_UNREACHABLE'
   | 'SESSION_ENDED';
 
 export interface JitErrorOptions {
@@ -70,6 +71,7 @@ const STATUS: Readonly<Record<JitErrorCode, number>> = {
   SAML_DOCTYPE_FORBIDDEN: 400,
   OIDC_CALLBACK_INVALID: 401,
   OIDC_TENANT_NOT_ALLOWED: 403,
+  IDP_UNREACHABLE: 502,
   SESSION_ENDED: 401,
 };
 
@@ -108,6 +110,8 @@ const HINTS: Readonly<Record<JitErrorCode, string>> = {
   SAML_DOCTYPE_FORBIDDEN: 'SAML messages may not contain a DOCTYPE.',
   OIDC_CALLBACK_INVALID: 'Start the sign-in again from the application.',
   OIDC_TENANT_NOT_ALLOWED: 'Add the directory (tenant) id to the connection’s allow-list.',
+  IDP_UNREACHABLE:
+    "The identity provider did not answer (discovery or token endpoint); try again, and check the connection's issuer URL.",
   SESSION_ENDED: 'Sign in again.',
 };
 
