@@ -164,5 +164,12 @@ describe('SQL filter translation (property)', () => {
         `SELECT id FROM jit_scim_resources r WHERE r.directory_id = 'd' AND r.type = 'User' AND r.id IN (SELECT v.resource_id FROM jit_scim_values v WHERE v.directory_id = 'd' AND v.attr IN ('emails.value') AND v.kind = 's' AND v.prefix = 'a' AND v.text = 'a')`,
       ),
     ).toMatch(/IDX_jit_scim_values_text/);
+    // The page query of a `userName eq` filter as queryResources builds it: the name index, not a walk
+    // of the (directory, type, id) index that would make lookups grow with the directory.
+    expect(
+      await plan(
+        `SELECT r.id, u.status FROM jit_scim_resources r JOIN jit_users u ON u.id = r.id WHERE r.directory_id = 'd' AND r.type = 'User' AND r.name_key = 'x' ORDER BY +r.id LIMIT 1 OFFSET 0`,
+      ),
+    ).toMatch(/USING INDEX IDX_jit_scim_resources_name/);
   });
 });

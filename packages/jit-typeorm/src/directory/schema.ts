@@ -115,7 +115,6 @@ export const ScimResourceEntity = new EntitySchema<ScimResourceRow>({
     { name: 'IDX_jit_scim_resources_name', columns: ['directoryId', 'type', 'nameKey'] },
     { name: 'IDX_jit_scim_resources_external', columns: ['directoryId', 'type', 'externalId'] },
     { name: 'IDX_jit_scim_resources_list', columns: ['directoryId', 'type', 'id'] },
-    { name: 'IDX_jit_scim_resources_created', columns: ['directoryId', 'type', 'createdAt'] },
   ],
 });
 
@@ -149,7 +148,6 @@ export const ScimValueEntity = new EntitySchema<ScimValueRow>({
   },
   indices: [
     { name: 'IDX_jit_scim_values_text', columns: ['directoryId', 'attr', 'prefix'] },
-    { name: 'IDX_jit_scim_values_num', columns: ['directoryId', 'attr', 'num'] },
     { name: 'IDX_jit_scim_values_resource', columns: ['resourceId', 'attr'] },
   ],
 });

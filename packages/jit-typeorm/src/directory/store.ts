@@ -13,6 +13,7 @@ import {
   type ResourceQuery,
   type ScimResourcePatch,
   type ScimResourceRecord,
+  type ScimFilter,
   type ScimResourceType,
   type StoreTransaction,
 } from '@jit-sso/core';
@@ -75,6 +76,14 @@ function tokenFrom(row: Row): DirectoryTokenRecord {
     createdAt: toDate(row['created_at']),
     revokedAt: row['revoked_at'] == null ? null : toDate(row['revoked_at']),
   });
+}
+
+/** Whether a filter fixes an indexed column with `eq` (a lookup), so few rows can match. */
+function selective(filter: ScimFilter, type: ScimResourceType): boolean {
+  if (filter.op === 'and') return filter.filters.some((f) => selective(f, type));
+  if (filter.op !== 'eq' || filter.attribute.schema !== null || filter.attribute.sub !== null) return false;
+  const name = filter.attribute.name;
+  return name === 'id' || name === 'externalid' || name === (type === 'User' ? 'username' : 'displayname');
 }
 
 const classifyDirectoryConflict = (): 'other' => 'other';
@@ -351,7 +360,9 @@ class DirectorySql {
     const count = async () =>
       Number((await this.sql.rows(`SELECT COUNT(*) AS ${q('n')} ${from}`, params))[0]?.['n'] ?? 0);
     if (query.limit <= 0) return { total: await count(), resources: [] };
-    let order = `r.${q('id')}`;
+    // With an equality on an indexed column, SQLite (which has no statistics here) would still walk
+    // the (directory, type, id) index to avoid sorting; `+` stops that, so the lookup uses its index.
+    let order = this.db.dialect === 'sqlite' && query.filter && selective(query.filter, query.type) ? `+r.${q('id')}` : `r.${q('id')}`;
     const orderParams: unknown[] = [];
     if (query.sortBy) {
       const expression = this.sortExpression(query.type, query.sortBy);

@@ -12,24 +12,22 @@ export class ScimDirectoryMysql1795439937548 implements MigrationInterface {
       `CREATE TABLE \`jit_scim_tokens\` (\`id\` varchar(36) NOT NULL, \`directory_id\` varchar(36) NOT NULL, \`hash\` varchar(64) NOT NULL, \`label\` varchar(255) NOT NULL, \`created_at\` bigint NOT NULL, \`revoked_at\` bigint NULL, UNIQUE INDEX \`UQ_jit_scim_tokens_hash\` (\`hash\`), INDEX \`IDX_jit_scim_tokens_directory\` (\`directory_id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
     await queryRunner.query(
-      `CREATE TABLE \`jit_scim_resources\` (\`id\` varchar(36) NOT NULL, \`directory_id\` varchar(36) NOT NULL, \`type\` varchar(8) NOT NULL, \`name\` varchar(256) NOT NULL, \`name_key\` varchar(256) NOT NULL, \`user_name_key\` varchar(256) NULL, \`external_id\` varchar(256) NULL, \`data\` text NOT NULL, \`version\` int NOT NULL, \`created_at\` bigint NOT NULL, \`updated_at\` bigint NOT NULL, UNIQUE INDEX \`UQ_jit_scim_resources_user_name\` (\`directory_id\`, \`user_name_key\`), INDEX \`IDX_jit_scim_resources_name\` (\`directory_id\`, \`type\`, \`name_key\`), INDEX \`IDX_jit_scim_resources_external\` (\`directory_id\`, \`type\`, \`external_id\`), INDEX \`IDX_jit_scim_resources_list\` (\`directory_id\`, \`type\`, \`id\`), INDEX \`IDX_jit_scim_resources_created\` (\`directory_id\`, \`type\`, \`created_at\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      `CREATE TABLE \`jit_scim_resources\` (\`id\` varchar(36) NOT NULL, \`directory_id\` varchar(36) NOT NULL, \`type\` varchar(8) NOT NULL, \`name\` varchar(256) NOT NULL, \`name_key\` varchar(256) NOT NULL, \`user_name_key\` varchar(256) NULL, \`external_id\` varchar(256) NULL, \`data\` text NOT NULL, \`version\` int NOT NULL, \`created_at\` bigint NOT NULL, \`updated_at\` bigint NOT NULL, UNIQUE INDEX \`UQ_jit_scim_resources_user_name\` (\`directory_id\`, \`user_name_key\`), INDEX \`IDX_jit_scim_resources_name\` (\`directory_id\`, \`type\`, \`name_key\`), INDEX \`IDX_jit_scim_resources_external\` (\`directory_id\`, \`type\`, \`external_id\`), INDEX \`IDX_jit_scim_resources_list\` (\`directory_id\`, \`type\`, \`id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
     await queryRunner.query(
       `CREATE TABLE \`jit_scim_members\` (\`group_id\` varchar(36) NOT NULL, \`member_id\` varchar(36) NOT NULL, \`directory_id\` varchar(36) NOT NULL, \`display\` varchar(256) NULL, INDEX \`IDX_jit_scim_members_member\` (\`member_id\`, \`directory_id\`), PRIMARY KEY (\`group_id\`, \`member_id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
     await queryRunner.query(
-      `CREATE TABLE \`jit_scim_values\` (\`id\` int NOT NULL AUTO_INCREMENT, \`resource_id\` varchar(36) NOT NULL, \`directory_id\` varchar(36) NOT NULL, \`attr\` varchar(160) NOT NULL, \`attr_top\` varchar(160) NOT NULL, \`elem\` int NOT NULL, \`kind\` varchar(1) NOT NULL, \`prefix\` varchar(191) NULL, \`text\` text NULL, \`num\` double NULL, INDEX \`IDX_jit_scim_values_text\` (\`directory_id\`, \`attr\`, \`prefix\`), INDEX \`IDX_jit_scim_values_num\` (\`directory_id\`, \`attr\`, \`num\`), INDEX \`IDX_jit_scim_values_resource\` (\`resource_id\`, \`attr\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      `CREATE TABLE \`jit_scim_values\` (\`id\` int NOT NULL AUTO_INCREMENT, \`resource_id\` varchar(36) NOT NULL, \`directory_id\` varchar(36) NOT NULL, \`attr\` varchar(160) NOT NULL, \`attr_top\` varchar(160) NOT NULL, \`elem\` int NOT NULL, \`kind\` varchar(1) NOT NULL, \`prefix\` varchar(191) NULL, \`text\` text NULL, \`num\` double NULL, INDEX \`IDX_jit_scim_values_text\` (\`directory_id\`, \`attr\`, \`prefix\`), INDEX \`IDX_jit_scim_values_resource\` (\`resource_id\`, \`attr\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX \`IDX_jit_scim_values_resource\` ON \`jit_scim_values\``);
-    await queryRunner.query(`DROP INDEX \`IDX_jit_scim_values_num\` ON \`jit_scim_values\``);
     await queryRunner.query(`DROP INDEX \`IDX_jit_scim_values_text\` ON \`jit_scim_values\``);
     await queryRunner.query(`DROP TABLE \`jit_scim_values\``);
     await queryRunner.query(`DROP INDEX \`IDX_jit_scim_members_member\` ON \`jit_scim_members\``);
     await queryRunner.query(`DROP TABLE \`jit_scim_members\``);
-    await queryRunner.query(`DROP INDEX \`IDX_jit_scim_resources_created\` ON \`jit_scim_resources\``);
     await queryRunner.query(`DROP INDEX \`IDX_jit_scim_resources_list\` ON \`jit_scim_resources\``);
     await queryRunner.query(`DROP INDEX \`IDX_jit_scim_resources_external\` ON \`jit_scim_resources\``);
     await queryRunner.query(`DROP INDEX \`IDX_jit_scim_resources_name\` ON \`jit_scim_resources\``);

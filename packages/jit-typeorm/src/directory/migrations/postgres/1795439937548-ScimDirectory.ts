@@ -34,9 +34,6 @@ export class ScimDirectoryPostgres1795439937548 implements MigrationInterface {
       `CREATE INDEX "IDX_jit_scim_resources_list" ON "jit_scim_resources"  ("directory_id", "type", "id") `,
     );
     await queryRunner.query(
-      `CREATE INDEX "IDX_jit_scim_resources_created" ON "jit_scim_resources"  ("directory_id", "type", "created_at") `,
-    );
-    await queryRunner.query(
       `CREATE TABLE "jit_scim_members" ("group_id" character varying(36) NOT NULL, "member_id" character varying(36) NOT NULL, "directory_id" character varying(36) NOT NULL, "display" character varying(256), CONSTRAINT "PK_43ca0c46c073b8245bd860b4fa7" PRIMARY KEY ("group_id", "member_id"))`,
     );
     await queryRunner.query(
@@ -49,21 +46,16 @@ export class ScimDirectoryPostgres1795439937548 implements MigrationInterface {
       `CREATE INDEX "IDX_jit_scim_values_text" ON "jit_scim_values"  ("directory_id", "attr", "prefix") `,
     );
     await queryRunner.query(
-      `CREATE INDEX "IDX_jit_scim_values_num" ON "jit_scim_values"  ("directory_id", "attr", "num") `,
-    );
-    await queryRunner.query(
       `CREATE INDEX "IDX_jit_scim_values_resource" ON "jit_scim_values"  ("resource_id", "attr") `,
     );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_values_resource"`);
-    await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_values_num"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_values_text"`);
     await queryRunner.query(`DROP TABLE "jit_scim_values"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_members_member"`);
     await queryRunner.query(`DROP TABLE "jit_scim_members"`);
-    await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_resources_created"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_resources_list"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_resources_external"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_scim_resources_name"`);
