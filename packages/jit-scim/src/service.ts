@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   JitError,
   StoreConflictError,
@@ -254,7 +253,8 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         });
         user = await setStatus(tx, ctx, user, input.active, 'scim');
       } else {
-        const id = randomUUID();
+        // Time-ordered ids keep inserts at the end of the id indexes.
+        const id = uuidv7();
         const attributes = userAttributes(input);
         user = await tx.insertUser({
           id,
@@ -411,7 +411,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     const { record, members } = await write(async (tx) => {
       const at = now();
       const record = await tx.insertResource({
-        id: randomUUID(),
+        id: uuidv7(),
         directoryId: ctx.directory.id,
         type: 'Group',
         name: input.displayName,
