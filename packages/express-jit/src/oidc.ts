@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import * as client from 'openid-client';
 import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
-import { ConfigurationError, UnknownConnectionError, type Connection, type Provisioner } from '@jit-sso/core';
+import { ConfigurationError, JitError, UnknownConnectionError, type Connection, type Provisioner } from '@jit-sso/core';
 import { oidcVerify } from './protocol/oidc-verify.js';
 
 /** An OIDC connection's `protocolOptions.oidc`. */
@@ -69,13 +69,19 @@ export function createOidcStrategies(options: OidcStrategiesOptions) {
     // A SAML connection has no OIDC endpoints.
     if (connection.protocol !== 'oidc') throw new UnknownConnectionError(connection.id);
     const settings = readOidcSettings(connection);
-    const config = await client.discovery(
-      new URL(connection.issuer),
-      settings.clientId,
-      settings.clientSecret,
-      settings.clientSecret ? client.ClientSecretPost(settings.clientSecret) : client.None(),
-      settings.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
-    );
+    const config = await client
+      .discovery(
+        new URL(connection.issuer),
+        settings.clientId,
+        settings.clientSecret,
+        settings.clientSecret ? client.ClientSecretPost(settings.clientSecret) : client.None(),
+        settings.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
+      )
+      .catch((error: unknown) => {
+        throw new JitError('IDP_UNREACHABLE', `The issuer of connection "${connection.id}" did not answer its discovery request.`, {
+          cause: error,
+        });
+      });
     if (config.serverMetadata().issuer !== connection.issuer) {
       throw new ConfigurationError(`Connection "${connection.id}": the discovery document names another issuer.`);
     }

@@ -182,3 +182,29 @@ describe('passport-openidconnect profiles', () => {
     expect((refused as JitError).code).toBe('ISSUER_MISMATCH');
   });
 });
+
+describe('an OIDC issuer that does not answer', () => {
+  it('fails with IDP_UNREACHABLE, and is retried at the next login', async () => {
+    const { createOidcStrategies } = await import('../src/index.js');
+    const { toProtocolError } = await import('../src/protocol/index.js');
+    const provisioner = createProvisioner({
+      store: new MemoryStore(),
+      connections: [
+        {
+          id: 'down',
+          tenantId: 't',
+          protocol: 'oidc',
+          issuer: 'http://127.0.0.1:9',
+          jit: { verifiedDomains: ['t.test'] },
+          protocolOptions: { oidc: { clientId: 'c', redirectUri: 'http://app.test/cb', allowInsecureRequests: true } },
+        },
+      ],
+    });
+    const strategies = createOidcStrategies({ provisioner });
+    await expect(strategies.strategyFor('down')).rejects.toMatchObject({ code: 'IDP_UNREACHABLE' });
+    await expect(strategies.strategyFor('down')).rejects.toMatchObject({ code: 'IDP_UNREACHABLE' });
+    const refused = Object.assign(new Error('connect'), { code: 'ECONNREFUSED' });
+    expect(toProtocolError(new TypeError('fetch failed', { cause: refused }), 'oidc').code).toBe('IDP_UNREACHABLE');
+    expect(toProtocolError(new Error('unexpected "state" response parameter'), 'oidc').code).toBe('OIDC_CALLBACK_INVALID');
+  });
+});

@@ -35,8 +35,24 @@ const OIDC_REASONS: ReadonlyArray<[RegExp, string, string]> = [
  * `JitError` whose message an administrator can act on. The library's own message stays in `cause`,
  * never in what is shown.
  */
+const NETWORK = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|UND_ERR_\w+)$/;
+
+/** A request to the identity provider that got no answer (as opposed to an answer that was refused). */
+function isNetworkFailure(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK.test(code)) return true;
+    if (e instanceof TypeError && e.message === 'fetch failed') return true;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
+  }
+  return false;
+}
+
 export function toProtocolError(error: unknown, protocol: 'saml' | 'oidc'): JitError {
   if (isJitError(error)) return error;
+  if (protocol === 'oidc' && isNetworkFailure(error)) {
+    return new JitError('IDP_UNREACHABLE', 'The identity provider did not answer.', { cause: error });
+  }
   const text = error instanceof Error ? `${error.message} ${(error as { code?: unknown }).code ?? ''}` : String(error);
   if (protocol === 'saml') {
     const match = SAML_REASONS.find(([pattern]) => pattern.test(text));
