@@ -4,7 +4,7 @@ export {
   type JitForRootOptions,
   type JitForRootAsyncOptions,
 } from './jit.module-definition.js';
-export type { JitModuleOptions } from './options.js';
+export type { JitModuleOptions, JitProtocolOptions, SharedEngineOptions } from './options.js';
 export { JitService } from './jit.service.js';
 export { JitExceptionFilter, jitErrorBody } from './jit-exception.filter.js';
 export { AllowAnonymous, JitSessionGuard } from './session.guard.js';

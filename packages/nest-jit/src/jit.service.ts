@@ -6,6 +6,7 @@ import {
   type DormantCleanupOptions,
   type DormantCleanupReport,
   type IdentityStore,
+  type ProvisionerOptions,
   type ProvisioningResult,
   type ProvisionRequest,
   type Provisioner,
@@ -26,7 +27,10 @@ export class JitService implements Provisioner {
   constructor(@Inject(JIT_MODULE_OPTIONS) options: JitModuleOptions) {
     checkModuleOptions(options);
     this.options = options;
-    this.engine = createProvisioner(options);
+    this.engine =
+      'provisioner' in options && options.provisioner
+        ? options.provisioner
+        : createProvisioner(options as ProvisionerOptions);
   }
 
   get store(): IdentityStore {

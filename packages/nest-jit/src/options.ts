@@ -2,6 +2,7 @@ import {
   ConfigurationError,
   defineConnection,
   type ConnectionInput,
+  type Provisioner,
   type ProvisionerOptions,
 } from '@jit-sso/core';
 import { readOidcSettings } from '@jit-sso/express';
@@ -9,10 +10,20 @@ import { readSamlSettings, type ReplayCache } from '@jit-sso/express/protocol';
 
 /**
  * What `JitModule.forRoot` / `forRootAsync` take: the engine's options (store, connections, tenants,
- * resolver, event listener) and what the SAML and OIDC strategies need. Checked when the module
- * starts, so a wrong connection stops the app at boot instead of failing the first login.
+ * resolver, event listener), or an engine the app already built (`provisioner`, e.g. shared with its
+ * SCIM service), and what the SAML and OIDC strategies need. Checked when the module starts, so a
+ * wrong connection stops the app at boot instead of failing the first login.
  */
-export interface JitModuleOptions extends ProvisionerOptions {
+export type JitModuleOptions = (ProvisionerOptions | SharedEngineOptions) & JitProtocolOptions;
+
+export interface SharedEngineOptions {
+  /** An engine built with `createProvisioner`; the module uses it as is. */
+  provisioner: Provisioner;
+  /** The engine's connections, when known, so that their protocol settings are checked at start-up. */
+  connections?: readonly ConnectionInput[];
+}
+
+export interface JitProtocolOptions {
   /**
    * Where SAML request ids and consumed assertion ids are kept: `RedisReplayCache` when the app runs
    * in more than one process, `MemoryReplayCache` for one. Required when a connection is SAML.
@@ -29,13 +40,24 @@ export function checkModuleOptions(options: unknown): asserts options is JitModu
   if (!options || typeof options !== 'object') {
     throw new ConfigurationError('JitModule needs an options object with a store and connections.');
   }
-  const { store, connections, replayCache } = options as Partial<JitModuleOptions>;
-  if (!store || typeof store.transaction !== 'function' || typeof store.findUserById !== 'function') {
+  const { store, connections, replayCache, provisioner } = options as Partial<
+    ProvisionerOptions & SharedEngineOptions & JitProtocolOptions
+  >;
+  if (provisioner !== undefined) {
+    if (typeof provisioner?.provision !== 'function' || typeof provisioner.getActiveUser !== 'function') {
+      throw new ConfigurationError(
+        'JitModule options.provisioner must be an engine built with createProvisioner.',
+      );
+    }
+    if (store !== undefined) {
+      throw new ConfigurationError('JitModule takes either options.provisioner or options.store, not both.');
+    }
+  } else if (!store || typeof store.transaction !== 'function' || typeof store.findUserById !== 'function') {
     throw new ConfigurationError(
       'JitModule options.store must implement IdentityStore (MemoryStore, TypeormStore or your own).',
     );
   }
-  if (!Array.isArray(connections) && typeof connections !== 'function') {
+  if (provisioner === undefined && !Array.isArray(connections) && typeof connections !== 'function') {
     throw new ConfigurationError(
       'JitModule options.connections must be a list of connections or a loader function.',
     );

@@ -2,7 +2,13 @@ import './fixtures.js';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import { JitError, MemoryStore, type ConnectionInput } from '@jit-sso/core';
+import {
+  createProvisioner,
+  JitError,
+  MemoryStore,
+  type ConnectionInput,
+  type ProvisioningEvent,
+} from '@jit-sso/core';
 import { MemoryReplayCache } from '@jit-sso/express/protocol';
 import { JitModule, JitService, type JitModuleOptions } from '../src/index.js';
 import { annLogin, oidcConnection, options } from './fixtures.js';
@@ -85,6 +91,22 @@ describe('JitModule registration', () => {
     await expectFirstLoginCreates(jit);
   });
 
+  it('uses an engine the app already built (shared with its SCIM service, say)', async () => {
+    const events: ProvisioningEvent['type'][] = [];
+    const store = new MemoryStore();
+    const provisioner = createProvisioner({
+      store,
+      connections: [oidcConnection()],
+      onEvent: (event) => void events.push(event.type),
+    });
+    const jit = await engineOf({
+      imports: [JitModule.forRoot({ provisioner, connections: [oidcConnection()] })],
+    });
+    expect(jit.store).toBe(store);
+    await expectFirstLoginCreates(jit);
+    expect(events).toEqual(['provisioned']);
+  });
+
   it('isGlobal makes JitService injectable in modules that do not import JitModule', async () => {
     @Injectable()
     class Accounts {
@@ -142,6 +164,21 @@ describe('JitModule validates its options at start-up', () => {
     });
     expect(error.code).toBe('INVALID_CONFIGURATION');
     expect(error.message).toMatch(/store/);
+  });
+
+  it('refuses both an engine and a store', async () => {
+    const provisioner = createProvisioner({ store: new MemoryStore(), connections: [oidcConnection()] });
+    const error = await bootError({
+      imports: [JitModule.forRoot({ ...options(), provisioner } as never)],
+    });
+    expect(error.message).toMatch(/either options.provisioner or options.store/);
+  });
+
+  it("checks the protocol settings of a shared engine's connections when it is given them", async () => {
+    const bad = oidcConnection({ protocolOptions: { oidc: { clientId: 'app' } } });
+    const provisioner = createProvisioner({ store: new MemoryStore(), connections: [bad] });
+    const error = await bootError({ imports: [JitModule.forRoot({ provisioner, connections: [bad] })] });
+    expect(error.message).toMatch(/protocolOptions\.oidc\.redirectUri/);
   });
 
   it('refuses a factory that returns nothing', async () => {

@@ -79,7 +79,12 @@ export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
 
   @Module({
     imports: [
-      JitModule.forRoot({ store: env.store, connections: env.connections, replayCache: env.replayCache }),
+      // The suite's engine, as the Express and Koa apps use it; connections are checked at start-up.
+      JitModule.forRoot({
+        provisioner: env.provisioner,
+        connections: env.connections,
+        replayCache: env.replayCache,
+      }),
     ],
     controllers: [AuthController],
   })
