@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
 import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
 import { RedisReplayCache, type ReplayCache } from '@jit-sso/express/protocol';
-import { IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
+import { IDP_KEY, OTHER_IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
 import { TestOidcProvider } from './oidc-idp.js';
 import { freePort } from './ports.js';
 
@@ -89,6 +89,8 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     samlConnection('acme-saml-entra', 'acme', acmeJit, { wantAuthnResponseSigned: false }),
     samlConnection('acme-saml-sha1', 'acme', acmeJit, { allowSha1: true }),
     samlConnection('acme-saml-nojit', 'acme', { ...acmeJit, mode: 'off' }),
+    // During a certificate rollover both the current and the next certificate are pinned.
+    samlConnection('acme-saml-rollover', 'acme', acmeJit, { idpCert: [IDP_KEY.cert, OTHER_IDP_KEY.cert] }),
     samlConnection('acme-saml-idp-initiated', 'acme', acmeJit, { allowIdpInitiated: true, relayStateAllowList: ['/dashboard'] }),
     samlConnection('globex-saml', 'globex', { verifiedDomains: ['globex.test'], emailAuthoritative: true }),
     oidcConnection('acme-oidc', 'acme', { verifiedDomains: ['acme.test'], defaultRoles: ['member'], roleRules: ROLE_RULES }),

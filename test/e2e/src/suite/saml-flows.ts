@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Browser } from '../browser.js';
+import { IDP_KEY, OTHER_IDP_KEY } from '../saml-idp.js';
 import {
   expectDenialAudited,
   expectNothingCreated,
@@ -68,6 +69,15 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       expect(page.body).not.toContain(person.subject);
       expect(page.body).not.toContain(person.email);
       expect(page.body).not.toMatch(/<saml|SAMLResponse|at .*\.(ts|js):\d+/);
+    });
+
+    it('accepts either pinned certificate during a rollover', async () => {
+      for (const signingKey of [IDP_KEY, OTHER_IDP_KEY]) {
+        const person = newPerson();
+        const browser = new Browser();
+        const login = await samlLoginWith(ctx, browser, 'acme-saml-rollover', { user: samlUser(person), signingKey });
+        await expectSignedIn(ctx, browser, login.response, person.email);
+      }
     });
 
     it('serves the SP metadata of a connection', async () => {
