@@ -1,0 +1,113 @@
+import 'reflect-metadata';
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import request from 'supertest';
+import express from 'express';
+import Koa from 'koa';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MemoryDirectoryStore } from '@jit-sso/core';
+import { createDirectory, createScimNodeHandler, createScimService, issueDirectoryToken } from '../src/index.js';
+import { BASE, user } from './helpers.js';
+
+async function setup() {
+  const store = new MemoryDirectoryStore();
+  const directory = await createDirectory(store, { tenantId: 'acme' });
+  const { token } = await issueDirectoryToken(store, directory.id);
+  const service = createScimService({ store, baseUrl: BASE });
+  return { token, service };
+}
+
+/** The same conversation against any server: create, read with ETag, 304, filter, PATCH, errors. */
+async function converse(server: Parameters<typeof request>[0], token: string, prefix = '/scim/v2') {
+  const auth = { Authorization: `Bearer ${token}` };
+  const created = await request(server)
+    .post(`${prefix}/Users`)
+    .set(auth)
+    .set('Content-Type', 'application/scim+json')
+    .send(JSON.stringify(user('ann')));
+  expect(created.status).toBe(201);
+  expect(created.headers['content-type']).toBe('application/scim+json; charset=utf-8');
+  expect(created.headers['location']).toBe(`${BASE}/Users/${created.body.id}`);
+  const etag = String(created.headers['etag']);
+  const again = await request(server).get(`${prefix}/Users/${created.body.id}`).set(auth).set('If-None-Match', etag);
+  expect(again.status).toBe(304);
+  const found = await request(server).get(`${prefix}/Users`).query({ filter: 'userName eq "ann"' }).set(auth);
+  expect(found.body.totalResults).toBe(1);
+  const patched = await request(server)
+    .patch(`${prefix}/Users/${created.body.id}`)
+    .set(auth)
+    .set('Content-Type', 'application/json')
+    .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+  expect(patched.status).toBe(204);
+  const garbage = await request(server).post(`${prefix}/Users`).set(auth).set('Content-Type', 'application/json').send('{"userName": tre');
+  expect(garbage.status).toBe(400);
+  expect(JSON.parse(garbage.text)).toMatchObject({ scimType: 'invalidSyntax' });
+  const anonymous = await request(server).get(`${prefix}/Users`);
+  expect(anonymous.status).toBe(401);
+  const discovery = await request(server).get(`${prefix}/ServiceProviderConfig`);
+  expect(discovery.status).toBe(200);
+}
+
+describe('createScimNodeHandler', () => {
+  it('works mounted in Express, before the app\'s body parser or after it', async () => {
+    const { token, service } = await setup();
+    const app = express();
+    app.use('/scim/v2', createScimNodeHandler(service));
+    app.use(express.json());
+    await converse(app, token);
+    // After express.json(), well-formed bodies arrive parsed (malformed ones get Express's own 400).
+    const parsed = express();
+    parsed.use(express.json({ type: ['application/json', 'application/scim+json'] }));
+    parsed.use('/scim/v2', createScimNodeHandler(service));
+    const res = await request(parsed)
+      .post('/scim/v2/Users')
+      .set('Authorization', `Bearer ${token}`)
+      .send(user('bob'));
+    expect(res.status).toBe(201);
+    expect((await request(parsed).get('/scim/v2/Users').set('Authorization', `Bearer ${token}`)).body.totalResults).toBe(2);
+  });
+
+  it('works in Koa through ctx.req and ctx.res', async () => {
+    const { token, service } = await setup();
+    const handler = createScimNodeHandler(service, { mountPath: '/scim/v2' });
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      if (ctx.path !== '/scim/v2' && !ctx.path.startsWith('/scim/v2/')) return next();
+      ctx.respond = false;
+      await handler(ctx.req, ctx.res);
+    });
+    await converse(app.callback(), token);
+  });
+
+  it('works in NestJS on its Express instance', async () => {
+    const { token, service } = await setup();
+    class AppModule {}
+    Module({})(AppModule);
+    const app = await NestFactory.create(AppModule, { logger: false });
+    app.use('/scim/v2', createScimNodeHandler(service));
+    await app.init();
+    try {
+      await converse(app.getHttpServer(), token);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('works on node:http with a mount path', async () => {
+    const { token, service } = await setup();
+    const handler = createScimNodeHandler(service, { mountPath: '/scim/v2' });
+    await converse(createServer((req, res) => void handler(req, res)), token);
+  });
+
+  it('refuses bodies over its limit with 413', async () => {
+    const { token, service } = await setup();
+    const handler = createScimNodeHandler(service, { maxBodyBytes: 1024 });
+    const res = await request(createServer((req, res) => void handler(req, res)))
+      .post('/Users')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(user('big', { title: 'x'.repeat(5000) })));
+    expect(res.status).toBe(413);
+  });
+});
