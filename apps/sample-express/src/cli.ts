@@ -40,12 +40,10 @@ export async function runFromEnvironment(
     ...sample.connections.map((c) => `  sign in         ${sample.url}/auth/${c.protocol}/${c.id}/login`),
   ];
   if (sample.idp) lines.push(`  local IdPs      ${sample.idp.url}  (people admin: ${sample.idp.url}/admin)`);
-  if (sample.scim) {
-    lines.push(
-      `  SCIM base URL   ${sample.url}/scim/v2`,
-      `  SCIM token      ${sample.scim.token}  (tenant ${sample.scim.tenantId})`,
-    );
-  }
+  lines.push(
+    `  SCIM base URL   ${sample.url}/scim/v2`,
+    `  SCIM token      ${sample.scim.token}  (tenant ${sample.scim.tenantId})`,
+  );
   lines.push('Press Ctrl-C to stop.');
   console.log(lines.join('\n'));
 

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import {
+  ConfigurationError,
   createProvisioner,
-  isDirectoryStore,
   type Connection,
   type DirectoryRecord,
   type DirectoryStore,
@@ -21,7 +21,7 @@ import {
 import { defaultSamlKeys, startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
 import { readOidcSettings } from '@jit-sso/express';
 import { readSamlSettings } from '@jit-sso/express/protocol';
-import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
+import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
 import { createSampleApp } from './app.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type SampleConfig } from './config.js';
 
@@ -54,8 +54,8 @@ export interface Sample {
   readonly databaseUrl: string;
   /** The migrations this start applied. */
   readonly migrations: readonly string[];
-  /** The demo tenant's SCIM directory, when the store keeps directories. */
-  readonly scim: DemoDirectory | null;
+  /** The first tenant's SCIM directory and its bearer token. */
+  readonly scim: DemoDirectory;
   readonly provisioner: Provisioner;
   close(): Promise<void>;
 }
@@ -119,9 +119,9 @@ function registrations(connections: readonly Connection[], idpUrl: string) {
 export interface PreparedSample extends Sample {
   readonly server: Server;
   readonly config: SampleConfig;
-  readonly store: TypeormStore;
+  readonly store: TypeormDirectoryStore;
   /** The SCIM 2.0 Node handler of the demo directory, to mount at `/scim/v2`. */
-  readonly scimHandler: ScimNodeHandler | null;
+  readonly scimHandler: ScimNodeHandler;
 }
 
 /**
@@ -161,21 +161,17 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
     const dataSource = await createJitDataSource(databaseUrl);
     cleanups.push(() => dataSource.destroy());
     const migrations = await migrate(dataSource);
-    const store = new TypeormStore(dataSource);
+    const store = new TypeormDirectoryStore(dataSource);
     const provisioner = createProvisioner({
       store,
       tenants: loaded.config.tenants,
       connections: loaded.config.connections,
     });
 
-    let scim: DemoDirectory | null = null;
-    let scimHandler: ScimNodeHandler | null = null;
-    if (isDirectoryStore(store)) {
-      scim = await demoDirectory(store, loaded.connections[0]!, options.scimToken);
-      scimHandler = createScimNodeHandler(
-        createScimService({ store, provisioner, baseUrl: `${url}/scim/v2` }),
-      );
-    }
+    const scim = await demoDirectory(store, loaded.connections[0]!, options.scimToken);
+    const scimHandler = createScimNodeHandler(
+      createScimService({ store, provisioner, baseUrl: `${url}/scim/v2` }),
+    );
     return {
       server,
       url,
@@ -206,7 +202,7 @@ export async function startSample(options: SampleOptions = {}): Promise<Sample> 
       connections: prepared.connections,
       publicUrl: prepared.url,
       idpUrl: prepared.idp?.url ?? null,
-      ...(prepared.scimHandler ? { scim: prepared.scimHandler } : {}),
+      scim: prepared.scimHandler,
     });
     prepared.server.on('request', app);
     return prepared;
@@ -220,7 +216,8 @@ const DEMO_TOKEN_LABEL = 'demo';
 
 /**
  * The first tenant's SCIM directory (created at the first start), with a bearer token: the one
- * given, or a fresh random one that replaces the previous starts' random tokens.
+ * given (it stays valid for this database), or a fresh random one. Either way, the random tokens of
+ * earlier starts are revoked.
  */
 async function demoDirectory(
   store: DirectoryStore,
@@ -243,7 +240,7 @@ async function demoDirectory(
     const hash = hashToken(token);
     const known = await store.findTokenByHash(hash);
     if (known && (known.directoryId !== directory.id || known.revokedAt !== null)) {
-      throw new Error(
+      throw new ConfigurationError(
         'JIT_DEMO_SCIM_TOKEN is a revoked token or belongs to another directory; choose another value.',
       );
     }
