@@ -152,13 +152,38 @@ describe('the sample app in a browser', () => {
     expect(await errorCode(page)).toBe('EMAIL_NOT_VERIFIED');
   });
 
-  it('ends Bob’s session at his next request when his account is deactivated', async () => {
+  it('ends Bob’s session when the directory deactivates him through SCIM', async () => {
+    const scim = `${sample.url}/scim/v2`;
+    const headers = { authorization: `Bearer ${sample.scim.token}`, 'content-type': 'application/scim+json' };
+    // The directory provisions Bob, whom his logins created; it takes his account over.
+    const created = await fetch(`${scim}/Users`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'bob@acme.test',
+        emails: [{ value: 'bob@acme.test', type: 'work', primary: true }],
+        active: true,
+      }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
     await bob.goto(`${sample.url}/profile`);
-    const userId = await bob.locator('#user').getAttribute('data-user-id');
-    await sample.provisioner.deactivateUser(userId!, { reason: 'left the company' });
+    expect(await bob.locator('#user').getAttribute('data-user-id')).toBe(id);
+
+    const patched = await fetch(`${scim}/Users/${id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'active', value: false }],
+      }),
+    });
+    expect(patched.status).toBeLessThan(300);
 
     await bob.goto(`${sample.url}/profile`);
     expect(await errorCode(bob)).toBe('SESSION_ENDED');
+    await shot(bob, 'session-ended');
     await signIn(bob, 'acme-saml', 'Bob');
     expect(await errorCode(bob)).toBe('USER_DEACTIVATED');
   });
@@ -168,9 +193,7 @@ describe('the sample app in a browser', () => {
     const actions = await alice
       .locator('#audit tr[data-action]')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
-    expect(new Set(actions)).toEqual(
-      new Set(['created', 'linked', 'updated', 'denied', 'deactivated']),
-    );
+    expect(new Set(actions)).toEqual(new Set(['created', 'linked', 'updated', 'denied', 'deactivated']));
     expect(await alice.locator('#audit code', { hasText: 'DOMAIN_NOT_ALLOWED' }).count()).toBe(1);
     expect(await alice.locator('#users tr[data-email="bob@acme.test"] td.bad').textContent()).toBe(
       'deactivated',
