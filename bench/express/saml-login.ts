@@ -12,14 +12,20 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput, type Provisioner } from '@jit-sso/core';
 import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
-import { MemoryReplayCache, RedisReplayCache, samlOptionsFor, type ReplayCache } from '@jit-sso/express/protocol';
+import {
+  MemoryReplayCache,
+  RedisReplayCache,
+  samlOptionsFor,
+  type ReplayCache,
+} from '@jit-sso/express/protocol';
 import { SAML } from '@node-saml/node-saml';
 import { buildExpressApp } from '../../test/e2e/src/apps/express.js';
 import { IDP_KEY, SP_KEY, TestSamlIdp, type SamlIdpUser } from '../../test/e2e/src/saml-idp.js';
 import { freePort } from '../../test/e2e/src/ports.js';
 import type { E2eEnvironment } from '../../test/e2e/src/environment.js';
 
-const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const arg = (name: string, fallback: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const LOGINS = Number(arg('logins', '300'));
 const WARMUP = 30;
 const CACHE = arg('cache', 'redis');
@@ -96,7 +102,12 @@ const app = await buildExpressApp(env);
 function user(n: string): SamlIdpUser {
   return {
     nameID: `bench-${n}`,
-    attributes: { email: `bench.${n}@acme.test`, givenName: 'Bench', sn: `Person ${n}`, groups: ['engineering'] },
+    attributes: {
+      email: `bench.${n}@acme.test`,
+      givenName: 'Bench',
+      sn: `Person ${n}`,
+      groups: ['engineering'],
+    },
   };
 }
 
@@ -155,10 +166,20 @@ async function scenario(name: string, personFor: (i: number) => SamlIdpUser) {
 async function validationOnly(): Promise<Stats> {
   const options = samlOptionsFor(await engine.getConnection(id), new MemoryReplayCache());
   const saml = new SAML({ ...options, validateInResponseTo: 'never' as never });
-  const request = { id: '_bench', acsUrl: `${baseUrl}/auth/saml/${id}/acs`, spEntityId: `${baseUrl}/auth/saml/${id}/metadata`, relayState: '', idpEntityId: idp.entityIdFor(id) };
+  const request = {
+    id: '_bench',
+    acsUrl: `${baseUrl}/auth/saml/${id}/acs`,
+    spEntityId: `${baseUrl}/auth/saml/${id}/metadata`,
+    relayState: '',
+    idpEntityId: idp.entityIdFor(id),
+  };
   const samples: number[] = [];
   for (let i = 0; i < WARMUP + LOGINS; i++) {
-    const body = { SAMLResponse: Buffer.from(idp.createResponse({ request, user: user(`${tag}-v-${i}`) })).toString('base64') };
+    const body = {
+      SAMLResponse: Buffer.from(idp.createResponse({ request, user: user(`${tag}-v-${i}`) })).toString(
+        'base64',
+      ),
+    };
     const t0 = performance.now();
     await saml.validatePostResponseAsync(body);
     if (i >= WARMUP) samples.push(performance.now() - t0);
@@ -174,14 +195,20 @@ const results = [
 const validation = await validationOnly();
 
 const ms = (v: number) => v.toFixed(2).padStart(7);
-console.log(`SAML login through @jit-sso/express, TypeormStore on SQLite (WAL file), ${CACHE} replay cache, ${LOGINS} logins each, Node ${process.version}`);
-console.log('scenario                       | login mean / median / p95 (ms) | JIT mean / median / p95 (ms) | JIT share (sum) | JIT share (medians)');
+console.log(
+  `SAML login through @jit-sso/express, TypeormStore on SQLite (WAL file), ${CACHE} replay cache, ${LOGINS} logins each, Node ${process.version}`,
+);
+console.log(
+  'scenario                       | login mean / median / p95 (ms) | JIT mean / median / p95 (ms) | JIT share (sum) | JIT share (medians)',
+);
 for (const r of results) {
   console.log(
     `${r.name.padEnd(30)} | ${ms(r.login.mean)} ${ms(r.login.median)} ${ms(r.login.p95)}     | ${ms(r.jit.mean)} ${ms(r.jit.median)} ${ms(r.jit.p95)}   | ${(r.share * 100).toFixed(1).padStart(6)}%         | ${((r.jit.median / r.login.median) * 100).toFixed(1)}%`,
   );
 }
-console.log(`node-saml validatePostResponseAsync alone: mean ${validation.mean.toFixed(2)} ms, median ${validation.median.toFixed(2)} ms, p95 ${validation.p95.toFixed(2)} ms`);
+console.log(
+  `node-saml validatePostResponseAsync alone: mean ${validation.mean.toFixed(2)} ms, median ${validation.median.toFixed(2)} ms, p95 ${validation.p95.toFixed(2)} ms`,
+);
 
 await app.close();
 await idp.close();

@@ -1,6 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { PassportLike } from './passport-types.js';
-import { isJitError, JitError, type Provisioner, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
+import {
+  isJitError,
+  JitError,
+  type Provisioner,
+  type ProvisioningResult,
+  type UserRecord,
+} from '@jit-sso/core';
 import { refuseDoctypeInEncoded } from './protocol/doctype.js';
 import { recordProtocolDenial, toProtocolError } from './protocol/errors.js';
 import type { OidcStrategies } from './oidc.js';
@@ -23,14 +29,26 @@ declare module 'express-serve-static-core' {
 
 type StrategyOf = (req: Request) => Promise<unknown> | unknown;
 
-function ssoHandler(passport: PassportLike, protocol: 'saml' | 'oidc', strategyOf: StrategyOf, options: SsoRouteOptions): RequestHandler {
+function ssoHandler(
+  passport: PassportLike,
+  protocol: 'saml' | 'oidc',
+  strategyOf: StrategyOf,
+  options: SsoRouteOptions,
+): RequestHandler {
   const param = options.connectionParam ?? 'connection';
   return (req: Request, res: Response, next: NextFunction) => {
     let connectionId = '';
     const refuse = (error: unknown) => {
       const jit = toProtocolError(error, protocol);
-      const audit = connectionId ? recordProtocolDenial(options.provisioner, { connectionId, error: jit }) : Promise.resolve(null);
-      audit.then(() => next(jit), () => next(jit));
+      // A URL naming no connection belongs to no tenant: it is answered, not audited.
+      const audited = connectionId !== '' && jit.code !== 'UNKNOWN_CONNECTION';
+      const audit = audited
+        ? recordProtocolDenial(options.provisioner, { connectionId, error: jit })
+        : Promise.resolve(null);
+      audit.then(
+        () => next(jit),
+        () => next(jit),
+      );
     };
     (async () => {
       connectionId = connectionIdOf(req, param);
@@ -48,7 +66,10 @@ function ssoHandler(passport: PassportLike, protocol: 'saml' | 'oidc', strategyO
             const user = found as UserRecord | false | undefined;
             if (error) return refuse(error);
             if (!user) {
-              const message = typeof (info as { message?: unknown })?.message === 'string' ? (info as { message: string }).message : '';
+              const message =
+                typeof (info as { message?: unknown })?.message === 'string'
+                  ? (info as { message: string }).message
+                  : '';
               return refuse(
                 protocol === 'oidc'
                   ? toProtocolError(new Error(message || 'state'), 'oidc')
@@ -75,12 +96,19 @@ function ssoHandler(passport: PassportLike, protocol: 'saml' | 'oidc', strategyO
  * (validates the response and signs the person in; parse the body with `express.urlencoded` first).
  * Refusals reach the error handler as `JitError`s and are written to the audit.
  */
-export function samlAuthenticate(passport: PassportLike, options: SsoRouteOptions & { strategy?: string }): RequestHandler {
+export function samlAuthenticate(
+  passport: PassportLike,
+  options: SsoRouteOptions & { strategy?: string },
+): RequestHandler {
   return ssoHandler(passport, 'saml', () => options.strategy ?? 'saml', options);
 }
 
 /** `GET /auth/oidc/:connection/login` and `GET /auth/oidc/:connection/callback`. */
-export function oidcAuthenticate(passport: PassportLike, strategies: OidcStrategies, options: SsoRouteOptions): RequestHandler {
+export function oidcAuthenticate(
+  passport: PassportLike,
+  strategies: OidcStrategies,
+  options: SsoRouteOptions,
+): RequestHandler {
   const param = options.connectionParam ?? 'connection';
   return ssoHandler(passport, 'oidc', (req) => strategies.strategyFor(connectionIdOf(req, param)), options);
 }

@@ -1,5 +1,12 @@
 export { createSamlStrategy, samlMetadata, type SamlStrategyOptions } from './saml.js';
-export { createOidcStrategies, JitOidcStrategy, readOidcSettings, type OidcSettings, type OidcStrategies, type OidcStrategiesOptions } from './oidc.js';
+export {
+  createOidcStrategies,
+  JitOidcStrategy,
+  readOidcSettings,
+  type OidcSettings,
+  type OidcStrategies,
+  type OidcStrategiesOptions,
+} from './oidc.js';
 export { oidcAuthenticate, samlAuthenticate, type SsoRouteOptions } from './authenticate.js';
 export { requireActiveUser, roleNames, useJitSession } from './session.js';
 export { createJwtSession, type JwtSessionOptions } from './jwt.js';

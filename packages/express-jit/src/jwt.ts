@@ -20,9 +20,11 @@ export interface JwtSessionOptions {
  */
 export function createJwtSession(options: JwtSessionOptions) {
   const key = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
-  if (key.byteLength < 32) throw new ConfigurationError('The session token secret must be at least 32 bytes.');
+  if (key.byteLength < 32)
+    throw new ConfigurationError('The session token secret must be at least 32 bytes.');
   const ttl = options.ttlSeconds ?? 3600;
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new ConfigurationError('ttlSeconds must be a positive integer.');
+  if (!Number.isInteger(ttl) || ttl <= 0)
+    throw new ConfigurationError('ttlSeconds must be a positive integer.');
 
   async function issue(user: Pick<UserRecord, 'id' | 'tenantId'>): Promise<string> {
     return new SignJWT({ tid: user.tenantId })

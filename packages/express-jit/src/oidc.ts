@@ -1,7 +1,13 @@
 import type { Request } from 'express';
 import * as client from 'openid-client';
 import { Strategy, type AuthenticateOptions } from 'openid-client/passport';
-import { ConfigurationError, JitError, UnknownConnectionError, type Connection, type Provisioner } from '@jit-sso/core';
+import {
+  ConfigurationError,
+  JitError,
+  UnknownConnectionError,
+  type Connection,
+  type Provisioner,
+} from '@jit-sso/core';
 import { oidcVerify } from './protocol/oidc-verify.js';
 
 /** An OIDC connection's `protocolOptions.oidc`. */
@@ -22,7 +28,9 @@ export function readOidcSettings(connection: Connection): OidcSettings {
   const need = (field: string) => {
     const value = raw[field];
     if (typeof value !== 'string' || value === '') {
-      throw new ConfigurationError(`Invalid connection "${connection.id}": protocolOptions.oidc.${field} is required.`);
+      throw new ConfigurationError(
+        `Invalid connection "${connection.id}": protocolOptions.oidc.${field} is required.`,
+      );
     }
     return value;
   };
@@ -78,12 +86,18 @@ export function createOidcStrategies(options: OidcStrategiesOptions) {
         settings.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
       )
       .catch((error: unknown) => {
-        throw new JitError('IDP_UNREACHABLE', `The issuer of connection "${connection.id}" did not answer its discovery request.`, {
-          cause: error,
-        });
+        throw new JitError(
+          'IDP_UNREACHABLE',
+          `The issuer of connection "${connection.id}" did not answer its discovery request.`,
+          {
+            cause: error,
+          },
+        );
       });
     if (config.serverMetadata().issuer !== connection.issuer) {
-      throw new ConfigurationError(`Connection "${connection.id}": the discovery document names another issuer.`);
+      throw new ConfigurationError(
+        `Connection "${connection.id}": the discovery document names another issuer.`,
+      );
     }
     client.enableNonRepudiationChecks(config);
     return new JitOidcStrategy(

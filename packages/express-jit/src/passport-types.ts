@@ -5,7 +5,13 @@ import type { RequestHandler } from 'express';
  * the adapter uses; structural, so that apps with either typing pass it.
  */
 export interface PassportLike {
-  authenticate(strategy: never, options: { session: boolean }, callback: (error: unknown, user: unknown, info: unknown) => void): RequestHandler;
+  authenticate(
+    strategy: never,
+    options: { session: boolean },
+    callback: (error: unknown, user: unknown, info: unknown) => void,
+  ): RequestHandler;
   serializeUser(fn: (user: Express.User, done: (error: unknown, id?: unknown) => void) => void): void;
-  deserializeUser(fn: (id: unknown, done: (error: unknown, user?: Express.User | false | null) => void) => void): void;
+  deserializeUser(
+    fn: (id: unknown, done: (error: unknown, user?: Express.User | false | null) => void) => void,
+  ): void;
 }

@@ -35,7 +35,11 @@ export function createSamlStrategy(options: SamlStrategyOptions): MultiSamlStrat
     relayState: (req) => (typeof req.body?.RelayState === 'string' ? req.body.RelayState : undefined),
   });
   // passport-saml is typed against Express 4's request type; at run time it is this app's request.
-  type SamlRequest = ConstructorParameters<typeof MultiSamlStrategy>[0] extends { getSamlOptions(req: infer R, cb: never): void } ? R : never;
+  type SamlRequest = ConstructorParameters<typeof MultiSamlStrategy>[0] extends {
+    getSamlOptions(req: infer R, cb: never): void;
+  }
+    ? R
+    : never;
   const strategy = new MultiSamlStrategy(
     {
       name: options.name ?? 'saml',
@@ -53,14 +57,20 @@ export function createSamlStrategy(options: SamlStrategyOptions): MultiSamlStrat
     },
     (req: SamlRequest, profile, done) => verify(req as unknown as Request, profile, done),
     // Single logout is not handled: the app ends its own session at /logout.
-    (_req: SamlRequest, _profile: unknown, done: (error: Error | null, user?: Record<string, unknown>) => void) =>
-      done(null, undefined),
+    (
+      _req: SamlRequest,
+      _profile: unknown,
+      done: (error: Error | null, user?: Record<string, unknown>) => void,
+    ) => done(null, undefined),
   );
   return strategy as MultiSamlStrategy & Strategy;
 }
 
 /** `GET .../metadata`: the SP metadata of the connection in the URL (entity id, ACS URL, signing certificate). */
-export function samlMetadata(strategy: MultiSamlStrategy, options: { provisioner: Provisioner; connectionParam?: string }): RequestHandler {
+export function samlMetadata(
+  strategy: MultiSamlStrategy,
+  options: { provisioner: Provisioner; connectionParam?: string },
+): RequestHandler {
   const param = options.connectionParam ?? 'connection';
   return (req, res, next) => {
     options.provisioner

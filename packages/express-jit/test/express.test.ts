@@ -19,12 +19,16 @@ function appWithErrors(error: unknown) {
 }
 
 describe('jitErrorHandler', () => {
-  const error = new JitError('SAML_RECIPIENT_MISMATCH', 'Wrong ACS <b>URL</b>.', { cause: new Error('secret internals') });
+  const error = new JitError('SAML_RECIPIENT_MISMATCH', 'Wrong ACS <b>URL</b>.', {
+    cause: new Error('secret internals'),
+  });
 
   it('answers JSON with the status, code, message and hint, and nothing internal', async () => {
     const res = await request(appWithErrors(error)).get('/').set('accept', 'application/json');
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ error: { code: 'SAML_RECIPIENT_MISMATCH', message: 'Wrong ACS <b>URL</b>.', hint: error.hint } });
+    expect(res.body).toEqual({
+      error: { code: 'SAML_RECIPIENT_MISMATCH', message: 'Wrong ACS <b>URL</b>.', hint: error.hint },
+    });
     expect(res.text).not.toContain('secret internals');
   });
 
@@ -48,7 +52,15 @@ describe('createJwtSession with requireActiveUser', () => {
     const store = new MemoryStore();
     const provisioner = createProvisioner({
       store,
-      connections: [{ id: 'c', tenantId: 't', protocol: 'oidc', issuer: 'https://idp.test', jit: { verifiedDomains: ['t.test'] } }],
+      connections: [
+        {
+          id: 'c',
+          tenantId: 't',
+          protocol: 'oidc',
+          issuer: 'https://idp.test',
+          jit: { verifiedDomains: ['t.test'] },
+        },
+      ],
     });
     const { user } = await provisioner.provision({
       connectionId: 'c',
@@ -67,7 +79,10 @@ describe('createJwtSession with requireActiveUser', () => {
   it('admits a valid token of an active user and re-loads the user', async () => {
     const { user, jwt, app } = await setup();
     const token = await jwt.issue(user);
-    const res = await request(app).get('/me').set('authorization', `Bearer ${token}`).set('accept', 'application/json');
+    const res = await request(app)
+      .get('/me')
+      .set('authorization', `Bearer ${token}`)
+      .set('accept', 'application/json');
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(user.id);
   });
@@ -76,7 +91,10 @@ describe('createJwtSession with requireActiveUser', () => {
     const { provisioner, user, jwt, app } = await setup();
     const token = await jwt.issue(user);
     await provisioner.deactivateUser(user.id);
-    const res = await request(app).get('/me').set('authorization', `Bearer ${token}`).set('accept', 'application/json');
+    const res = await request(app)
+      .get('/me')
+      .set('authorization', `Bearer ${token}`)
+      .set('accept', 'application/json');
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('SESSION_ENDED');
   });
@@ -114,9 +132,17 @@ describe('SAML connection settings', () => {
     issuer: 'https://idp.test/metadata',
     jit: { verifiedDomains: ['acme.test'] },
   };
-  const saml = { entryPoint: 'https://idp.test/sso', idpCert: ['CERT1', 'CERT2'], spEntityId: 'https://app.test/sp', acsUrl: 'https://app.test/acs' };
+  const saml = {
+    entryPoint: 'https://idp.test/sso',
+    idpCert: ['CERT1', 'CERT2'],
+    spEntityId: 'https://app.test/sp',
+    acsUrl: 'https://app.test/acs',
+  };
   const connectionWith = async (options: Record<string, unknown>) => {
-    const provisioner = createProvisioner({ store: new MemoryStore(), connections: [{ ...base, protocolOptions: { saml: options } }] });
+    const provisioner = createProvisioner({
+      store: new MemoryStore(),
+      connections: [{ ...base, protocolOptions: { saml: options } }],
+    });
     return provisioner.getConnection('acme');
   };
 
@@ -137,7 +163,10 @@ describe('SAML connection settings', () => {
   });
 
   it('accepts unsolicited responses only when the connection opts in', async () => {
-    const options = samlOptionsFor(await connectionWith({ ...saml, allowIdpInitiated: true }), new MemoryReplayCache());
+    const options = samlOptionsFor(
+      await connectionWith({ ...saml, allowIdpInitiated: true }),
+      new MemoryReplayCache(),
+    );
     expect(options.validateInResponseTo).toBe('ifPresent');
   });
 
@@ -169,11 +198,24 @@ describe('passport-openidconnect profiles', () => {
     const store = new MemoryStore();
     const provisioner = createProvisioner({
       store,
-      connections: [{ id: 'c', tenantId: 't', protocol: 'oidc', issuer: 'https://idp.test', jit: { verifiedDomains: ['t.test'] } }],
+      connections: [
+        {
+          id: 'c',
+          tenantId: 't',
+          protocol: 'oidc',
+          issuer: 'https://idp.test',
+          jit: { verifiedDomains: ['t.test'] },
+        },
+      ],
     });
     const verify = passportOpenIdConnectVerify({ provisioner, connectionId: 'c' });
     const user = await new Promise<unknown>((resolve, reject) =>
-      verify({}, 'https://idp.test', { id: 'sub-2', _json: { email: 'c@t.test', email_verified: true } }, (e, u) => (e ? reject(e) : resolve(u))),
+      verify(
+        {},
+        'https://idp.test',
+        { id: 'sub-2', _json: { email: 'c@t.test', email_verified: true } },
+        (e, u) => (e ? reject(e) : resolve(u)),
+      ),
     );
     expect((user as UserRecord).email).toBe('c@t.test');
     const refused = await new Promise<unknown>((resolve) =>
@@ -196,7 +238,9 @@ describe('an OIDC issuer that does not answer', () => {
           protocol: 'oidc',
           issuer: 'http://127.0.0.1:9',
           jit: { verifiedDomains: ['t.test'] },
-          protocolOptions: { oidc: { clientId: 'c', redirectUri: 'http://app.test/cb', allowInsecureRequests: true } },
+          protocolOptions: {
+            oidc: { clientId: 'c', redirectUri: 'http://app.test/cb', allowInsecureRequests: true },
+          },
         },
       ],
     });
@@ -204,7 +248,11 @@ describe('an OIDC issuer that does not answer', () => {
     await expect(strategies.strategyFor('down')).rejects.toMatchObject({ code: 'IDP_UNREACHABLE' });
     await expect(strategies.strategyFor('down')).rejects.toMatchObject({ code: 'IDP_UNREACHABLE' });
     const refused = Object.assign(new Error('connect'), { code: 'ECONNREFUSED' });
-    expect(toProtocolError(new TypeError('fetch failed', { cause: refused }), 'oidc').code).toBe('IDP_UNREACHABLE');
-    expect(toProtocolError(new Error('unexpected "state" response parameter'), 'oidc').code).toBe('OIDC_CALLBACK_INVALID');
+    expect(toProtocolError(new TypeError('fetch failed', { cause: refused }), 'oidc').code).toBe(
+      'IDP_UNREACHABLE',
+    );
+    expect(toProtocolError(new Error('unexpected "state" response parameter'), 'oidc').code).toBe(
+      'OIDC_CALLBACK_INVALID',
+    );
   });
 });

@@ -47,7 +47,10 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('checkSamlAssertion', () => {
   const expect_ = { idpEntityId: IDP, acsUrl: ACS };
-  const verified = (a: string, r = responseXml()) => ({ getAssertionXml: () => a, getSamlResponseXml: () => r });
+  const verified = (a: string, r = responseXml()) => ({
+    getAssertionXml: () => a,
+    getSamlResponseXml: () => r,
+  });
 
   it('returns the facts replay protection needs', () => {
     const checked = checkSamlAssertion(verified(assertionXml()), expect_);
@@ -60,16 +63,22 @@ describe('checkSamlAssertion', () => {
   });
 
   it('refuses an assertion of another issuer', () => {
-    expect(codeOf(() => checkSamlAssertion(verified(assertionXml({ issuer: 'https://evil.test' })), expect_))).toBe('SAML_ISSUER_MISMATCH');
+    expect(
+      codeOf(() => checkSamlAssertion(verified(assertionXml({ issuer: 'https://evil.test' })), expect_)),
+    ).toBe('SAML_ISSUER_MISMATCH');
   });
 
   it('refuses another Recipient and another Destination', () => {
-    expect(codeOf(() => checkSamlAssertion(verified(assertionXml({ recipient: 'https://evil.test/acs' })), expect_))).toBe(
-      'SAML_RECIPIENT_MISMATCH',
-    );
-    expect(codeOf(() => checkSamlAssertion(verified(assertionXml(), responseXml('https://evil.test/acs')), expect_))).toBe(
-      'SAML_RECIPIENT_MISMATCH',
-    );
+    expect(
+      codeOf(() =>
+        checkSamlAssertion(verified(assertionXml({ recipient: 'https://evil.test/acs' })), expect_),
+      ),
+    ).toBe('SAML_RECIPIENT_MISMATCH');
+    expect(
+      codeOf(() =>
+        checkSamlAssertion(verified(assertionXml(), responseXml('https://evil.test/acs')), expect_),
+      ),
+    ).toBe('SAML_RECIPIENT_MISMATCH');
   });
 
   it('refuses SHA-1 signatures and digests unless allowed', () => {
@@ -83,8 +92,12 @@ describe('checkSamlAssertion', () => {
   it('refuses a DOCTYPE anywhere, in plain or base64 form', () => {
     const evil = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><x/>';
     expect(codeOf(() => refuseDoctype(evil))).toBe('SAML_DOCTYPE_FORBIDDEN');
-    expect(codeOf(() => refuseDoctypeInEncoded(Buffer.from(evil).toString('base64')))).toBe('SAML_DOCTYPE_FORBIDDEN');
-    expect(codeOf(() => refuseDoctypeInEncoded(Buffer.from(evil, 'utf16le').toString('base64')))).toBe('SAML_DOCTYPE_FORBIDDEN');
+    expect(codeOf(() => refuseDoctypeInEncoded(Buffer.from(evil).toString('base64')))).toBe(
+      'SAML_DOCTYPE_FORBIDDEN',
+    );
+    expect(codeOf(() => refuseDoctypeInEncoded(Buffer.from(evil, 'utf16le').toString('base64')))).toBe(
+      'SAML_DOCTYPE_FORBIDDEN',
+    );
     expect(codeOf(() => checkSamlAssertion(verified(evil), expect_))).toBe('SAML_DOCTYPE_FORBIDDEN');
   });
 });
@@ -129,16 +142,27 @@ describe('replay caches', () => {
   for (const [name, make] of Object.entries(caches)) {
     it(`${name}: consumes an assertion once, also under concurrent copies`, async () => {
       const cache = await make();
-      const assertion = { issuer: IDP, assertionId: '_a1', notOnOrAfter: new Date(Date.now() + 60_000), inResponseTo: '_r1' };
-      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => consumeAssertion(cache, assertion)));
+      const assertion = {
+        issuer: IDP,
+        assertionId: '_a1',
+        notOnOrAfter: new Date(Date.now() + 60_000),
+        inResponseTo: '_r1',
+      };
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, () => consumeAssertion(cache, assertion)),
+      );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
       for (const o of outcomes.filter((o) => o.status === 'rejected')) {
         expect((o as PromiseRejectedResult).reason.code).toBe('SAML_REPLAY');
       }
       // Another assertion answering the same request is refused too.
-      await expect(consumeAssertion(cache, { ...assertion, assertionId: '_a2' })).rejects.toMatchObject({ code: 'SAML_REPLAY' });
+      await expect(consumeAssertion(cache, { ...assertion, assertionId: '_a2' })).rejects.toMatchObject({
+        code: 'SAML_REPLAY',
+      });
       // The same id from another issuer is a different assertion.
-      await expect(consumeAssertion(cache, { ...assertion, issuer: 'https://other.test', inResponseTo: null })).resolves.toBeUndefined();
+      await expect(
+        consumeAssertion(cache, { ...assertion, issuer: 'https://other.test', inResponseTo: null }),
+      ).resolves.toBeUndefined();
     });
 
     it(`${name}: keeps request ids for node-saml`, async () => {
@@ -176,11 +200,16 @@ describe('replay caches', () => {
 
   it('redis: lets one of several app instances (own connections) take an assertion', async () => {
     const prefix = `jit-sso:test:${randomBytes(6).toString('hex')}:`;
-    const clients = Array.from({ length: 4 }, () => new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 }));
+    const clients = Array.from(
+      { length: 4 },
+      () => new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 }),
+    );
     try {
       const assertion = { issuer: IDP, assertionId: '_shared', notOnOrAfter: null, inResponseTo: null };
       const outcomes = await Promise.allSettled(
-        clients.flatMap((client) => [0, 1].map(() => consumeAssertion(new RedisReplayCache(client, prefix), assertion))),
+        clients.flatMap((client) =>
+          [0, 1].map(() => consumeAssertion(new RedisReplayCache(client, prefix), assertion)),
+        ),
       );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     } finally {
@@ -210,15 +239,25 @@ describe('replay caches', () => {
 });
 
 describe('checkTenantId', () => {
-  const entra = { id: 'c', issuer: 'https://login.microsoftonline.com/organizations/v2.0', allowedTenantIds: ['t1'] };
+  const entra = {
+    id: 'c',
+    issuer: 'https://login.microsoftonline.com/organizations/v2.0',
+    allowedTenantIds: ['t1'],
+  };
   it('admits only allow-listed tenants on a multi-tenant issuer', () => {
     expect(codeOf(() => checkTenantId(entra, { tid: 't1' }))).toBeUndefined();
     expect(codeOf(() => checkTenantId(entra, { tid: 't2' }))).toBe('OIDC_TENANT_NOT_ALLOWED');
     expect(codeOf(() => checkTenantId(entra, {}))).toBe('OIDC_TENANT_NOT_ALLOWED');
-    expect(codeOf(() => checkTenantId({ ...entra, allowedTenantIds: [] }, { tid: 't1' }))).toBe('INVALID_CONFIGURATION');
+    expect(codeOf(() => checkTenantId({ ...entra, allowedTenantIds: [] }, { tid: 't1' }))).toBe(
+      'INVALID_CONFIGURATION',
+    );
   });
   it('leaves single-tenant issuers without a list alone', () => {
-    expect(codeOf(() => checkTenantId({ id: 'c', issuer: 'https://idp.test', allowedTenantIds: [] }, { tid: 'x' }))).toBeUndefined();
+    expect(
+      codeOf(() =>
+        checkTenantId({ id: 'c', issuer: 'https://idp.test', allowedTenantIds: [] }, { tid: 'x' }),
+      ),
+    ).toBeUndefined();
   });
 });
 

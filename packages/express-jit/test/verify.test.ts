@@ -17,9 +17,22 @@ function setup() {
         protocol: 'saml',
         issuer: IDP,
         jit: { verifiedDomains: ['acme.test'], emailAuthoritative: true },
-        protocolOptions: { saml: { entryPoint: 'https://idp.test/sso', idpCert: 'CERT', spEntityId: 'https://app.test/sp', acsUrl: ACS } },
+        protocolOptions: {
+          saml: {
+            entryPoint: 'https://idp.test/sso',
+            idpCert: 'CERT',
+            spEntityId: 'https://app.test/sp',
+            acsUrl: ACS,
+          },
+        },
       },
-      { id: 'oidc', tenantId: 'acme', protocol: 'oidc', issuer: 'https://op.test', jit: { verifiedDomains: ['acme.test'] } },
+      {
+        id: 'oidc',
+        tenantId: 'acme',
+        protocol: 'oidc',
+        issuer: 'https://op.test',
+        jit: { verifiedDomains: ['acme.test'] },
+      },
     ],
   });
   return { store, provisioner };
@@ -38,39 +51,65 @@ function profile(o: { nameID: string; recipient?: string; format?: string; id?: 
     nameIDFormat: o.format ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
     attributes: { email: `${o.nameID}@acme.test` },
     getAssertionXml: () => assertion,
-    getSamlResponseXml: () => `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_r${o.nameID}">${assertion}</samlp:Response>`,
+    getSamlResponseXml: () =>
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_r${o.nameID}">${assertion}</samlp:Response>`,
   } as Profile;
 }
 
-function run<Req>(verify: (req: Req, p: never, done: (e: Error | null, u?: object | false) => void) => void, req: Req, p: unknown) {
+function run<Req>(
+  verify: (req: Req, p: never, done: (e: Error | null, u?: object | false) => void) => void,
+  req: Req,
+  p: unknown,
+) {
   return new Promise<{ error: JitError | null; user: UserRecord | null }>((resolve) =>
-    verify(req, p as never, (error, user) => resolve({ error: error as JitError | null, user: (user || null) as UserRecord | null })),
+    verify(req, p as never, (error, user) =>
+      resolve({ error: error as JitError | null, user: (user || null) as UserRecord | null }),
+    ),
   );
 }
 
 describe('samlVerify', () => {
   it('provisions a verified profile, then refuses its replay, auditing the refusal once', async () => {
     const { store, provisioner } = setup();
-    const verify = samlVerify<object>({ provisioner, replayCache: new MemoryReplayCache(), connectionId: () => 'acme' });
+    const verify = samlVerify<object>({
+      provisioner,
+      replayCache: new MemoryReplayCache(),
+      connectionId: () => 'acme',
+    });
     const first = await run(verify, {}, profile({ nameID: 'ann' }));
     expect(first.error).toBeNull();
     expect(first.user?.email).toBe('ann@acme.test');
     const again = await run(verify, {}, profile({ nameID: 'ann' }));
     expect(again.error?.code).toBe('SAML_REPLAY');
-    const denials = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).filter((e) => e.action === 'denied');
+    const denials = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).filter(
+      (e) => e.action === 'denied',
+    );
     expect(denials.map((e) => [e.reason, e.subject])).toEqual([['SAML_REPLAY', 'ann']]);
   });
 
   it('refuses the tenant of another URL, a foreign Recipient and a transient NameID, creating nothing', async () => {
     const { store, provisioner } = setup();
     const cache = new MemoryReplayCache();
-    const inOtherTenant = samlVerify<object>({ provisioner, replayCache: cache, connectionId: () => 'acme', tenantId: () => 'globex' });
+    const inOtherTenant = samlVerify<object>({
+      provisioner,
+      replayCache: cache,
+      connectionId: () => 'acme',
+      tenantId: () => 'globex',
+    });
     expect((await run(inOtherTenant, {}, profile({ nameID: 'bob' }))).error?.code).toBe('TENANT_MISMATCH');
     const verify = samlVerify<object>({ provisioner, replayCache: cache, connectionId: () => 'acme' });
-    expect((await run(verify, {}, profile({ nameID: 'cid', recipient: 'https://evil.test/acs' }))).error?.code).toBe('SAML_RECIPIENT_MISMATCH');
-    expect((await run(verify, {}, profile({ nameID: 'dan', format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' }))).error?.code).toBe(
-      'TRANSIENT_SUBJECT',
-    );
+    expect(
+      (await run(verify, {}, profile({ nameID: 'cid', recipient: 'https://evil.test/acs' }))).error?.code,
+    ).toBe('SAML_RECIPIENT_MISMATCH');
+    expect(
+      (
+        await run(
+          verify,
+          {},
+          profile({ nameID: 'dan', format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' }),
+        )
+      ).error?.code,
+    ).toBe('TRANSIENT_SUBJECT');
     expect(await store.listUsers({ tenantId: 'acme', limit: 10 })).toEqual([]);
     const reasons = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).map((e) => e.reason);
     expect(reasons).toEqual(['TENANT_MISMATCH', 'SAML_RECIPIENT_MISMATCH', 'TRANSIENT_SUBJECT']);
@@ -81,11 +120,23 @@ describe('oidcVerify', () => {
   it('provisions from the validated claims and passes the tenant of the URL to the engine', async () => {
     const { provisioner } = setup();
     const claims = { iss: 'https://op.test', sub: 'u1', email: 'eve@acme.test', email_verified: true };
-    const ok = await run(oidcVerify<object>({ provisioner, connectionId: 'oidc' }), {}, { claims: () => claims });
+    const ok = await run(
+      oidcVerify<object>({ provisioner, connectionId: 'oidc' }),
+      {},
+      { claims: () => claims },
+    );
     expect(ok.user?.email).toBe('eve@acme.test');
-    const other = await run(oidcVerify<object>({ provisioner, connectionId: 'oidc', tenantId: () => 'globex' }), {}, { claims: () => claims });
+    const other = await run(
+      oidcVerify<object>({ provisioner, connectionId: 'oidc', tenantId: () => 'globex' }),
+      {},
+      { claims: () => claims },
+    );
     expect(other.error?.code).toBe('TENANT_MISMATCH');
-    const none = await run(oidcVerify<object>({ provisioner, connectionId: 'oidc' }), {}, { claims: () => undefined });
+    const none = await run(
+      oidcVerify<object>({ provisioner, connectionId: 'oidc' }),
+      {},
+      { claims: () => undefined },
+    );
     expect(none.error?.code).toBe('OIDC_CALLBACK_INVALID');
   });
 });

@@ -25,7 +25,9 @@ export class Browser {
       const name = pair!.slice(0, index).trim();
       const value = pair!.slice(index + 1).trim();
       const cookies = this.jar.get(url.origin) ?? new Map<string, string>();
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+      const expired = attributes.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a),
+      );
       if (expired || value === '') cookies.delete(name);
       else cookies.set(name, value);
       this.jar.set(url.origin, cookies);
@@ -70,7 +72,11 @@ export class Browser {
   }
 
   /** Follows redirects (GET) until a non-redirect answer or a URL that `stop` accepts. */
-  async follow(response: BrowserResponse, stop?: (url: string) => boolean, json = false): Promise<BrowserResponse> {
+  async follow(
+    response: BrowserResponse,
+    stop?: (url: string) => boolean,
+    json = false,
+  ): Promise<BrowserResponse> {
     let current = response;
     for (let hops = 0; current.location && current.status >= 300 && current.status < 400; hops++) {
       if (hops > 20) throw new Error('too many redirects');

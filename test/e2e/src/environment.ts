@@ -39,7 +39,11 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
   const oidcIds = ['acme-oidc', 'acme-oidc-partner', 'acme-oidc-entra', 'globex-oidc'];
   const oidc = new TestOidcProvider();
   await oidc.start(
-    oidcIds.map((id) => ({ client_id: id, client_secret: OIDC_CLIENT_SECRET, redirect_uris: [`${baseUrl}/auth/oidc/${id}/callback`] })),
+    oidcIds.map((id) => ({
+      client_id: id,
+      client_secret: OIDC_CLIENT_SECRET,
+      redirect_uris: [`${baseUrl}/auth/oidc/${id}/callback`],
+    })),
   );
 
   const samlConnection = (
@@ -65,7 +69,12 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
       },
     },
   });
-  const oidcConnection = (id: string, tenantId: string, jit: ConnectionInput['jit'], extra: Partial<ConnectionInput> = {}): ConnectionInput => ({
+  const oidcConnection = (
+    id: string,
+    tenantId: string,
+    jit: ConnectionInput['jit'],
+    extra: Partial<ConnectionInput> = {},
+  ): ConnectionInput => ({
     id,
     tenantId,
     protocol: 'oidc',
@@ -82,7 +91,12 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
       },
     },
   });
-  const acmeJit = { verifiedDomains: ['acme.test'], emailAuthoritative: true, defaultRoles: ['member'], roleRules: ROLE_RULES };
+  const acmeJit = {
+    verifiedDomains: ['acme.test'],
+    emailAuthoritative: true,
+    defaultRoles: ['member'],
+    roleRules: ROLE_RULES,
+  };
   const connections: ConnectionInput[] = [
     samlConnection('acme-saml', 'acme', acmeJit),
     // Signs only the assertion, as Microsoft Entra ID does by default.
@@ -91,12 +105,24 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     samlConnection('acme-saml-nojit', 'acme', { ...acmeJit, mode: 'off' }),
     // During a certificate rollover both the current and the next certificate are pinned.
     samlConnection('acme-saml-rollover', 'acme', acmeJit, { idpCert: [IDP_KEY.cert, OTHER_IDP_KEY.cert] }),
-    samlConnection('acme-saml-idp-initiated', 'acme', acmeJit, { allowIdpInitiated: true, relayStateAllowList: ['/dashboard'] }),
+    samlConnection('acme-saml-idp-initiated', 'acme', acmeJit, {
+      allowIdpInitiated: true,
+      relayStateAllowList: ['/dashboard'],
+    }),
     samlConnection('globex-saml', 'globex', { verifiedDomains: ['globex.test'], emailAuthoritative: true }),
-    oidcConnection('acme-oidc', 'acme', { verifiedDomains: ['acme.test'], defaultRoles: ['member'], roleRules: ROLE_RULES }),
+    oidcConnection('acme-oidc', 'acme', {
+      verifiedDomains: ['acme.test'],
+      defaultRoles: ['member'],
+      roleRules: ROLE_RULES,
+    }),
     // An IdP of the same tenant that is not authoritative for acme.test.
     oidcConnection('acme-oidc-partner', 'acme', { verifiedDomains: ['partner.test'] }),
-    oidcConnection('acme-oidc-entra', 'acme', { verifiedDomains: ['acme.test'] }, { allowedTenantIds: ['dir-acme'] }),
+    oidcConnection(
+      'acme-oidc-entra',
+      'acme',
+      { verifiedDomains: ['acme.test'] },
+      { allowedTenantIds: ['dir-acme'] },
+    ),
     oidcConnection('globex-oidc', 'globex', { verifiedDomains: ['globex.test'] }),
   ];
   // The store an app would run on one process: TypeORM on SQLite (in memory, one per suite).

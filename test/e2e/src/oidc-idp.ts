@@ -41,7 +41,11 @@ export class TestOidcProvider {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     const kid = 'test-key-1';
     const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
-    this.signingKey = { privateKey: privateKey as CryptoKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }, kid };
+    this.signingKey = {
+      privateKey: privateKey as CryptoKey,
+      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
+      kid,
+    };
     const configuration: Configuration = {
       clients: clients.map((c) => ({
         ...c,
@@ -60,7 +64,14 @@ export class TestOidcProvider {
       },
       scopes: ['openid', 'email', 'profile', 'groups', 'tenant'],
       conformIdTokenClaims: false,
-      ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
+      ttl: {
+        Interaction: 600,
+        Session: 3600,
+        Grant: 3600,
+        AccessToken: 600,
+        IdToken: 600,
+        AuthorizationCode: 60,
+      },
       pkce: { required: () => true },
       features: { devInteractions: { enabled: true } },
       findAccount: async (_ctx, sub) => {

@@ -51,25 +51,39 @@ export interface SamlResponseOptions {
   nameIDXmlAfterSigning?: string;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const id = () => `_${randomBytes(16).toString('hex')}`;
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 const ASSERTION = "/*[local-name(.)='Response']/*[local-name(.)='Assertion']";
 const RESPONSE = "/*[local-name(.)='Response']";
 
-function sign(xml: string, reference: string, key: { key: string; cert: string }, algorithm: 'sha256' | 'sha1'): string {
+function sign(
+  xml: string,
+  reference: string,
+  key: { key: string; cert: string },
+  algorithm: 'sha256' | 'sha1',
+): string {
   const signer = new SignedXml({
     privateKey: key.key,
     publicCert: key.cert,
     signatureAlgorithm:
-      algorithm === 'sha1' ? 'http://www.w3.org/2000/09/xmldsig#rsa-sha1' : 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+      algorithm === 'sha1'
+        ? 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'
+        : 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
   });
   signer.addReference({
     xpath: reference,
-    transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
-    digestAlgorithm: algorithm === 'sha1' ? 'http://www.w3.org/2000/09/xmldsig#sha1' : 'http://www.w3.org/2001/04/xmlenc#sha256',
+    transforms: [
+      'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+      'http://www.w3.org/2001/10/xml-exc-c14n#',
+    ],
+    digestAlgorithm:
+      algorithm === 'sha1'
+        ? 'http://www.w3.org/2000/09/xmldsig#sha1'
+        : 'http://www.w3.org/2001/04/xmlenc#sha256',
   });
   signer.computeSignature(xml, {
     prefix: 'ds',
@@ -98,11 +112,16 @@ export class TestSamlIdp {
           const sso = /^\/sso\/([\w.-]+)$/.exec(url.pathname);
           if (req.method === 'GET' && sso) {
             // The login page: the request travels on in hidden fields.
-            const fields = { SAMLRequest: url.searchParams.get('SAMLRequest') ?? '', RelayState: url.searchParams.get('RelayState') ?? '' };
+            const fields = {
+              SAMLRequest: url.searchParams.get('SAMLRequest') ?? '',
+              RelayState: url.searchParams.get('RelayState') ?? '',
+            };
             res.setHeader('content-type', 'text/html');
             res.end(
               `<form method="post" action="${esc(`${this.baseUrl}/sso/${sso[1]}/login`)}">` +
-                Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${k}" value="${esc(v)}">`).join('') +
+                Object.entries(fields)
+                  .map(([k, v]) => `<input type="hidden" name="${k}" value="${esc(v)}">`)
+                  .join('') +
                 '<input name="user"><button>Sign in</button></form>',
             );
             return;
@@ -110,7 +129,11 @@ export class TestSamlIdp {
           const login = /^\/sso\/([\w.-]+)\/login$/.exec(url.pathname);
           if (req.method === 'POST' && login) {
             const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-            const request = this.readRequest(login[1]!, form.get('SAMLRequest') ?? '', form.get('RelayState') ?? '');
+            const request = this.readRequest(
+              login[1]!,
+              form.get('SAMLRequest') ?? '',
+              form.get('RelayState') ?? '',
+            );
             const user = this.users.get(form.get('user') ?? '');
             if (!user) {
               res.statusCode = 401;
@@ -152,7 +175,8 @@ export class TestSamlIdp {
     const xml = inflateRawSync(Buffer.from(encoded, 'base64')).toString('utf8');
     const doc = new DOMParser().parseFromString(xml, 'text/xml');
     const root = doc.documentElement!;
-    const issuer = root.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:assertion', 'Issuer')[0]?.textContent ?? '';
+    const issuer =
+      root.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:assertion', 'Issuer')[0]?.textContent ?? '';
     return {
       id: root.getAttribute('ID') ?? '',
       acsUrl: root.getAttribute('AssertionConsumerServiceURL') ?? '',
@@ -167,7 +191,11 @@ export class TestSamlIdp {
     const url = new URL(location);
     const name = /^\/sso\/([\w.-]+)$/.exec(url.pathname)?.[1];
     if (!name) throw new Error(`not an SSO URL of this IdP: ${location}`);
-    return this.readRequest(name, url.searchParams.get('SAMLRequest') ?? '', url.searchParams.get('RelayState') ?? '');
+    return this.readRequest(
+      name,
+      url.searchParams.get('SAMLRequest') ?? '',
+      url.searchParams.get('RelayState') ?? '',
+    );
   }
 
   createResponse(options: SamlResponseOptions): string {
@@ -183,7 +211,9 @@ export class TestSamlIdp {
       .map(
         ([name, value]) =>
           `<saml:Attribute Name="${esc(name)}">` +
-          (Array.isArray(value) ? value : [value]).map((v) => `<saml:AttributeValue>${esc(v)}</saml:AttributeValue>`).join('') +
+          (Array.isArray(value) ? value : [value])
+            .map((v) => `<saml:AttributeValue>${esc(v)}</saml:AttributeValue>`)
+            .join('') +
           '</saml:Attribute>',
       )
       .join('');

@@ -7,7 +7,10 @@ const DOCTYPE = /<!\s*(DOCTYPE|ENTITY)/i;
 /** Refuses a SAML message (XML text) that contains a DOCTYPE or an entity declaration. */
 export function refuseDoctype(xml: string): void {
   if (DOCTYPE.test(xml)) {
-    throw new JitError('SAML_DOCTYPE_FORBIDDEN', 'The SAML message contains a DOCTYPE, which is not allowed.');
+    throw new JitError(
+      'SAML_DOCTYPE_FORBIDDEN',
+      'The SAML message contains a DOCTYPE, which is not allowed.',
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { JitError, type Connection } from '@jit-sso/core';
 
-const MULTI_TENANT = /^https:\/\/login\.microsoftonline\.com\/(common|organizations|consumers|\{tenantid\})\//i;
+const MULTI_TENANT =
+  /^https:\/\/login\.microsoftonline\.com\/(common|organizations|consumers|\{tenantid\})\//i;
 
 /** True for a Microsoft Entra issuer that admits any directory (`/common`, `/organizations`, `{tenantid}`). */
 export function isEntraMultiTenantIssuer(issuer: string): boolean {
@@ -13,7 +14,10 @@ export function isEntraMultiTenantIssuer(issuer: string): boolean {
  * also enforced for any other connection that sets it. Throws `OIDC_TENANT_NOT_ALLOWED`, or
  * `INVALID_CONFIGURATION` for a multi-tenant issuer with an empty list.
  */
-export function checkTenantId(connection: Pick<Connection, 'id' | 'issuer' | 'allowedTenantIds'>, claims: Record<string, unknown>): void {
+export function checkTenantId(
+  connection: Pick<Connection, 'id' | 'issuer' | 'allowedTenantIds'>,
+  claims: Record<string, unknown>,
+): void {
   const multi = isEntraMultiTenantIssuer(connection.issuer);
   if (!multi && connection.allowedTenantIds.length === 0) return;
   if (multi && connection.allowedTenantIds.length === 0) {
@@ -24,8 +28,12 @@ export function checkTenantId(connection: Pick<Connection, 'id' | 'issuer' | 'al
   }
   const tid = typeof claims['tid'] === 'string' ? claims['tid'] : null;
   if (!tid || !connection.allowedTenantIds.includes(tid)) {
-    throw new JitError('OIDC_TENANT_NOT_ALLOWED', 'The token was issued for a directory (tenant) this connection does not admit.', {
-      details: { tid },
-    });
+    throw new JitError(
+      'OIDC_TENANT_NOT_ALLOWED',
+      'The token was issued for a directory (tenant) this connection does not admit.',
+      {
+        details: { tid },
+      },
+    );
   }
 }

@@ -1,4 +1,11 @@
-import { isJitError, JitError, uuidv7, type AuditEvent, type JitErrorCode, type Provisioner } from '@jit-sso/core';
+import {
+  isJitError,
+  JitError,
+  uuidv7,
+  type AuditEvent,
+  type JitErrorCode,
+  type Provisioner,
+} from '@jit-sso/core';
 
 // Errors already written to the audit (the engine records its own denials).
 const audited = new WeakSet<object>();
@@ -13,9 +20,21 @@ export function isAudited(error: unknown): boolean {
 }
 
 const SAML_REASONS: ReadonlyArray<[RegExp, JitErrorCode, string]> = [
-  [/InResponseTo/i, 'SAML_REPLAY', 'The response does not answer a sign-in this application started, or it was already used.'],
-  [/signature|signed|cert/i, 'SAML_RESPONSE_INVALID', "The response's signature is missing or was not made with the connection's certificate."],
-  [/expired|not yet valid|clock|NotBefore|NotOnOrAfter/i, 'SAML_RESPONSE_INVALID', 'The assertion is expired or not yet valid; check the identity provider’s clock.'],
+  [
+    /InResponseTo/i,
+    'SAML_REPLAY',
+    'The response does not answer a sign-in this application started, or it was already used.',
+  ],
+  [
+    /signature|signed|cert/i,
+    'SAML_RESPONSE_INVALID',
+    "The response's signature is missing or was not made with the connection's certificate.",
+  ],
+  [
+    /expired|not yet valid|clock|NotBefore|NotOnOrAfter/i,
+    'SAML_RESPONSE_INVALID',
+    'The assertion is expired or not yet valid; check the identity provider’s clock.',
+  ],
   [/audience/i, 'SAML_RESPONSE_INVALID', 'The assertion is meant for another service provider (audience).'],
   [/provider returned/i, 'SAML_RESPONSE_INVALID', 'The identity provider refused the sign-in.'],
 ];
@@ -26,7 +45,11 @@ const OIDC_REASONS: ReadonlyArray<[RegExp, string, string]> = [
   [/"iss"|issuer/i, 'issuer', 'The ID token was issued by another issuer than the connection’s.'],
   [/"aud"|"azp"|audience/i, 'audience', 'The ID token was issued for another client (audience).'],
   [/"exp"|"iat"|"nbf"|"auth_time"|expired|timestamp/i, 'time', 'The ID token is expired or not yet valid.'],
-  [/alg|signature|JWS|JWT|JWK|key/i, 'signature', 'The ID token is not signed with one of the issuer’s keys.'],
+  [
+    /alg|signature|JWS|JWT|JWK|key/i,
+    'signature',
+    'The ID token is not signed with one of the issuer’s keys.',
+  ],
   [/code|grant|verifier|PKCE/i, 'code', 'The authorization code was refused by the identity provider.'],
 ];
 
@@ -53,16 +76,25 @@ export function toProtocolError(error: unknown, protocol: 'saml' | 'oidc'): JitE
   if (protocol === 'oidc' && isNetworkFailure(error)) {
     return new JitError('IDP_UNREACHABLE', 'The identity provider did not answer.', { cause: error });
   }
-  const text = error instanceof Error ? `${error.message} ${(error as { code?: unknown }).code ?? ''}` : String(error);
+  const text =
+    error instanceof Error ? `${error.message} ${(error as { code?: unknown }).code ?? ''}` : String(error);
   if (protocol === 'saml') {
     const match = SAML_REASONS.find(([pattern]) => pattern.test(text));
-    return new JitError(match?.[1] ?? 'SAML_RESPONSE_INVALID', match?.[2] ?? 'The SAML response is not valid.', { cause: error });
+    return new JitError(
+      match?.[1] ?? 'SAML_RESPONSE_INVALID',
+      match?.[2] ?? 'The SAML response is not valid.',
+      { cause: error },
+    );
   }
   const match = OIDC_REASONS.find(([pattern]) => pattern.test(text));
-  return new JitError('OIDC_CALLBACK_INVALID', match?.[2] ?? 'The sign-in response from the identity provider is not valid.', {
-    cause: error,
-    details: { reason: match?.[1] ?? 'invalid' },
-  });
+  return new JitError(
+    'OIDC_CALLBACK_INVALID',
+    match?.[2] ?? 'The sign-in response from the identity provider is not valid.',
+    {
+      cause: error,
+      details: { reason: match?.[1] ?? 'invalid' },
+    },
+  );
 }
 
 /**

@@ -3,7 +3,12 @@
  * framework is imported here.
  */
 export { refuseDoctype, refuseDoctypeInEncoded } from './doctype.js';
-export { checkSamlAssertion, type CheckedAssertion, type SamlExpectations, type VerifiedSamlXml } from './saml-checks.js';
+export {
+  checkSamlAssertion,
+  type CheckedAssertion,
+  type SamlExpectations,
+  type VerifiedSamlXml,
+} from './saml-checks.js';
 export {
   consumeAssertion,
   MemoryReplayCache,
@@ -17,4 +22,11 @@ export { checkTenantId, isEntraMultiTenantIssuer } from './entra.js';
 export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { samlVerify, type SamlVerifyOptions } from './saml-verify.js';
-export { fromPassportOpenIdConnect, oidcVerify, passportOpenIdConnectVerify, type OidcTokens, type OidcVerifyOptions, type PassportOpenIdConnectProfile } from './oidc-verify.js';
+export {
+  fromPassportOpenIdConnect,
+  oidcVerify,
+  passportOpenIdConnectVerify,
+  type OidcTokens,
+  type OidcVerifyOptions,
+  type PassportOpenIdConnectProfile,
+} from './oidc-verify.js';

@@ -1,4 +1,11 @@
-import { fromOidcClaims, isJitError, JitError, type Provisioner, type ProvisioningResult, type SsoProfile } from '@jit-sso/core';
+import {
+  fromOidcClaims,
+  isJitError,
+  JitError,
+  type Provisioner,
+  type ProvisioningResult,
+  type SsoProfile,
+} from '@jit-sso/core';
 import { checkTenantId } from './entra.js';
 import { markAudited, recordProtocolDenial } from './errors.js';
 

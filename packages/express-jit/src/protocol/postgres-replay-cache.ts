@@ -38,7 +38,9 @@ export class PostgresReplayCache implements ReplayCache {
   }
 
   async purgeExpired(): Promise<number> {
-    const { rows } = await this.run(`WITH gone AS (DELETE FROM ${this.table} WHERE expires_at <= now() RETURNING 1) SELECT count(*)::int AS n FROM gone`);
+    const { rows } = await this.run(
+      `WITH gone AS (DELETE FROM ${this.table} WHERE expires_at <= now() RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    );
     return Number(rows[0]?.['n'] ?? 0);
   }
 
@@ -68,18 +70,26 @@ export class PostgresReplayCache implements ReplayCache {
   }
 
   async getAsync(key: string) {
-    const { rows } = await this.run(`SELECT value FROM ${this.table} WHERE key = $1 AND expires_at > now()`, [`req:${key}`]);
+    const { rows } = await this.run(`SELECT value FROM ${this.table} WHERE key = $1 AND expires_at > now()`, [
+      `req:${key}`,
+    ]);
     return (rows[0]?.['value'] as string | undefined) ?? null;
   }
 
   async removeAsync(key: string | null) {
     if (key === null) return null;
-    const { rows } = await this.run(`DELETE FROM ${this.table} WHERE key = $1 AND expires_at > now() RETURNING value`, [`req:${key}`]);
+    const { rows } = await this.run(
+      `DELETE FROM ${this.table} WHERE key = $1 AND expires_at > now() RETURNING value`,
+      [`req:${key}`],
+    );
     return (rows[0]?.['value'] as string | undefined) ?? null;
   }
 
   async consume(key: string, ttlMs: number) {
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new ConfigurationError('A replay TTL must be a positive number of milliseconds.');
-    return (await this.take(`used:${createHash('sha256').update(key).digest('base64url')}`, '1', ttlMs)) !== null;
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+      throw new ConfigurationError('A replay TTL must be a positive number of milliseconds.');
+    return (
+      (await this.take(`used:${createHash('sha256').update(key).digest('base64url')}`, '1', ttlMs)) !== null
+    );
   }
 }

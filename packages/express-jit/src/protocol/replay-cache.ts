@@ -31,7 +31,8 @@ export interface ReplayCacheOptions {
 const DEFAULT_REQUEST_TTL = 10 * 60_000;
 
 function assertTtl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new JitError('INVALID_CONFIGURATION', 'A replay TTL must be a positive number of milliseconds.');
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new JitError('INVALID_CONFIGURATION', 'A replay TTL must be a positive number of milliseconds.');
   return Math.ceil(ttlMs);
 }
 
@@ -56,7 +57,9 @@ export class RedisReplayCache implements ReplayCache {
   }
 
   async saveAsync(key: string, value: string) {
-    const ok = await this.call(() => this.client.set(`${this.prefix}req:${key}`, value, 'PX', this.requestTtlMs, 'NX'));
+    const ok = await this.call(() =>
+      this.client.set(`${this.prefix}req:${key}`, value, 'PX', this.requestTtlMs, 'NX'),
+    );
     return ok === 'OK' ? { value, createdAt: Date.now() } : null;
   }
 
@@ -73,7 +76,9 @@ export class RedisReplayCache implements ReplayCache {
 
   async consume(key: string, ttlMs: number) {
     const ttl = assertTtl(ttlMs);
-    const ok = await this.call(() => this.client.set(`${this.prefix}used:${digest(key)}`, '1', 'PX', ttl, 'NX'));
+    const ok = await this.call(() =>
+      this.client.set(`${this.prefix}used:${digest(key)}`, '1', 'PX', ttl, 'NX'),
+    );
     return ok === 'OK';
   }
 }
@@ -151,9 +156,15 @@ export async function consumeAssertion(
   const until = assertion.notOnOrAfter ? assertion.notOnOrAfter.getTime() + (options.clockSkewMs ?? 0) : 0;
   const ttl = Math.max(until - now, minTtl);
   const replayed = () =>
-    new JitError('SAML_REPLAY', 'This SAML response has already been used.', { details: { issuer: assertion.issuer } });
-  if (!(await cache.consume(`assertion\n${assertion.issuer}\n${assertion.assertionId}`, ttl))) throw replayed();
-  if (assertion.inResponseTo && !(await cache.consume(`request\n${assertion.issuer}\n${assertion.inResponseTo}`, ttl))) {
+    new JitError('SAML_REPLAY', 'This SAML response has already been used.', {
+      details: { issuer: assertion.issuer },
+    });
+  if (!(await cache.consume(`assertion\n${assertion.issuer}\n${assertion.assertionId}`, ttl)))
+    throw replayed();
+  if (
+    assertion.inResponseTo &&
+    !(await cache.consume(`request\n${assertion.issuer}\n${assertion.inResponseTo}`, ttl))
+  ) {
     throw replayed();
   }
 }

@@ -49,7 +49,11 @@ function parse(xml: string, what: string): XmlElement {
   refuseDoctype(xml);
   const errors: string[] = [];
   const doc = new DOMParser({
-    errorHandler: { warning: () => undefined, error: (m: string) => errors.push(m), fatalError: (m: string) => errors.push(m) },
+    errorHandler: {
+      warning: () => undefined,
+      error: (m: string) => errors.push(m),
+      fatalError: (m: string) => errors.push(m),
+    },
   }).parseFromString(xml, 'text/xml');
   const root = doc?.documentElement as unknown as XmlElement | null;
   if (errors.length || !root) throw invalid(`The ${what} is not well-formed XML.`, errors.join('; '));
@@ -80,7 +84,10 @@ function weakAlgorithms(root: XmlElement): string[] {
 }
 
 function latest(dates: (string | null)[]): Date | null {
-  const times = dates.filter((d): d is string => !!d).map((d) => Date.parse(d)).filter((t) => Number.isFinite(t));
+  const times = dates
+    .filter((d): d is string => !!d)
+    .map((d) => Date.parse(d))
+    .filter((t) => Number.isFinite(t));
   return times.length ? new Date(Math.max(...times)) : null;
 }
 
@@ -135,9 +142,13 @@ export function checkSamlAssertion(verified: VerifiedSamlXml, expect: SamlExpect
   if (!expect.allowSha1) {
     const weak = [...weakAlgorithms(assertion), ...(response ? weakAlgorithms(response) : [])];
     if (weak.length) {
-      throw new JitError('SAML_WEAK_SIGNATURE', 'The SAML response is signed with SHA-1, which this connection does not accept.', {
-        details: { algorithms: [...new Set(weak)] },
-      });
+      throw new JitError(
+        'SAML_WEAK_SIGNATURE',
+        'The SAML response is signed with SHA-1, which this connection does not accept.',
+        {
+          details: { algorithms: [...new Set(weak)] },
+        },
+      );
     }
   }
 

@@ -46,13 +46,18 @@ function url(value: unknown, field: string, id: string): string {
     new URL(raw);
     return raw;
   } catch {
-    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.${field} must be an absolute URL.`);
+    throw new ConfigurationError(
+      `Invalid connection "${id}": protocolOptions.saml.${field} must be an absolute URL.`,
+    );
   }
 }
 
 function flag(value: unknown, fallback: boolean, field: string, id: string): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.${field} must be a boolean.`);
+  if (typeof value !== 'boolean')
+    throw new ConfigurationError(
+      `Invalid connection "${id}": protocolOptions.saml.${field} must be a boolean.`,
+    );
   return value;
 }
 
@@ -63,21 +68,28 @@ export function readSamlSettings(connection: Connection): SamlSettings {
   if (connection.protocol !== 'saml') throw new UnknownConnectionError(id);
   const raw = (connection.protocolOptions['saml'] ?? {}) as Record<string, unknown>;
   const certs = Array.isArray(raw['idpCert']) ? raw['idpCert'] : [raw['idpCert']];
-  if (certs.length === 0) throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.idpCert is required.`);
+  if (certs.length === 0)
+    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.idpCert is required.`);
   const idpCert = certs.map((c, i) => text(c, `idpCert[${i}]`, id));
   const skew = raw['clockSkewMs'] ?? 30_000;
   if (typeof skew !== 'number' || !Number.isInteger(skew) || skew < 0 || skew > 60_000) {
-    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.clockSkewMs must be between 0 and 60000.`);
+    throw new ConfigurationError(
+      `Invalid connection "${id}": protocolOptions.saml.clockSkewMs must be between 0 and 60000.`,
+    );
   }
   const allowList = raw['relayStateAllowList'] ?? [];
   if (!Array.isArray(allowList) || allowList.some((v) => typeof v !== 'string')) {
-    throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.relayStateAllowList must list strings.`);
+    throw new ConfigurationError(
+      `Invalid connection "${id}": protocolOptions.saml.relayStateAllowList must list strings.`,
+    );
   }
-  const optional = (field: string) => (raw[field] === undefined || raw[field] === null ? null : text(raw[field], field, id));
+  const optional = (field: string) =>
+    raw[field] === undefined || raw[field] === null ? null : text(raw[field], field, id);
   return Object.freeze({
     entryPoint: url(raw['entryPoint'], 'entryPoint', id),
     idpCert: Object.freeze(idpCert),
-    idpEntityId: raw['idpEntityId'] === undefined ? connection.issuer : text(raw['idpEntityId'], 'idpEntityId', id),
+    idpEntityId:
+      raw['idpEntityId'] === undefined ? connection.issuer : text(raw['idpEntityId'], 'idpEntityId', id),
     spEntityId: text(raw['spEntityId'], 'spEntityId', id),
     acsUrl: url(raw['acsUrl'], 'acsUrl', id),
     wantAssertionsSigned: flag(raw['wantAssertionsSigned'], true, 'wantAssertionsSigned', id),
@@ -89,7 +101,9 @@ export function readSamlSettings(connection: Connection): SamlSettings {
     allowIdpInitiated: flag(raw['allowIdpInitiated'], false, 'allowIdpInitiated', id),
     relayStateAllowList: Object.freeze([...(allowList as string[])]),
     identifierFormat:
-      raw['identifierFormat'] === null ? null : (optional('identifierFormat') ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'),
+      raw['identifierFormat'] === null
+        ? null
+        : (optional('identifierFormat') ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'),
   });
 }
 
@@ -98,7 +112,11 @@ export function readSamlSettings(connection: Connection): SamlSettings {
  * entity id, `validateInResponseTo: 'always'` on a shared cache, bounded clock skew, SHA-256 for what
  * the SP signs. IdP-initiated logins only when the connection opts in.
  */
-export function samlOptionsFor(connection: Connection, cache: ReplayCache, settings = readSamlSettings(connection)): SamlConfig {
+export function samlOptionsFor(
+  connection: Connection,
+  cache: ReplayCache,
+  settings = readSamlSettings(connection),
+): SamlConfig {
   return {
     entryPoint: settings.entryPoint,
     idpCert: [...settings.idpCert],
@@ -109,7 +127,9 @@ export function samlOptionsFor(connection: Connection, cache: ReplayCache, setti
     wantAssertionsSigned: settings.wantAssertionsSigned,
     wantAuthnResponseSigned: settings.wantAuthnResponseSigned,
     acceptedClockSkewMs: settings.clockSkewMs,
-    validateInResponseTo: (settings.allowIdpInitiated ? 'ifPresent' : 'always') as SamlConfig['validateInResponseTo'],
+    validateInResponseTo: (settings.allowIdpInitiated
+      ? 'ifPresent'
+      : 'always') as SamlConfig['validateInResponseTo'],
     cacheProvider: cache,
     signatureAlgorithm: 'sha256',
     digestAlgorithm: 'sha256',

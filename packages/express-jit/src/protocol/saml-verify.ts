@@ -1,4 +1,11 @@
-import { fromSamlProfile, isJitError, JitError, type Provisioner, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
+import {
+  fromSamlProfile,
+  isJitError,
+  JitError,
+  type Provisioner,
+  type ProvisioningResult,
+  type UserRecord,
+} from '@jit-sso/core';
 import type { Profile } from '@node-saml/node-saml';
 import { checkSamlAssertion } from './saml-checks.js';
 import { consumeAssertion, type ReplayCache } from './replay-cache.js';
@@ -17,7 +24,11 @@ export interface SamlVerifyOptions<Req> {
   relayState?(req: Req): string | undefined;
 }
 
-export type SamlVerifyDone = (error: Error | null, user?: Record<string, unknown>, info?: Record<string, unknown>) => void;
+export type SamlVerifyDone = (
+  error: Error | null,
+  user?: Record<string, unknown>,
+  info?: Record<string, unknown>,
+) => void;
 
 /**
  * The passport-saml verify step (`passReqToCallback: true`): the checks node-saml leaves to the app,
@@ -54,13 +65,20 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
       }
       const relayState = options.relayState?.(req) ?? '';
       if (relayState !== '' && !settings.relayStateAllowList.includes(relayState)) {
-        throw new JitError('SAML_RESPONSE_INVALID', 'The RelayState of this IdP-initiated login is not on the allow-list.');
+        throw new JitError(
+          'SAML_RESPONSE_INVALID',
+          'The RelayState of this IdP-initiated login is not on the allow-list.',
+        );
       }
     }
     await consumeAssertion(replayCache, checked, { clockSkewMs: settings.clockSkewMs });
     const ssoProfile = fromSamlProfile(profile);
     try {
-      return await provisioner.provision({ connectionId, tenantId: options.tenantId?.(req), profile: ssoProfile });
+      return await provisioner.provision({
+        connectionId,
+        tenantId: options.tenantId?.(req),
+        profile: ssoProfile,
+      });
     } catch (error) {
       if (isJitError(error)) markAudited(error);
       throw error;

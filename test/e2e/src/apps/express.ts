@@ -40,7 +40,12 @@ export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> 
 
   const signedIn: express.RequestHandler = (_req, res) => res.redirect(303, '/');
   app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
-  app.post('/auth/saml/:connection/acs', express.urlencoded({ extended: false }), samlAuthenticate(passport, { provisioner }), signedIn);
+  app.post(
+    '/auth/saml/:connection/acs',
+    express.urlencoded({ extended: false }),
+    samlAuthenticate(passport, { provisioner }),
+    signedIn,
+  );
   app.get('/auth/saml/:connection/metadata', samlMetadata(saml, { provisioner }));
   app.get('/auth/oidc/:connection/login', oidcAuthenticate(passport, oidc, { provisioner }));
   app.get('/auth/oidc/:connection/callback', oidcAuthenticate(passport, oidc, { provisioner }), signedIn);

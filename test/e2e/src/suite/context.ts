@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { JitError, type JitErrorCode } from '@jit-sso/core';
 import type { E2eEnvironment } from '../environment.js';
-import type { Browser} from '../browser.js';
+import type { Browser } from '../browser.js';
 import { readForm, type BrowserResponse } from '../browser.js';
 import type { SamlIdpUser, SamlResponseOptions, AuthnRequestInfo } from '../saml-idp.js';
 import { encodeResponse } from '../saml-idp.js';
@@ -21,10 +21,18 @@ export interface TestPerson {
 /** A person nobody has used yet (unique subject and email). */
 export function newPerson(domain = 'acme.test', prefix = 'user'): TestPerson {
   const tag = randomBytes(5).toString('hex');
-  return { key: `${prefix}-${tag}`, subject: `${prefix}-${tag}-subject`, email: `${prefix}.${tag}@${domain}` };
+  return {
+    key: `${prefix}-${tag}`,
+    subject: `${prefix}-${tag}-subject`,
+    email: `${prefix}.${tag}@${domain}`,
+  };
 }
 
-export function samlUser(person: TestPerson, attributes: Record<string, string | string[]> = {}, nameIDFormat?: string): SamlIdpUser {
+export function samlUser(
+  person: TestPerson,
+  attributes: Record<string, string | string[]> = {},
+  nameIDFormat?: string,
+): SamlIdpUser {
   return {
     nameID: person.subject,
     ...(nameIDFormat ? { nameIDFormat } : {}),
@@ -40,7 +48,11 @@ export interface SamlLogin {
 }
 
 /** Starts a SAML login at the app and returns the IdP's view of the request. */
-export async function startSamlLogin(ctx: SuiteContext, browser: Browser, connectionId: string): Promise<AuthnRequestInfo> {
+export async function startSamlLogin(
+  ctx: SuiteContext,
+  browser: Browser,
+  connectionId: string,
+): Promise<AuthnRequestInfo> {
   const start = await browser.get(`${ctx.baseUrl}/auth/saml/${connectionId}/login`);
   expect(start.status, start.body).toBeGreaterThanOrEqual(300);
   expect(start.status).toBeLessThan(400);
@@ -49,7 +61,12 @@ export async function startSamlLogin(ctx: SuiteContext, browser: Browser, connec
 }
 
 /** A whole SAML login as a browser makes it: app → IdP login form → auto-posted response → ACS. */
-export async function samlLogin(ctx: SuiteContext, browser: Browser, connectionId: string, user: SamlIdpUser): Promise<SamlLogin> {
+export async function samlLogin(
+  ctx: SuiteContext,
+  browser: Browser,
+  connectionId: string,
+  user: SamlIdpUser,
+): Promise<SamlLogin> {
   const start = await browser.get(`${ctx.baseUrl}/auth/saml/${connectionId}/login`);
   expect(start.location).toBeTruthy();
   const request = ctx.env.saml.requestFromRedirect(start.location!);
@@ -89,7 +106,12 @@ export interface MeBody {
 }
 
 /** The login ended in a session for `email`; returns `/me`. */
-export async function expectSignedIn(ctx: SuiteContext, browser: Browser, login: BrowserResponse, email: string): Promise<MeBody> {
+export async function expectSignedIn(
+  ctx: SuiteContext,
+  browser: Browser,
+  login: BrowserResponse,
+  email: string,
+): Promise<MeBody> {
   expect(login.status, login.body).toBeGreaterThanOrEqual(300);
   expect(login.status).toBeLessThan(400);
   const answer = await me(ctx, browser);
@@ -133,7 +155,10 @@ export async function expectDenialAudited(
   const events = await ctx.env.store.listAuditEvents({ tenantId: where.tenantId, since, limit: 1000 });
   const denials = events.filter((e) => e.action === 'denied' && e.connectionId === where.connectionId);
   // Exactly one: the refusal is audited, and not twice by two layers.
-  expect(denials.filter((e) => e.reason === code), JSON.stringify(denials.map((e) => e.reason))).toHaveLength(1);
+  expect(
+    denials.filter((e) => e.reason === code),
+    JSON.stringify(denials.map((e) => e.reason)),
+  ).toHaveLength(1);
 }
 
 export interface OidcLogin {
@@ -176,7 +201,8 @@ export async function oidcLogin(
     expect(current.status, current.body).toBe(200);
     const form = readForm(current.body);
     const action = new URL(form.action, page).href;
-    const fields = form.fields['prompt'] === 'login' ? { ...form.fields, login: sub, password: 'test' } : form.fields;
+    const fields =
+      form.fields['prompt'] === 'login' ? { ...form.fields, login: sub, password: 'test' } : form.fields;
     current = await browser.post(action, fields);
   }
   throw new Error('the OIDC login did not come back to the app');

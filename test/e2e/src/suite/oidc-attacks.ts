@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWTPayload } from 'jose';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  exportSPKI,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type JWTPayload,
+} from 'jose';
 import { Browser } from '../browser.js';
 import type { SuiteContext, TestPerson } from './context.js';
 import {
@@ -30,7 +38,11 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
       .sign(signingKey.privateKey);
   };
 
-  async function refusedLogin(person: TestPerson, code: 'OIDC_CALLBACK_INVALID', editCallback?: (url: URL) => URL) {
+  async function refusedLogin(
+    person: TestPerson,
+    code: 'OIDC_CALLBACK_INVALID',
+    editCallback?: (url: URL) => URL,
+  ) {
     const since = new Date();
     const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc', person.subject, editCallback);
     expectRefused(response, code);
@@ -52,8 +64,12 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
       const person = newPerson();
       account(person);
       ctx.env.oidc.tamperNextIdToken(async (token) => {
-        const publicPem = await exportSPKI((await importJWK(ctx.env.oidc.signingKey.publicJwk, 'RS256')) as CryptoKey);
-        const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: decodeProtectedHeader(token).kid }));
+        const publicPem = await exportSPKI(
+          (await importJWK(ctx.env.oidc.signingKey.publicJwk, 'RS256')) as CryptoKey,
+        );
+        const header = b64url(
+          JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: decodeProtectedHeader(token).kid }),
+        );
         const payload = token.split('.')[1];
         const mac = createHmac('sha256', publicPem).update(`${header}.${payload}`).digest('base64url');
         return `${header}.${payload}.${mac}`;
@@ -66,7 +82,9 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
       account(person);
       const { privateKey } = await generateKeyPair('RS256');
       ctx.env.oidc.tamperNextIdToken((token) =>
-        new SignJWT(decodeJwt(token)).setProtectedHeader({ alg: 'RS256', kid: ctx.env.oidc.signingKey.kid }).sign(privateKey),
+        new SignJWT(decodeJwt(token))
+          .setProtectedHeader({ alg: 'RS256', kid: ctx.env.oidc.signingKey.kid })
+          .sign(privateKey),
       );
       await refusedLogin(person, 'OIDC_CALLBACK_INVALID');
     });
@@ -81,7 +99,9 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
     it('refuses an ID token for another client (audience)', async () => {
       const person = newPerson();
       account(person);
-      ctx.env.oidc.tamperNextIdToken(resigned((c) => ({ ...c, aud: 'another-client', azp: 'another-client' })));
+      ctx.env.oidc.tamperNextIdToken(
+        resigned((c) => ({ ...c, aud: 'another-client', azp: 'another-client' })),
+      );
       await refusedLogin(person, 'OIDC_CALLBACK_INVALID');
     });
 
@@ -143,7 +163,12 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
     it('does not link an existing account on an unverified email', async () => {
       const victim = newPerson();
       const browser = new Browser();
-      const existing = await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml', samlUser(victim))).response, victim.email);
+      const existing = await expectSignedIn(
+        ctx,
+        browser,
+        (await samlLogin(ctx, browser, 'acme-saml', samlUser(victim))).response,
+        victim.email,
+      );
       const attacker = { ...newPerson(), email: victim.email };
       account(attacker, { email_verified: false });
       const since = new Date();
@@ -157,13 +182,23 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
     it('does not let an IdP that is not authoritative for the domain take over an account', async () => {
       const victim = newPerson();
       const browser = new Browser();
-      const existing = await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml', samlUser(victim))).response, victim.email);
+      const existing = await expectSignedIn(
+        ctx,
+        browser,
+        (await samlLogin(ctx, browser, 'acme-saml', samlUser(victim))).response,
+        victim.email,
+      );
       const attacker = { ...newPerson(), email: victim.email };
       account(attacker, { email_verified: true });
       const since = new Date();
       const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc-partner', attacker.subject);
       expectRefused(response, 'DOMAIN_NOT_ALLOWED');
-      await expectDenialAudited(ctx, { tenantId: 'acme', connectionId: 'acme-oidc-partner' }, 'DOMAIN_NOT_ALLOWED', since);
+      await expectDenialAudited(
+        ctx,
+        { tenantId: 'acme', connectionId: 'acme-oidc-partner' },
+        'DOMAIN_NOT_ALLOWED',
+        since,
+      );
       expect(await ctx.env.store.listIdentitiesOfUser(existing.user.id)).toHaveLength(1);
     });
 

@@ -31,14 +31,32 @@ export function registerOidcLifecycle(ctx: SuiteContext): void {
   describe('OIDC lifecycle', () => {
     it('updates groups at the next login, and keeps tenants apart for the same IdP account', async () => {
       const person = newPerson();
-      ctx.env.oidc.accounts.set(person.subject, { email: person.email, email_verified: true, groups: ['engineering', 'admins'] });
+      ctx.env.oidc.accounts.set(person.subject, {
+        email: person.email,
+        email_verified: true,
+        groups: ['engineering', 'admins'],
+      });
       const first = new Browser();
-      const created = await expectSignedIn(ctx, first, (await oidcLogin(ctx, first, 'acme-oidc', person.subject)).response, person.email);
+      const created = await expectSignedIn(
+        ctx,
+        first,
+        (await oidcLogin(ctx, first, 'acme-oidc', person.subject)).response,
+        person.email,
+      );
       expect(created.roles).toEqual(['admin', 'developer']);
 
-      ctx.env.oidc.accounts.set(person.subject, { email: person.email, email_verified: true, groups: ['engineering'] });
+      ctx.env.oidc.accounts.set(person.subject, {
+        email: person.email,
+        email_verified: true,
+        groups: ['engineering'],
+      });
       const second = new Browser();
-      const updated = await expectSignedIn(ctx, second, (await oidcLogin(ctx, second, 'acme-oidc', person.subject)).response, person.email);
+      const updated = await expectSignedIn(
+        ctx,
+        second,
+        (await oidcLogin(ctx, second, 'acme-oidc', person.subject)).response,
+        person.email,
+      );
       expect(updated.user.id).toBe(created.user.id);
       expect(updated.roles).toEqual(['developer']);
 
@@ -46,7 +64,12 @@ export function registerOidcLifecycle(ctx: SuiteContext): void {
       const globexEmail = person.email.replace('@acme.test', '@globex.test');
       ctx.env.oidc.accounts.set(person.subject, { email: globexEmail, email_verified: true });
       const third = new Browser();
-      const other = await expectSignedIn(ctx, third, (await oidcLogin(ctx, third, 'globex-oidc', person.subject)).response, globexEmail);
+      const other = await expectSignedIn(
+        ctx,
+        third,
+        (await oidcLogin(ctx, third, 'globex-oidc', person.subject)).response,
+        globexEmail,
+      );
       expect(other.user.tenantId).toBe('globex');
       expect(other.user.id).not.toBe(created.user.id);
     });

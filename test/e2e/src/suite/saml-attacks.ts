@@ -32,8 +32,12 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
         const since = new Date();
         const attacker = newPerson('acme.test', 'attacker');
         const victim = newPerson('acme.test', 'victim');
-        const { response } = await samlLoginWith(ctx, new Browser(), connectionId, { user: samlUser(attacker) }, (xml) =>
-          wrapSignature(xml, variant, victim.subject, victim.email),
+        const { response } = await samlLoginWith(
+          ctx,
+          new Browser(),
+          connectionId,
+          { user: samlUser(attacker) },
+          (xml) => wrapSignature(xml, variant, victim.subject, victim.email),
         );
         expectRefused(response, 'SAML_RESPONSE_INVALID');
         const where = { tenantId: 'acme', connectionId };
@@ -57,7 +61,10 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     it('refuses an assertion signed by another key', async () => {
       const since = new Date();
       const person = newPerson();
-      const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', { user: samlUser(person), signingKey: OTHER_IDP_KEY });
+      const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
+        user: samlUser(person),
+        signingKey: OTHER_IDP_KEY,
+      });
       expectRefused(response, 'SAML_RESPONSE_INVALID');
       await expectNothingCreated(ctx, person, ACME, 'SAML_RESPONSE_INVALID', since);
     });
@@ -71,7 +78,11 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
       const since = new Date();
       // The IdP signs "<victim>.evil.test"; the attacker adds a comment after signing, which the
       // signature does not cover (exclusive c14n drops comments).
-      const attacker = { key: 'x', subject: `${victim.subject}.evil.test`, email: `${victim.email}.evil.test` };
+      const attacker = {
+        key: 'x',
+        subject: `${victim.subject}.evil.test`,
+        email: `${victim.email}.evil.test`,
+      };
       const { response } = await samlLoginWith(
         ctx,
         new Browser(),
@@ -178,7 +189,10 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
       ]);
       const statuses = answers.map((a) => a.status).sort();
       expect(statuses[0]).toBeLessThan(400);
-      expectRefused(answers.find((a) => a.status >= 400)!, 'SAML_REPLAY');
+      expectRefused(
+        answers.find((a) => a.status >= 400)!,
+        'SAML_REPLAY',
+      );
       const user = await ctx.env.store.findUserByEmail('acme', person.email);
       expect(user).not.toBeNull();
       const events = await ctx.env.store.listAuditEvents({ userId: user!.id, limit: 10 });
@@ -199,7 +213,10 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     it('refuses an unsolicited (IdP-initiated) response on a connection that did not opt in', async () => {
       const since = new Date();
       const person = newPerson();
-      const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', { user: samlUser(person), inResponseTo: null });
+      const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
+        user: samlUser(person),
+        inResponseTo: null,
+      });
       expectRefused(response, 'SAML_REPLAY');
       await expectNothingCreated(ctx, person, ACME, 'SAML_REPLAY', since);
     });
@@ -207,20 +224,30 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     it('refuses a SHA-1 signature unless the connection allows it', async () => {
       const since = new Date();
       const person = newPerson();
-      const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', { user: samlUser(person), algorithm: 'sha1' });
+      const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
+        user: samlUser(person),
+        algorithm: 'sha1',
+      });
       expectRefused(response, 'SAML_WEAK_SIGNATURE');
       await expectNothingCreated(ctx, person, ACME, 'SAML_WEAK_SIGNATURE', since);
 
       const browser = new Browser();
-      const allowed = await samlLoginWith(ctx, browser, 'acme-saml-sha1', { user: samlUser(person), algorithm: 'sha1' });
+      const allowed = await samlLoginWith(ctx, browser, 'acme-saml-sha1', {
+        user: samlUser(person),
+        algorithm: 'sha1',
+      });
       await expectSignedIn(ctx, browser, allowed.response, person.email);
     });
 
     it('refuses XML with a DOCTYPE, even one whose entity is never used', async () => {
       const since = new Date();
       const person = newPerson();
-      const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', { user: samlUser(person) }, (xml) =>
-        xml.replace('<samlp:Response', '<!DOCTYPE r [<!ENTITY unused "x">]><samlp:Response'),
+      const { response } = await samlLoginWith(
+        ctx,
+        new Browser(),
+        'acme-saml',
+        { user: samlUser(person) },
+        (xml) => xml.replace('<samlp:Response', '<!DOCTYPE r [<!ENTITY unused "x">]><samlp:Response'),
       );
       expectRefused(response, 'SAML_DOCTYPE_FORBIDDEN');
       await expectNothingCreated(ctx, person, ACME, 'SAML_DOCTYPE_FORBIDDEN', since);
@@ -238,17 +265,26 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
       };
       const person = newPerson();
       const unsolicited = (relayState: string) => ({
-        SAMLResponse: Buffer.from(ctx.env.saml.createResponse({ request, user: samlUser(person), inResponseTo: null })).toString('base64'),
+        SAMLResponse: Buffer.from(
+          ctx.env.saml.createResponse({ request, user: samlUser(person), inResponseTo: null }),
+        ).toString('base64'),
         RelayState: relayState,
       });
       let since = new Date();
-      const elsewhere = await new Browser().post(request.acsUrl, unsolicited('https://evil.test/'), { json: true });
+      const elsewhere = await new Browser().post(request.acsUrl, unsolicited('https://evil.test/'), {
+        json: true,
+      });
       expectRefused(elsewhere, 'SAML_RESPONSE_INVALID');
       await expectNothingCreated(ctx, person, where, 'SAML_RESPONSE_INVALID', since);
 
       const browser = new Browser();
       const fields = unsolicited('/dashboard');
-      await expectSignedIn(ctx, browser, await browser.post(request.acsUrl, fields, { json: true }), person.email);
+      await expectSignedIn(
+        ctx,
+        browser,
+        await browser.post(request.acsUrl, fields, { json: true }),
+        person.email,
+      );
       since = new Date();
       expectRefused(await new Browser().post(request.acsUrl, fields, { json: true }), 'SAML_REPLAY');
       await expectDenialAudited(ctx, where, 'SAML_REPLAY', since);

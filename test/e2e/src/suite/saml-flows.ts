@@ -21,7 +21,12 @@ export function registerSamlFlows(ctx: SuiteContext): void {
     it('creates the account at the first login, with mapped attributes and roles', async () => {
       const person = newPerson();
       const browser = new Browser();
-      const login = await samlLogin(ctx, browser, 'acme-saml', samlUser(person, { groups: ['engineering'], givenName: 'Ada' }));
+      const login = await samlLogin(
+        ctx,
+        browser,
+        'acme-saml',
+        samlUser(person, { groups: ['engineering'], givenName: 'Ada' }),
+      );
       const me = await expectSignedIn(ctx, browser, login.response, person.email);
       expect(me.user.tenantId).toBe('acme');
       expect(me.user.attributes['firstName']).toBe('Ada');
@@ -38,7 +43,14 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       const created = await expectSignedIn(
         ctx,
         first,
-        (await samlLogin(ctx, first, 'acme-saml', samlUser(person, { groups: ['engineering', 'admins'], givenName: 'Ada' }))).response,
+        (
+          await samlLogin(
+            ctx,
+            first,
+            'acme-saml',
+            samlUser(person, { groups: ['engineering', 'admins'], givenName: 'Ada' }),
+          )
+        ).response,
         person.email,
       );
       expect(created.roles).toEqual(['admin', 'developer']);
@@ -47,7 +59,14 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       const updated = await expectSignedIn(
         ctx,
         second,
-        (await samlLogin(ctx, second, 'acme-saml', samlUser(person, { groups: ['engineering'], givenName: 'Augusta' }))).response,
+        (
+          await samlLogin(
+            ctx,
+            second,
+            'acme-saml',
+            samlUser(person, { groups: ['engineering'], givenName: 'Augusta' }),
+          )
+        ).response,
         person.email,
       );
       expect(updated.user.id).toBe(created.user.id);
@@ -62,8 +81,15 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       const person = newPerson();
       const browser = new Browser();
       const request = await startSamlLogin(ctx, browser, 'acme-saml');
-      const xml = ctx.env.saml.createResponse({ request, user: samlUser(person), recipient: 'https://other-service.test/acs' });
-      const page = await browser.post(request.acsUrl, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: '' });
+      const xml = ctx.env.saml.createResponse({
+        request,
+        user: samlUser(person),
+        recipient: 'https://other-service.test/acs',
+      });
+      const page = await browser.post(request.acsUrl, {
+        SAMLResponse: Buffer.from(xml).toString('base64'),
+        RelayState: '',
+      });
       expect(page.status).toBe(401);
       expect(page.body).toContain('SAML_RECIPIENT_MISMATCH');
       expect(page.body).not.toContain(person.subject);
@@ -75,7 +101,10 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       for (const signingKey of [IDP_KEY, OTHER_IDP_KEY]) {
         const person = newPerson();
         const browser = new Browser();
-        const login = await samlLoginWith(ctx, browser, 'acme-saml-rollover', { user: samlUser(person), signingKey });
+        const login = await samlLoginWith(ctx, browser, 'acme-saml-rollover', {
+          user: samlUser(person),
+          signingKey,
+        });
         await expectSignedIn(ctx, browser, login.response, person.email);
       }
     });
@@ -88,9 +117,18 @@ export function registerSamlFlows(ctx: SuiteContext): void {
     });
 
     it('answers an unknown connection, or one of the other protocol, with UNKNOWN_CONNECTION', async () => {
-      expectRefused(await new Browser().get(`${ctx.baseUrl}/auth/saml/no-such-connection/login`, { json: true }), 'UNKNOWN_CONNECTION');
-      expectRefused(await new Browser().get(`${ctx.baseUrl}/auth/saml/acme-oidc/login`, { json: true }), 'UNKNOWN_CONNECTION');
-      expectRefused(await new Browser().get(`${ctx.baseUrl}/auth/oidc/acme-saml/login`, { json: true }), 'UNKNOWN_CONNECTION');
+      expectRefused(
+        await new Browser().get(`${ctx.baseUrl}/auth/saml/no-such-connection/login`, { json: true }),
+        'UNKNOWN_CONNECTION',
+      );
+      expectRefused(
+        await new Browser().get(`${ctx.baseUrl}/auth/saml/acme-oidc/login`, { json: true }),
+        'UNKNOWN_CONNECTION',
+      );
+      expectRefused(
+        await new Browser().get(`${ctx.baseUrl}/auth/oidc/acme-saml/login`, { json: true }),
+        'UNKNOWN_CONNECTION',
+      );
     });
 
     it('does not let a connection of tenant A sign anyone into tenant B', async () => {
@@ -117,7 +155,13 @@ export function registerSamlFlows(ctx: SuiteContext): void {
         { json: true },
       );
       expect(answer.status).toBe(401);
-      await expectNothingCreated(ctx, person, globex, answer.json<{ error: { code: 'SAML_RESPONSE_INVALID' } }>().error.code, since);
+      await expectNothingCreated(
+        ctx,
+        person,
+        globex,
+        answer.json<{ error: { code: 'SAML_RESPONSE_INVALID' } }>().error.code,
+        since,
+      );
       expect(await ctx.env.store.findUserByEmail('acme', person.email)).toBeNull();
     });
 
@@ -145,10 +189,22 @@ export function registerSamlFlows(ctx: SuiteContext): void {
           createdAt: at,
           lastLoginAt: null,
         });
-        await tx.insertIdentity({ id: randomUUID(), tenantId: 'acme', connectionId: 'acme-saml-nojit', subject: known.subject, userId, createdAt: at });
+        await tx.insertIdentity({
+          id: randomUUID(),
+          tenantId: 'acme',
+          connectionId: 'acme-saml-nojit',
+          subject: known.subject,
+          userId,
+          createdAt: at,
+        });
       });
       const browser = new Browser();
-      const admitted = await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml-nojit', samlUser(known))).response, known.email);
+      const admitted = await expectSignedIn(
+        ctx,
+        browser,
+        (await samlLogin(ctx, browser, 'acme-saml-nojit', samlUser(known))).response,
+        known.email,
+      );
       expect(admitted.user.id).toBe(userId);
       expect(admitted.roles).toContain('member');
     });
@@ -156,7 +212,12 @@ export function registerSamlFlows(ctx: SuiteContext): void {
     it('refuses a deactivated user and ends their live session', async () => {
       const person = newPerson();
       const browser = new Browser();
-      const signedIn = await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml', samlUser(person))).response, person.email);
+      const signedIn = await expectSignedIn(
+        ctx,
+        browser,
+        (await samlLogin(ctx, browser, 'acme-saml', samlUser(person))).response,
+        person.email,
+      );
       await ctx.env.provisioner.deactivateUser(signedIn.user.id, { reason: 'left the company' });
 
       expectRefused(await me(ctx, browser), 'SESSION_ENDED');
@@ -166,14 +227,24 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       const again = new Browser();
       const refused = await samlLogin(ctx, again, 'acme-saml', samlUser(person));
       expectRefused(refused.response, 'USER_DEACTIVATED');
-      await expectDenialAudited(ctx, { tenantId: 'acme', connectionId: 'acme-saml' }, 'USER_DEACTIVATED', since);
+      await expectDenialAudited(
+        ctx,
+        { tenantId: 'acme', connectionId: 'acme-saml' },
+        'USER_DEACTIVATED',
+        since,
+      );
       expectRefused(await me(ctx, again), 'SESSION_ENDED');
     });
 
     it('ends the session at logout', async () => {
       const person = newPerson();
       const browser = new Browser();
-      await expectSignedIn(ctx, browser, (await samlLogin(ctx, browser, 'acme-saml', samlUser(person))).response, person.email);
+      await expectSignedIn(
+        ctx,
+        browser,
+        (await samlLogin(ctx, browser, 'acme-saml', samlUser(person))).response,
+        person.email,
+      );
       const out = await browser.request('POST', `${ctx.baseUrl}/logout`, { json: true });
       expect(out.status).toBeLessThan(400);
       expectRefused(await me(ctx, browser), 'SESSION_ENDED');

@@ -24,7 +24,12 @@ function child(parent: El, ns: string, name: string): El | null {
  * XML signature wrapping: keeps the IdP's valid signature over the original assertion (or response)
  * and adds an unsigned copy naming `evilNameID` / `evilEmail`, placed where a careless verifier reads it.
  */
-export function wrapSignature(xml: string, variant: WrappingVariant, evilNameID: string, evilEmail: string): string {
+export function wrapSignature(
+  xml: string,
+  variant: WrappingVariant,
+  evilNameID: string,
+  evilEmail: string,
+): string {
   const doc = new DOMParser().parseFromString(xml, 'text/xml');
   const response = doc.documentElement as El;
   const signed = child(response, SAML, 'Assertion')!;
