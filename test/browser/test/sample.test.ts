@@ -162,6 +162,8 @@ describe('the sample app in a browser', () => {
       body: JSON.stringify({
         schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
         userName: 'bob@acme.test',
+        name: { givenName: 'Bob', familyName: 'Member' },
+        displayName: 'Bob Member',
         emails: [{ value: 'bob@acme.test', type: 'work', primary: true }],
         active: true,
       }),
