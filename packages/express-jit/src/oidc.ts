@@ -9,6 +9,7 @@ import {
   type Provisioner,
 } from '@jit-sso/core';
 import { oidcVerify } from './protocol/oidc-verify.js';
+import { isEntraMultiTenantIssuer } from './protocol/entra.js';
 
 /** An OIDC connection's `protocolOptions.oidc`. */
 export interface OidcSettings {
@@ -94,7 +95,10 @@ export function createOidcStrategies(options: OidcStrategiesOptions) {
           },
         );
       });
-    if (config.serverMetadata().issuer !== connection.issuer) {
+    // A multi-tenant Entra issuer publishes the template `.../{tenantid}/v2.0` as its issuer.
+    const published = config.serverMetadata().issuer;
+    const template = isEntraMultiTenantIssuer(connection.issuer) && isEntraMultiTenantIssuer(published);
+    if (published !== connection.issuer && !template) {
       throw new ConfigurationError(
         `Connection "${connection.id}": the discovery document names another issuer.`,
       );

@@ -140,3 +140,51 @@ describe('oidcVerify', () => {
     expect(none.error?.code).toBe('OIDC_CALLBACK_INVALID');
   });
 });
+
+describe('oidcVerify on a multi-tenant Entra connection', () => {
+  const ISSUER = 'https://login.microsoftonline.com/organizations/v2.0';
+  function entra() {
+    const store = new MemoryStore();
+    const provisioner = createProvisioner({
+      store,
+      connections: [
+        {
+          id: 'entra',
+          tenantId: 'acme',
+          protocol: 'oidc',
+          issuer: ISSUER,
+          preset: 'entra-oidc',
+          allowedTenantIds: ['tid-acme'],
+          jit: { verifiedDomains: ['acme.test'] },
+        },
+      ],
+    });
+    return { store, verify: oidcVerify<object>({ provisioner, connectionId: 'entra' }) };
+  }
+  const claims = (tid: string, issTid = tid) => ({
+    iss: `https://login.microsoftonline.com/${issTid}/v2.0`,
+    sub: `sub-${tid}`,
+    tid,
+    oid: `oid-${tid}`,
+    email: `${tid}@acme.test`,
+    email_verified: true,
+  });
+
+  it('admits an allow-listed directory under the connection’s issuer', async () => {
+    const { verify } = entra();
+    const ok = await run(verify, {}, { claims: () => claims('tid-acme') });
+    expect(ok.error).toBeNull();
+    expect(ok.user?.email).toBe('tid-acme@acme.test');
+  });
+
+  it('refuses another directory, and a token whose issuer is not its tid’s directory', async () => {
+    const { store, verify } = entra();
+    expect((await run(verify, {}, { claims: () => claims('tid-evil') })).error?.code).toBe(
+      'OIDC_TENANT_NOT_ALLOWED',
+    );
+    expect((await run(verify, {}, { claims: () => claims('tid-acme', 'tid-evil') })).error?.code).toBe(
+      'OIDC_CALLBACK_INVALID',
+    );
+    expect(await store.listUsers({ tenantId: 'acme', limit: 10 })).toEqual([]);
+  });
+});

@@ -37,3 +37,29 @@ export function checkTenantId(
     );
   }
 }
+
+/**
+ * The claims the engine sees for a login through a multi-tenant Entra connection: once `tid` is on the
+ * allow-list and `iss` is the directory's own issuer (`https://login.microsoftonline.com/<tid>/v2.0`),
+ * `iss` is replaced by the connection's issuer so that the engine's issuer check applies. Other
+ * connections' claims are returned as they are.
+ */
+export function claimsForEngine(
+  connection: Pick<Connection, 'id' | 'issuer' | 'allowedTenantIds'>,
+  claims: Record<string, unknown>,
+): Record<string, unknown> {
+  checkTenantId(connection, claims);
+  if (!isEntraMultiTenantIssuer(connection.issuer)) return claims;
+  const tid = claims['tid'] as string;
+  const expected = connection.issuer.replace(MULTI_TENANT, `https://login.microsoftonline.com/${tid}/`);
+  if (claims['iss'] !== expected) {
+    throw new JitError(
+      'OIDC_CALLBACK_INVALID',
+      'The ID token’s issuer is not the directory named by its tid claim.',
+      {
+        details: { reason: 'issuer' },
+      },
+    );
+  }
+  return { ...claims, iss: connection.issuer };
+}

@@ -18,7 +18,7 @@ export {
   type ReplayCacheOptions,
 } from './replay-cache.js';
 export { PostgresReplayCache, type PgQueryable } from './postgres-replay-cache.js';
-export { checkTenantId, isEntraMultiTenantIssuer } from './entra.js';
+export { checkTenantId, claimsForEngine, isEntraMultiTenantIssuer } from './entra.js';
 export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { samlVerify, type SamlVerifyOptions } from './saml-verify.js';

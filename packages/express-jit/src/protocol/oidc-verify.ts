@@ -6,7 +6,7 @@ import {
   type ProvisioningResult,
   type SsoProfile,
 } from '@jit-sso/core';
-import { checkTenantId } from './entra.js';
+import { claimsForEngine } from './entra.js';
 import { markAudited, recordProtocolDenial } from './errors.js';
 
 export interface OidcVerifyOptions<Req> {
@@ -50,8 +50,7 @@ async function provisionClaims<Req>(
     const claims = readClaims();
     subject = typeof claims['sub'] === 'string' ? claims['sub'] : null;
     const connection = await provisioner.getConnection(connectionId);
-    checkTenantId(connection, claims);
-    const profile = fromOidcClaims(claims);
+    const profile = fromOidcClaims(claimsForEngine(connection, claims));
     try {
       return await provisioner.provision({ connectionId, tenantId: options.tenantId?.(req), profile });
     } catch (error) {
