@@ -5,11 +5,38 @@ import type { JitDialect } from './schema.js';
 /** A row as a driver returns it. */
 export type Row = Record<string, unknown>;
 
+export interface WriteOptions {
+  /** Held writes with the same key never share a statement (they touch the same row). */
+  key?: string;
+  /** The write must change a row; when it changes none the transaction fails with `StoreError`. */
+  atLeastOne?: boolean;
+}
+
 /** Parameterised SQL with `?` placeholders, on one connection (inside a transaction) or on the pool. */
 export interface Sql {
   rows(sql: string, params: readonly unknown[]): Promise<Row[]>;
-  /** Runs a write; resolves to the number of rows it changed. */
+  /** Runs a write now; resolves to the number of rows it changed. */
   run(sql: string, params: readonly unknown[]): Promise<number>;
+  /**
+   * A write whose result the caller does not need. A PostgreSQL transaction holds it and sends all
+   * held writes as one statement at its next read or at commit; elsewhere it runs at once.
+   */
+  write(sql: string, params: readonly unknown[], options?: WriteOptions): Promise<void>;
+  /** A locking read (`SELECT ... FOR UPDATE`), inside the open transaction. */
+  lock(sql: string, params: readonly unknown[]): Promise<Row[]>;
+}
+
+/** `write` and `lock` for connections that run every statement at once. */
+function immediate(base: Pick<Sql, 'rows' | 'run'>): Sql {
+  return {
+    rows: base.rows,
+    run: base.run,
+    lock: base.rows,
+    async write(sql, params, options = {}) {
+      const changed = await base.run(sql, params);
+      if (options.atLeastOne && changed === 0) throw new StoreError('The row to update no longer exists.');
+    },
+  };
 }
 
 /** Which unique key a violation hit, from the key's name (PostgreSQL, MySQL) or columns (SQLite). */
@@ -146,7 +173,7 @@ function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): D
     return stmt;
   };
   // better-sqlite3 is synchronous: each statement runs to completion where it is called.
-  const direct: Sql = {
+  const direct: Sql = immediate({
     async rows(sql, params) {
       try {
         return statement(sql).all(...params);
@@ -162,9 +189,9 @@ function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): D
         throw translateError('sqlite', error, classify);
       }
     },
-  };
+  });
   // Outside a transaction, wait for a running one so that nobody reads its uncommitted rows.
-  const outside: Sql = {
+  const outside: Sql = immediate({
     async rows(sql, params) {
       if (!mutex.locked) return direct.rows(sql, params);
       const release = await mutex.acquire();
@@ -182,7 +209,7 @@ function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): D
         release();
       }
     },
-  };
+  });
   return {
     dialect: 'sqlite',
     quote: (name) => `"${name.replace(/"/g, '""')}"`,
@@ -266,6 +293,28 @@ async function inQueryRunner<T>(
   }
 }
 
+interface HeldWrite {
+  sql: string;
+  params: readonly unknown[];
+  options: WriteOptions;
+}
+
+/**
+ * Held writes as one statement: data-modifying CTEs run atomically, to completion, in one round
+ * trip. A write that must change a row is guarded: when it changes none, `1 / 0` fails the whole
+ * statement, so nothing is written.
+ */
+function combine(writes: readonly HeldWrite[]): { sql: string; params: unknown[] } {
+  const params = writes.flatMap((w) => w.params);
+  if (writes.length === 1 && !writes[0]!.options.atLeastOne) return { sql: writes[0]!.sql, params };
+  const ctes = writes.map((w, i) => `w${i} AS (${w.sql} RETURNING 1)`).join(', ');
+  const guarded = writes.flatMap((w, i) => (w.options.atLeastOne ? [`(SELECT COUNT(*) FROM w${i})`] : []));
+  const check = guarded.length ? `1 / LEAST(${[...guarded, '1'].join(', ')})` : '1';
+  return { sql: `WITH ${ctes} SELECT ${check} AS ok`, params };
+}
+
+const DIVISION_BY_ZERO = '22012';
+
 function postgresDatabase(dataSource: DataSource, classify: ConflictClassifier): Database {
   const texts = new Map<string, string>();
   const text = (sql: string) => {
@@ -274,51 +323,111 @@ function postgresDatabase(dataSource: DataSource, classify: ConflictClassifier):
     return t;
   };
   // The pg client directly: TypeORM's per-query logging and broadcasting cost more than the statement.
-  const on = (client: PgClient): Sql => ({
-    async rows(sql, params) {
-      try {
-        return (await client.query(text(sql), params)).rows;
-      } catch (error) {
-        throw translateError('postgres', error, classify);
+  const query = async (client: PgClient, sql: string, params: readonly unknown[]) => {
+    try {
+      return await client.query(text(sql), params);
+    } catch (error) {
+      if ((error as DriverError).code === DIVISION_BY_ZERO) {
+        throw new StoreError('The row to update no longer exists.', error);
       }
-    },
-    async run(sql, params) {
-      try {
-        return (await client.query(text(sql), params)).rowCount ?? 0;
-      } catch (error) {
-        throw translateError('postgres', error, classify);
-      }
-    },
-  });
-  const pooled = async <T>(use: (sql: Sql) => Promise<T>): Promise<T> => {
+      throw translateError('postgres', error, classify);
+    }
+  };
+  const connect = async (runner: QueryRunner) => {
+    try {
+      return (await runner.connect()) as PgClient;
+    } catch (error) {
+      throw translateError('postgres', error, classify);
+    }
+  };
+  const pooled = async <T>(use: (client: PgClient) => Promise<T>): Promise<T> => {
     const runner = dataSource.createQueryRunner('master');
     try {
-      let client: PgClient;
-      try {
-        client = (await runner.connect()) as PgClient;
-      } catch (error) {
-        throw translateError('postgres', error, classify);
-      }
-      return await use(on(client));
+      return await use(await connect(runner));
     } finally {
       await runner.release().catch(() => undefined);
     }
   };
+  const reader = immediate({
+    rows: (sql, params) => pooled(async (client) => (await query(client, sql, params)).rows),
+    run: (sql, params) => pooled(async (client) => (await query(client, sql, params)).rowCount ?? 0),
+  });
+
+  /**
+   * One transaction on one connection, in as few round trips as its statements allow. Under READ
+   * COMMITTED every statement sees what committed before it, inside a transaction or not, so reads
+   * run before BEGIN; BEGIN is sent at the first immediate write or lock. Held writes go out as one
+   * statement at the next read or at commit; a transaction that is only reads and held writes thus
+   * never sends BEGIN/COMMIT, and its single write statement is atomic by itself.
+   */
+  async function transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const runner = dataSource.createQueryRunner('master');
+    let begun = false;
+    let held: HeldWrite[] = [];
+    try {
+      const client = await connect(runner);
+      const begin = async () => {
+        if (!begun) {
+          await query(client, 'BEGIN', []);
+          begun = true;
+        }
+      };
+      const flush = async () => {
+        if (!held.length) return;
+        const writes = held;
+        held = [];
+        const { sql, params } = combine(writes);
+        await query(client, sql, params);
+      };
+      const beforeWrite = async () => {
+        await begin();
+        await flush();
+      };
+      const sql: Sql = {
+        async rows(statement, params) {
+          if (held.length || !/^\s*SELECT\b/i.test(statement)) await beforeWrite();
+          return (await query(client, statement, params)).rows;
+        },
+        async run(statement, params) {
+          await beforeWrite();
+          return (await query(client, statement, params)).rowCount ?? 0;
+        },
+        async lock(statement, params) {
+          await beforeWrite();
+          return (await query(client, statement, params)).rows;
+        },
+        async write(statement, params, options = {}) {
+          if (options.key !== undefined && held.some((w) => w.options.key === options.key))
+            await beforeWrite();
+          held.push({ sql: statement, params, options });
+        },
+      };
+      let result: T;
+      try {
+        result = await work(sql);
+        if (begun) await flush();
+        else if (held.length) {
+          // Reads only, then writes: one atomic statement, no BEGIN/COMMIT round trips.
+          await flush();
+          return result;
+        }
+        if (begun) await query(client, 'COMMIT', []);
+        return result;
+      } catch (error) {
+        held = [];
+        if (begun) await client.query('ROLLBACK', []).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release().catch(() => undefined);
+    }
+  }
+
   return {
     dialect: 'postgres',
     quote: (name) => `"${name.replace(/"/g, '""')}"`,
-    sql: {
-      rows: (sql, params) => pooled((s) => s.rows(sql, params)),
-      run: (sql, params) => pooled((s) => s.run(sql, params)),
-    },
-    transaction: (work) =>
-      inQueryRunner(
-        dataSource,
-        'postgres',
-        classify,
-        (runner) => runner.startTransaction(),
-        async (runner) => work(on((await runner.connect()) as PgClient)),
-      ),
+    sql: reader,
+    transaction,
   };
 }
 
@@ -329,24 +438,25 @@ interface MysqlResult {
 }
 
 function mysqlDatabase(dataSource: DataSource, classify: ConflictClassifier): Database {
-  const on = (runner: QueryRunner): Sql => ({
-    async rows(sql, params) {
-      try {
-        const result = (await runner.query(sql, params as unknown[], true)) as MysqlResult;
-        return result.records ?? [];
-      } catch (error) {
-        throw translateError('mysql', error, classify);
-      }
-    },
-    async run(sql, params) {
-      try {
-        const result = (await runner.query(sql, params as unknown[], true)) as MysqlResult;
-        return result.affected ?? 0;
-      } catch (error) {
-        throw translateError('mysql', error, classify);
-      }
-    },
-  });
+  const on = (runner: QueryRunner): Sql =>
+    immediate({
+      async rows(sql, params) {
+        try {
+          const result = (await runner.query(sql, params as unknown[], true)) as MysqlResult;
+          return result.records ?? [];
+        } catch (error) {
+          throw translateError('mysql', error, classify);
+        }
+      },
+      async run(sql, params) {
+        try {
+          const result = (await runner.query(sql, params as unknown[], true)) as MysqlResult;
+          return result.affected ?? 0;
+        } catch (error) {
+          throw translateError('mysql', error, classify);
+        }
+      },
+    });
   const pooled = async <T>(use: (sql: Sql) => Promise<T>): Promise<T> => {
     const runner = dataSource.createQueryRunner('master');
     try {
@@ -358,10 +468,10 @@ function mysqlDatabase(dataSource: DataSource, classify: ConflictClassifier): Da
   return {
     dialect: 'mysql',
     quote: (name) => `\`${name.replace(/`/g, '``')}\``,
-    sql: {
+    sql: immediate({
       rows: (sql, params) => pooled((s) => s.rows(sql, params)),
       run: (sql, params) => pooled((s) => s.run(sql, params)),
-    },
+    }),
     // READ COMMITTED: every statement sees what committed before it (as on PostgreSQL), which the
     // seat count needs after taking the tenant lock, and InnoDB takes no gap locks.
     transaction: (work) =>

@@ -245,6 +245,14 @@ function buildStatements(
   };
 }
 
+function freezeUser(user: UserRecord): UserRecord {
+  return Object.freeze({
+    ...user,
+    attributes: Object.freeze({ ...user.attributes }),
+    roles: Object.freeze(user.roles.map((g) => Object.freeze({ role: g.role, source: g.source }))),
+  });
+}
+
 function userFrom(row: Row): UserRecord {
   return Object.freeze({
     id: row['u_id'] as string,
@@ -328,6 +336,9 @@ function patchValue(property: (typeof PATCHABLE)[number], patch: UserPatch): unk
 
 /** The store's statements on one connection: a transaction's, or the pool's for plain reads. */
 class Transaction implements StoreTransaction {
+  /** Users as this transaction last read or wrote them, so that an update need not read the row back. */
+  private readonly known = new Map<string, UserRecord>();
+
   constructor(
     private readonly db: Database,
     private readonly q: Statements,
@@ -336,17 +347,22 @@ class Transaction implements StoreTransaction {
 
   async findUserById(userId: string): Promise<UserRecord | null> {
     const rows = await this.sql.rows(this.q.findUserById, [userId]);
-    return rows[0] ? userFrom(rows[0]) : null;
+    return rows[0] ? this.remember(userFrom(rows[0])) : null;
   }
 
   async findUserByEmail(tenantId: string, email: string): Promise<UserRecord | null> {
     const rows = await this.sql.rows(this.q.findUserByEmail, [tenantId, email]);
-    return rows[0] ? userFrom(rows[0]) : null;
+    return rows[0] ? this.remember(userFrom(rows[0])) : null;
   }
 
   async findIdentity(connectionId: string, subject: string): Promise<IdentityWithUser | null> {
     const rows = await this.sql.rows(this.q.findIdentity, [connectionId, subject]);
-    return rows[0] ? { identity: identityFrom(rows[0]), user: userFrom(rows[0]) } : null;
+    return rows[0] ? { identity: identityFrom(rows[0]), user: this.remember(userFrom(rows[0])) } : null;
+  }
+
+  private remember(user: UserRecord): UserRecord {
+    this.known.set(user.id, user);
+    return user;
   }
 
   async listIdentitiesOfUser(userId: string): Promise<IdentityRecord[]> {
@@ -430,52 +446,72 @@ class Transaction implements StoreTransaction {
       lastLoginAt: user.lastLoginAt ?? null,
       deactivatedAt: null,
     });
-    await this.sql.run(this.q.insertUser, [
-      record.id,
-      record.tenantId,
-      record.email,
-      record.status,
-      record.source,
-      JSON.stringify(record.attributes),
-      JSON.stringify(record.roles),
-      record.externalId,
-      toMillis(record.createdAt),
-      toMillis(record.updatedAt),
-      toMillis(record.lastLoginAt),
-      null,
-    ]);
-    return record;
+    await this.sql.write(
+      this.q.insertUser,
+      [
+        record.id,
+        record.tenantId,
+        record.email,
+        record.status,
+        record.source,
+        JSON.stringify(record.attributes),
+        JSON.stringify(record.roles),
+        record.externalId,
+        toMillis(record.createdAt),
+        toMillis(record.updatedAt),
+        toMillis(record.lastLoginAt),
+        null,
+      ],
+      { key: `user:${record.id}` },
+    );
+    return this.remember(record);
   }
 
   async updateUser(userId: string, patch: UserPatch): Promise<UserRecord> {
     const fields = PATCHABLE.filter((p) => patch[p] !== undefined);
-    const shape = fields.join(',');
-    let sql = this.q.updates.get(shape);
-    if (!sql) {
-      const set = fields.map((p) => `${this.q.col(p)} = ?`).join(', ');
-      const returning = this.db.dialect === 'mysql' ? '' : ` RETURNING ${this.q.userReturning}`;
-      sql = `UPDATE ${this.q.users} SET ${set} WHERE ${this.q.col('id')} = ?${returning}`;
-      this.q.updates.set(shape, sql);
-    }
     const params = fields.map((p) => patchValue(p, patch));
     params.push(userId);
+    const known = this.known.get(userId);
+    if (known) {
+      // The row was read in this transaction: answer with the record as patched instead of reading
+      // it back (on PostgreSQL the write goes out with the transaction's other writes).
+      if (fields.length) {
+        await this.sql.write(this.updateStatement(fields, false), params, {
+          key: `user:${userId}`,
+          atLeastOne: true,
+        });
+      }
+      const defined = Object.fromEntries(fields.map((p) => [p, patch[p]]));
+      return this.remember(freezeUser({ ...known, ...defined } as UserRecord));
+    }
     let row: Row | undefined;
     if (this.db.dialect === 'mysql') {
       // MariaDB has no UPDATE ... RETURNING: read the row back on the same connection.
-      if (fields.length) await this.sql.run(sql, params);
+      if (fields.length) await this.sql.run(this.updateStatement(fields, false), params);
       row = (await this.sql.rows(this.q.findUserById, [userId]))[0];
     } else if (fields.length) {
-      row = (await this.sql.rows(sql, params))[0];
+      row = (await this.sql.rows(this.updateStatement(fields, true), params))[0];
     } else {
       row = (await this.sql.rows(this.q.findUserById, [userId]))[0];
     }
     if (!row) throw new StoreError(`No user with id "${userId}" to update.`);
-    return userFrom(row);
+    return this.remember(userFrom(row));
+  }
+
+  private updateStatement(fields: readonly (typeof PATCHABLE)[number][], returning: boolean): string {
+    const shape = `${fields.join(',')}${returning ? ':returning' : ''}`;
+    let sql = this.q.updates.get(shape);
+    if (!sql) {
+      const set = fields.map((p) => `${this.q.col(p)} = ?`).join(', ');
+      sql = `UPDATE ${this.q.users} SET ${set} WHERE ${this.q.col('id')} = ?${returning ? ` RETURNING ${this.q.userReturning}` : ''}`;
+      this.q.updates.set(shape, sql);
+    }
+    return sql;
   }
 
   async insertIdentity(identity: NewIdentity): Promise<IdentityRecord> {
     const record: IdentityRecord = Object.freeze({ ...identity });
-    await this.sql.run(this.q.insertIdentity, [
+    await this.sql.write(this.q.insertIdentity, [
       record.id,
       record.tenantId,
       record.connectionId,
@@ -490,10 +526,10 @@ class Transaction implements StoreTransaction {
     // SQLite transactions hold the database's write lock from BEGIN IMMEDIATE, so they are already serial.
     if (this.db.dialect !== 'sqlite') {
       // Lock the tenant's row (created on first use) until the transaction ends.
-      let locked = await this.sql.rows(this.q.lockTenant, [tenantId]);
+      const locked = await this.sql.lock(this.q.lockTenant, [tenantId]);
       if (!locked.length) {
         await this.sql.run(this.q.createTenant, [tenantId, Date.now()]);
-        if (this.db.dialect === 'postgres') locked = await this.sql.rows(this.q.lockTenant, [tenantId]);
+        if (this.db.dialect === 'postgres') await this.sql.lock(this.q.lockTenant, [tenantId]);
       }
     }
     const rows = await this.sql.rows(this.q.countActive, [tenantId, 'active']);
@@ -501,7 +537,7 @@ class Transaction implements StoreTransaction {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    await this.sql.run(this.q.appendAudit, [
+    await this.sql.write(this.q.appendAudit, [
       event.id,
       event.at.getTime(),
       clip(event.tenantId, AUDIT_LIMITS.tenantId),
