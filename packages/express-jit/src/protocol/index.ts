@@ -21,6 +21,7 @@ export { PostgresReplayCache, type PgQueryable } from './postgres-replay-cache.j
 export { checkTenantId, claimsForEngine, isEntraMultiTenantIssuer } from './entra.js';
 export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
+export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
 export { samlVerify, type SamlVerifyOptions } from './saml-verify.js';
 export {
   fromPassportOpenIdConnect,

@@ -4,7 +4,6 @@ import {
   JitError,
   type Provisioner,
   type ProvisioningResult,
-  type UserRecord,
 } from '@jit-sso/core';
 import type { Profile } from '@node-saml/node-saml';
 import { checkSamlAssertion } from './saml-checks.js';
@@ -85,5 +84,3 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
     }
   }
 }
-
-export type { UserRecord };
