@@ -5,7 +5,7 @@ const SIGN_IN_ACTIONS = new Set(['created', 'linked', 'updated', 'unchanged']);
 
 /** The most recent audit events (the store lists them oldest first). */
 export async function latestAuditEvents(
-  provisioner: Provisioner,
+  provisioner: Pick<Provisioner, 'store'>,
   query: { userId?: string; tenantId?: string },
   keep: number,
 ): Promise<AuditEvent[]> {
@@ -23,7 +23,7 @@ export async function latestAuditEvents(
 
 /** What the user's latest sign-in did, from the audit event the engine wrote for it. */
 export async function lastSignInFromAudit(
-  provisioner: Provisioner,
+  provisioner: Pick<Provisioner, 'store'>,
   userId: string,
 ): Promise<LastLogin | null> {
   const event = (await latestAuditEvents(provisioner, { userId }, 20)).find(
