@@ -1,0 +1,2 @@
+export { createNestSampleApp, SampleErrorFilter } from './app.js';
+export { startNestSample } from './start.js';

@@ -1,0 +1,94 @@
+/** A browser stand-in for HTTP tests: cookies per origin, redirects and auto-submitting forms followed. */
+export class Browser {
+  readonly #cookies = new Map<string, Map<string, string>>();
+
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const origin = new URL(url).origin;
+    const jar = this.#cookies.get(origin) ?? new Map<string, string>();
+    this.#cookies.set(origin, jar);
+    const headers = new Headers(init.headers);
+    if (!headers.has('accept')) headers.set('accept', 'text/html');
+    if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      if (/expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
+      else jar.set(name, pair!.slice(eq + 1));
+    }
+    return res;
+  }
+
+  /** Follows redirects and SAML auto-post forms; returns the final page. */
+  async go(url: string, init: RequestInit = {}): Promise<Page> {
+    let current = url;
+    let res = await this.fetch(current, init);
+    for (let hops = 0; hops < 20; hops++) {
+      if (res.status >= 300 && res.status < 400) {
+        current = new URL(res.headers.get('location')!, current).href;
+        res = await this.fetch(current);
+        continue;
+      }
+      const body = await res.text();
+      const autoPost = /<form[^>]*action="([^"]+)"[^>]*id="saml-post"[^>]*>/.exec(body);
+      if (!autoPost) return { url: current, status: res.status, body };
+      current = decode(autoPost[1]!);
+      res = await this.fetch(current, formInit(hiddenFields(body)));
+    }
+    throw new Error('too many redirects');
+  }
+
+  post(url: string, form: Record<string, string>): Promise<Page> {
+    return this.go(url, formInit(form));
+  }
+
+  /** On an IdP login page, signs in as `person` (the picker's button). */
+  async pick(picker: Page, person: string): Promise<Page> {
+    const forms = [...picker.body.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)];
+    const form = forms.find((m) => m[2]!.includes(`value="${person}"`));
+    if (!form)
+      throw new Error(`no sign-in button for ${person} on ${picker.url}:\n${picker.body.slice(0, 500)}`);
+    return this.post(new URL(decode(form[1]!), picker.url).href, { ...hiddenFields(form[2]!), person });
+  }
+}
+
+export interface Page {
+  url: string;
+  status: number;
+  body: string;
+}
+
+function formInit(form: Record<string, string>): RequestInit {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  };
+}
+
+function decode(text: string): string {
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+export function hiddenFields(body: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const m of body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\s*\/?>/g))
+    fields[m[1]!] = decode(m[2]!);
+  return fields;
+}
+
+/** The text content of the element with this id (first match), tags stripped. */
+export function textOf(body: string, id: string): string {
+  const m = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</(?:p|span|div|dd)>`).exec(body);
+  return m
+    ? decode(m[1]!.replace(/<[^>]+>/g, ' '))
+        .replace(/\s+/g, ' ')
+        .trim()
+    : '';
+}
