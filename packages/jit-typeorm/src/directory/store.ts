@@ -356,7 +356,9 @@ class DirectorySql {
       where.push(condition.sql);
       params.push(...condition.params);
     }
-    const from = `FROM ${t.resources} r${join} WHERE ${where.join(' AND ')}`;
+    // The tenant user is joined only when the filter reads it (`active`): paging then walks one index.
+    const needsUser = join !== '' && /\bu\./.test(where.join(' '));
+    const from = `FROM ${t.resources} r${needsUser ? join : ''} WHERE ${where.join(' AND ')}`;
     const count = async () =>
       Number((await this.sql.rows(`SELECT COUNT(*) AS ${q('n')} ${from}`, params))[0]?.['n'] ?? 0);
     if (query.limit <= 0) return { total: await count(), resources: [] };
@@ -373,11 +375,24 @@ class DirectorySql {
         `${expression.sql}${this.db.dialect === 'postgres' && expression.text ? ' COLLATE "C"' : ''} ${descending ? 'DESC' : 'ASC'}, r.${q('id')}`;
       orderParams.push(...expression.params, ...expression.params);
     }
+    // First the page's ids (OFFSET skips index entries only), then those rows with the user status.
+    const ids = (
+      await this.sql.rows(`SELECT r.${q('id')} AS ${q('id')} ${from} ORDER BY ${order} LIMIT ? OFFSET ?`, [
+        ...params,
+        ...orderParams,
+        Math.floor(query.limit),
+        Math.floor(query.offset),
+      ])
+    ).map((row) => row['id'] as string);
     const status = query.type === 'User' ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : '';
-    const rows = await this.sql.rows(
-      `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${status} ${from} ORDER BY ${order} LIMIT ? OFFSET ?`,
-      [...params, ...orderParams, Math.floor(query.limit), Math.floor(query.offset)],
-    );
+    const fetched = ids.length
+      ? await this.sql.rows(
+          `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${status} FROM ${t.resources} r${join} WHERE r.${q('id')} IN (${ids.map(() => '?').join(', ')})`,
+          ids,
+        )
+      : [];
+    const position = new Map(ids.map((id, i) => [id, i]));
+    const rows = fetched.sort((a, b) => position.get(a['id'] as string)! - position.get(b['id'] as string)!);
     const resources = rows.map((row) =>
       query.type === 'User' ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' }) : resourceFrom(row),
     );
