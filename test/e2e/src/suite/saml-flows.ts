@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { createVerify, randomUUID } from 'node:crypto';
 import { Browser } from '../browser.js';
-import { IDP_KEY, OTHER_IDP_KEY } from '../saml-idp.js';
+import { IDP_KEY, OTHER_IDP_KEY, SP_KEY } from '../saml-idp.js';
 import {
   expectDenialAudited,
   expectNothingCreated,
@@ -95,6 +95,21 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       expect(page.body).not.toContain(person.subject);
       expect(page.body).not.toContain(person.email);
       expect(page.body).not.toMatch(/<saml|SAMLResponse|at .*\.(ts|js):\d+/);
+    });
+
+    it('signs the AuthnRequest with RSA-SHA256 and the SP key', async () => {
+      const start = await new Browser().get(`${ctx.baseUrl}/auth/saml/acme-saml/login`);
+      const query = new URL(start.location!).search.slice(1);
+      const parts = query.split('&');
+      const signature = parts.find((p) => p.startsWith('Signature='));
+      const signed = parts.filter((p) => !p.startsWith('Signature=')).join('&');
+      expect(new URLSearchParams(query).get('SigAlg')).toBe(
+        'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+      );
+      const verifier = createVerify('RSA-SHA256').update(signed);
+      expect(
+        verifier.verify(SP_KEY.cert, decodeURIComponent(signature!.slice('Signature='.length)), 'base64'),
+      ).toBe(true);
     });
 
     it('accepts either pinned certificate during a rollover', async () => {
