@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSample, type Sample } from '@jit-sso/sample-express';
+import { startSample, type Sample, type SampleOptions } from '@jit-sso/sample-express';
+import { startNestSample } from '@jit-sso/sample-nest';
 
 // Debian's Chromium (apt-get install chromium); no browser download.
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -21,20 +22,20 @@ const ARGS = [
 /** `npm run screenshots -w @jit-sso/browser-tests` writes them to docs/screenshots; otherwise to a temporary folder. */
 const SHOTS = process.env['JIT_SCREENSHOTS'] ? resolve(process.env['JIT_SCREENSHOTS']) : null;
 
-let sample: Sample;
 let browser: Browser;
 let dir: string;
+// The sample under test: each `describe` below starts its own.
+let sample: Sample;
+let screenshots = false;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'jit-browser-'));
-  sample = await startSample({ port: 0, databaseUrl: `sqlite:${join(dir, 'sample.sqlite')}` });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
 });
 
 afterAll(async () => {
   await browser?.close();
-  await sample?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -44,7 +45,7 @@ async function newPerson(): Promise<{ context: BrowserContext; page: Page }> {
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS ?? dir, `${name}.png`), fullPage: true });
+  if (screenshots) await page.screenshot({ path: join(SHOTS ?? dir, `${name}.png`), fullPage: true });
 }
 
 type ConnectionId = 'acme-oidc' | 'acme-saml';
@@ -72,9 +73,24 @@ const roles = (page: Page) =>
   page.locator('#roles [data-role]').evaluateAll((els) => els.map((e) => e.getAttribute('data-role')));
 const errorCode = (page: Page) => page.locator('#error-code').textContent();
 
-describe('the sample app in a browser', () => {
+const SAMPLES: [string, (options: SampleOptions) => Promise<Sample>][] = [
+  ['Express', startSample],
+  ['NestJS', startNestSample],
+];
+
+describe.each(SAMPLES)('the %s sample in a browser', (name, start) => {
   let alice: Page;
   let bob: Page;
+
+  beforeAll(async () => {
+    sample = await start({ port: 0, databaseUrl: `sqlite:${join(dir, `${name}.sqlite`)}` });
+    // The Express sample's pages are the documentation's screenshots (both samples share them).
+    screenshots = name === 'Express';
+  });
+
+  afterAll(async () => {
+    await sample?.close();
+  });
 
   it('shows one "Sign in with SSO" button per connection', async () => {
     const { page } = await newPerson();
