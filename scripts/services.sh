@@ -5,6 +5,17 @@ set -euo pipefail
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
 maria_up() { mariadb -h 127.0.0.1 -uroot -e 'select 1' >/dev/null 2>&1; }
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+# The servers come from Debian's packages; install any that is missing (CI machines have them).
+missing=()
+command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
+command -v mariadbd >/dev/null || missing+=(mariadb-server)
+command -v redis-server >/dev/null || missing+=(redis-server redis-tools)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 if command -v pg_ctlcluster >/dev/null && ! pg_up; then
   echo "starting PostgreSQL"
@@ -20,9 +31,10 @@ if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/nul
 fi
 
 for _ in $(seq 1 30); do
-  if pg_up && maria_up; then break; fi
+  if pg_up && maria_up && redis_up; then break; fi
   sleep 1
 done
 pg_up || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
 maria_up || { echo "MariaDB is not reachable on 127.0.0.1:3306" >&2; exit 1; }
-echo "PostgreSQL and MariaDB are up"
+redis_up || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+echo "PostgreSQL, MariaDB and Redis are up"
