@@ -220,14 +220,14 @@ function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): D
       try {
         try {
           // IMMEDIATE takes the write lock up front: other processes wait (busy_timeout) instead of failing at upgrade.
-          db.exec('BEGIN IMMEDIATE');
+          statement('BEGIN IMMEDIATE').run();
         } catch (error) {
           throw translateError('sqlite', error, classify);
         }
         try {
           const result = await work(direct);
           try {
-            db.exec('COMMIT');
+            statement('COMMIT').run();
           } catch (error) {
             throw translateError('sqlite', error, classify);
           }
@@ -235,7 +235,7 @@ function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): D
         } catch (error) {
           if (db.inTransaction) {
             try {
-              db.exec('ROLLBACK');
+              statement('ROLLBACK').run();
             } catch {
               // The transaction is already gone; the original error is what matters.
             }
