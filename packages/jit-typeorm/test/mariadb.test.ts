@@ -1,9 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
-import { createProvisioner, StoreConflictError } from '@jit-sso/core';
+import mysql from 'mysql2/promise';
+import {
+  createProvisioner,
+  StoreConflictError,
+  StoreError,
+  type JitError,
+  type StoreTransaction,
+} from '@jit-sso/core';
 import { newUser, runStoreConformance } from '@jit-sso/core/testing';
 import { createJitDataSource, migrate, TypeormStore } from '../src/index.js';
-import { freshMysql } from './databases.js';
+import { freshMysql, MYSQL_SERVER } from './databases.js';
 import {
   CONNECTION,
   conformanceDb,
@@ -11,6 +18,7 @@ import {
   expectOneWinner,
   expectSeatLimitHolds,
   profile,
+  TENANT,
 } from './support.js';
 
 let dataSource: DataSource;
@@ -65,5 +73,53 @@ describe('MariaDB', () => {
     const error = await store.transaction((tx) => tx.insertUser({ ...user, id: 'other-id' })).catch((e) => e);
     expect(error).toBeInstanceOf(StoreConflictError);
     expect((error as StoreConflictError).constraint).toBe('email');
+  });
+
+  it('ends a login whose connection is killed mid-transaction as STORE_FAILURE, with nothing half written', async () => {
+    await db.reset();
+    const store = new TypeormStore(dataSource);
+    const admin = await mysql.createConnection(`${MYSQL_SERVER}/jit_typeorm`);
+    let killed = 0;
+    const sabotaged: TypeormStore = Object.create(store, {
+      transaction: {
+        value: <T>(work: (tx: StoreTransaction) => Promise<T>) =>
+          store.transaction((tx) =>
+            work(
+              Object.assign(Object.create(tx) as StoreTransaction, {
+                insertIdentity: async (...args: Parameters<StoreTransaction['insertIdentity']>) => {
+                  // Every connection of the pool sits between statements: the login's holds its open transaction.
+                  const [rows] = await admin.query(
+                    `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = 'jit_typeorm' AND COMMAND = 'Sleep' AND ID <> CONNECTION_ID()`,
+                  );
+                  for (const { id } of rows as { id: number }[]) {
+                    await admin.query(`KILL CONNECTION ${Number(id)}`);
+                    killed++;
+                  }
+                  return tx.insertIdentity(...args);
+                },
+              }),
+            ),
+          ),
+      },
+    });
+    try {
+      const tenants = [{ id: TENANT, seatLimit: 5 }];
+      const error = (await createProvisioner({ store: sabotaged, connections: [CONNECTION], tenants })
+        .provision({ connectionId: CONNECTION.id, profile: profile('victim') })
+        .catch((e) => e)) as JitError;
+      expect(killed).toBeGreaterThanOrEqual(1);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error.code).toBe('STORE_FAILURE');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(await db.count('users')).toBe(0);
+      expect(await db.count('identities')).toBe(0);
+      const again = await createProvisioner({ store, connections: [CONNECTION], tenants }).provision({
+        connectionId: CONNECTION.id,
+        profile: profile('victim'),
+      });
+      expect(again.action).toBe('created');
+    } finally {
+      await admin.end();
+    }
   });
 });
