@@ -15,6 +15,8 @@ export function startProgress(io: CliIo, label: string, total: number): Progress
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 50,
+      // Draw on streams that only claim to be terminals too (terminal multiplexers, tests).
+      noTTYOutput: true,
     });
     bar.start(Math.max(total, 1), 0);
     let value = 0;

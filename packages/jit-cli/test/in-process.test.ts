@@ -1,0 +1,168 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore, type NewUser } from '@jit-sso/core';
+import { databaseKind, memoryBackend, redactUrl, run, type RunOptions } from '../src/index.js';
+import { storeUrl } from '../src/typeorm-backend.js';
+
+const DAY = 86_400_000;
+
+function capture(): { stream: PassThrough; text(): string } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.setEncoding('utf8').on('data', (d: string) => (text += d));
+  return { stream, text: () => text };
+}
+
+async function seeded(n: number): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  const old = new Date(Date.now() - 200 * DAY);
+  await store.transaction(async (tx) => {
+    for (let i = 0; i < n; i++) {
+      const user: NewUser = {
+        id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        tenantId: 'acme',
+        email: `p${i}@acme.test`,
+        status: 'active',
+        source: 'jit',
+        attributes: {},
+        roles: [],
+        externalId: null,
+        createdAt: old,
+        lastLoginAt: old,
+      };
+      await tx.insertUser(user);
+    }
+  });
+  return store;
+}
+
+async function jitIn(store: MemoryStore, argv: string[], options: Partial<RunOptions> = {}) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await run(argv, {
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    env: { DATABASE_URL: 'memory' },
+    interactive: false,
+    progressBars: false,
+    openBackend: async () => memoryBackend(store),
+    ...options,
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe('on a terminal', () => {
+  it('asks before deactivating, and a "no" changes nothing (exit 1)', async () => {
+    const store = await seeded(3);
+    const no = new PassThrough();
+    no.end('n\n');
+    const refused = await jitIn(store, ['cleanup', 'dormant', '--tenant', 'acme', '--inactive-days', '90'], {
+      interactive: true,
+      stdin: no,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Deactivate up to 3 active user(s) of tenant "acme"');
+    expect(refused.stderr).toContain('[y/N]');
+    expect(await store.countUsers({})).toEqual({ active: 3, deactivated: 0 });
+
+    const yes = new PassThrough();
+    yes.end('y\n');
+    const done = await jitIn(store, ['cleanup', 'dormant', '--tenant', 'acme', '--inactive-days', '90'], {
+      interactive: true,
+      stdin: yes,
+    });
+    expect(done.code, done.stderr).toBe(0);
+    expect(await store.countUsers({})).toEqual({ active: 0, deactivated: 3 });
+  });
+
+  it('draws a progress bar on a terminal and plain lines elsewhere', async () => {
+    const bar = await jitIn(
+      await seeded(40),
+      ['cleanup', 'dormant', '--tenant', 'acme', '--inactive-days', '90', '--yes', '--batch-size', '7'],
+      {
+        progressBars: true,
+      },
+    );
+    expect(bar.code, bar.stderr).toBe(0);
+    expect(bar.stderr).toMatch(/deactivating \[=+\] 100% \| 40\/40/);
+    const plain = await jitIn(await seeded(40), [
+      'cleanup',
+      'dormant',
+      '--tenant',
+      'acme',
+      '--inactive-days',
+      '90',
+      '--yes',
+    ]);
+    expect(plain.stderr.split('\n').filter((l) => l.startsWith('deactivating: '))).toEqual([
+      'deactivating: 4/40',
+      'deactivating: 8/40',
+      'deactivating: 12/40',
+      'deactivating: 16/40',
+      'deactivating: 20/40',
+      'deactivating: 24/40',
+      'deactivating: 28/40',
+      'deactivating: 32/40',
+      'deactivating: 36/40',
+      'deactivating: 40/40',
+    ]);
+    expect(plain.stderr).not.toContain('\u001b[');
+  });
+});
+
+describe('exit codes', () => {
+  it('0 for --help and --version on every level, 2 for unknown commands and options', async () => {
+    const store = new MemoryStore();
+    for (const argv of [
+      ['--help'],
+      ['--version'],
+      ['users', '--help'],
+      ['users', 'list', '--help'],
+      ['cleanup', 'dormant', '--help'],
+      ['offboard', '--help'],
+      ['scim', 'token', 'create', '--help'],
+      ['audit', 'export', '--help'],
+      ['connection', 'import', '--help'],
+      ['migrate', '--help'],
+      ['status', '--help'],
+    ]) {
+      const result = await jitIn(store, argv);
+      expect(result.code, argv.join(' ')).toBe(0);
+      expect(result.stdout, argv.join(' ')).toMatch(/Usage: jit|\d+\.\d+\.\d+/);
+    }
+    expect((await jitIn(store, ['users', 'frob'])).code).toBe(2);
+    expect((await jitIn(store, ['users', 'list', '--frob'])).code).toBe(2);
+    expect((await jitIn(store, ['scim'])).code).toBe(2);
+    const noDb = await jitIn(store, ['users', 'list'], { env: {} });
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toContain('DATABASE_URL');
+  });
+});
+
+describe('database URLs', () => {
+  it('tells SQLite paths from server URLs and hides passwords', () => {
+    expect(databaseKind('./jit.db')).toBe('sqlite');
+    expect(databaseKind('sqlite:/var/lib/jit.db')).toBe('sqlite');
+    expect(databaseKind('postgresql://u:p@h/db')).toBe('postgres');
+    expect(databaseKind('mariadb://root@h/db')).toBe('mysql');
+    expect(() => databaseKind('mongodb://h/db')).toThrow(/Unsupported database URL scheme "mongodb:"/);
+    expect(storeUrl('./jit.db')).toBe('sqlite:./jit.db');
+    expect(storeUrl('file:///tmp/jit.db')).toBe('sqlite:/tmp/jit.db');
+    expect(storeUrl('postgres://h/db')).toBe('postgres://h/db');
+    expect(redactUrl('postgres://jit:s3cret@db.internal:5432/app')).toBe(
+      'postgres://jit:***@db.internal:5432/app',
+    );
+  });
+
+  it('reports an unreachable server as a failure without its password', async () => {
+    const stderr = capture();
+    const code = await run(['status', '--database-url', 'postgres://jit:s3cret@127.0.0.1:1/app'], {
+      stdout: capture().stream,
+      stderr: stderr.stream,
+      env: {},
+    });
+    expect(code).toBe(1);
+    expect(stderr.text()).toContain('Cannot open postgres://jit:***@127.0.0.1:1/app');
+    expect(stderr.text()).not.toContain('s3cret');
+  });
+});
