@@ -442,6 +442,10 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     requireVerifiedOidcEmail(connection, profile);
     const roles = grantedRoles(connection, mapped);
     if (tenant.seatLimit !== null && !(await tx.acquireSeat(tenant.id, tenant.seatLimit))) {
+      // The seat lock waited for concurrent logins: one of them may have created this very person,
+      // after this transaction looked them up (read committed). Retry, and the retry signs in.
+      if (await tx.findIdentity(connection.id, profile.subject)) throw new StoreConflictError('identity');
+      if (await tx.findUserByEmail(tenant.id, mapped.email)) throw new StoreConflictError('email');
       throw new SeatLimitReachedError(tenant.id, tenant.seatLimit);
     }
     const at = now();
