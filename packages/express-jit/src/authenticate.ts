@@ -7,10 +7,13 @@ import {
   type ProvisioningResult,
   type UserRecord,
 } from '@jit-sso/core';
-import { refuseDoctypeInEncoded } from './protocol/doctype.js';
-import { recordProtocolDenial, toProtocolError } from './protocol/errors.js';
-import type { OidcStrategies } from './oidc.js';
-import { connectionIdOf } from './request.js';
+import {
+  connectionIdOf,
+  recordProtocolDenial,
+  refuseDoctypeInEncoded,
+  toProtocolError,
+  type OidcStrategies,
+} from '@jit-sso/protocol';
 
 export interface SsoRouteOptions {
   provisioner: Provisioner;

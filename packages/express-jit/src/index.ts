@@ -19,4 +19,4 @@ export {
   RedisReplayCache,
   recordProtocolDenial,
   type ReplayCache,
-} from './protocol/index.js';
+} from '@jit-sso/protocol';

@@ -1,69 +1,23 @@
 import type { Request, RequestHandler } from 'express';
-import { MultiSamlStrategy } from '@node-saml/passport-saml';
-import type { Strategy } from 'passport';
+import type { MultiSamlStrategy } from '@node-saml/passport-saml';
 import { UnknownConnectionError, type Provisioner } from '@jit-sso/core';
-import { readSamlSettings, samlOptionsFor } from './protocol/saml-options.js';
-import { samlVerify } from './protocol/saml-verify.js';
-import type { ReplayCache } from './protocol/replay-cache.js';
-import { connectionIdOf } from './request.js';
+import {
+  createSamlStrategy as createProtocolSamlStrategy,
+  readSamlSettings,
+  type SamlStrategy,
+  type SamlStrategyOptions as ProtocolSamlStrategyOptions,
+  connectionIdOf,
+} from '@jit-sso/protocol';
 
-export interface SamlStrategyOptions {
-  provisioner: Provisioner;
-  /** Shared by every process of the app: `RedisReplayCache`, or `MemoryReplayCache` for one process. */
-  replayCache: ReplayCache;
-  /** The route parameter naming the connection (default `connection`). */
-  connectionParam?: string;
-  /** The tenant being signed into, when the app knows it from the request; the connection must belong to it. */
-  tenantId?(req: Request): string | undefined;
-  /** The passport strategy name (default `saml`). */
-  name?: string;
-}
+export type SamlStrategyOptions = ProtocolSamlStrategyOptions<Request>;
 
 /**
  * A passport-saml `MultiSamlStrategy` that picks the connection from the URL at each request, with
  * node-saml set up safely from the connection's `protocolOptions.saml`, and a verify step that makes
- * the remaining SAML checks and runs the provisioning decision.
+ * the remaining SAML checks and runs the provisioning decision (`@jit-sso/protocol`).
  */
-export function createSamlStrategy(options: SamlStrategyOptions): MultiSamlStrategy & Strategy {
-  const param = options.connectionParam ?? 'connection';
-  const connectionId = (req: Request) => connectionIdOf(req, param);
-  const verify = samlVerify<Request>({
-    provisioner: options.provisioner,
-    replayCache: options.replayCache,
-    connectionId,
-    ...(options.tenantId ? { tenantId: options.tenantId } : {}),
-    relayState: (req) => (typeof req.body?.RelayState === 'string' ? req.body.RelayState : undefined),
-  });
-  // passport-saml is typed against Express 4's request type; at run time it is this app's request.
-  type SamlRequest = ConstructorParameters<typeof MultiSamlStrategy>[0] extends {
-    getSamlOptions(req: infer R, cb: never): void;
-  }
-    ? R
-    : never;
-  const strategy = new MultiSamlStrategy(
-    {
-      name: options.name ?? 'saml',
-      passReqToCallback: true,
-      getSamlOptions(req, done) {
-        options.provisioner
-          .getConnection(connectionId(req as unknown as Request))
-          .then((connection) => {
-            // An OIDC connection has no SAML endpoints.
-            if (connection.protocol !== 'saml') throw new UnknownConnectionError(connection.id);
-            done(null, samlOptionsFor(connection, options.replayCache));
-          })
-          .catch((error: Error) => done(error));
-      },
-    },
-    (req: SamlRequest, profile, done) => verify(req as unknown as Request, profile, done),
-    // Single logout is not handled: the app ends its own session at /logout.
-    (
-      _req: SamlRequest,
-      _profile: unknown,
-      done: (error: Error | null, user?: Record<string, unknown>) => void,
-    ) => done(null, undefined),
-  );
-  return strategy as MultiSamlStrategy & Strategy;
+export function createSamlStrategy(options: SamlStrategyOptions): SamlStrategy {
+  return createProtocolSamlStrategy<Request>(options);
 }
 
 /** `GET .../metadata`: the SP metadata of the connection in the URL (entity id, ACS URL, signing certificate). */

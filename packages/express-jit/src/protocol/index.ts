@@ -1,33 +1,37 @@
-/**
- * Framework-independent protocol checks shared by the Express, NestJS and Koa adapters: no HTTP
- * framework is imported here.
- */
-export { refuseDoctype, refuseDoctypeInEncoded } from './doctype.js';
+/** The framework-independent protocol code, kept here for apps that import it from this adapter: it lives in `@jit-sso/protocol`. */
 export {
   checkSamlAssertion,
-  type CheckedAssertion,
-  type SamlExpectations,
-  type VerifiedSamlXml,
-} from './saml-checks.js';
-export {
+  checkTenantId,
+  claimsForEngine,
   consumeAssertion,
-  MemoryReplayCache,
-  RedisReplayCache,
-  type RedisClientLike,
-  type ReplayCache,
-  type ReplayCacheOptions,
-} from './replay-cache.js';
-export { PostgresReplayCache, type PgQueryable } from './postgres-replay-cache.js';
-export { checkTenantId, claimsForEngine, isEntraMultiTenantIssuer } from './entra.js';
-export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
-export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
-export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
-export { samlVerify, type SamlVerifyOptions } from './saml-verify.js';
-export {
   fromPassportOpenIdConnect,
+  isAudited,
+  isEntraMultiTenantIssuer,
+  markAudited,
+  MemoryReplayCache,
   oidcVerify,
   passportOpenIdConnectVerify,
+  PostgresReplayCache,
+  readOidcSettings,
+  readSamlSettings,
+  recordProtocolDenial,
+  RedisReplayCache,
+  refuseDoctype,
+  refuseDoctypeInEncoded,
+  samlOptionsFor,
+  samlVerify,
+  toProtocolError,
+  type CheckedAssertion,
+  type OidcSettings,
   type OidcTokens,
   type OidcVerifyOptions,
   type PassportOpenIdConnectProfile,
-} from './oidc-verify.js';
+  type PgQueryable,
+  type RedisClientLike,
+  type ReplayCache,
+  type ReplayCacheOptions,
+  type SamlExpectations,
+  type SamlSettings,
+  type SamlVerifyOptions,
+  type VerifiedSamlXml,
+} from '@jit-sso/protocol';

@@ -14,7 +14,7 @@ import {
   refuseDoctypeInEncoded,
   toProtocolError,
   type ReplayCache,
-} from '../src/protocol/index.js';
+} from '../src/index.js';
 
 const ACS = 'https://app.test/auth/saml/acme/acs';
 const IDP = 'https://idp.test/metadata';
@@ -102,7 +102,7 @@ describe('checkSamlAssertion', () => {
   });
 });
 
-const DATABASE = 'jit_express';
+const DATABASE = 'jit_protocol';
 
 /** A database of this package's own on the local PostgreSQL, created when missing. */
 async function postgresPool(): Promise<pg.Pool> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createProvisioner, MemoryStore, type JitError, type UserRecord } from '@jit-sso/core';
 import type { Profile } from '@node-saml/node-saml';
-import { MemoryReplayCache, oidcVerify, samlVerify } from '../src/protocol/index.js';
+import { MemoryReplayCache, oidcVerify, samlVerify } from '../src/index.js';
 
 const IDP = 'https://idp.test/metadata';
 const ACS = 'https://app.test/auth/saml/acme/acs';

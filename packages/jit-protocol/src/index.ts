@@ -1,0 +1,46 @@
+/**
+ * The protocol side of jit-sso that no HTTP framework decides: the SAML and OIDC checks the protocol
+ * libraries leave to the app, replay caches, node-saml and openid-client set-up, the verify steps and
+ * the passport strategies. The Express, NestJS and Koa adapters are built on it.
+ */
+export { refuseDoctype, refuseDoctypeInEncoded } from './doctype.js';
+export {
+  checkSamlAssertion,
+  type CheckedAssertion,
+  type SamlExpectations,
+  type VerifiedSamlXml,
+} from './saml-checks.js';
+export {
+  consumeAssertion,
+  MemoryReplayCache,
+  RedisReplayCache,
+  type RedisClientLike,
+  type ReplayCache,
+  type ReplayCacheOptions,
+} from './replay-cache.js';
+export { PostgresReplayCache, type PgQueryable } from './postgres-replay-cache.js';
+export { checkTenantId, claimsForEngine, isEntraMultiTenantIssuer } from './entra.js';
+export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
+export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
+export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
+export { samlVerify, type SamlVerifyDone, type SamlVerifyOptions } from './saml-verify.js';
+export {
+  fromPassportOpenIdConnect,
+  oidcVerify,
+  passportOpenIdConnectVerify,
+  type OidcTokens,
+  type OidcVerifyDone,
+  type OidcVerifyOptions,
+  type PassportOpenIdConnectProfile,
+} from './oidc-verify.js';
+export { connectionIdOf, type SsoRequest } from './connection-param.js';
+export { createSamlStrategy, type SamlStrategy, type SamlStrategyOptions } from './saml-strategy.js';
+export {
+  createOidcStrategies,
+  createOidcStrategy,
+  discoverOidcConfiguration,
+  JitOidcStrategy,
+  type OidcStrategies,
+  type OidcStrategiesOptions,
+  type OidcStrategyVerify,
+} from './oidc-strategy.js';

@@ -1,0 +1,141 @@
+import * as client from 'openid-client';
+import { Strategy, type AuthenticateOptions, type VerifyFunctionWithRequest } from 'openid-client/passport';
+import {
+  ConfigurationError,
+  JitError,
+  UnknownConnectionError,
+  type Connection,
+  type Provisioner,
+} from '@jit-sso/core';
+import { oidcVerify } from './oidc-verify.js';
+import { readOidcSettings } from './oidc-settings.js';
+import { isEntraMultiTenantIssuer } from './entra.js';
+
+/** The request type openid-client's passport strategy is declared with. */
+type StrategyRequest = Parameters<Strategy['authorizationRequestParams']>[0];
+
+/**
+ * openid-client's passport strategy, with a `state` and a `nonce` in every authorization request
+ * (besides PKCE, which it always uses), so the callback and the ID token are both bound to the
+ * browser that started the sign-in.
+ */
+export class JitOidcStrategy extends Strategy {
+  override authorizationRequestParams(
+    req: StrategyRequest,
+    options: AuthenticateOptions,
+  ): URLSearchParams {
+    const base = super.authorizationRequestParams(req, options);
+    const params = base instanceof URLSearchParams ? base : new URLSearchParams(base ?? {});
+    params.set('state', client.randomState());
+    params.set('nonce', client.randomNonce());
+    return params;
+  }
+}
+
+/**
+ * The openid-client configuration of an OIDC connection, from its issuer's discovery document:
+ * the discovery document must name the connection's issuer (a multi-tenant Entra issuer publishes
+ * the template `.../{tenantid}/v2.0`), and `enableNonRepudiationChecks` makes the ID token's
+ * signature be verified against the issuer's JWKS. An issuer that does not answer is
+ * `IDP_UNREACHABLE`.
+ */
+export async function discoverOidcConfiguration(connection: Connection): Promise<client.Configuration> {
+  // A SAML connection has no OIDC endpoints.
+  if (connection.protocol !== 'oidc') throw new UnknownConnectionError(connection.id);
+  const settings = readOidcSettings(connection);
+  const config = await client
+    .discovery(
+      new URL(connection.issuer),
+      settings.clientId,
+      settings.clientSecret,
+      settings.clientSecret ? client.ClientSecretPost(settings.clientSecret) : client.None(),
+      settings.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
+    )
+    .catch((error: unknown) => {
+      throw new JitError(
+        'IDP_UNREACHABLE',
+        `The issuer of connection "${connection.id}" did not answer its discovery request.`,
+        { cause: error },
+      );
+    });
+  const published = config.serverMetadata().issuer;
+  const template = isEntraMultiTenantIssuer(connection.issuer) && isEntraMultiTenantIssuer(published);
+  if (published !== connection.issuer && !template) {
+    throw new ConfigurationError(`Connection "${connection.id}": the discovery document names another issuer.`);
+  }
+  client.enableNonRepudiationChecks(config);
+  return config;
+}
+
+/** The verify callback of a connection's strategy: the request, openid-client's tokens, passport's `done`. */
+export type OidcStrategyVerify<R = unknown> = (
+  req: R,
+  tokens: Parameters<VerifyFunctionWithRequest>[1],
+  done: Parameters<VerifyFunctionWithRequest>[2],
+) => void;
+
+/**
+ * The passport strategy of one OIDC connection (named `oidc:<connection id>`), on the configuration
+ * `discoverOidcConfiguration` returns, with the connection's redirect URI and scope.
+ */
+export async function createOidcStrategy<R = unknown>(
+  connection: Connection,
+  verify: OidcStrategyVerify<R>,
+): Promise<JitOidcStrategy> {
+  const config = await discoverOidcConfiguration(connection);
+  const settings = readOidcSettings(connection);
+  return new JitOidcStrategy(
+    {
+      config,
+      name: `oidc:${connection.id}`,
+      sessionKey: `jit-sso:oidc:${connection.id}`,
+      callbackURL: settings.redirectUri,
+      scope: settings.scope ?? 'openid email profile',
+      passReqToCallback: true,
+    },
+    (req, tokens, done) => verify(req as R, tokens, done),
+  );
+}
+
+export interface OidcStrategiesOptions<R = unknown> {
+  provisioner: Provisioner;
+  /** The tenant being signed into, when the app knows it from the request. */
+  tenantId?(req: R): string | undefined;
+}
+
+export interface OidcStrategies {
+  /** The strategy of a connection; a failed discovery is retried at the next call. */
+  strategyFor(connectionId: string): Promise<JitOidcStrategy>;
+}
+
+/**
+ * One strategy per OIDC connection, built on first use from the issuer's discovery document, whose
+ * verify step checks the Entra `tid` allow-list and runs the provisioning decision.
+ */
+export function createOidcStrategies<R = unknown>(options: OidcStrategiesOptions<R>): OidcStrategies {
+  const strategies = new Map<string, Promise<JitOidcStrategy>>();
+
+  async function build(connectionId: string): Promise<JitOidcStrategy> {
+    const connection = await options.provisioner.getConnection(connectionId);
+    return createOidcStrategy<R>(
+      connection,
+      oidcVerify<R>({
+        provisioner: options.provisioner,
+        connectionId: connection.id,
+        ...(options.tenantId ? { tenantId: options.tenantId } : {}),
+      }),
+    );
+  }
+
+  return {
+    strategyFor(connectionId: string): Promise<JitOidcStrategy> {
+      let found = strategies.get(connectionId);
+      if (!found) {
+        found = build(connectionId);
+        strategies.set(connectionId, found);
+        found.catch(() => strategies.delete(connectionId));
+      }
+      return found;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { MultiSamlStrategy } from '@node-saml/passport-saml';
+import type { Strategy } from 'passport';
+import { UnknownConnectionError, type Provisioner } from '@jit-sso/core';
+import { samlOptionsFor } from './saml-options.js';
+import { samlVerify } from './saml-verify.js';
+import type { ReplayCache } from './replay-cache.js';
+import { connectionIdOf, type SsoRequest } from './connection-param.js';
+
+export interface SamlStrategyOptions<R extends SsoRequest = SsoRequest> {
+  provisioner: Provisioner;
+  /** Shared by every process of the app: `RedisReplayCache`, or `MemoryReplayCache` for one process. */
+  replayCache: ReplayCache;
+  /** The route parameter naming the connection (default `connection`). */
+  connectionParam?: string;
+  /** The tenant being signed into, when the app knows it from the request; the connection must belong to it. */
+  tenantId?(req: R): string | undefined;
+  /** The passport strategy name (default `saml`). */
+  name?: string;
+}
+
+/** passport-saml's strategy, typed so that passport's `use()` takes it. */
+export type SamlStrategy = MultiSamlStrategy & Strategy;
+
+/**
+ * A passport-saml `MultiSamlStrategy` that picks the connection from the route parameter at each
+ * request, with node-saml set up safely from the connection's `protocolOptions.saml`, and a verify
+ * step that makes the remaining SAML checks and runs the provisioning decision. Any passport-style
+ * request with `params` and `body` will do (Express, koa-passport, NestJS on Express).
+ */
+export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
+  options: SamlStrategyOptions<R>,
+): SamlStrategy {
+  const param = options.connectionParam ?? 'connection';
+  const connectionId = (req: R) => connectionIdOf(req, param);
+  const verify = samlVerify<R>({
+    provisioner: options.provisioner,
+    replayCache: options.replayCache,
+    connectionId,
+    ...(options.tenantId ? { tenantId: options.tenantId } : {}),
+    relayState: (req) => {
+      const relayState = (req.body as { RelayState?: unknown } | undefined)?.RelayState;
+      return typeof relayState === 'string' ? relayState : undefined;
+    },
+  });
+  // passport-saml is typed against Express 4's request type; at run time it is the app's request.
+  type SamlRequest = ConstructorParameters<typeof MultiSamlStrategy>[0] extends {
+    getSamlOptions(req: infer Q, cb: never): void;
+  }
+    ? Q
+    : never;
+  const strategy = new MultiSamlStrategy(
+    {
+      name: options.name ?? 'saml',
+      passReqToCallback: true,
+      getSamlOptions(req, done) {
+        options.provisioner
+          .getConnection(connectionId(req as unknown as R))
+          .then((connection) => {
+            // An OIDC connection has no SAML endpoints.
+            if (connection.protocol !== 'saml') throw new UnknownConnectionError(connection.id);
+            done(null, samlOptionsFor(connection, options.replayCache));
+          })
+          .catch((error: Error) => done(error));
+      },
+    },
+    (req: SamlRequest, profile, done) => verify(req as unknown as R, profile, done),
+    // Single logout is not handled: the app ends its own session at /logout.
+    (
+      _req: SamlRequest,
+      _profile: unknown,
+      done: (error: Error | null, user?: Record<string, unknown>) => void,
+    ) => done(null, undefined),
+  );
+  return strategy as SamlStrategy;
+}
+
