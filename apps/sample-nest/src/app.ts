@@ -22,7 +22,7 @@ import express, { type Request, type Response } from 'express';
 import session from 'express-session';
 import passport from 'passport';
 import { isJitError, type Connection, type UserRecord } from '@jit-sso/core';
-import { MemoryReplayCache } from '@jit-sso/express/protocol';
+import { MemoryReplayCache } from '@jit-sso/express';
 import {
   JitModule,
   JitSamlStrategy,
