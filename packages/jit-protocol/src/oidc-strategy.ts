@@ -20,10 +20,7 @@ type StrategyRequest = Parameters<Strategy['authorizationRequestParams']>[0];
  * browser that started the sign-in.
  */
 export class JitOidcStrategy extends Strategy {
-  override authorizationRequestParams(
-    req: StrategyRequest,
-    options: AuthenticateOptions,
-  ): URLSearchParams {
+  override authorizationRequestParams(req: StrategyRequest, options: AuthenticateOptions): URLSearchParams {
     const base = super.authorizationRequestParams(req, options);
     const params = base instanceof URLSearchParams ? base : new URLSearchParams(base ?? {});
     params.set('state', client.randomState());
@@ -61,7 +58,9 @@ export async function discoverOidcConfiguration(connection: Connection): Promise
   const published = config.serverMetadata().issuer;
   const template = isEntraMultiTenantIssuer(connection.issuer) && isEntraMultiTenantIssuer(published);
   if (published !== connection.issuer && !template) {
-    throw new ConfigurationError(`Connection "${connection.id}": the discovery document names another issuer.`);
+    throw new ConfigurationError(
+      `Connection "${connection.id}": the discovery document names another issuer.`,
+    );
   }
   client.enableNonRepudiationChecks(config);
   return config;

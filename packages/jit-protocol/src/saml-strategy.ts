@@ -73,4 +73,3 @@ export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
   );
   return strategy as SamlStrategy;
 }
-

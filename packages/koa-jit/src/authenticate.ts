@@ -13,7 +13,7 @@ import {
   recordProtocolDenial,
   refuseDoctypeInEncoded,
   toProtocolError,
-} from '@jit-sso/express/protocol';
+} from '@jit-sso/protocol';
 import type { OidcStrategies } from './strategies.js';
 
 export interface SsoRouteOptions {

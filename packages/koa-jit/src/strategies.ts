@@ -1,13 +1,12 @@
-import type { MultiSamlStrategy } from '@node-saml/passport-saml';
-import type { Strategy } from 'passport';
 import type { ParameterizedContext } from 'koa';
 import type { Provisioner } from '@jit-sso/core';
 import {
   createOidcStrategies as createPassportOidcStrategies,
   createSamlStrategy as createPassportSamlStrategy,
   type OidcStrategies,
-} from '@jit-sso/express';
-import type { ReplayCache } from '@jit-sso/express/protocol';
+  type ReplayCache,
+  type SamlStrategy,
+} from '@jit-sso/protocol';
 
 /** The request koa-passport hands to strategies: Koa's request, with `ctx` and passport's fields. */
 export interface KoaPassportRequest {
@@ -28,22 +27,18 @@ export interface SamlStrategyOptions {
   name?: string;
 }
 
-/** passport-saml's strategy, typed so that koa-passport's `use()` takes it. */
-export type SamlStrategy = MultiSamlStrategy & Strategy;
-
 /**
  * The passport-saml strategy for every SAML connection, for koa-passport: the connection comes from
  * the router parameter, node-saml is set up safely from its `protocolOptions.saml`, and the verify
- * step makes the checks node-saml leaves to the app, then runs the provisioning decision. It is the
- * Express adapter's strategy: koa-passport gives it a request with the same fields (`params`, `body`).
+ * step makes the checks node-saml leaves to the app, then runs the provisioning decision
+ * (`@jit-sso/protocol`): koa-passport gives it a request with `params` and `body`.
  */
 export function createSamlStrategy(options: SamlStrategyOptions): SamlStrategy {
   const { tenantId, ...rest } = options;
-  const strategy = createPassportSamlStrategy({
+  return createPassportSamlStrategy({
     ...rest,
     ...(tenantId ? { tenantId: (request: unknown) => tenantId(ctxOf(request)) } : {}),
   });
-  return strategy as unknown as SamlStrategy;
 }
 
 export interface OidcStrategiesOptions {
@@ -65,4 +60,4 @@ export function createOidcStrategies(options: OidcStrategiesOptions): OidcStrate
   });
 }
 
-export type { OidcStrategies };
+export type { OidcStrategies, SamlStrategy };

@@ -6,7 +6,7 @@ import {
   samlVerify as protocolSamlVerify,
   type OidcTokens,
   type ReplayCache,
-} from '@jit-sso/express/protocol';
+} from '@jit-sso/protocol';
 import { connectionIdOf } from './authenticate.js';
 import type { KoaPassportRequest } from './strategies.js';
 

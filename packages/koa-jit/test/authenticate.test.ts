@@ -6,7 +6,7 @@ import koaPassport from 'koa-passport';
 import request from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createProvisioner, MemoryStore, type Provisioner } from '@jit-sso/core';
-import { MemoryReplayCache } from '@jit-sso/express/protocol';
+import { MemoryReplayCache } from '@jit-sso/protocol';
 import {
   createSamlStrategy,
   jitErrorHandler,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JitError} from '@jit-sso/core';
 import { createProvisioner, MemoryStore, type UserRecord } from '@jit-sso/core';
-import { MemoryReplayCache } from '@jit-sso/express/protocol';
+import { MemoryReplayCache } from '@jit-sso/protocol';
 import { oidcVerify, samlVerify, type KoaPassportRequest } from '../src/index.js';
 
 const ISSUER = 'https://idp.acme.test';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { ProvisioningResult, UserRecord } from '@jit-sso/core';
-import { oidcVerify, type OidcTokens } from '@jit-sso/express/protocol';
+import { oidcVerify, type OidcTokens } from '@jit-sso/protocol';
 import { JitService } from './jit.service.js';
 import { connectionIdOf, connectionOf } from './protocol/connection-param.js';
 import { MultiOidcStrategy } from './protocol/multi-oidc.strategy.js';

@@ -5,8 +5,7 @@ import {
   type Provisioner,
   type ProvisionerOptions,
 } from '@jit-sso/core';
-import { readOidcSettings } from '@jit-sso/express';
-import { readSamlSettings, type ReplayCache } from '@jit-sso/express/protocol';
+import { readOidcSettings, readSamlSettings, type ReplayCache } from '@jit-sso/protocol';
 
 /**
  * What `JitModule.forRoot` / `forRootAsync` take: the engine's options (store, connections, tenants,

@@ -7,7 +7,7 @@ import {
   type VerifyWithRequest,
 } from '@node-saml/passport-saml';
 import { ConfigurationError, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
-import { readSamlSettings, samlOptionsFor, samlVerify, type ReplayCache } from '@jit-sso/express/protocol';
+import { readSamlSettings, samlOptionsFor, samlVerify, type ReplayCache } from '@jit-sso/protocol';
 import { JitService } from './jit.service.js';
 import { connectionIdOf, connectionOf } from './protocol/connection-param.js';
 

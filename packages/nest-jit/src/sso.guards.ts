@@ -1,7 +1,7 @@
 import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { JitError } from '@jit-sso/core';
-import { recordProtocolDenial, refuseDoctypeInEncoded, toProtocolError } from '@jit-sso/express/protocol';
+import { recordProtocolDenial, refuseDoctypeInEncoded, toProtocolError } from '@jit-sso/protocol';
 import { JitService } from './jit.service.js';
 import { connectionIdOf } from './protocol/connection-param.js';
 import { SAML_STRATEGY } from './saml.strategy.js';

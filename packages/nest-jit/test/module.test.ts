@@ -9,7 +9,7 @@ import {
   type ConnectionInput,
   type ProvisioningEvent,
 } from '@jit-sso/core';
-import { MemoryReplayCache } from '@jit-sso/express/protocol';
+import { MemoryReplayCache } from '@jit-sso/protocol';
 import { JitModule, JitService, type JitModuleOptions } from '../src/index.js';
 import { annLogin, oidcConnection, options } from './fixtures.js';
 

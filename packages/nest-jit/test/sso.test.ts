@@ -7,7 +7,7 @@ import passport from 'passport';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, type ConnectionInput } from '@jit-sso/core';
-import { MemoryReplayCache } from '@jit-sso/express/protocol';
+import { MemoryReplayCache } from '@jit-sso/protocol';
 import {
   JitExceptionFilter,
   JitModule,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
 import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
-import { RedisReplayCache, type ReplayCache } from '@jit-sso/express/protocol';
+import { RedisReplayCache, type ReplayCache } from '@jit-sso/protocol';
 import { IDP_KEY, OTHER_IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
 import { TestOidcProvider } from './oidc-idp.js';
 import { freePort } from './ports.js';

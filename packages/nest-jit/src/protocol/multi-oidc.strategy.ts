@@ -1,7 +1,7 @@
 import { Strategy as PassportBaseStrategy } from 'passport';
 import * as client from 'openid-client';
 import { ConfigurationError, type Connection } from '@jit-sso/core';
-import { JitOidcStrategy, readOidcSettings } from '@jit-sso/express';
+import { JitOidcStrategy, readOidcSettings } from '@jit-sso/protocol';
 
 export interface MultiOidcStrategyOptions {
   /** The connection of this request (from the route), validated by the engine. */
