@@ -273,6 +273,23 @@ ${idpDescriptor({ entityId: 'https://idp.two.test/saml', sso: [{ binding: 'post'
     } finally {
       await server.close();
     }
+    const huge = await serve({ '/huge': { body: `<x>${'a'.repeat(10_500_000)}</x>` } });
+    try {
+      const tooBig = await jit([
+        'connection',
+        'import',
+        '--tenant',
+        't',
+        '--saml-metadata',
+        `${huge.base}/huge`,
+        '--domain',
+        't.test',
+      ]);
+      expect(tooBig.code).toBe(1);
+      expect(tooBig.stderr).toContain('answered more than 10 MB');
+    } finally {
+      await huge.close();
+    }
     const both = await jit([
       'connection',
       'import',

@@ -1,6 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MemoryStore, type NewUser } from '@jit-sso/core';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MemoryStore, type NewUser, type UserQuery } from '@jit-sso/core';
+import { tempDir } from './helpers.js';
 import { databaseKind, memoryBackend, redactUrl, run, type RunOptions } from '../src/index.js';
 import { storeUrl } from '../src/typeorm-backend.js';
 
@@ -164,5 +167,35 @@ describe('database URLs', () => {
     expect(code).toBe(1);
     expect(stderr.text()).toContain('Cannot open postgres://jit:***@127.0.0.1:1/app');
     expect(stderr.text()).not.toContain('s3cret');
+  });
+});
+
+describe('a store that ignores a lookup filter', () => {
+  /** Returns every user whatever the email or external id asked for. */
+  class IgnoringStore extends MemoryStore {
+    override async listUsers(query: UserQuery) {
+      const { email: _email, externalId: _externalId, ...rest } = query;
+      return super.listUsers(rest);
+    }
+  }
+
+  it('makes offboarding fail instead of deactivating the wrong people', async () => {
+    const store = new IgnoringStore();
+    const source = await seeded(3);
+    await store.transaction(async (tx) => {
+      for (const user of await source.listUsers({ limit: 10 }))
+        await tx.insertUser({ ...user, roles: [...user.roles] });
+    });
+    const dir = tempDir();
+    try {
+      const csv = join(dir.path, 'leavers.csv');
+      writeFileSync(csv, 'email,external_id\np1@acme.test,\n,EMP-9\n');
+      const result = await jitIn(store, ['offboard', '--csv', csv, '--yes']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('The store ignored the email filter');
+      expect(await store.countUsers({})).toEqual({ active: 3, deactivated: 0 });
+    } finally {
+      dir.remove();
+    }
   });
 });

@@ -22,6 +22,7 @@ import { renderTable } from '../output.js';
 import type { CommandContext } from '../program.js';
 
 const isUrl = (value: string) => /^https?:\/\//i.test(value);
+const MAX_DOCUMENT_BYTES = 10_000_000;
 
 async function fetchText(url: string, accept: string): Promise<string> {
   let response: Response;
@@ -41,7 +42,20 @@ async function fetchText(url: string, accept: string): Promise<string> {
       `Fetching ${url} answered HTTP ${response.status} ${response.statusText}.`,
     );
   }
-  return response.text();
+  // Metadata is a few kilobytes (aggregates a few megabytes); refuse to buffer an endless answer.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_DOCUMENT_BYTES) {
+      throw new CliError(
+        'FETCH_FAILED',
+        `${url} answered more than ${MAX_DOCUMENT_BYTES / 1_000_000} MB; refusing it.`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 interface ImportOptions {
