@@ -7,5 +7,5 @@ console.log(`Dev IdP at ${idp.url} (OIDC issuer ${idp.oidc.issuer}, SAML entity 
 const stop = () => {
   void idp.close().then(() => process.exit(0));
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
