@@ -199,3 +199,61 @@ describe('a store that ignores a lookup filter', () => {
     }
   });
 });
+
+describe('offboarding with a tenant column', () => {
+  it('narrows each row to its tenant and refuses rows whose tenant contradicts --tenant', async () => {
+    const store = new MemoryStore();
+    const at = new Date('2026-01-01T00:00:00Z');
+    await store.transaction(async (tx) => {
+      for (const [i, tenantId] of ['acme', 'globex'].entries()) {
+        await tx.insertUser({
+          id: `00000000-0000-4000-8000-00000000000${i}`,
+          tenantId,
+          email: 'sam@shared.test',
+          status: 'active',
+          source: 'scim',
+          attributes: {},
+          roles: [],
+          externalId: null,
+          createdAt: at,
+          lastLoginAt: null,
+        });
+      }
+    });
+    const dir = tempDir();
+    try {
+      const csv = join(dir.path, 'leavers.csv');
+      writeFileSync(csv, 'Tenant ID,E-Mail\nglobex,sam@shared.test\nacme,nobody@shared.test\n');
+      const json = await jitIn(store, ['offboard', '--csv', csv, '--dry-run', '--json']);
+      expect(JSON.parse(json.stdout).rows.map((r: { outcome: string }) => r.outcome)).toEqual([
+        'would-deactivate',
+        'unknown',
+      ]);
+      const mismatch = await jitIn(store, [
+        'offboard',
+        '--csv',
+        csv,
+        '--tenant',
+        'acme',
+        '--dry-run',
+        '--json',
+      ]);
+      const rows = JSON.parse(mismatch.stdout).rows;
+      expect(rows[0]).toMatchObject({
+        outcome: 'invalid',
+        message: 'the row names tenant "globex" but --tenant is "acme"',
+      });
+      expect(mismatch.code).toBe(1);
+
+      const yes = new PassThrough();
+      yes.end('yes\n');
+      const done = await jitIn(store, ['offboard', '--csv', csv], { interactive: true, stdin: yes });
+      expect(done.code).toBe(1);
+      expect(done.stderr).toContain('Deactivate 1 user(s) listed in');
+      expect((await store.findUserById('00000000-0000-4000-8000-000000000001'))!.status).toBe('deactivated');
+      expect((await store.findUserById('00000000-0000-4000-8000-000000000000'))!.status).toBe('active');
+    } finally {
+      dir.remove();
+    }
+  });
+});
