@@ -3,16 +3,17 @@ import type { MultiSamlStrategy } from '@node-saml/passport-saml';
 import {
   isJitError,
   JitError,
-  UnknownConnectionError,
   type Provisioner,
   type ProvisioningResult,
   type UserRecord,
 } from '@jit-sso/core';
 import {
+  connectionIdOf as routeConnectionId,
   readSamlSettings,
   recordProtocolDenial,
   refuseDoctypeInEncoded,
   toProtocolError,
+  type SsoRequest,
 } from '@jit-sso/protocol';
 import type { OidcStrategies } from './strategies.js';
 
@@ -47,9 +48,7 @@ type Ctx = ParameterizedContext<SsoState> & {
 
 /** The connection id from the router parameter; an absent one is an unknown connection. */
 export function connectionIdOf(ctx: ParameterizedContext, param: string): string {
-  const value = (ctx as { params?: Record<string, unknown> }).params?.[param];
-  if (typeof value !== 'string' || value === '') throw new UnknownConnectionError('');
-  return value;
+  return routeConnectionId(ctx as SsoRequest, param);
 }
 
 function ssoMiddleware(

@@ -1,11 +1,9 @@
 import { UnknownConnectionError, type Connection, type Provisioner } from '@jit-sso/core';
+import { connectionIdOf as routeConnectionId, type SsoRequest } from '@jit-sso/protocol';
 
 /** The connection id from the route parameter; an absent one is an unknown connection. */
 export function connectionIdOf(request: unknown, param: string): string {
-  const params = (request as { params?: Record<string, unknown> } | null)?.params;
-  const value = params?.[param];
-  if (typeof value !== 'string' || value === '') throw new UnknownConnectionError('');
-  return value;
+  return routeConnectionId((request ?? {}) as SsoRequest, param);
 }
 
 /** The request's connection; one of the other protocol is unknown on this route. */

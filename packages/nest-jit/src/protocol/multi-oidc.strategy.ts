@@ -1,7 +1,6 @@
 import { Strategy as PassportBaseStrategy } from 'passport';
-import * as client from 'openid-client';
-import { ConfigurationError, type Connection } from '@jit-sso/core';
-import { JitOidcStrategy, readOidcSettings } from '@jit-sso/protocol';
+import type { Connection } from '@jit-sso/core';
+import { createOidcStrategy, type JitOidcStrategy } from '@jit-sso/protocol';
 
 export interface MultiOidcStrategyOptions {
   /** The connection of this request (from the route), validated by the engine. */
@@ -59,31 +58,9 @@ export class MultiOidcStrategy extends PassportBaseStrategy {
     return found;
   }
 
-  private async build(connection: Connection): Promise<JitOidcStrategy> {
-    const settings = readOidcSettings(connection);
-    const config = await client.discovery(
-      new URL(connection.issuer),
-      settings.clientId,
-      settings.clientSecret,
-      settings.clientSecret ? client.ClientSecretPost(settings.clientSecret) : client.None(),
-      settings.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : undefined,
-    );
-    if (config.serverMetadata().issuer !== connection.issuer) {
-      throw new ConfigurationError(
-        `Connection "${connection.id}": the discovery document names another issuer.`,
-      );
-    }
-    client.enableNonRepudiationChecks(config);
-    return new JitOidcStrategy(
-      {
-        config,
-        name: `oidc:${connection.id}`,
-        sessionKey: `jit-sso:oidc:${connection.id}`,
-        callbackURL: settings.redirectUri,
-        scope: settings.scope ?? 'openid email profile',
-        passReqToCallback: true,
-      },
-      (request, tokens, done) => this.verify(request, tokens, done as never),
+  private build(connection: Connection): Promise<JitOidcStrategy> {
+    return createOidcStrategy(connection, (request, tokens, done) =>
+      this.verify(request, tokens, done as never),
     );
   }
 }
