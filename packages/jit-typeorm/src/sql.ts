@@ -109,20 +109,19 @@ function numbered(sql: string): string {
 
 /** A FIFO lock: SQLite has one connection per DataSource, so its transactions run one at a time. */
 class Mutex {
-  private tail: Promise<void> = Promise.resolve();
   locked = false;
+  private readonly waiters: (() => void)[] = [];
   async acquire(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.tail;
-    this.tail = previous.then(() => next);
-    await previous;
-    this.locked = true;
-    return () => {
-      this.locked = false;
-      release();
-    };
+    if (this.locked) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.locked = true;
+    return this.release;
   }
+  /** Hands the lock to the next waiter (it stays locked), or unlocks. */
+  private readonly release = (): void => {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.locked = false;
+  };
 }
 
 interface SqliteStatement {

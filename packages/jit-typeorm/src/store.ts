@@ -245,14 +245,6 @@ function buildStatements(
   };
 }
 
-function freezeUser(user: UserRecord): UserRecord {
-  return Object.freeze({
-    ...user,
-    attributes: Object.freeze({ ...user.attributes }),
-    roles: Object.freeze(user.roles.map((g) => Object.freeze({ role: g.role, source: g.source }))),
-  });
-}
-
 function userFrom(row: Row): UserRecord {
   return Object.freeze({
     id: row['u_id'] as string,
@@ -481,8 +473,13 @@ class Transaction implements StoreTransaction {
           atLeastOne: true,
         });
       }
-      const defined = Object.fromEntries(fields.map((p) => [p, patch[p]]));
-      return this.remember(freezeUser({ ...known, ...defined } as UserRecord));
+      const patched: Record<string, unknown> = { ...known };
+      for (const p of fields) patched[p] = patch[p];
+      if (patch.attributes !== undefined) patched['attributes'] = Object.freeze({ ...patch.attributes });
+      if (patch.roles !== undefined) {
+        patched['roles'] = Object.freeze(patch.roles.map((g) => Object.freeze({ role: g.role, source: g.source })));
+      }
+      return this.remember(Object.freeze(patched) as unknown as UserRecord);
     }
     let row: Row | undefined;
     if (this.db.dialect === 'mysql') {
