@@ -290,6 +290,29 @@ ${idpDescriptor({ entityId: 'https://idp.two.test/saml', sso: [{ binding: 'post'
     } finally {
       await huge.close();
     }
+    const plain = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      'http://idp.example.test/metadata',
+      '--domain',
+      't.test',
+    ]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('must come over https');
+    const plainOidc = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--oidc-discovery',
+      'http://idp.example.test',
+      '--domain',
+      't.test',
+    ]);
+    expect(plainOidc.code).toBe(2);
     const both = await jit([
       'connection',
       'import',

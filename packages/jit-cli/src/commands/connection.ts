@@ -24,7 +24,22 @@ import type { CommandContext } from '../program.js';
 const isUrl = (value: string) => /^https?:\/\//i.test(value);
 const MAX_DOCUMENT_BYTES = 10_000_000;
 
+/**
+ * Certificates and issuers read over plain HTTP could be swapped by anyone on the path, so only
+ * https is accepted, except on this machine (development identity providers).
+ */
+function requireHttps(url: string): void {
+  const { protocol, hostname } = new URL(url);
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  if (protocol !== 'https:' && !loopback) {
+    throw new UsageError(`Refusing ${url}: identity-provider metadata must come over https.`, {
+      hint: 'Use the https URL, or download the document and pass the file.',
+    });
+  }
+}
+
 async function fetchText(url: string, accept: string): Promise<string> {
+  requireHttps(url);
   let response: Response;
   try {
     response = await fetch(url, {
