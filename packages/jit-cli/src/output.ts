@@ -39,9 +39,13 @@ export function createRecordWriter<T>(
           count += rows.length;
           break;
         case 'csv':
+          // Values from identity providers end up in spreadsheets: a cell starting with = + - @ is
+          // prefixed with ' so that it is shown, not run as a formula.
           chunk = stringify(
             rows.map((row) => columns.map((c) => c.value(row))),
-            count === 0 ? { header: true, columns: columns.map((c) => c.header) } : {},
+            count === 0
+              ? { header: true, columns: columns.map((c) => c.header), escape_formulas: true }
+              : { escape_formulas: true },
           );
           count += rows.length;
           break;

@@ -257,3 +257,28 @@ describe('offboarding with a tenant column', () => {
     }
   });
 });
+
+describe('CSV output', () => {
+  it('neutralises cells that a spreadsheet would run as formulas', async () => {
+    const store = new MemoryStore();
+    await store.transaction(async (tx) => {
+      await tx.insertUser({
+        id: '00000000-0000-4000-8000-000000000001',
+        tenantId: 'acme',
+        email: 'ann@acme.test',
+        status: 'active',
+        source: 'scim',
+        attributes: {},
+        roles: [],
+        externalId: '=HYPERLINK("https://evil.test","x")',
+        createdAt: new Date('2026-01-01T00:00:00Z'),
+        lastLoginAt: null,
+      });
+    });
+    const result = await jitIn(store, ['users', 'list', '--csv']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`"'=HYPERLINK(""https://evil.test"",""x"")"`);
+    const json = await jitIn(store, ['users', 'list', '--json']);
+    expect(JSON.parse(json.stdout)[0].externalId).toBe('=HYPERLINK("https://evil.test","x")');
+  });
+});
