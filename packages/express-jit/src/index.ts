@@ -20,3 +20,4 @@ export {
   recordProtocolDenial,
   type ReplayCache,
 } from '@jit-sso/protocol';
+export { scimRouter } from './scim.js';

@@ -34,3 +34,4 @@ export {
   type KoaSamlVerifyOptions,
   type VerifyDone,
 } from './verify.js';
+export { scimMiddleware, type ScimMiddlewareOptions } from './scim.js';

@@ -15,3 +15,10 @@ export { JitSamlStrategy, MultiSamlSignOnStrategy, SAML_STRATEGY } from './saml.
 export { JitOidcStrategy, OIDC_STRATEGY } from './oidc.strategy.js';
 export { MultiOidcStrategy, type MultiOidcStrategyOptions } from './protocol/multi-oidc.strategy.js';
 export { OidcAuthGuard, SamlAuthGuard } from './sso.guards.js';
+export {
+  JIT_SCIM_OPTIONS,
+  JitScimModule,
+  type JitScimForRootAsyncOptions,
+  type JitScimForRootOptions,
+  type JitScimModuleOptions,
+} from './scim.module.js';

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
-import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
+import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import { createDirectory, createScimService, issueDirectoryToken, type ScimService } from '@jit-sso/scim';
 import { RedisReplayCache, type ReplayCache } from '@jit-sso/protocol';
 import { IDP_KEY, OTHER_IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
 import { TestOidcProvider } from './oidc-idp.js';
@@ -18,6 +19,10 @@ export interface E2eEnvironment {
   /** Shared between processes (Redis); give it to the SAML strategy as its cache provider. */
   readonly replayCache: ReplayCache;
   readonly sessionSecret: string;
+  /** The SCIM service of tenant `acme`'s directory (linked to `acme-oidc`); the app serves it at `/scim/v2`. */
+  readonly scim: ScimService;
+  /** A bearer token of that directory. */
+  readonly scimToken: string;
   readonly saml: TestSamlIdp;
   readonly oidc: TestOidcProvider;
   close(): Promise<void>;
@@ -128,8 +133,11 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
   // The store an app would run on one process: TypeORM on SQLite (in memory, one per suite).
   const dataSource = await createJitDataSource('sqlite::memory:');
   await migrate(dataSource);
-  const store = new TypeormStore(dataSource);
+  const store = new TypeormDirectoryStore(dataSource);
   const provisioner = createProvisioner({ store, connections });
+  const directory = await createDirectory(store, { tenantId: 'acme', connectionId: 'acme-oidc' });
+  const { token: scimToken } = await issueDirectoryToken(store, directory.id, { label: 'e2e' });
+  const scim = createScimService({ store, provisioner, baseUrl: `${baseUrl}/scim/v2` });
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const replayCache = new RedisReplayCache(redis, `jit-sso:e2e:${randomBytes(6).toString('hex')}:`);
@@ -142,6 +150,8 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     connections,
     replayCache,
     sessionSecret: randomBytes(32).toString('hex'),
+    scim,
+    scimToken,
     saml,
     oidc,
     async close() {

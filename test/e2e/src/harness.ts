@@ -4,6 +4,7 @@ import { registerSamlFlows } from './suite/saml-flows.js';
 import { registerOidcFlows, registerOidcLifecycle } from './suite/oidc-flows.js';
 import { registerSamlAttacks } from './suite/saml-attacks.js';
 import { registerOidcAttacks } from './suite/oidc-attacks.js';
+import { registerScimLifecycle } from './suite/scim-lifecycle.js';
 import type { SuiteContext } from './suite/context.js';
 
 export type { E2eEnvironment } from './environment.js';
@@ -19,7 +20,7 @@ export interface AdapterApp {
  * Builds the app under test. It must listen on 127.0.0.1:`env.port` and serve:
  * `GET /auth/saml/:connection/login`, `POST /auth/saml/:connection/acs`, `GET /auth/saml/:connection/metadata`,
  * `GET /auth/oidc/:connection/login`, `GET /auth/oidc/:connection/callback`, `GET /me` (JSON `{ user, roles }`),
- * `POST /logout`; a successful login answers a redirect; errors answer `err.httpStatus` with
+ * `POST /logout`, and the SCIM service `env.scim` at `/scim/v2`; a successful login answers a redirect; errors answer `err.httpStatus` with
  * `{ error: { code, message, hint } }` when the client accepts JSON.
  */
 export type BuildAdapterApp = (env: E2eEnvironment) => Promise<AdapterApp>;
@@ -52,5 +53,6 @@ export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
     registerOidcLifecycle(context);
     registerSamlAttacks(context);
     registerOidcAttacks(context);
+    registerScimLifecycle(context);
   });
 }

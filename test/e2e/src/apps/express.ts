@@ -12,6 +12,7 @@ import {
   roleNames,
   samlAuthenticate,
   samlMetadata,
+  scimRouter,
   useJitSession,
 } from '@jit-sso/express';
 import type { AdapterApp, E2eEnvironment } from '../harness.js';
@@ -26,6 +27,7 @@ export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> 
   const oidc = createOidcStrategies({ provisioner });
 
   const app = express();
+  app.use('/scim/v2', scimRouter(env.scim));
   app.use(
     session({
       name: 'sid',

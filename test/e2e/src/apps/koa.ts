@@ -14,6 +14,7 @@ import {
   roleNames,
   samlAuthenticate,
   samlMetadata,
+  scimMiddleware,
   useJitSession,
   type JitState,
 } from '@jit-sso/koa';
@@ -45,6 +46,8 @@ export async function buildKoaApp(env: E2eEnvironment): Promise<AdapterApp> {
   app.use(
     session({ key: 'sid', httpOnly: true, sameSite: 'lax', signed: true, store: memorySessionStore() }, app),
   );
+  // Before the body parser, which would answer malformed SCIM JSON with its own error.
+  app.use(scimMiddleware(env.scim));
   app.use(bodyParser());
   app.use(passport.initialize());
   app.use(passport.session());

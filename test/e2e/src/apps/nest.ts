@@ -23,6 +23,7 @@ import {
   JitExceptionFilter,
   JitModule,
   JitSamlStrategy,
+  JitScimModule,
   JitSessionGuard,
   OidcAuthGuard,
   roleNames,
@@ -85,6 +86,7 @@ export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
         connections: env.connections,
         replayCache: env.replayCache,
       }),
+      JitScimModule.forRoot({ service: env.scim }),
     ],
     controllers: [AuthController],
   })
