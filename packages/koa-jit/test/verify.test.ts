@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JitError} from '@jit-sso/core';
+import type { JitError } from '@jit-sso/core';
 import { createProvisioner, MemoryStore, type UserRecord } from '@jit-sso/core';
 import { MemoryReplayCache } from '@jit-sso/protocol';
 import { oidcVerify, samlVerify, type KoaPassportRequest } from '../src/index.js';

@@ -1,0 +1,84 @@
+import './fixtures.js';
+import { Controller, Get, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { createProvisioner, MemoryDirectoryStore } from '@jit-sso/core';
+import { createDirectory, createScimService, issueDirectoryToken } from '@jit-sso/scim';
+import { JitScimModule } from '../src/index.js';
+
+async function directory(baseUrl: string) {
+  const store = new MemoryDirectoryStore();
+  const provisioner = createProvisioner({
+    store,
+    connections: [
+      {
+        id: 'acme-oidc',
+        tenantId: 'acme',
+        protocol: 'oidc',
+        issuer: 'https://idp.test',
+        jit: { verifiedDomains: ['acme.test'] },
+      },
+    ],
+  });
+  const { id } = await createDirectory(store, { tenantId: 'acme', connectionId: 'acme-oidc' });
+  const { token } = await issueDirectoryToken(store, id, { label: 'test' });
+  return { scim: createScimService({ store, provisioner, baseUrl }), auth: `Bearer ${token}` };
+}
+
+const user = (userName: string) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName });
+
+@Controller('directory')
+class AppController {
+  @Get('health')
+  health(): string {
+    return 'ok';
+  }
+}
+
+describe('JitScimModule', () => {
+  it('serves its path behind a global prefix, with JSON bodies Nest parsed and raw scim+json bodies', async () => {
+    const { scim, auth } = await directory('http://app.test/api/directory/scim');
+    @Module({
+      imports: [
+        JitScimModule.forRootAsync({ useFactory: () => ({ service: scim, path: 'directory/scim' }) }),
+      ],
+      controllers: [AppController],
+    })
+    class AppModule {}
+    const ref = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = ref.createNestApplication({ logger: false });
+    app.setGlobalPrefix('api');
+    await app.init();
+    try {
+      const server = app.getHttpServer();
+      const parsed = await request(server)
+        .post('/api/directory/scim/Users')
+        .set('Authorization', auth)
+        .send(user('a@acme.test'));
+      expect(parsed.status, parsed.text).toBe(201);
+      const raw = await request(server)
+        .post('/api/directory/scim/Users')
+        .set('Authorization', auth)
+        .set('Content-Type', 'application/scim+json')
+        .send(JSON.stringify(user('b@acme.test')));
+      expect(raw.status, raw.text).toBe(201);
+      const found = await request(server)
+        .get('/api/directory/scim/Users')
+        .query({ filter: 'userName eq "a@acme.test"' })
+        .set('Authorization', auth);
+      expect(JSON.parse(found.text)).toMatchObject({
+        totalResults: 1,
+        Resources: [{ id: JSON.parse(parsed.text).id }],
+      });
+      const config = await request(server)
+        .get('/api/directory/scim/ServiceProviderConfig')
+        .set('Authorization', auth);
+      expect(config.status, config.text).toBe(200);
+      expect((await request(server).get('/api/directory/scim/Users')).status).toBe(401);
+      expect((await request(server).get('/api/directory/health')).text).toBe('ok');
+    } finally {
+      await app.close();
+    }
+  });
+});
