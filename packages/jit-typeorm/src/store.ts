@@ -477,7 +477,9 @@ class Transaction implements StoreTransaction {
       for (const p of fields) patched[p] = patch[p];
       if (patch.attributes !== undefined) patched['attributes'] = Object.freeze({ ...patch.attributes });
       if (patch.roles !== undefined) {
-        patched['roles'] = Object.freeze(patch.roles.map((g) => Object.freeze({ role: g.role, source: g.source })));
+        patched['roles'] = Object.freeze(
+          patch.roles.map((g) => Object.freeze({ role: g.role, source: g.source })),
+        );
       }
       return this.remember(Object.freeze(patched) as unknown as UserRecord);
     }
@@ -555,6 +557,8 @@ class Transaction implements StoreTransaction {
     if (query.tenantId !== undefined) filter(where, params, `${col('tenantId')} = ?`, query.tenantId);
     if (query.status !== undefined) filter(where, params, `${col('status')} = ?`, query.status);
     if (query.source !== undefined) filter(where, params, `${col('source')} = ?`, query.source);
+    if (query.email !== undefined) filter(where, params, `${col('email')} = ?`, query.email);
+    if (query.externalId !== undefined) filter(where, params, `${col('externalId')} = ?`, query.externalId);
     if (query.notSeenSince !== undefined) {
       where.push(`COALESCE(${col('lastLoginAt')}, ${col('createdAt')}) < ?`);
       params.push(query.notSeenSince.getTime());

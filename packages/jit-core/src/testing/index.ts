@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { JitError} from '../errors.js';
+import type { JitError } from '../errors.js';
 import { StoreConflictError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { AuditEvent, UserRecord } from '../model.js';
@@ -436,6 +436,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
             id: '00000000-0000-4000-8000-000000000005',
             lastLoginAt: ms('2025-06-01T00:00:00Z'),
             source: 'scim',
+            externalId: 'EXT-5',
           }),
           newUser({
             id: '00000000-0000-4000-8000-000000000006',
@@ -465,6 +466,8 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(ids(await store.listUsers({ tenantId: T, limit: 10 }))).toEqual(['1', '2', '3', '4', '5']);
         expect(ids(await store.listUsers({ tenantId: T, status: 'deactivated', limit: 10 }))).toEqual(['4']);
         expect(ids(await store.listUsers({ source: 'scim', limit: 10 }))).toEqual(['5']);
+        expect(ids(await store.listUsers({ externalId: 'EXT-5', limit: 10 }))).toEqual(['5']);
+        expect(await store.listUsers({ externalId: 'ext-5', limit: 10 })).toEqual([]);
         expect(
           ids(await store.listUsers({ tenantId: T, notSeenSince: ms('2026-01-01T00:00:00Z'), limit: 10 })),
         ).toEqual(['1', '2', '4', '5']);
@@ -472,6 +475,17 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           ids(await store.listUsers({ limit: 2, afterId: '00000000-0000-4000-8000-000000000004' })),
         ).toEqual(['5', '6']);
         expect(await store.countUsers({ tenantId: T })).toEqual({ active: 4, deactivated: 1 });
+        const [third] = await store.listUsers({
+          tenantId: T,
+          afterId: '00000000-0000-4000-8000-000000000002',
+          limit: 1,
+        });
+        expect(ids(await store.listUsers({ email: third!.email, limit: 10 }))).toEqual(['3']);
+        expect(await store.listUsers({ email: third!.email.toUpperCase(), limit: 10 })).toEqual([]);
+        expect(await store.countUsers({ tenantId: T, email: third!.email })).toEqual({
+          active: 1,
+          deactivated: 0,
+        });
         expect(await store.countUsers({ tenantId: 'tenant-b' })).toEqual({ active: 1, deactivated: 0 });
       });
 
