@@ -27,8 +27,12 @@ export default tseslint.config(
             { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'] },
             { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['type:core'] },
             { sourceTag: 'type:scim', onlyDependOnLibsWithTags: ['type:core'] },
+            { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:core'] },
             { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:store', 'type:scim'] },
-            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core', 'type:scim', 'type:store', 'type:adapter'] },
+            {
+              sourceTag: 'type:adapter',
+              onlyDependOnLibsWithTags: ['type:core', 'type:protocol', 'type:scim', 'type:store', 'type:adapter'],
+            },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['*'] },
           ],
