@@ -133,6 +133,16 @@ export interface Provisioner {
   readonly store: IdentityStore;
 }
 
+/** The tenants' seat limits, for other writers of users (such as a SCIM directory). */
+export interface SeatAdmission {
+  /**
+   * Admits one more active user to the tenant inside the caller's transaction (a creation or a
+   * reactivation): throws `SeatLimitReachedError` when the tenant's seat limit is reached, else
+   * holds the tenant's seat lock until `tx` ends.
+   */
+  admitUser(tx: StoreTransaction, tenantId: string): Promise<void>;
+}
+
 const CONTINUE: ResolverDecision = Object.freeze({ action: 'continue' });
 const RESOLVER_ACTIONS = new Set<string>(['continue', 'link', 'reject']);
 
@@ -144,7 +154,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** Builds the engine. Connections and tenants are validated here, so mistakes fail at start-up. */
-export function createProvisioner(options: ProvisionerOptions): Provisioner {
+export function createProvisioner(options: ProvisionerOptions): Provisioner & SeatAdmission {
   if (!options || typeof options.store?.transaction !== 'function') {
     throw new ConfigurationError('createProvisioner needs a store that implements IdentityStore.');
   }
@@ -178,6 +188,13 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
 
   const tenantOf = (id: string): Tenant =>
     tenants.get(id) ?? { id, seatLimit: null, requireProvisionedUsers: false };
+
+  async function admitUser(tx: StoreTransaction, tenantId: string): Promise<void> {
+    const tenant = tenantOf(tenantId);
+    if (tenant.seatLimit !== null && !(await tx.acquireSeat(tenant.id, tenant.seatLimit))) {
+      throw new SeatLimitReachedError(tenant.id, tenant.seatLimit);
+    }
+  }
 
   async function getConnection(id: string): Promise<Connection> {
     const known = connections.get(id);
@@ -605,12 +622,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       const user = await tx.findUserById(userId);
       if (!user) throw new UserNotFoundError(userId);
       if (user.status === status) return user;
-      if (status === 'active') {
-        const tenant = tenantOf(user.tenantId);
-        if (tenant.seatLimit !== null && !(await tx.acquireSeat(tenant.id, tenant.seatLimit))) {
-          throw new SeatLimitReachedError(tenant.id, tenant.seatLimit);
-        }
-      }
+      if (status === 'active') await admitUser(tx, user.tenantId);
       const at = now();
       const updated = await tx.updateUser(userId, {
         status,
@@ -685,6 +697,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     store,
     provision,
     getConnection,
+    admitUser,
     async getActiveUser(userId: string) {
       try {
         const user = await store.findUserById(userId);

@@ -303,6 +303,18 @@ describe('the provisioning decision, step 5: a new person', () => {
     expect(bob.action).toBe('created');
   });
 
+  it('admits another writer\'s user within the seat limit and refuses one beyond it', async () => {
+    const { provisioner, store } = setup({ tenants: [{ id: TENANT, seatLimit: 1 }] });
+    await store.transaction((tx) => provisioner.admitUser(tx, TENANT));
+    await provisioner.provision({ ...login, profile: oidcLogin() });
+    await denial(
+      store.transaction((tx) => provisioner.admitUser(tx, TENANT)),
+      'SEAT_LIMIT_REACHED',
+    );
+    // Tenants without a limit, and unknown ones, admit everyone.
+    await store.transaction((tx) => provisioner.admitUser(tx, 'globex'));
+  });
+
   it('lets a linked person sign in even when the tenant is at its seat limit', async () => {
     const { provisioner } = setup({ tenants: [{ id: TENANT, seatLimit: 1 }] });
     await provisioner.provision({ ...login, profile: oidcLogin() });
