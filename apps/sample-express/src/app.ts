@@ -25,7 +25,7 @@ import {
   type LastLogin,
   type Viewer,
 } from './pages.js';
-import { lastSignInFromAudit, latestAuditEvents } from './audit.js';
+import { latestAuditEvents } from './audit.js';
 
 export interface SampleAppOptions {
   provisioner: Provisioner;
@@ -90,11 +90,8 @@ export function createSampleApp(options: SampleAppOptions): Express {
     }
   };
 
-  /**
-   * What this sign-in did: the adapter's `res.locals.jitResult`, or else the audit event the engine
-   * wrote for it (the user's latest sign-in decision).
-   */
-  async function lastLoginOf(req: Request, res: express.Response): Promise<LastLogin | null> {
+  /** What this sign-in did: the provisioning result the adapter puts on `res.locals.jitResult`. */
+  async function lastLoginOf(_req: Request, res: express.Response): Promise<LastLogin | null> {
     const result = res.locals.jitResult;
     if (result) {
       return {
@@ -104,8 +101,7 @@ export function createSampleApp(options: SampleAppOptions): Express {
         at: new Date().toISOString(),
       };
     }
-    const user = req.user as UserRecord | undefined;
-    return user ? lastSignInFromAudit(provisioner, user.id) : null;
+    return null;
   }
 
   app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));

@@ -19,7 +19,19 @@ type StrategyRequest = Parameters<Strategy['authorizationRequestParams']>[0];
  * (besides PKCE, which it always uses), so the callback and the ID token are both bound to the
  * browser that started the sign-in.
  */
+// openid-client's strategy calls `success(user)` without the verify step's `info`, which carries the
+// provisioning result; the verify wrapper below keeps it per request and `authenticate` hands it on.
+const verifiedInfo = new WeakMap<object, object>();
+
 export class JitOidcStrategy extends Strategy {
+  override authenticate(req: StrategyRequest, options: AuthenticateOptions): void {
+    // `success` is the per-request function passport puts on the strategy before calling this.
+    const self = this as unknown as { success(user: unknown, info?: object): void };
+    const success = self.success.bind(this);
+    self.success = (user, info) => success(user, info ?? verifiedInfo.get(req));
+    return super.authenticate(req, options);
+  }
+
   override authorizationRequestParams(req: StrategyRequest, options: AuthenticateOptions): URLSearchParams {
     const base = super.authorizationRequestParams(req, options);
     const params = base instanceof URLSearchParams ? base : new URLSearchParams(base ?? {});
@@ -92,7 +104,11 @@ export async function createOidcStrategy<R = unknown>(
       scope: settings.scope ?? 'openid email profile',
       passReqToCallback: true,
     },
-    (req, tokens, done) => verify(req as R, tokens, done),
+    (req, tokens, done) =>
+      verify(req as R, tokens, (error, user, info) => {
+        if (info && typeof info === 'object' && !Array.isArray(info)) verifiedInfo.set(req, info);
+        done(error, user, info);
+      }),
   );
 }
 
