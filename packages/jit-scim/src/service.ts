@@ -1,5 +1,6 @@
 import {
   JitError,
+  SeatLimitReachedError,
   StoreConflictError,
   rolesForGroups,
   uuidv7,
@@ -14,6 +15,7 @@ import {
   type ResourceQuery,
   type RoleGrant,
   type ScimResourceRecord,
+  type SeatAdmission,
   type ScimResourceType,
   type UserRecord,
 } from '@jit-sso/core';
@@ -73,8 +75,12 @@ export interface ScimResponse {
 
 export interface ScimServiceOptions {
   store: DirectoryStore;
-  /** Reads the connection whose role rules map a directory's groups to roles (`DirectoryRecord.connectionId`). */
-  provisioner?: Pick<Provisioner, 'getConnection'>;
+  /**
+   * The engine (`createProvisioner`): reads the connection whose role rules map a directory's groups
+   * to roles (`DirectoryRecord.connectionId`), and holds active users within the tenant's seat limit.
+   * Without it, no roles are granted from groups and no seat limit applies.
+   */
+  provisioner?: Pick<Provisioner, 'getConnection'> & SeatAdmission;
   /** The public URL of the SCIM base, e.g. `https://app.example.com/scim/v2`; used in `Location` and `meta.location`. */
   baseUrl: string;
   /** Largest page (`count`) served; default 200. */
@@ -209,9 +215,15 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     return `${userId}@${PLACEHOLDER_DOMAIN}`;
   }
 
+  /** One more active user in the directory's tenant, within its seat limit (nothing is written otherwise). */
+  async function admit(tx: DirectoryTransaction, ctx: Context): Promise<void> {
+    await provisioner?.admitUser(tx, ctx.directory.tenantId);
+  }
+
   async function setStatus(tx: DirectoryTransaction, ctx: Context, user: UserRecord, active: boolean, reason: string | null) {
     const status = active ? 'active' : 'deactivated';
     if (user.status === status) return user;
+    if (active) await admit(tx, ctx);
     const at = now();
     const updated = await tx.updateUser(user.id, { status, deactivatedAt: active ? null : at, updatedAt: at });
     await audit(tx, ctx, active ? 'reactivated' : 'deactivated', {
@@ -254,6 +266,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         user = await setStatus(tx, ctx, user, input.active, 'scim');
       } else {
         // Time-ordered ids keep inserts at the end of the id indexes.
+        if (input.active) await admit(tx, ctx);
         const id = uuidv7();
         const attributes = userAttributes(input);
         user = await tx.insertUser({
@@ -502,6 +515,12 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         throw uniqueness(
           userName ? `A user with userName "${userName}" already exists.` : 'The change conflicts with an existing resource.',
         );
+      }
+      if (error instanceof SeatLimitReachedError) {
+        throw new ScimError(403, null, `SEAT_LIMIT_REACHED: ${error.message} ${error.hint}`, {
+          code: 'SEAT_LIMIT_REACHED',
+          cause: error,
+        });
       }
       throw error;
     }

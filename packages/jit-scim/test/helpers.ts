@@ -1,4 +1,4 @@
-import { MemoryDirectoryStore, type DirectoryStore, type Provisioner } from '@jit-sso/core';
+import { MemoryDirectoryStore, type DirectoryStore, type Provisioner, type SeatAdmission } from '@jit-sso/core';
 import { createDirectory, createScimService, issueDirectoryToken, type ScimResponse, type ScimService } from '../src/index.js';
 
 export const BASE = 'https://app.example.test/scim/v2';
@@ -16,7 +16,7 @@ export interface Harness {
 }
 
 export async function harness(
-  options: { store?: DirectoryStore; tenantId?: string; connectionId?: string; provisioner?: Provisioner } = {},
+  options: { store?: DirectoryStore; tenantId?: string; connectionId?: string; provisioner?: Provisioner & SeatAdmission } = {},
 ): Promise<Harness> {
   const store = options.store ?? new MemoryDirectoryStore();
   const directory = await createDirectory(store, {
