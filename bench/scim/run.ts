@@ -90,12 +90,22 @@ async function jitScim(): Promise<System> {
       return (res.body as { id: string }).id;
     },
     async lookup(name) {
-      const res = await call('GET', '/Users', undefined, new URLSearchParams({ filter: `userName eq "${name}"` }));
+      const res = await call(
+        'GET',
+        '/Users',
+        undefined,
+        new URLSearchParams({ filter: `userName eq "${name}"` }),
+      );
       expectStatus(this.name, 'lookup', res.status, [200]);
       return (res.body as { totalResults: number }).totalResults;
     },
     async list(startIndex, count) {
-      const res = await call('GET', '/Users', undefined, new URLSearchParams({ startIndex: String(startIndex), count: String(count) }));
+      const res = await call(
+        'GET',
+        '/Users',
+        undefined,
+        new URLSearchParams({ startIndex: String(startIndex), count: String(count) }),
+      );
       expectStatus(this.name, 'list', res.status, [200]);
       return (res.body as { Resources: unknown[] }).Resources.length;
     },
@@ -147,7 +157,11 @@ async function jackson(): Promise<System> {
       return res.data.id;
     },
     async lookup(name) {
-      const res = await request('GET', undefined, undefined, { filter: `userName eq "${name}"`, startIndex: 1, count: 1 });
+      const res = await request('GET', undefined, undefined, {
+        filter: `userName eq "${name}"`,
+        startIndex: 1,
+        count: 1,
+      });
       expectStatus(this.name, 'lookup', res.status, [200]);
       return res.data.totalResults;
     },
@@ -173,7 +187,9 @@ async function scimmy(): Promise<System> {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.exec(`CREATE TABLE IF NOT EXISTS scimmy_users (id TEXT PRIMARY KEY, user_name TEXT NOT NULL UNIQUE COLLATE NOCASE, data TEXT NOT NULL, created INTEGER NOT NULL)`);
+  db.exec(
+    `CREATE TABLE IF NOT EXISTS scimmy_users (id TEXT PRIMARY KEY, user_name TEXT NOT NULL UNIQUE COLLATE NOCASE, data TEXT NOT NULL, created INTEGER NOT NULL)`,
+  );
   const insert = db.prepare('INSERT INTO scimmy_users (id, user_name, data, created) VALUES (?, ?, ?, ?)');
   const update = db.prepare('UPDATE scimmy_users SET user_name = ?, data = ? WHERE id = ?');
   const byId = db.prepare('SELECT data FROM scimmy_users WHERE id = ?');
@@ -272,7 +288,13 @@ async function measure(n: number, op: (k: number) => Promise<unknown>, budget = 
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { ops: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99) };
+  return {
+    ops: latencies.length,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50: pct(0.5),
+    p99: pct(0.99),
+  };
 }
 
 const rnd = (() => {
@@ -302,10 +324,12 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
   let size = SMALL;
   while (size < USERS && performance.now() - fillStart < FILL_BUDGET * 1000) {
     ids.push(await system.create(size++));
-    if (size % 20_000 === 0) console.error(`  ${size} (${((performance.now() - fillStart) / 1000).toFixed(0)} s)`);
+    if (size % 20_000 === 0)
+      console.error(`  ${size} (${((performance.now() - fillStart) / 1000).toFixed(0)} s)`);
   }
   const seconds = (performance.now() - fillStart) / 1000;
-  results['fill'] = `${size - SMALL} users in ${seconds.toFixed(1)} s (${((size - SMALL) / seconds).toFixed(0)}/s)`;
+  results['fill'] =
+    `${size - SMALL} users in ${seconds.toFixed(1)} s (${((size - SMALL) / seconds).toFixed(0)}/s)`;
   results['users'] = String(size);
   results['lookup@N'] = await measure(OPS, async () => {
     if ((await system.lookup(userName(rnd(size)))) !== 1) throw new Error(`${system.name}: lookup missed`);
@@ -348,11 +372,15 @@ if (only) {
 } else {
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
   for (const [key] of systems) {
-    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--only', key], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, process.argv[1]!, ...args, '--only', key],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     try {
       report[key] = (JSON.parse(child.stdout) as Record<string, unknown>)[key];
     } catch {

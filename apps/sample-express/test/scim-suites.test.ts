@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSample, type Sample } from '../src/index.js';
 
-const suitesDir = process.env['SCIM_SUITES_DIR'] ?? resolve(import.meta.dirname, '../../../../shared/scim-suites');
+const suitesDir =
+  process.env['SCIM_SUITES_DIR'] ?? resolve(import.meta.dirname, '../../../../shared/scim-suites');
 const microsoftCollection = join(suitesDir, 'azuread-scimreferencecode-PostmanCollection.json');
 const oktaSuite = join(suitesDir, 'okta-Okta-SCIM-20-SPEC-Test.json');
 const suitesAbsent = !existsSync(microsoftCollection) || !existsSync(oktaSuite);
@@ -45,7 +46,10 @@ interface NewmanSummary {
   run: { stats: { assertions: { total?: number; failed?: number } }; failures: NewmanFailure[] };
 }
 const newman = createRequire(import.meta.url)('newman') as {
-  run(options: Record<string, unknown>, callback: (error: Error | null, summary: NewmanSummary) => void): void;
+  run(
+    options: Record<string, unknown>,
+    callback: (error: Error | null, summary: NewmanSummary) => void,
+  ): void;
 };
 
 const work = mkdtempSync(join(tmpdir(), 'jit-sample-scim-suites-'));

@@ -157,17 +157,15 @@ class PagesController {
       this.jit.store.listIdentitiesOfUser(user.id),
       latestAuditEvents(this.jit, { userId: user.id }, 50),
     ]);
-    res
-      .type('html')
-      .send(
-        profilePage({
-          user,
-          roles: roleNames(user),
-          lastLogin: req.session.lastLogin ?? null,
-          identities,
-          audit,
-        }),
-      );
+    res.type('html').send(
+      profilePage({
+        user,
+        roles: roleNames(user),
+        lastLogin: req.session.lastLogin ?? null,
+        identities,
+        audit,
+      }),
+    );
   }
 
   @Get('admin')

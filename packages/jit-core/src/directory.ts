@@ -117,7 +117,9 @@ export function isCaseExact(path: AttributePath): boolean {
 
 /** `meta.created` and `meta.lastModified` compare as instants; filter values are parsed as dates. */
 export function isDateAttribute(path: AttributePath): boolean {
-  return path.schema === null && path.name === 'meta' && (path.sub === 'created' || path.sub === 'lastmodified');
+  return (
+    path.schema === null && path.name === 'meta' && (path.sub === 'created' || path.sub === 'lastmodified')
+  );
 }
 
 export function attributeKey(path: AttributePath): string {
@@ -231,7 +233,12 @@ export function parseInstant(value: unknown): number | null {
 }
 
 /** One comparison of an attribute value with a filter value, by the rules above. */
-export function compareValue(op: CompareOperator, path: AttributePath, actual: unknown, expected: ScimValue): boolean {
+export function compareValue(
+  op: CompareOperator,
+  path: AttributePath,
+  actual: unknown,
+  expected: ScimValue,
+): boolean {
   if (expected === null) return false;
   if (isDateAttribute(path)) {
     const a = parseInstant(actual);
@@ -255,7 +262,10 @@ export function compareValue(op: CompareOperator, path: AttributePath, actual: u
     }
   }
   if (typeof expected === 'boolean') {
-    return typeof actual === 'boolean' && (op === 'eq' ? actual === expected : op === 'ne' ? actual !== expected : false);
+    return (
+      typeof actual === 'boolean' &&
+      (op === 'eq' ? actual === expected : op === 'ne' ? actual !== expected : false)
+    );
   }
   if (typeof expected === 'number') {
     if (typeof actual !== 'number') return false;
@@ -342,7 +352,11 @@ export function matchesFilter(resource: Record<string, unknown>, filter: ScimFil
 }
 
 /** Orders two views by `sortBy`: strings ignoring case, missing values last (first when descending). */
-export function compareForSort(a: Record<string, unknown>, b: Record<string, unknown>, sortBy: AttributePath): number {
+export function compareForSort(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  sortBy: AttributePath,
+): number {
   const pick = (view: Record<string, unknown>): string | number | null => {
     const value = attributeValues(view, sortBy)[0];
     if (isDateAttribute(sortBy)) return parseInstant(value);

@@ -18,10 +18,14 @@ import { StoreConflictError, StoreError } from './errors.js';
 import { MemoryStore } from './memory-store.js';
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-const nameKey = (directoryId: string, userName: string) => `${directoryId.length}:${directoryId}${userName.toLowerCase()}`;
+const nameKey = (directoryId: string, userName: string) =>
+  `${directoryId.length}:${directoryId}${userName.toLowerCase()}`;
 
 function freezeResource(record: ScimResourceRecord): ScimResourceRecord {
-  return Object.freeze({ ...record, data: Object.freeze(structuredClone(record.data) as Record<string, unknown>) });
+  return Object.freeze({
+    ...record,
+    data: Object.freeze(structuredClone(record.data) as Record<string, unknown>),
+  });
 }
 
 /**
@@ -53,7 +57,11 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     return [...this.tokens.values()].filter((t) => t.directoryId === directoryId).sort(byId);
   }
 
-  async findResource(directoryId: string, type: ScimResourceType, id: string): Promise<ScimResourceRecord | null> {
+  async findResource(
+    directoryId: string,
+    type: ScimResourceType,
+    id: string,
+  ): Promise<ScimResourceRecord | null> {
     const found = this.resources.get(id);
     return found && found.directoryId === directoryId && found.type === type ? found : null;
   }
@@ -69,7 +77,8 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
   }
 
   protected viewOf(record: ScimResourceRecord): Record<string, unknown> {
-    if (record.type === 'User') return filterView(record, { active: this.users.get(record.id)?.status !== 'deactivated' });
+    if (record.type === 'User')
+      return filterView(record, { active: this.users.get(record.id)?.status !== 'deactivated' });
     return filterView(record, { members: [...(this.members.get(record.id)?.values() ?? [])] });
   }
 
@@ -83,12 +92,18 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     }
     const sortBy = query.sortBy;
     const direction = query.sortOrder === 'descending' ? -1 : 1;
-    found.sort((a, b) => (sortBy ? direction * compareForSort(a.view, b.view, sortBy) : 0) || byId(a.record, b.record));
+    found.sort(
+      (a, b) => (sortBy ? direction * compareForSort(a.view, b.view, sortBy) : 0) || byId(a.record, b.record),
+    );
     return {
       total: found.length,
       resources: found
         .slice(query.offset, query.offset + query.limit)
-        .map((f) => (f.record.type === 'User' ? Object.freeze({ ...f.record, active: f.view['active'] === true }) : f.record)),
+        .map((f) =>
+          f.record.type === 'User'
+            ? Object.freeze({ ...f.record, active: f.view['active'] === true })
+            : f.record,
+        ),
     };
   }
 
@@ -197,7 +212,11 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
         if (holder !== undefined && holder !== id) throw new StoreConflictError('other');
       }
       const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      const record = freezeResource({ ...current, ...defined, version: current.version + 1 } as ScimResourceRecord);
+      const record = freezeResource({
+        ...current,
+        ...defined,
+        version: current.version + 1,
+      } as ScimResourceRecord);
       this.setResource(record, id);
       return record;
     },

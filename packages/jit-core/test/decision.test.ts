@@ -303,7 +303,7 @@ describe('the provisioning decision, step 5: a new person', () => {
     expect(bob.action).toBe('created');
   });
 
-  it('admits another writer\'s user within the seat limit and refuses one beyond it', async () => {
+  it("admits another writer's user within the seat limit and refuses one beyond it", async () => {
     const { provisioner, store } = setup({ tenants: [{ id: TENANT, seatLimit: 1 }] });
     await store.transaction((tx) => provisioner.admitUser(tx, TENANT));
     await provisioner.provision({ ...login, profile: oidcLogin() });

@@ -37,19 +37,15 @@ const multi = (name: string, extra: Attr[] = [], description = '') =>
   attr(name, {
     multiValued: true,
     description,
-    sub: [
-      attr('value'),
-      attr('display'),
-      attr('type'),
-      attr('primary', { type: 'boolean' }),
-      ...extra,
-    ],
+    sub: [attr('value'), attr('display'), attr('type'), attr('primary', { type: 'boolean' }), ...extra],
   });
 
 const USER_ATTRIBUTES: Attr[] = [
   attr('userName', { required: true, uniqueness: 'server', description: 'Unique identifier for the User.' }),
   attr('name', {
-    sub: ['formatted', 'familyName', 'givenName', 'middleName', 'honorificPrefix', 'honorificSuffix'].map((n) => attr(n)),
+    sub: ['formatted', 'familyName', 'givenName', 'middleName', 'honorificPrefix', 'honorificSuffix'].map(
+      (n) => attr(n),
+    ),
   }),
   attr('displayName'),
   attr('nickName'),
@@ -67,14 +63,19 @@ const USER_ATTRIBUTES: Attr[] = [
   multi('photos'),
   attr('addresses', {
     multiValued: true,
-    sub: ['formatted', 'streetAddress', 'locality', 'region', 'postalCode', 'country', 'type'].map((n) => attr(n)).concat([
-      attr('primary', { type: 'boolean' }),
-    ]),
+    sub: ['formatted', 'streetAddress', 'locality', 'region', 'postalCode', 'country', 'type']
+      .map((n) => attr(n))
+      .concat([attr('primary', { type: 'boolean' })]),
   }),
   attr('groups', {
     multiValued: true,
     mutability: 'readOnly',
-    sub: [attr('value', { mutability: 'readOnly' }), attr('$ref', { type: 'reference', mutability: 'readOnly' }), attr('display', { mutability: 'readOnly' }), attr('type', { mutability: 'readOnly' })],
+    sub: [
+      attr('value', { mutability: 'readOnly' }),
+      attr('$ref', { type: 'reference', mutability: 'readOnly' }),
+      attr('display', { mutability: 'readOnly' }),
+      attr('type', { mutability: 'readOnly' }),
+    ],
   }),
   multi('entitlements'),
   multi('roles'),
@@ -88,7 +89,11 @@ const ENTERPRISE_ATTRIBUTES: Attr[] = [
   attr('division'),
   attr('department'),
   attr('manager', {
-    sub: [attr('value'), attr('$ref', { type: 'reference', referenceTypes: ['User'] }), attr('displayName', { mutability: 'readOnly' })],
+    sub: [
+      attr('value'),
+      attr('$ref', { type: 'reference', referenceTypes: ['User'] }),
+      attr('displayName', { mutability: 'readOnly' }),
+    ],
   }),
 ];
 
@@ -168,7 +173,11 @@ export function serviceProviderConfig(baseUrl: string, limits: Limits): Record<s
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     documentationUri: 'https://github.com/jit-sso/jit-sso/tree/main/packages/jit-scim',
     patch: { supported: true },
-    bulk: { supported: true, maxOperations: limits.bulkMaxOperations, maxPayloadSize: limits.bulkMaxPayloadSize },
+    bulk: {
+      supported: true,
+      maxOperations: limits.bulkMaxOperations,
+      maxPayloadSize: limits.bulkMaxPayloadSize,
+    },
     filter: { supported: true, maxResults: limits.maxResults },
     changePassword: { supported: false },
     sort: { supported: true },

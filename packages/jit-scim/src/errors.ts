@@ -24,13 +24,19 @@ export class ScimError extends Error {
   readonly code: string;
   override readonly cause?: unknown;
 
-  constructor(status: number, scimType: ScimType | null, detail: string, options: { code?: string; cause?: unknown } = {}) {
+  constructor(
+    status: number,
+    scimType: ScimType | null,
+    detail: string,
+    options: { code?: string; cause?: unknown } = {},
+  ) {
     super(detail);
     this.name = 'ScimError';
     this.status = status;
     this.scimType = scimType;
     this.code =
-      options.code ?? (scimType ? `SCIM_${scimType.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}` : `SCIM_${status}`);
+      options.code ??
+      (scimType ? `SCIM_${scimType.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}` : `SCIM_${status}`);
     if (options.cause !== undefined) this.cause = options.cause;
   }
 
@@ -39,7 +45,11 @@ export class ScimError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(this.status), detail: this.message };
+    const body: Record<string, unknown> = {
+      schemas: [ERROR_SCHEMA],
+      status: String(this.status),
+      detail: this.message,
+    };
     if (this.scimType) body['scimType'] = this.scimType;
     return body;
   }
@@ -53,6 +63,7 @@ export const noTarget = (detail: string) => new ScimError(400, 'noTarget', detai
 export const mutability = (detail: string) => new ScimError(400, 'mutability', detail);
 export const uniqueness = (detail: string) => new ScimError(409, 'uniqueness', detail);
 export const notFound = (detail: string) => new ScimError(404, null, detail, { code: 'SCIM_NOT_FOUND' });
-export const unauthorized = (detail: string) => new ScimError(401, null, detail, { code: 'SCIM_UNAUTHORIZED' });
+export const unauthorized = (detail: string) =>
+  new ScimError(401, null, detail, { code: 'SCIM_UNAUTHORIZED' });
 export const preconditionFailed = (detail: string) =>
   new ScimError(412, null, detail, { code: 'SCIM_PRECONDITION_FAILED' });

@@ -69,7 +69,8 @@ export function parseAttributePath(text: string): AttributePath {
     if (CORE_SCHEMAS.has(schema)) schema = null;
   }
   const parts = rest.split('.');
-  if (parts.length > 2 || !parts.every((p) => NAME.test(p))) throw invalidPath(`"${text}" is not an attribute name.`);
+  if (parts.length > 2 || !parts.every((p) => NAME.test(p)))
+    throw invalidPath(`"${text}" is not an attribute name.`);
   return { schema, name: parts[0]!.toLowerCase(), sub: parts[1]?.toLowerCase() ?? null };
 }
 
@@ -132,7 +133,11 @@ class Parser {
       const next = this.peek(1);
       // `not (...)`, or `not attr op ...`; otherwise `not` is an attribute's name (`not pr`).
       const after = this.peek(2);
-      if (next?.kind === '(' || (after && (this.isWord(after, 'pr') || (after.kind === 'word' && COMPARE.has(after.text.toLowerCase()))))) {
+      if (
+        next?.kind === '(' ||
+        (after &&
+          (this.isWord(after, 'pr') || (after.kind === 'word' && COMPARE.has(after.text.toLowerCase()))))
+      ) {
         this.i++;
         return { op: 'not', filter: this.parseUnary(inValuePath) };
       }
@@ -211,7 +216,8 @@ export function parsePatchPath(source: string): PatchPath {
   const close = text.lastIndexOf(']');
   if (close < open) throw invalidPath(`"${source}" has an unclosed "[".`);
   const attribute = parseAttributePath(text.slice(0, open));
-  if (attribute.sub !== null) throw invalidPath(`"${source}": a value filter must follow a top-level attribute.`);
+  if (attribute.sub !== null)
+    throw invalidPath(`"${source}": a value filter must follow a top-level attribute.`);
   let filter: ScimFilter;
   try {
     filter = new Parser(tokenize(text.slice(open + 1, close)), text).parseFilter(true);

@@ -1,9 +1,21 @@
 export * from './errors.js';
 export * from './filter.js';
 export { applyPatch, readPatchRequest, type PatchOperation } from './patch.js';
-export { createScimService, type ScimRequest, type ScimResponse, type ScimService, type ScimServiceOptions } from './service.js';
+export {
+  createScimService,
+  type ScimRequest,
+  type ScimResponse,
+  type ScimService,
+  type ScimServiceOptions,
+} from './service.js';
 export { createScimNodeHandler, type ScimNodeHandler, type ScimNodeHandlerOptions } from './node.js';
-export { authenticate, createDirectory, hashToken, issueDirectoryToken, revokeDirectoryToken } from './tokens.js';
+export {
+  authenticate,
+  createDirectory,
+  hashToken,
+  issueDirectoryToken,
+  revokeDirectoryToken,
+} from './tokens.js';
 export {
   BULK_REQUEST_SCHEMA,
   BULK_RESPONSE_SCHEMA,

@@ -13,7 +13,11 @@ export interface ScimNodeHandlerOptions {
 }
 
 type NodeRequest = IncomingMessage & { body?: unknown };
-export type ScimNodeHandler = (req: NodeRequest, res: ServerResponse, next?: (error?: unknown) => void) => Promise<void>;
+export type ScimNodeHandler = (
+  req: NodeRequest,
+  res: ServerResponse,
+  next?: (error?: unknown) => void,
+) => Promise<void>;
 
 async function readBody(req: NodeRequest, limit: number): Promise<unknown> {
   // A body parser that ran before us (express.json(), or `ctx.req.body = ctx.request.body` in Koa).
@@ -27,7 +31,10 @@ async function readBody(req: NodeRequest, limit: number): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new ScimError(413, null, `Request bodies are limited to ${limit} bytes.`, { code: 'SCIM_PAYLOAD_TOO_LARGE' });
+    if (size > limit)
+      throw new ScimError(413, null, `Request bodies are limited to ${limit} bytes.`, {
+        code: 'SCIM_PAYLOAD_TOO_LARGE',
+      });
     chunks.push(chunk as Buffer);
   }
   return parse(Buffer.concat(chunks).toString('utf8'));
@@ -47,22 +54,36 @@ function parse(text: string): unknown {
  * Koa (`ctx.respond = false; await h(ctx.req, ctx.res)` with `mountPath`), NestJS (`@All('*')` with
  * `@Req()`/`@Res()`, or `app.use`) and `node:http`.
  */
-export function createScimNodeHandler(service: ScimService, options: ScimNodeHandlerOptions = {}): ScimNodeHandler {
+export function createScimNodeHandler(
+  service: ScimService,
+  options: ScimNodeHandlerOptions = {},
+): ScimNodeHandler {
   const mountPath = (options.mountPath ?? '').replace(/\/+$/, '');
   const limit = options.maxBodyBytes ?? service.limits.bulkMaxPayloadSize + 65_536;
   return async (req, res, next) => {
     try {
       const url = new URL(req.url ?? '/', 'http://scim.local');
       let path = url.pathname;
-      if (mountPath && (path === mountPath || path.startsWith(`${mountPath}/`))) path = path.slice(mountPath.length) || '/';
+      if (mountPath && (path === mountPath || path.startsWith(`${mountPath}/`)))
+        path = path.slice(mountPath.length) || '/';
       let body: unknown;
       let result;
       try {
         body = await readBody(req, limit);
-        result = await service.handle({ method: req.method ?? 'GET', path, query: url.searchParams, headers: req.headers, body });
+        result = await service.handle({
+          method: req.method ?? 'GET',
+          path,
+          query: url.searchParams,
+          headers: req.headers,
+          body,
+        });
       } catch (error) {
         if (!(error instanceof ScimError)) throw error;
-        result = { status: error.status, headers: { 'Content-Type': 'application/scim+json; charset=utf-8' }, body: error.toJSON() };
+        result = {
+          status: error.status,
+          headers: { 'Content-Type': 'application/scim+json; charset=utf-8' },
+          body: error.toJSON(),
+        };
       }
       res.statusCode = result.status;
       for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);

@@ -24,12 +24,17 @@ const MAX_OPERATIONS = 1000;
 export function readPatchRequest(body: unknown): PatchOperation[] {
   if (!isObject(body)) throw invalidSyntax('The PATCH body must be a PatchOp object.');
   const schemas = pick(body, 'schemas');
-  if (Array.isArray(schemas) && !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_SCHEMA.toLowerCase())) {
+  if (
+    Array.isArray(schemas) &&
+    !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_SCHEMA.toLowerCase())
+  ) {
     throw invalidSyntax(`A PATCH body must have the schema "${PATCH_SCHEMA}".`);
   }
   const operations = pick(body, 'Operations');
-  if (!Array.isArray(operations) || operations.length === 0) throw invalidSyntax('"Operations" must be a non-empty array.');
-  if (operations.length > MAX_OPERATIONS) throw invalidSyntax(`At most ${MAX_OPERATIONS} operations are accepted.`);
+  if (!Array.isArray(operations) || operations.length === 0)
+    throw invalidSyntax('"Operations" must be a non-empty array.');
+  if (operations.length > MAX_OPERATIONS)
+    throw invalidSyntax(`At most ${MAX_OPERATIONS} operations are accepted.`);
   return operations.map((raw, i) => {
     if (!isObject(raw)) throw invalidSyntax(`Operation ${i + 1} is not an object.`);
     const op = String(pick(raw, 'op') ?? '').toLowerCase();
@@ -41,7 +46,8 @@ export function readPatchRequest(body: unknown): PatchOperation[] {
       throw invalidPath(`Operation ${i + 1}: "path" must be a non-empty string.`);
     }
     const value = pick(raw, 'value');
-    if (op !== 'remove' && value === undefined) throw invalidValue(`Operation ${i + 1}: "${op}" needs a "value".`);
+    if (op !== 'remove' && value === undefined)
+      throw invalidValue(`Operation ${i + 1}: "${op}" needs a "value".`);
     if (op === 'remove' && !path) throw noTarget(`Operation ${i + 1}: "remove" needs a "path".`);
     return { op, path: typeof path === 'string' ? path.trim() : null, value };
   });
@@ -90,13 +96,15 @@ function container(doc: Json, schema: string | null, create: boolean): Json | nu
     return doc[key] as Json;
   }
   if (!create) return null;
-  const canonical = schema.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase() ? ENTERPRISE_USER_SCHEMA : schema;
+  const canonical =
+    schema.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase() ? ENTERPRISE_USER_SCHEMA : schema;
   doc[canonical] = {};
   return doc[canonical] as Json;
 }
 
 const sameElement = (a: unknown, b: unknown): boolean => {
-  if (isObject(a) && isObject(b) && pick(a, 'value') !== undefined) return pick(a, 'value') === pick(b, 'value');
+  if (isObject(a) && isObject(b) && pick(a, 'value') !== undefined)
+    return pick(a, 'value') === pick(b, 'value');
   return JSON.stringify(a) === JSON.stringify(b);
 };
 
@@ -117,7 +125,8 @@ function seedFromFilter(filter: ScimFilter): Json {
   const seed: Json = {};
   const visit = (f: ScimFilter) => {
     if (f.op === 'and') f.filters.forEach(visit);
-    else if (f.op === 'eq' && f.attribute.sub === null) seed[CANONICAL_NAMES.get(f.attribute.name) ?? f.attribute.name] = f.value;
+    else if (f.op === 'eq' && f.attribute.sub === null)
+      seed[CANONICAL_NAMES.get(f.attribute.name) ?? f.attribute.name] = f.value;
   };
   visit(filter);
   return seed;
@@ -135,7 +144,11 @@ function applyAt(doc: Json, op: PatchOperation['op'], pathText: string, value: u
   const current = holder[key];
 
   if (parsed.filter) {
-    const list = Array.isArray(current) ? [...current] : current === undefined || current === null ? [] : [current];
+    const list = Array.isArray(current)
+      ? [...current]
+      : current === undefined || current === null
+        ? []
+        : [current];
     const sub = parsed.subAfterFilter;
     const subRaw = raw.sub;
     const matching = list.map((element) => isObject(element) && matchesFilter(element, parsed.filter!));
@@ -156,7 +169,11 @@ function applyAt(doc: Json, op: PatchOperation['op'], pathText: string, value: u
     if (!matching.some(Boolean)) {
       // Entra ID: add/replace on a filtered path that matches nothing creates the element.
       const seed = seedFromFilter(parsed.filter);
-      const element = sub ? { ...seed, [keyFor(seed, subRaw ?? sub)]: value } : isObject(value) ? merge(seed, value) : value;
+      const element = sub
+        ? { ...seed, [keyFor(seed, subRaw ?? sub)]: value }
+        : isObject(value)
+          ? merge(seed, value)
+          : value;
       holder[key] = [...list, element];
       return;
     }
@@ -189,8 +206,11 @@ function applyAt(doc: Json, op: PatchOperation['op'], pathText: string, value: u
     // Entra ID removes members by value: {"op":"Remove","path":"members","value":[{"value":"id"}]}.
     if (Array.isArray(current) && value !== undefined && value !== null) {
       const values = Array.isArray(value) ? value : [value];
-      holder[key] = current.filter((element) =>
-        !values.some((v) => sameElement(element, isObject(v) ? v : { value: v }) || sameElement(element, v)),
+      holder[key] = current.filter(
+        (element) =>
+          !values.some(
+            (v) => sameElement(element, isObject(v) ? v : { value: v }) || sameElement(element, v),
+          ),
       );
     } else {
       delete holder[key];
@@ -220,10 +240,16 @@ export function applyPatch(document: Json, operations: readonly PatchOperation[]
       applyAt(doc, operation.op, operation.path, operation.value);
       continue;
     }
-    if (!isObject(operation.value)) throw invalidValue(`"${operation.op}" without a path needs an object value.`);
+    if (!isObject(operation.value))
+      throw invalidValue(`"${operation.op}" without a path needs an object value.`);
     for (const [k, v] of Object.entries(operation.value)) {
-      if (/^urn:/i.test(k) && isObject(v) && (k.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase() || findKey(doc, k.toLowerCase()))) {
-        for (const [inner, innerValue] of Object.entries(v)) applyAt(doc, operation.op, `${k}:${inner}`, innerValue);
+      if (
+        /^urn:/i.test(k) &&
+        isObject(v) &&
+        (k.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase() || findKey(doc, k.toLowerCase()))
+      ) {
+        for (const [inner, innerValue] of Object.entries(v))
+          applyAt(doc, operation.op, `${k}:${inner}`, innerValue);
       } else if (k.toLowerCase() === 'schemas' || k.toLowerCase() === 'id' || k.toLowerCase() === 'meta') {
         continue;
       } else {

@@ -38,7 +38,8 @@ function normaliseData(data: Json): Json {
         if (!isObject(element)) return element;
         const copy: Json = { ...element };
         for (const k of Object.keys(copy)) {
-          if (k.toLowerCase() === 'primary' && typeof copy[k] === 'string') copy[k] = readBoolean(copy[k], `${key}.primary`);
+          if (k.toLowerCase() === 'primary' && typeof copy[k] === 'string')
+            copy[k] = readBoolean(copy[k], `${key}.primary`);
         }
         return copy;
       });
@@ -97,8 +98,10 @@ export function readMembers(value: unknown): GroupMember[] {
       id = getIgnoringCase(element, 'value');
       display = getIgnoringCase(element, 'display') ?? getIgnoringCase(element, 'displayName') ?? null;
     }
-    if (typeof id !== 'string' || !id) throw invalidValue('Each member needs a "value" with the member\'s id.');
-    if (!members.has(id)) members.set(id, { value: id, display: typeof display === 'string' ? display : null });
+    if (typeof id !== 'string' || !id)
+      throw invalidValue('Each member needs a "value" with the member\'s id.');
+    if (!members.has(id))
+      members.set(id, { value: id, display: typeof display === 'string' ? display : null });
   }
   return [...members.values()];
 }
@@ -106,7 +109,8 @@ export function readMembers(value: unknown): GroupMember[] {
 export function readGroup(body: unknown): GroupInput {
   if (!isObject(body)) throw invalidSyntax('A Group must be a JSON object.');
   const displayName = getIgnoringCase(body, 'displayName');
-  if (typeof displayName !== 'string' || !displayName.trim()) throw invalidValue('"displayName" is required.');
+  if (typeof displayName !== 'string' || !displayName.trim())
+    throw invalidValue('"displayName" is required.');
   const data: Json = {};
   for (const [key, value] of Object.entries(body)) {
     if (!GROUP_OWN.has(key.toLowerCase())) data[key] = value;
@@ -195,7 +199,11 @@ export function renderUser(
   return body;
 }
 
-export function renderGroup(record: ScimResourceRecord, members: readonly GroupMember[] | null, context: RenderContext): Json {
+export function renderGroup(
+  record: ScimResourceRecord,
+  members: readonly GroupMember[] | null,
+  context: RenderContext,
+): Json {
   const body: Json = { schemas: [GROUP_SCHEMA], id: record.id };
   if (record.externalId !== null) body['externalId'] = record.externalId;
   body['displayName'] = record.name;
@@ -264,7 +272,7 @@ export function project(resource: Json, attributes: string[] | null, excluded: s
         const [extKey] = keysMatching(resource, path.schema);
         if (!extKey || !isObject(resource[extKey])) continue;
         source = resource[extKey] as Json;
-        target = (out[extKey] as Json | undefined) ?? (out[extKey] = {}) as Json;
+        target = (out[extKey] as Json | undefined) ?? ((out[extKey] = {}) as Json);
       }
       for (const key of keysMatching(source, path.name)) {
         const value = source[key];
@@ -272,7 +280,9 @@ export function project(resource: Json, attributes: string[] | null, excluded: s
           target[key] = value;
         } else if (Array.isArray(value)) {
           target[key] = value.map((element) =>
-            isObject(element) ? Object.fromEntries(keysMatching(element, path.sub!).map((k) => [k, element[k]])) : element,
+            isObject(element)
+              ? Object.fromEntries(keysMatching(element, path.sub!).map((k) => [k, element[k]]))
+              : element,
           );
         } else if (isObject(value)) {
           const existing = isObject(target[key]) ? (target[key] as Json) : {};

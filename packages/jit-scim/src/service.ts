@@ -103,7 +103,8 @@ function header(headers: Headers | undefined, name: string): string | undefined 
   if (!headers) return undefined;
   const lower = name.toLowerCase();
   for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === lower) return Array.isArray(value) ? value.join(',') : (value as string | undefined);
+    if (key.toLowerCase() === lower)
+      return Array.isArray(value) ? value.join(',') : (value as string | undefined);
   }
   return undefined;
 }
@@ -115,7 +116,8 @@ function queryValue(query: ScimRequest['query'], name: string): string | undefin
     return undefined;
   }
   for (const [key, value] of Object.entries(query)) {
-    if (key.toLowerCase() === name.toLowerCase()) return Array.isArray(value) ? value[0] : (value as string | undefined);
+    if (key.toLowerCase() === name.toLowerCase())
+      return Array.isArray(value) ? value[0] : (value as string | undefined);
   }
   return undefined;
 }
@@ -139,7 +141,8 @@ function response(status: number, body?: unknown, extra: Record<string, string> 
 }
 
 function errorResponse(error: ScimError): ScimResponse {
-  const extra: Record<string, string> = error.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="SCIM"' } : {};
+  const extra: Record<string, string> =
+    error.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="SCIM"' } : {};
   return response(error.status, error.toJSON(), extra);
 }
 
@@ -164,7 +167,9 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     throw new TypeError('createScimService needs a store that implements DirectoryStore.');
   }
   if (typeof options.baseUrl !== 'string' || !/^https?:\/\//.test(options.baseUrl)) {
-    throw new TypeError('createScimService needs baseUrl, the absolute URL of the SCIM base (e.g. https://app.example.com/scim/v2).');
+    throw new TypeError(
+      'createScimService needs baseUrl, the absolute URL of the SCIM base (e.g. https://app.example.com/scim/v2).',
+    );
   }
   const { store, provisioner } = options;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -179,7 +184,8 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   async function contextOf(directory: DirectoryRecord): Promise<Context> {
     let connection: Connection | null = null;
-    if (directory.connectionId && provisioner) connection = await provisioner.getConnection(directory.connectionId);
+    if (directory.connectionId && provisioner)
+      connection = await provisioner.getConnection(directory.connectionId);
     return { directory, connection };
   }
 
@@ -206,7 +212,12 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   // ---- users ----
 
   /** The address the tenant user gets; a placeholder that never links when the address is someone else's. */
-  async function emailFor(tx: DirectoryTransaction, ctx: Context, input: UserInput, userId: string): Promise<string> {
+  async function emailFor(
+    tx: DirectoryTransaction,
+    ctx: Context,
+    input: UserInput,
+    userId: string,
+  ): Promise<string> {
     const wanted = chooseEmail(input);
     if (wanted) {
       const holder = await tx.findUserByEmail(ctx.directory.tenantId, wanted);
@@ -220,12 +231,22 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     await provisioner?.admitUser(tx, ctx.directory.tenantId);
   }
 
-  async function setStatus(tx: DirectoryTransaction, ctx: Context, user: UserRecord, active: boolean, reason: string | null) {
+  async function setStatus(
+    tx: DirectoryTransaction,
+    ctx: Context,
+    user: UserRecord,
+    active: boolean,
+    reason: string | null,
+  ) {
     const status = active ? 'active' : 'deactivated';
     if (user.status === status) return user;
     if (active) await admit(tx, ctx);
     const at = now();
-    const updated = await tx.updateUser(user.id, { status, deactivatedAt: active ? null : at, updatedAt: at });
+    const updated = await tx.updateUser(user.id, {
+      status,
+      deactivatedAt: active ? null : at,
+      updatedAt: at,
+    });
     await audit(tx, ctx, active ? 'reactivated' : 'deactivated', {
       userId: user.id,
       reason,
@@ -234,7 +255,10 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     return updated;
   }
 
-  function diffAttributes(before: Readonly<Record<string, unknown>>, after: Record<string, unknown>): Change[] {
+  function diffAttributes(
+    before: Readonly<Record<string, unknown>>,
+    after: Record<string, unknown>,
+  ): Change[] {
     const changes: Change[] = [];
     for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
       if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
@@ -316,19 +340,30 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   ): Promise<{ record: ScimResourceRecord; user: UserRecord }> {
     if (input.userName.toLowerCase() !== current.name.toLowerCase()) {
       const holder = await tx.findUserByUserName(ctx.directory.id, input.userName);
-      if (holder && holder.id !== current.id) throw uniqueness(`A user with userName "${input.userName}" already exists.`);
+      if (holder && holder.id !== current.id)
+        throw uniqueness(`A user with userName "${input.userName}" already exists.`);
     }
     let user = await tx.findUserById(current.id);
     if (!user) throw notFound(`User "${current.id}" not found.`);
     const at = now();
     const email = await emailFor(tx, ctx, input, user.id);
     const attributes = { ...user.attributes, ...userAttributes(input) };
-    for (const field of ['firstName', 'lastName', 'displayName', 'employeeNumber', 'department', 'costCenter', 'organization', 'division']) {
+    for (const field of [
+      'firstName',
+      'lastName',
+      'displayName',
+      'employeeNumber',
+      'department',
+      'costCenter',
+      'organization',
+      'division',
+    ]) {
       if (!(field in userAttributes(input))) delete attributes[field];
     }
     const changes = diffAttributes(user.attributes, attributes);
     if (email !== user.email) changes.unshift({ field: 'email', from: user.email, to: email });
-    if (input.externalId !== user.externalId) changes.push({ field: 'externalId', from: user.externalId, to: input.externalId });
+    if (input.externalId !== user.externalId)
+      changes.push({ field: 'externalId', from: user.externalId, to: input.externalId });
     if (changes.length) {
       user = await tx.updateUser(user.id, { email, attributes, externalId: input.externalId, updatedAt: at });
       await audit(tx, ctx, 'updated', { userId: user.id, reason: 'scim', changes });
@@ -344,7 +379,11 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   }
 
   function userDocument(record: ScimResourceRecord, user: UserRecord | null): Json {
-    const doc: Json = { ...structuredClone(record.data) as Json, userName: record.name, active: user?.status === 'active' };
+    const doc: Json = {
+      ...(structuredClone(record.data) as Json),
+      userName: record.name,
+      active: user?.status === 'active',
+    };
     if (record.externalId !== null) doc['externalId'] = record.externalId;
     return doc;
   }
@@ -392,7 +431,11 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   // ---- groups ----
 
   /** Members that are users of this directory; others (unknown ids) are left out. */
-  async function knownMembers(tx: DirectoryTransaction, ctx: Context, members: readonly GroupMember[]): Promise<GroupMember[]> {
+  async function knownMembers(
+    tx: DirectoryTransaction,
+    ctx: Context,
+    members: readonly GroupMember[],
+  ): Promise<GroupMember[]> {
     const known: GroupMember[] = [];
     for (const member of members) {
       const user = await tx.findResource(ctx.directory.id, 'User', member.value);
@@ -412,10 +455,17 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       const granted = rolesForGroups(ctx.connection, keys) ?? [];
       const kept = user.roles.filter((g) => g.source !== 'scim');
       const roles: RoleGrant[] = [...kept, ...granted.map((role) => ({ role, source: 'scim' as const }))];
-      const before = user.roles.filter((g) => g.source === 'scim').map((g) => g.role).sort();
+      const before = user.roles
+        .filter((g) => g.source === 'scim')
+        .map((g) => g.role)
+        .sort();
       if (JSON.stringify(before) === JSON.stringify(granted)) continue;
       await tx.updateUser(userId, { roles, updatedAt: now() });
-      await audit(tx, ctx, 'updated', { userId, reason: 'scim-groups', changes: [{ field: 'roles', from: before, to: granted }] });
+      await audit(tx, ctx, 'updated', {
+        userId,
+        reason: 'scim-groups',
+        changes: [{ field: 'roles', from: before, to: granted }],
+      });
     }
   }
 
@@ -434,8 +484,15 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       });
       const members = await knownMembers(tx, ctx, input.members);
       if (members.length) await tx.changeMembers(record.id, members, []);
-      await audit(tx, ctx, 'created', { reason: 'scim-group', changes: [{ field: 'group', from: null, to: record.name }] });
-      await syncRoles(tx, ctx, members.map((m) => m.value));
+      await audit(tx, ctx, 'created', {
+        reason: 'scim-group',
+        changes: [{ field: 'group', from: null, to: record.name }],
+      });
+      await syncRoles(
+        tx,
+        ctx,
+        members.map((m) => m.value),
+      );
       return { record, members: await tx.listMembers(record.id) };
     });
     return response(201, renderGroup(record, members, render), {
@@ -469,7 +526,11 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         updatedAt: now(),
       });
       const renamed = record.name !== current.name || record.externalId !== current.externalId;
-      await syncRoles(tx, ctx, renamed ? [...beforeIds, ...wantedIds] : [...add.map((m) => m.value), ...remove]);
+      await syncRoles(
+        tx,
+        ctx,
+        renamed ? [...beforeIds, ...wantedIds] : [...add.map((m) => m.value), ...remove],
+      );
       return { record, members: await tx.listMembers(id) };
     });
   }
@@ -481,8 +542,15 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       checkIfMatch(request, current);
       const members = await tx.listMembers(id);
       await tx.deleteResource(id);
-      await audit(tx, ctx, 'deleted', { reason: 'scim-group', changes: [{ field: 'group', from: current.name, to: null }] });
-      await syncRoles(tx, ctx, members.map((m) => m.value));
+      await audit(tx, ctx, 'deleted', {
+        reason: 'scim-group',
+        changes: [{ field: 'group', from: current.name, to: null }],
+      });
+      await syncRoles(
+        tx,
+        ctx,
+        members.map((m) => m.value),
+      );
     });
     return response(204);
   }
@@ -491,7 +559,10 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     const doc: Json = {
       ...(structuredClone(record.data) as Json),
       displayName: record.name,
-      members: members.map((m) => ({ value: m.value, ...(m.display !== null ? { display: m.display } : {}) })),
+      members: members.map((m) => ({
+        value: m.value,
+        ...(m.display !== null ? { display: m.display } : {}),
+      })),
     };
     if (record.externalId !== null) doc['externalId'] = record.externalId;
     return doc;
@@ -513,7 +584,9 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     } catch (error) {
       if (error instanceof StoreConflictError) {
         throw uniqueness(
-          userName ? `A user with userName "${userName}" already exists.` : 'The change conflicts with an existing resource.',
+          userName
+            ? `A user with userName "${userName}" already exists.`
+            : 'The change conflicts with an existing resource.',
         );
       }
       if (error instanceof SeatLimitReachedError) {
@@ -563,10 +636,15 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   async function list(ctx: Context, types: ScimResourceType[], params: ListParams): Promise<ScimResponse> {
     const startIndex = Math.max(1, integer(params.startIndex, 'startIndex', 1));
     const count = Math.min(Math.max(0, integer(params.count, 'count', limits.maxResults)), limits.maxResults);
-    if (params.filter !== undefined && typeof params.filter !== 'string') throw invalidValue('"filter" must be a string.');
+    if (params.filter !== undefined && typeof params.filter !== 'string')
+      throw invalidValue('"filter" must be a string.');
     const filter = params.filter && params.filter.trim() ? parseFilter(params.filter) : undefined;
-    const sortBy = typeof params.sortBy === 'string' && params.sortBy ? parseAttributePath(params.sortBy) : undefined;
-    const sortOrder = typeof params.sortOrder === 'string' && params.sortOrder.toLowerCase() === 'descending' ? 'descending' : 'ascending';
+    const sortBy =
+      typeof params.sortBy === 'string' && params.sortBy ? parseAttributePath(params.sortBy) : undefined;
+    const sortOrder =
+      typeof params.sortOrder === 'string' && params.sortOrder.toLowerCase() === 'descending'
+        ? 'descending'
+        : 'ascending';
     const attributes = readAttributeList(params.attributes);
     const excluded = readAttributeList(params.excludedAttributes);
     let offset = startIndex - 1;
@@ -584,11 +662,14 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       total += page.total;
       offset = Math.max(0, offset - page.total);
       remaining -= page.resources.length;
-      const skipMembers = excluded?.some((n) => n.toLowerCase() === 'members') ||
+      const skipMembers =
+        excluded?.some((n) => n.toLowerCase() === 'members') ||
         (attributes !== null && !attributes.some((n) => n.toLowerCase().startsWith('members')));
       for (const record of page.resources) {
         const resource =
-          record.type === 'Group' && skipMembers ? renderGroup(record, null, render) : await renderOne(ctx, record, false);
+          record.type === 'Group' && skipMembers
+            ? renderGroup(record, null, render)
+            : await renderOne(ctx, record, false);
         rendered.push(project(resource, attributes, excluded));
       }
     }
@@ -601,7 +682,12 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     });
   }
 
-  async function getOne(ctx: Context, type: ScimResourceType, id: string, request: ScimRequest): Promise<ScimResponse> {
+  async function getOne(
+    ctx: Context,
+    type: ScimResourceType,
+    id: string,
+    request: ScimRequest,
+  ): Promise<ScimResponse> {
     const record = await store.findResource(ctx.directory.id, type, id);
     if (!record) throw notFound(`${type} "${id}" not found.`);
     const etag = etagOf(record);
@@ -609,13 +695,22 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     if (ifNoneMatch && etagMatches(ifNoneMatch, etag)) return response(304, undefined, { ETag: etag });
     const params = listParams({ ...request, method: 'GET' });
     const resource = await renderOne(ctx, record, true);
-    return response(200, project(resource, readAttributeList(params.attributes), readAttributeList(params.excludedAttributes)), {
-      Location: `${baseUrl}/${type}s/${id}`,
-      ETag: etag,
-    });
+    return response(
+      200,
+      project(resource, readAttributeList(params.attributes), readAttributeList(params.excludedAttributes)),
+      {
+        Location: `${baseUrl}/${type}s/${id}`,
+        ETag: etag,
+      },
+    );
   }
 
-  async function written(ctx: Context, record: ScimResourceRecord, request: ScimRequest, asPatch: boolean): Promise<ScimResponse> {
+  async function written(
+    ctx: Context,
+    record: ScimResourceRecord,
+    request: ScimRequest,
+    asPatch: boolean,
+  ): Promise<ScimResponse> {
     const headers = { ETag: etagOf(record), Location: `${baseUrl}/${record.type}s/${record.id}` };
     const attributes = readAttributeList(queryValue(request.query, 'attributes'));
     const excluded = readAttributeList(queryValue(request.query, 'excludedAttributes'));
@@ -634,14 +729,19 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       throw invalidSyntax(`A Bulk body must have the schema "${BULK_REQUEST_SCHEMA}".`);
     }
     if (JSON.stringify(body).length > limits.bulkMaxPayloadSize) {
-      throw new ScimError(413, null, `Bulk requests are limited to ${limits.bulkMaxPayloadSize} bytes.`, { code: 'SCIM_PAYLOAD_TOO_LARGE' });
+      throw new ScimError(413, null, `Bulk requests are limited to ${limits.bulkMaxPayloadSize} bytes.`, {
+        code: 'SCIM_PAYLOAD_TOO_LARGE',
+      });
     }
     const operations = body['Operations'];
     if (!Array.isArray(operations)) throw invalidSyntax('"Operations" must be an array.');
     if (operations.length > limits.bulkMaxOperations) {
-      throw new ScimError(413, null, `Bulk requests are limited to ${limits.bulkMaxOperations} operations.`, { code: 'SCIM_PAYLOAD_TOO_LARGE' });
+      throw new ScimError(413, null, `Bulk requests are limited to ${limits.bulkMaxOperations} operations.`, {
+        code: 'SCIM_PAYLOAD_TOO_LARGE',
+      });
     }
-    const failOnErrors = body['failOnErrors'] === undefined ? Infinity : integer(body['failOnErrors'], 'failOnErrors', Infinity);
+    const failOnErrors =
+      body['failOnErrors'] === undefined ? Infinity : integer(body['failOnErrors'], 'failOnErrors', Infinity);
     const ids = new Map<string, string>();
     const results: Json[] = [];
     let errors = 0;
@@ -649,7 +749,12 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       if (typeof value === 'string') {
         return value.replace(/bulkId:([\w.-]+)/g, (_, bulkId: string) => {
           const id = ids.get(bulkId);
-          if (!id) throw new ScimError(409, 'invalidValue', `bulkId "${bulkId}" is not defined by an earlier operation.`);
+          if (!id)
+            throw new ScimError(
+              409,
+              'invalidValue',
+              `bulkId "${bulkId}" is not defined by an earlier operation.`,
+            );
           return id;
         });
       }
@@ -666,10 +771,12 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       if (bulkId) result['bulkId'] = bulkId;
       let outcome: ScimResponse;
       try {
-        if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw invalidSyntax('Each operation needs a method POST, PUT, PATCH or DELETE.');
+        if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method))
+          throw invalidSyntax('Each operation needs a method POST, PUT, PATCH or DELETE.');
         if (method === 'POST' && !bulkId) throw invalidSyntax('A POST operation needs a bulkId.');
         const path = resolve(op['path']);
-        if (typeof path !== 'string' || !/^\/(Users|Groups)(\/[^/]+)?$/i.test(path)) throw invalidSyntax('"path" must be /Users, /Groups or one of their resources.');
+        if (typeof path !== 'string' || !/^\/(Users|Groups)(\/[^/]+)?$/i.test(path))
+          throw invalidSyntax('"path" must be /Users, /Groups or one of their resources.');
         const headers: Headers = typeof op['version'] === 'string' ? { 'if-match': op['version'] } : {};
         outcome = await route(ctx, { method, path, headers, body: resolve(op['data']) });
       } catch (error) {
@@ -702,15 +809,20 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       return list(ctx, ['User', 'Group'], listParams(request));
     }
     if (endpoint === 'bulk' && !second && method === 'POST') return bulk(ctx, request);
-    const type: ScimResourceType | null = endpoint === 'users' ? 'User' : endpoint === 'groups' ? 'Group' : null;
+    const type: ScimResourceType | null =
+      endpoint === 'users' ? 'User' : endpoint === 'groups' ? 'Group' : null;
     if (!type) throw notFound(`No endpoint ${request.path}.`);
     if (!second) {
       if (method === 'GET') return list(ctx, [type], listParams(request));
-      if (method === 'POST') return type === 'User' ? createUser(ctx, request.body) : createGroup(ctx, request.body);
-      throw new ScimError(405, null, `${method} is not allowed on /${first}.`, { code: 'SCIM_METHOD_NOT_ALLOWED' });
+      if (method === 'POST')
+        return type === 'User' ? createUser(ctx, request.body) : createGroup(ctx, request.body);
+      throw new ScimError(405, null, `${method} is not allowed on /${first}.`, {
+        code: 'SCIM_METHOD_NOT_ALLOWED',
+      });
     }
     if (second === '.search') {
-      if (method !== 'POST') throw new ScimError(405, null, 'Use POST for .search.', { code: 'SCIM_METHOD_NOT_ALLOWED' });
+      if (method !== 'POST')
+        throw new ScimError(405, null, 'Use POST for .search.', { code: 'SCIM_METHOD_NOT_ALLOWED' });
       return list(ctx, [type], listParams(request));
     }
     const id = second;
@@ -752,11 +864,18 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     const segments = request.path.split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
     const [first, second] = segments;
     const endpoint = first?.toLowerCase();
-    if (segments.length === 1 && (endpoint === 'serviceproviderconfig' || endpoint === 'serviceconfiguration')) {
+    if (
+      segments.length === 1 &&
+      (endpoint === 'serviceproviderconfig' || endpoint === 'serviceconfiguration')
+    ) {
       return response(200, serviceProviderConfig(baseUrl, limits));
     }
     const documents =
-      endpoint === 'schemas' ? schemaDocuments(baseUrl) : endpoint === 'resourcetypes' ? resourceTypeDocuments(baseUrl) : null;
+      endpoint === 'schemas'
+        ? schemaDocuments(baseUrl)
+        : endpoint === 'resourcetypes'
+          ? resourceTypeDocuments(baseUrl)
+          : null;
     if (!documents || segments.length > 2) return null;
     if (second) {
       const found = documents.find((d) => String(d['id']).toLowerCase() === second.toLowerCase());
@@ -776,10 +895,16 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     if (error instanceof ScimError) return errorResponse(error);
     if (error instanceof JitError) {
       const status = error.httpStatus >= 500 ? error.httpStatus : 400;
-      return errorResponse(new ScimError(status, status === 400 ? 'invalidValue' : null, error.message, { code: error.code }));
+      return errorResponse(
+        new ScimError(status, status === 400 ? 'invalidValue' : null, error.message, { code: error.code }),
+      );
     }
     onError(error);
-    return errorResponse(new ScimError(500, null, 'The SCIM service failed; the error has been logged.', { code: 'SCIM_INTERNAL' }));
+    return errorResponse(
+      new ScimError(500, null, 'The SCIM service failed; the error has been logged.', {
+        code: 'SCIM_INTERNAL',
+      }),
+    );
   }
 
   async function handle(request: ScimRequest): Promise<ScimResponse> {

@@ -83,7 +83,10 @@ export async function revokeDirectoryToken(store: DirectoryStore, tokenId: strin
 }
 
 /** The directory a bearer token opens, or a 401 `ScimError`. */
-export async function authenticate(store: DirectoryStore, authorization: string | undefined): Promise<DirectoryRecord> {
+export async function authenticate(
+  store: DirectoryStore,
+  authorization: string | undefined,
+): Promise<DirectoryRecord> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match) throw unauthorized('A bearer token is required.');
   const presented = hashToken(match[1]!);
@@ -92,7 +95,12 @@ export async function authenticate(store: DirectoryStore, authorization: string 
   // stores whose index lookup is not exact (e.g. case-insensitive collations).
   const expected = Buffer.from(token?.hash ?? '', 'utf8');
   const actual = Buffer.from(presented, 'utf8');
-  if (!token || token.revokedAt !== null || expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+  if (
+    !token ||
+    token.revokedAt !== null ||
+    expected.length !== actual.length ||
+    !timingSafeEqual(expected, actual)
+  ) {
     throw unauthorized('The bearer token is not valid.');
   }
   const directory = await store.findDirectory(token.directoryId);

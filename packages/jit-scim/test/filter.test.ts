@@ -21,8 +21,16 @@ function scimTypeOf(fn: () => unknown): string | null {
 
 describe('parseFilter', () => {
   it('reads operators and attribute names in any case', () => {
-    expect(parseFilter('userName Eq "Test"')).toEqual({ op: 'eq', attribute: attr('username'), value: 'Test' });
-    expect(parseFilter('DisplayName CO "Bob"')).toEqual({ op: 'co', attribute: attr('displayname'), value: 'Bob' });
+    expect(parseFilter('userName Eq "Test"')).toEqual({
+      op: 'eq',
+      attribute: attr('username'),
+      value: 'Test',
+    });
+    expect(parseFilter('DisplayName CO "Bob"')).toEqual({
+      op: 'co',
+      attribute: attr('displayname'),
+      value: 'Bob',
+    });
   });
 
   it('reads unquoted values as Microsoft’s suite sends them', () => {
@@ -32,7 +40,11 @@ describe('parseFilter', () => {
       attribute: attr('meta', 'created'),
       value: '2015-10-10T14:38:21.8617979-07:00',
     });
-    expect(parseFilter('name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)')).toEqual({
+    expect(
+      parseFilter(
+        'name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)',
+      ),
+    ).toEqual({
       op: 'and',
       filters: [
         { op: 'eq', attribute: attr('name', 'familyname'), value: 'Employee' },
@@ -72,7 +84,10 @@ describe('parseFilter', () => {
     });
     expect(parseFilter('not (a pr) and b pr')).toEqual({
       op: 'and',
-      filters: [{ op: 'not', filter: { op: 'pr', attribute: attr('a') } }, { op: 'pr', attribute: attr('b') }],
+      filters: [
+        { op: 'not', filter: { op: 'pr', attribute: attr('a') } },
+        { op: 'pr', attribute: attr('b') },
+      ],
     });
     expect(parseFilter('NOT id pr')).toEqual({ op: 'not', filter: { op: 'pr', attribute: attr('id') } });
     expect(parseFilter('not pr')).toEqual({ op: 'pr', attribute: attr('not') });
@@ -90,7 +105,9 @@ describe('parseFilter', () => {
         ],
       },
     });
-    expect(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "42"')).toEqual({
+    expect(
+      parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "42"'),
+    ).toEqual({
       op: 'eq',
       attribute: attr('employeenumber', null, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user'),
       value: '42',
@@ -125,7 +142,11 @@ describe('parseFilter', () => {
 
 describe('parsePatchPath', () => {
   it('reads plain, dotted, filtered and extension paths', () => {
-    expect(parsePatchPath('name.givenName')).toEqual({ attribute: attr('name', 'givenname'), filter: null, subAfterFilter: null });
+    expect(parsePatchPath('name.givenName')).toEqual({
+      attribute: attr('name', 'givenname'),
+      filter: null,
+      subAfterFilter: null,
+    });
     expect(parsePatchPath('emails[type eq "work"].value')).toEqual({
       attribute: attr('emails'),
       filter: { op: 'eq', attribute: attr('type'), value: 'work' },
@@ -136,9 +157,9 @@ describe('parsePatchPath', () => {
       attribute: attr('value'),
       value: '2819c223',
     });
-    expect(parsePatchPath('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager').attribute).toEqual(
-      attr('manager', null, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user'),
-    );
+    expect(
+      parsePatchPath('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager').attribute,
+    ).toEqual(attr('manager', null, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user'));
   });
 
   it('refuses malformed paths with invalidPath', () => {
@@ -175,7 +196,10 @@ const { filter: filterArb } = fc.letrec<{ filter: ScimFilter }>((tie) => ({
     compare,
     presence,
     emailsFilter,
-    fc.record({ op: fc.constantFrom('and' as const, 'or' as const), filters: fc.array(tie('filter'), { minLength: 2, maxLength: 3 }) }),
+    fc.record({
+      op: fc.constantFrom('and' as const, 'or' as const),
+      filters: fc.array(tie('filter'), { minLength: 2, maxLength: 3 }),
+    }),
     tie('filter').map((f) => ({ op: 'not' as const, filter: f })),
   ),
 }));
@@ -216,8 +240,12 @@ describe('filter properties', () => {
     fc.assert(
       fc.property(word, word, (a, b) => {
         const user = { userName: a };
-        expect(matchesFilter(user, parseFilter(`userName eq ${JSON.stringify(b)}`))).toBe(a.toLowerCase() === b.toLowerCase());
-        expect(matchesFilter(user, parseFilter(`USERNAME co ${JSON.stringify(b)}`))).toBe(a.toLowerCase().includes(b.toLowerCase()));
+        expect(matchesFilter(user, parseFilter(`userName eq ${JSON.stringify(b)}`))).toBe(
+          a.toLowerCase() === b.toLowerCase(),
+        );
+        expect(matchesFilter(user, parseFilter(`USERNAME co ${JSON.stringify(b)}`))).toBe(
+          a.toLowerCase().includes(b.toLowerCase()),
+        );
       }),
     );
   });

@@ -1,5 +1,16 @@
-import { MemoryDirectoryStore, type DirectoryStore, type Provisioner, type SeatAdmission } from '@jit-sso/core';
-import { createDirectory, createScimService, issueDirectoryToken, type ScimResponse, type ScimService } from '../src/index.js';
+import {
+  MemoryDirectoryStore,
+  type DirectoryStore,
+  type Provisioner,
+  type SeatAdmission,
+} from '@jit-sso/core';
+import {
+  createDirectory,
+  createScimService,
+  issueDirectoryToken,
+  type ScimResponse,
+  type ScimService,
+} from '../src/index.js';
 
 export const BASE = 'https://app.example.test/scim/v2';
 export const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -12,11 +23,21 @@ export interface Harness {
   service: ScimService;
   token: string;
   directoryId: string;
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ScimResponse & { body: any }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ScimResponse & { body: any }>;
 }
 
 export async function harness(
-  options: { store?: DirectoryStore; tenantId?: string; connectionId?: string; provisioner?: Provisioner & SeatAdmission } = {},
+  options: {
+    store?: DirectoryStore;
+    tenantId?: string;
+    connectionId?: string;
+    provisioner?: Provisioner & SeatAdmission;
+  } = {},
 ): Promise<Harness> {
   const store = options.store ?? new MemoryDirectoryStore();
   const directory = await createDirectory(store, {
@@ -51,7 +72,9 @@ export const user = (userName: string, extra: Record<string, unknown> = {}) => (
   schemas: [USER],
   userName,
   active: true,
-  emails: [{ value: userName.includes('@') ? userName : `${userName}@acme.test`, type: 'work', primary: true }],
+  emails: [
+    { value: userName.includes('@') ? userName : `${userName}@acme.test`, type: 'work', primary: true },
+  ],
   ...extra,
 });
 

@@ -7,7 +7,12 @@ import Koa from 'koa';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MemoryDirectoryStore } from '@jit-sso/core';
-import { createDirectory, createScimNodeHandler, createScimService, issueDirectoryToken } from '../src/index.js';
+import {
+  createDirectory,
+  createScimNodeHandler,
+  createScimService,
+  issueDirectoryToken,
+} from '../src/index.js';
 import { BASE, user } from './helpers.js';
 
 async function setup() {
@@ -30,7 +35,10 @@ async function converse(server: Parameters<typeof request>[0], token: string, pr
   expect(created.headers['content-type']).toBe('application/scim+json; charset=utf-8');
   expect(created.headers['location']).toBe(`${BASE}/Users/${created.body.id}`);
   const etag = String(created.headers['etag']);
-  const again = await request(server).get(`${prefix}/Users/${created.body.id}`).set(auth).set('If-None-Match', etag);
+  const again = await request(server)
+    .get(`${prefix}/Users/${created.body.id}`)
+    .set(auth)
+    .set('If-None-Match', etag);
   expect(again.status).toBe(304);
   const found = await request(server).get(`${prefix}/Users`).query({ filter: 'userName eq "ann"' }).set(auth);
   expect(found.body.totalResults).toBe(1);
@@ -38,9 +46,16 @@ async function converse(server: Parameters<typeof request>[0], token: string, pr
     .patch(`${prefix}/Users/${created.body.id}`)
     .set(auth)
     .set('Content-Type', 'application/json')
-    .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+    .send({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+    });
   expect(patched.status).toBe(204);
-  const garbage = await request(server).post(`${prefix}/Users`).set(auth).set('Content-Type', 'application/json').send('{"userName": tre');
+  const garbage = await request(server)
+    .post(`${prefix}/Users`)
+    .set(auth)
+    .set('Content-Type', 'application/json')
+    .send('{"userName": tre');
   expect(garbage.status).toBe(400);
   expect(JSON.parse(garbage.text)).toMatchObject({ scimType: 'invalidSyntax' });
   const anonymous = await request(server).get(`${prefix}/Users`);
@@ -50,7 +65,7 @@ async function converse(server: Parameters<typeof request>[0], token: string, pr
 }
 
 describe('createScimNodeHandler', () => {
-  it('works mounted in Express, before the app\'s body parser or after it', async () => {
+  it("works mounted in Express, before the app's body parser or after it", async () => {
     const { token, service } = await setup();
     const app = express();
     app.use('/scim/v2', createScimNodeHandler(service));
@@ -65,7 +80,9 @@ describe('createScimNodeHandler', () => {
       .set('Authorization', `Bearer ${token}`)
       .send(user('bob'));
     expect(res.status).toBe(201);
-    expect((await request(parsed).get('/scim/v2/Users').set('Authorization', `Bearer ${token}`)).body.totalResults).toBe(2);
+    expect(
+      (await request(parsed).get('/scim/v2/Users').set('Authorization', `Bearer ${token}`)).body.totalResults,
+    ).toBe(2);
   });
 
   it('works in Koa through ctx.req and ctx.res', async () => {
@@ -97,7 +114,10 @@ describe('createScimNodeHandler', () => {
   it('works on node:http with a mount path', async () => {
     const { token, service } = await setup();
     const handler = createScimNodeHandler(service, { mountPath: '/scim/v2' });
-    await converse(createServer((req, res) => void handler(req, res)), token);
+    await converse(
+      createServer((req, res) => void handler(req, res)),
+      token,
+    );
   });
 
   it('refuses bodies over its limit with 413', async () => {

@@ -20,7 +20,9 @@ describe('discovery', () => {
     expect((await h.call('GET', '/ResourceTypes/Group')).body.schema).toBe(GROUP);
     const schemas = await h.call('GET', '/Schemas');
     expect(schemas.body.Resources.map((s: any) => s.name)).toEqual(['User', 'EnterpriseUser', 'Group']);
-    expect((await h.call('GET', '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User')).body.description).toBe('User Account');
+    expect(
+      (await h.call('GET', '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User')).body.description,
+    ).toBe('User Account');
   });
 });
 
@@ -30,7 +32,11 @@ describe('directory tokens and tenancy', () => {
     const none = await h.service.handle({ method: 'GET', path: '/Users', headers: {} });
     expect(none.status).toBe(401);
     expect(none.headers['WWW-Authenticate']).toContain('Bearer');
-    const wrong = await h.service.handle({ method: 'GET', path: '/Users', headers: { authorization: `Bearer ${h.token}x` } });
+    const wrong = await h.service.handle({
+      method: 'GET',
+      path: '/Users',
+      headers: { authorization: `Bearer ${h.token}x` },
+    });
     expect(wrong.status).toBe(401);
     const [token] = await h.store.listTokens(h.directoryId);
     await revokeDirectoryToken(h.store, token!.id);
@@ -45,12 +51,32 @@ describe('directory tokens and tenancy', () => {
     expect(JSON.stringify(tokens)).not.toContain(second.token);
     const both = [h.token, second.token];
     for (const token of both) {
-      const res = await h.service.handle({ method: 'GET', path: '/Users', headers: { authorization: `Bearer ${token}` } });
+      const res = await h.service.handle({
+        method: 'GET',
+        path: '/Users',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(res.status).toBe(200);
     }
     await revokeDirectoryToken(h.store, tokens.find((t) => t.hash === hashToken(h.token))!.id);
-    expect((await h.service.handle({ method: 'GET', path: '/Users', headers: { authorization: `Bearer ${h.token}` } })).status).toBe(401);
-    expect((await h.service.handle({ method: 'GET', path: '/Users', headers: { authorization: `Bearer ${second.token}` } })).status).toBe(200);
+    expect(
+      (
+        await h.service.handle({
+          method: 'GET',
+          path: '/Users',
+          headers: { authorization: `Bearer ${h.token}` },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await h.service.handle({
+          method: 'GET',
+          path: '/Users',
+          headers: { authorization: `Bearer ${second.token}` },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('shows a token of tenant B nothing of tenant A: 404, not 403', async () => {
@@ -59,7 +85,13 @@ describe('directory tokens and tenancy', () => {
     const other = await createDirectory(store, { tenantId: 'tenant-b' });
     const { token: tokenB } = await issueDirectoryToken(store, other.id);
     const created = (await a.call('POST', '/Users', user('secret@a.test'))).body.id;
-    const group = (await a.call('POST', '/Groups', { schemas: [GROUP], displayName: 'A team', members: [{ value: created }] })).body.id;
+    const group = (
+      await a.call('POST', '/Groups', {
+        schemas: [GROUP],
+        displayName: 'A team',
+        members: [{ value: created }],
+      })
+    ).body.id;
     const asB = (method: string, path: string, body?: unknown) =>
       a.service.handle({ method, path, headers: { authorization: `Bearer ${tokenB}` }, body });
     for (const [method, path, body] of [
@@ -76,7 +108,11 @@ describe('directory tokens and tenancy', () => {
     expect((await asB('GET', '/Users')).body).toMatchObject({ totalResults: 0, Resources: [] });
     expect(((await asB('POST', '/.search', { filter: 'userName pr' })).body as any).totalResults).toBe(0);
     // A group of B cannot take A's user as a member.
-    const bGroup = await asB('POST', '/Groups', { schemas: [GROUP], displayName: 'B team', members: [{ value: created }] });
+    const bGroup = await asB('POST', '/Groups', {
+      schemas: [GROUP],
+      displayName: 'B team',
+      members: [{ value: created }],
+    });
     expect((bGroup.body as any).members).toEqual([]);
     expect((await store.findUserById(created))!.status).toBe('active');
   });
@@ -89,7 +125,9 @@ describe('ETags', () => {
     const id = created.body.id;
     const etag = created.headers['ETag']!;
     expect((await h.call('GET', `/Users/${id}`, undefined, { 'if-none-match': etag })).status).toBe(304);
-    const ok = await h.call('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'title', value: 'x' }), { 'if-match': etag });
+    const ok = await h.call('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'title', value: 'x' }), {
+      'if-match': etag,
+    });
     expect(ok.status).toBe(204);
     expect(ok.headers['ETag']).toBe('W/"2"');
     const stale = await h.call('PUT', `/Users/${id}`, user('etag'), { 'if-match': etag });
@@ -107,7 +145,10 @@ describe('PATCH', () => {
     const res = await h.call(
       'PATCH',
       `/Users/${body.id}`,
-      patch({ op: 'replace', path: 'title', value: 'after' }, { op: 'replace', path: 'active', value: 'perhaps' }),
+      patch(
+        { op: 'replace', path: 'title', value: 'after' },
+        { op: 'replace', path: 'active', value: 'perhaps' },
+      ),
     );
     expect(res.status).toBe(400);
     expect(res.body.scimType).toBe('invalidValue');
@@ -137,7 +178,11 @@ describe('PATCH', () => {
     const h = await harness();
     await h.call('POST', '/Users', user('taken'));
     const { body } = await h.call('POST', '/Users', user('free'));
-    const res = await h.call('PATCH', `/Users/${body.id}`, patch({ op: 'replace', path: 'userName', value: 'TAKEN' }));
+    const res = await h.call(
+      'PATCH',
+      `/Users/${body.id}`,
+      patch({ op: 'replace', path: 'userName', value: 'TAKEN' }),
+    );
     expect(res.status).toBe(409);
     expect(res.body.scimType).toBe('uniqueness');
   });
@@ -151,8 +196,21 @@ describe('Bulk', () => {
       Operations: [
         { method: 'POST', path: '/Users', bulkId: 'u1', data: user('bulk1') },
         { method: 'POST', path: '/Users', bulkId: 'u2', data: user('bulk2') },
-        { method: 'POST', path: '/Groups', bulkId: 'g1', data: { schemas: [GROUP], displayName: 'Bulk', members: [{ value: 'bulkId:u1' }, { value: 'bulkId:u2' }] } },
-        { method: 'PATCH', path: '/Users/bulkId:u1', data: patch({ op: 'replace', path: 'title', value: 'Lead' }) },
+        {
+          method: 'POST',
+          path: '/Groups',
+          bulkId: 'g1',
+          data: {
+            schemas: [GROUP],
+            displayName: 'Bulk',
+            members: [{ value: 'bulkId:u1' }, { value: 'bulkId:u2' }],
+          },
+        },
+        {
+          method: 'PATCH',
+          path: '/Users/bulkId:u1',
+          data: patch({ op: 'replace', path: 'title', value: 'Lead' }),
+        },
         { method: 'POST', path: '/Users', bulkId: 'dup', data: user('bulk1') },
       ],
     });
@@ -174,7 +232,11 @@ describe('Bulk', () => {
       schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
       failOnErrors: 1,
       Operations: [
-        { method: 'PATCH', path: '/Users/bulkId:nope', data: patch({ op: 'replace', path: 'title', value: 'x' }) },
+        {
+          method: 'PATCH',
+          path: '/Users/bulkId:nope',
+          data: patch({ op: 'replace', path: 'title', value: 'x' }),
+        },
         { method: 'POST', path: '/Users', bulkId: 'later', data: user('never') },
       ],
     });
@@ -183,7 +245,12 @@ describe('Bulk', () => {
     expect((await h.call('GET', '/Users')).body.totalResults).toBe(0);
     const tooMany = await h.call('POST', '/Bulk', {
       schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
-      Operations: Array.from({ length: 1001 }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `b${i}`, data: user(`u${i}`) })),
+      Operations: Array.from({ length: 1001 }, (_, i) => ({
+        method: 'POST',
+        path: '/Users',
+        bulkId: `b${i}`,
+        data: user(`u${i}`),
+      })),
     });
     expect(tooMany.status).toBe(413);
   });

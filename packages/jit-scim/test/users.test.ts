@@ -4,7 +4,11 @@ import { BASE, ENTERPRISE, harness, user } from './helpers.js';
 describe('Users', () => {
   it('creates a user as a tenant user with source scim, and answers 201 with Location, meta and ETag', async () => {
     const h = await harness();
-    const res = await h.call('POST', '/Users', user('ann', { externalId: 'ext-1', name: { givenName: 'Ann', familyName: 'Lee' } }));
+    const res = await h.call(
+      'POST',
+      '/Users',
+      user('ann', { externalId: 'ext-1', name: { givenName: 'Ann', familyName: 'Lee' } }),
+    );
     expect(res.status).toBe(201);
     expect(res.headers['Content-Type']).toBe('application/scim+json; charset=utf-8');
     expect(res.headers['Location']).toBe(`${BASE}/Users/${res.body.id}`);
@@ -38,7 +42,11 @@ describe('Users', () => {
         schemas: [ENTERPRISE],
         nickName: 'Bobby',
         'urn:example:custom:1.0:User': { badge: 17 },
-        [ENTERPRISE]: { employeeNumber: '701984', department: 'Tour Operations', manager: { value: 'm-1', displayName: 'Boss' } },
+        [ENTERPRISE]: {
+          employeeNumber: '701984',
+          department: 'Tour Operations',
+          manager: { value: 'm-1', displayName: 'Boss' },
+        },
       }),
     );
     const res = await h.call('GET', `/Users/${created.body.id}`);
@@ -46,7 +54,9 @@ describe('Users', () => {
     expect(res.body['urn:example:custom:1.0:User']).toEqual({ badge: 17 });
     expect(res.body[ENTERPRISE]).toMatchObject({ employeeNumber: '701984', department: 'Tour Operations' });
     expect(res.body.schemas).toContain(ENTERPRISE);
-    expect((await h.store.findUserById(created.body.id))!.attributes).toMatchObject({ department: 'Tour Operations' });
+    expect((await h.store.findUserById(created.body.id))!.attributes).toMatchObject({
+      department: 'Tour Operations',
+    });
   });
 
   it('never stores or returns a password', async () => {
@@ -72,26 +82,52 @@ describe('Users', () => {
 
   it('refuses a user without userName, and a non-boolean active, with 400 invalidValue', async () => {
     const h = await harness();
-    expect((await h.call('POST', '/Users', { schemas: [], active: true })).body).toMatchObject({ status: '400', scimType: 'invalidValue' });
-    expect((await h.call('POST', '/Users', user('x', { active: 'maybe' }))).body).toMatchObject({ scimType: 'invalidValue' });
-    expect((await h.call('POST', '/Users', 'not an object')).body).toMatchObject({ scimType: 'invalidSyntax' });
+    expect((await h.call('POST', '/Users', { schemas: [], active: true })).body).toMatchObject({
+      status: '400',
+      scimType: 'invalidValue',
+    });
+    expect((await h.call('POST', '/Users', user('x', { active: 'maybe' }))).body).toMatchObject({
+      scimType: 'invalidValue',
+    });
+    expect((await h.call('POST', '/Users', 'not an object')).body).toMatchObject({
+      scimType: 'invalidSyntax',
+    });
   });
 
   it('replaces a user with PUT, dropping attributes not sent', async () => {
     const h = await harness();
-    const created = await h.call('POST', '/Users', user('erin', { title: 'Engineer', name: { givenName: 'Erin' } }));
-    const res = await h.call('PUT', `/Users/${created.body.id}`, user('erin', { name: { givenName: 'Erin', familyName: 'Ng' } }));
+    const created = await h.call(
+      'POST',
+      '/Users',
+      user('erin', { title: 'Engineer', name: { givenName: 'Erin' } }),
+    );
+    const res = await h.call(
+      'PUT',
+      `/Users/${created.body.id}`,
+      user('erin', { name: { givenName: 'Erin', familyName: 'Ng' } }),
+    );
     expect(res.status).toBe(200);
     expect(res.body.title).toBeUndefined();
     expect(res.body.name).toEqual({ givenName: 'Erin', familyName: 'Ng' });
     expect(res.body.meta.version).toBe('W/"2"');
-    expect((await h.store.findUserById(created.body.id))!.attributes).toEqual({ firstName: 'Erin', lastName: 'Ng' });
+    expect((await h.store.findUserById(created.body.id))!.attributes).toEqual({
+      firstName: 'Erin',
+      lastName: 'Ng',
+    });
   });
 
   it('gives a second directory user with an address already in use a placeholder address that never links', async () => {
     const h = await harness();
-    const a = await h.call('POST', '/Users', user('first', { emails: [{ value: 'shared@acme.test', primary: true }] }));
-    const b = await h.call('POST', '/Users', user('second', { emails: [{ value: 'shared@acme.test', primary: true }] }));
+    const a = await h.call(
+      'POST',
+      '/Users',
+      user('first', { emails: [{ value: 'shared@acme.test', primary: true }] }),
+    );
+    const b = await h.call(
+      'POST',
+      '/Users',
+      user('second', { emails: [{ value: 'shared@acme.test', primary: true }] }),
+    );
     expect(b.status).toBe(201);
     expect((await h.store.findUserById(a.body.id))!.email).toBe('shared@acme.test');
     expect((await h.store.findUserById(b.body.id))!.email).toBe(`${b.body.id}@scim.invalid`);
@@ -108,9 +144,15 @@ describe('Users', () => {
     const page = await h.call('GET', '/Users?sortBy=userName&sortOrder=descending&startIndex=2&count=2');
     expect(page.body).toMatchObject({ totalResults: 5, startIndex: 2, itemsPerPage: 2 });
     expect(page.body.Resources.map((r: any) => r.userName)).toEqual(['olga', 'mike']);
-    const complex = await h.call('GET', `/Users?filter=${encodeURIComponent('title eq "long" and not (userName eq "mike")')}&sortBy=userName`);
+    const complex = await h.call(
+      'GET',
+      `/Users?filter=${encodeURIComponent('title eq "long" and not (userName eq "mike")')}&sortBy=userName`,
+    );
     expect(complex.body.Resources.map((r: any) => r.userName)).toEqual(['olga']);
-    const valuePath = await h.call('GET', `/Users?filter=${encodeURIComponent('emails[type eq "work" and value ew "amy@acme.test"]')}`);
+    const valuePath = await h.call(
+      'GET',
+      `/Users?filter=${encodeURIComponent('emails[type eq "work" and value ew "amy@acme.test"]')}`,
+    );
     expect(valuePath.body.Resources.map((r: any) => r.userName)).toEqual(['amy']);
     const selected = await h.call('GET', '/Users?attributes=userName&filter=userName%20eq%20zoe');
     expect(Object.keys(selected.body.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);
@@ -125,10 +167,19 @@ describe('Users', () => {
   it('searches with POST /Users/.search and POST /.search', async () => {
     const h = await harness();
     await h.call('POST', '/Users', user('sam'));
-    await h.call('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'sam-team' });
-    const users = await h.call('POST', '/Users/.search', { filter: 'userName eq "sam"', startIndex: 1, count: 10 });
+    await h.call('POST', '/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'sam-team',
+    });
+    const users = await h.call('POST', '/Users/.search', {
+      filter: 'userName eq "sam"',
+      startIndex: 1,
+      count: 10,
+    });
     expect(users.body.totalResults).toBe(1);
-    const both = await h.call('POST', '/.search', { filter: 'userName eq "sam" or displayName eq "sam-team"' });
+    const both = await h.call('POST', '/.search', {
+      filter: 'userName eq "sam" or displayName eq "sam-team"',
+    });
     expect(both.body.totalResults).toBe(2);
     expect(both.body.Resources.map((r: any) => r.meta.resourceType).sort()).toEqual(['Group', 'User']);
   });

@@ -40,12 +40,19 @@ describe('Microsoft Entra ID', () => {
     expect(after.addresses).toEqual([{ type: 'work', streetAddress: '1 Main St' }]);
     expect(after[ENTERPRISE]).toEqual({ employeeNumber: '4711', manager: 'mgr-1' });
     expect(after.active).toBe(false);
-    expect((await h.store.findUserById(id))!).toMatchObject({ status: 'deactivated', email: 'updatedemail@contoso.test' });
+    expect((await h.store.findUserById(id))!).toMatchObject({
+      status: 'deactivated',
+      email: 'updatedemail@contoso.test',
+    });
   });
 
   it('accepts a path-less replace with dotted keys (aadOptscim062020)', async () => {
     const h = await harness();
-    const { body } = await h.call('POST', '/Users', user('pathless@contoso.test', { name: { givenName: 'A', familyName: 'B' } }));
+    const { body } = await h.call(
+      'POST',
+      '/Users',
+      user('pathless@contoso.test', { name: { givenName: 'A', familyName: 'B' } }),
+    );
     const res = await h.call(
       'PATCH',
       `/Users/${body.id}`,
@@ -62,7 +69,11 @@ describe('Microsoft Entra ID', () => {
     );
     expect(res.status).toBe(204);
     const after = (await h.call('GET', `/Users/${body.id}`)).body;
-    expect(after).toMatchObject({ active: false, displayName: 'Alexa B', name: { givenName: 'Alexa', familyName: 'B' } });
+    expect(after).toMatchObject({
+      active: false,
+      displayName: 'Alexa B',
+      name: { givenName: 'Alexa', familyName: 'B' },
+    });
     expect(after[ENTERPRISE]).toEqual({ department: 'Sales', costCenter: 'CC-1' });
   });
 
@@ -70,14 +81,30 @@ describe('Microsoft Entra ID', () => {
     const h = await harness();
     const a = (await h.call('POST', '/Users', user('a@contoso.test'))).body.id;
     const b = (await h.call('POST', '/Users', user('b@contoso.test'))).body.id;
-    const g = (await h.call('POST', '/Groups', { schemas: [GROUP], displayName: 'Sales', externalId: 'e-1', members: [] })).body.id;
-    await h.call('PATCH', `/Groups/${g}`, patch({ op: 'Add', path: 'members', value: [{ value: a }, { value: b }] }));
-    expect((await h.call('GET', `/Groups/${g}`)).body.members.map((m: any) => m.value).sort()).toEqual([a, b].sort());
+    const g = (
+      await h.call('POST', '/Groups', {
+        schemas: [GROUP],
+        displayName: 'Sales',
+        externalId: 'e-1',
+        members: [],
+      })
+    ).body.id;
+    await h.call(
+      'PATCH',
+      `/Groups/${g}`,
+      patch({ op: 'Add', path: 'members', value: [{ value: a }, { value: b }] }),
+    );
+    expect((await h.call('GET', `/Groups/${g}`)).body.members.map((m: any) => m.value).sort()).toEqual(
+      [a, b].sort(),
+    );
     await h.call('PATCH', `/Groups/${g}`, patch({ op: 'Remove', path: 'members', value: [{ value: a }] }));
     expect((await h.call('GET', `/Groups/${g}`)).body.members.map((m: any) => m.value)).toEqual([b]);
     await h.call('PATCH', `/Groups/${g}`, patch({ op: 'remove', path: `members[value eq "${b}"]` }));
     expect((await h.call('GET', `/Groups/${g}`)).body.members).toEqual([]);
-    const found = await h.call('GET', `/Groups?filter=${encodeURIComponent('displayName eq "Sales"')}&excludedAttributes=members`);
+    const found = await h.call(
+      'GET',
+      `/Groups?filter=${encodeURIComponent('displayName eq "Sales"')}&excludedAttributes=members`,
+    );
     expect(found.body.totalResults).toBe(1);
     expect(found.body.Resources[0].members).toBeUndefined();
   });
@@ -85,10 +112,19 @@ describe('Microsoft Entra ID', () => {
   it('finds a user by externalId with eq (test connection)', async () => {
     const h = await harness();
     await h.call('POST', '/Users', user('x@contoso.test', { externalId: 'Ext-ID' }));
-    expect((await h.call('GET', `/Users?filter=${encodeURIComponent('externalId eq "Ext-ID"')}`)).body.totalResults).toBe(1);
+    expect(
+      (await h.call('GET', `/Users?filter=${encodeURIComponent('externalId eq "Ext-ID"')}`)).body
+        .totalResults,
+    ).toBe(1);
     // externalId is case-exact (RFC 7643), userName is not.
-    expect((await h.call('GET', `/Users?filter=${encodeURIComponent('externalId eq "ext-id"')}`)).body.totalResults).toBe(0);
-    expect((await h.call('GET', `/Users?filter=${encodeURIComponent('userName eq "X@CONTOSO.TEST"')}`)).body.totalResults).toBe(1);
+    expect(
+      (await h.call('GET', `/Users?filter=${encodeURIComponent('externalId eq "ext-id"')}`)).body
+        .totalResults,
+    ).toBe(0);
+    expect(
+      (await h.call('GET', `/Users?filter=${encodeURIComponent('userName eq "X@CONTOSO.TEST"')}`)).body
+        .totalResults,
+    ).toBe(1);
   });
 });
 
@@ -97,7 +133,10 @@ const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 describe('Okta', () => {
   it('looks a user up by userName with startIndex and count, and answers an empty list with Resources []', async () => {
     const h = await harness();
-    const miss = await h.call('GET', `/Users?filter=${encodeURIComponent('userName eq "dade@okta.test"')}&startIndex=1&count=100`);
+    const miss = await h.call(
+      'GET',
+      `/Users?filter=${encodeURIComponent('userName eq "dade@okta.test"')}&startIndex=1&count=100`,
+    );
     expect(miss.status).toBe(200);
     expect(miss.body).toEqual({
       schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
@@ -107,14 +146,25 @@ describe('Okta', () => {
       Resources: [],
     });
     await h.call('POST', '/Users', user('dade@okta.test'));
-    const hit = await h.call('GET', `/Users?filter=${encodeURIComponent('userName eq "dade@okta.test"')}&startIndex=1&count=100`);
+    const hit = await h.call(
+      'GET',
+      `/Users?filter=${encodeURIComponent('userName eq "dade@okta.test"')}&startIndex=1&count=100`,
+    );
     expect(hit.body.totalResults).toBe(1);
   });
 
   it('updates a profile with PUT and deprovisions with active false, then reactivates', async () => {
     const h = await harness();
-    const { body } = await h.call('POST', '/Users', user('eve@okta.test', { name: { givenName: 'Eve', familyName: 'A' } }));
-    const put = await h.call('PUT', `/Users/${body.id}`, user('eve@okta.test', { name: { givenName: 'Eve', familyName: 'B' }, active: false }));
+    const { body } = await h.call(
+      'POST',
+      '/Users',
+      user('eve@okta.test', { name: { givenName: 'Eve', familyName: 'A' } }),
+    );
+    const put = await h.call(
+      'PUT',
+      `/Users/${body.id}`,
+      user('eve@okta.test', { name: { givenName: 'Eve', familyName: 'B' }, active: false }),
+    );
     expect(put.status).toBe(200);
     expect(put.body.active).toBe(false);
     expect((await h.store.findUserById(body.id))!.status).toBe('deactivated');
@@ -127,16 +177,37 @@ describe('Okta', () => {
   it('follows a group push: create, add, remove by filter, replace members, rename', async () => {
     const h = await harness();
     const ids: string[] = [];
-    for (const n of ['p1', 'p2', 'p3']) ids.push((await h.call('POST', '/Users', user(`${n}@okta.test`))).body.id);
-    const group = await h.call('POST', '/Groups', { schemas: [GROUP], displayName: 'Engineering', members: [] });
+    for (const n of ['p1', 'p2', 'p3'])
+      ids.push((await h.call('POST', '/Users', user(`${n}@okta.test`))).body.id);
+    const group = await h.call('POST', '/Groups', {
+      schemas: [GROUP],
+      displayName: 'Engineering',
+      members: [],
+    });
     expect(group.status).toBe(201);
     const gid = group.body.id;
-    await h.call('PATCH', `/Groups/${gid}`, patch({ op: 'add', path: 'members', value: [{ value: ids[0], display: 'p1@okta.test' }] }));
-    await h.call('PATCH', `/Groups/${gid}`, patch({ op: 'add', path: 'members', value: [{ value: ids[1] }] }));
+    await h.call(
+      'PATCH',
+      `/Groups/${gid}`,
+      patch({ op: 'add', path: 'members', value: [{ value: ids[0], display: 'p1@okta.test' }] }),
+    );
+    await h.call(
+      'PATCH',
+      `/Groups/${gid}`,
+      patch({ op: 'add', path: 'members', value: [{ value: ids[1] }] }),
+    );
     await h.call('PATCH', `/Groups/${gid}`, patch({ op: 'remove', path: `members[value eq "${ids[0]}"]` }));
     expect((await h.call('GET', `/Groups/${gid}`)).body.members.map((m: any) => m.value)).toEqual([ids[1]]);
-    await h.call('PATCH', `/Groups/${gid}`, patch({ op: 'replace', path: 'members', value: [{ value: ids[0] }, { value: ids[2] }] }));
-    await h.call('PATCH', `/Groups/${gid}`, patch({ op: 'replace', value: { id: gid, displayName: 'Engineering Team' } }));
+    await h.call(
+      'PATCH',
+      `/Groups/${gid}`,
+      patch({ op: 'replace', path: 'members', value: [{ value: ids[0] }, { value: ids[2] }] }),
+    );
+    await h.call(
+      'PATCH',
+      `/Groups/${gid}`,
+      patch({ op: 'replace', value: { id: gid, displayName: 'Engineering Team' } }),
+    );
     const after = (await h.call('GET', `/Groups/${gid}`)).body;
     expect(after.displayName).toBe('Engineering Team');
     expect(after.members.map((m: any) => m.value).sort()).toEqual([ids[0], ids[2]].sort());

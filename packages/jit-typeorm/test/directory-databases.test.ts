@@ -17,7 +17,11 @@ describe('PostgreSQL', () => {
   });
   afterAll(() => dataSource?.destroy());
 
-  runDirectoryConformance({ name: 'postgres', store: () => new TypeormDirectoryStore(dataSource), filterRuns: 200 });
+  runDirectoryConformance({
+    name: 'postgres',
+    store: () => new TypeormDirectoryStore(dataSource),
+    filterRuns: 200,
+  });
 
   it('has migrations that match the directory entities', async () => {
     await expectNoPendingSchemaChanges(dataSource);
@@ -33,5 +37,9 @@ describe('MariaDB', () => {
   });
   afterAll(() => dataSource?.destroy());
 
-  runDirectoryConformance({ name: 'mariadb', store: () => new TypeormDirectoryStore(dataSource), filterRuns: 200 });
+  runDirectoryConformance({
+    name: 'mariadb',
+    store: () => new TypeormDirectoryStore(dataSource),
+    filterRuns: 200,
+  });
 });

@@ -38,7 +38,11 @@ function random(seed: number) {
   return { next, int, pick };
 }
 
-const attr = (name: string, sub: string | null = null, schema: string | null = null): AttributePath => ({ schema, name, sub });
+const attr = (name: string, sub: string | null = null, schema: string | null = null): AttributePath => ({
+  schema,
+  name,
+  sub,
+});
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user';
 
 /**
@@ -53,11 +57,24 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
 
   async function directory(store: DirectoryStore, tenantId = `t-${randomUUID().slice(0, 8)}`) {
     return write(store, (tx) =>
-      tx.insertDirectory({ id: randomUUID(), tenantId, name: 'Directory', connectionId: null, createdAt: at('2026-01-01T00:00:00Z') }),
+      tx.insertDirectory({
+        id: randomUUID(),
+        tenantId,
+        name: 'Directory',
+        connectionId: null,
+        createdAt: at('2026-01-01T00:00:00Z'),
+      }),
     );
   }
 
-  async function scimUser(store: DirectoryStore, directoryId: string, tenantId: string, userName: string, data: Record<string, unknown> = {}, created = at('2026-01-01T00:00:00Z')) {
+  async function scimUser(
+    store: DirectoryStore,
+    directoryId: string,
+    tenantId: string,
+    userName: string,
+    data: Record<string, unknown> = {},
+    created = at('2026-01-01T00:00:00Z'),
+  ) {
     return write(store, async (tx) => {
       const id = randomUUID();
       await tx.insertUser({
@@ -72,7 +89,15 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
         createdAt: created,
         lastLoginAt: null,
       });
-      return tx.insertResource({ id, directoryId, type: 'User', name: userName, externalId: null, data, createdAt: created });
+      return tx.insertResource({
+        id,
+        directoryId,
+        type: 'User',
+        name: userName,
+        externalId: null,
+        data,
+        createdAt: created,
+      });
     });
   }
 
@@ -87,7 +112,15 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       expect(await store.findDirectory(d.id)).toEqual(d);
       expect((await store.listDirectories('tenant-x')).map((x) => x.id)).toContain(d.id);
       const hash = randomUUID().replace(/-/g, '').padEnd(64, '0');
-      const token = await write(store, (tx) => tx.insertToken({ id: randomUUID(), directoryId: d.id, hash, label: 'ci', createdAt: at('2026-01-02T00:00:00Z') }));
+      const token = await write(store, (tx) =>
+        tx.insertToken({
+          id: randomUUID(),
+          directoryId: d.id,
+          hash,
+          label: 'ci',
+          createdAt: at('2026-01-02T00:00:00Z'),
+        }),
+      );
       expect(await store.findTokenByHash(hash)).toEqual({ ...token, revokedAt: null });
       await write(store, (tx) => tx.revokeToken(token.id, at('2026-01-03T00:00:00Z')));
       expect((await store.findTokenByHash(hash))!.revokedAt).toEqual(at('2026-01-03T00:00:00Z'));
@@ -98,7 +131,11 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
     it('keeps resources per directory and type, with the JSON as written', async () => {
       const d = await directory(store);
       const other = await directory(store);
-      const data = { name: { givenName: 'Ann' }, emails: [{ value: 'a@x.test', primary: true }], [ENTERPRISE]: { department: 'R&D' } };
+      const data = {
+        name: { givenName: 'Ann' },
+        emails: [{ value: 'a@x.test', primary: true }],
+        [ENTERPRISE]: { department: 'R&D' },
+      };
       const u = await scimUser(store, d.id, d.tenantId, 'Ann', data);
       expect(u).toMatchObject({ type: 'User', name: 'Ann', version: 1, data });
       expect(await store.findResource(d.id, 'User', u.id)).toEqual(u);
@@ -116,19 +153,35 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       await expect(scimUser(store, d.id, d.tenantId, 'BOB')).rejects.toBeInstanceOf(StoreConflictError);
       await scimUser(store, other.id, other.tenantId, 'bob');
       const second = await scimUser(store, d.id, d.tenantId, 'Robert');
-      await expect(write(store, (tx) => tx.updateResource(second.id, { name: 'bob', updatedAt: new Date() }))).rejects.toBeInstanceOf(
-        StoreConflictError,
-      );
+      await expect(
+        write(store, (tx) => tx.updateResource(second.id, { name: 'bob', updatedAt: new Date() })),
+      ).rejects.toBeInstanceOf(StoreConflictError);
       expect((await store.findResource(d.id, 'User', second.id))!.name).toBe('Robert');
     });
 
     it('allows groups with the same displayName, versions updates, and rolls back failed transactions', async () => {
       const d = await directory(store);
       const insert = (name: string) =>
-        write(store, (tx) => tx.insertResource({ id: randomUUID(), directoryId: d.id, type: 'Group', name, externalId: 'e', data: {}, createdAt: new Date() }));
+        write(store, (tx) =>
+          tx.insertResource({
+            id: randomUUID(),
+            directoryId: d.id,
+            type: 'Group',
+            name,
+            externalId: 'e',
+            data: {},
+            createdAt: new Date(),
+          }),
+        );
       const g1 = await insert('Team');
       await insert('Team');
-      const updated = await write(store, (tx) => tx.updateResource(g1.id, { name: 'Team 2', data: { note: 'x' }, updatedAt: at('2026-02-01T00:00:00Z') }));
+      const updated = await write(store, (tx) =>
+        tx.updateResource(g1.id, {
+          name: 'Team 2',
+          data: { note: 'x' },
+          updatedAt: at('2026-02-01T00:00:00Z'),
+        }),
+      );
       expect(updated).toMatchObject({ name: 'Team 2', version: 2, data: { note: 'x' }, externalId: 'e' });
       await expect(
         write(store, async (tx) => {
@@ -143,11 +196,33 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       const d = await directory(store);
       const a = await scimUser(store, d.id, d.tenantId, 'a');
       const b = await scimUser(store, d.id, d.tenantId, 'b');
-      const g = await write(store, (tx) => tx.insertResource({ id: randomUUID(), directoryId: d.id, type: 'Group', name: 'G', externalId: null, data: {}, createdAt: new Date() }));
-      await write(store, (tx) => tx.changeMembers(g.id, [{ value: a.id, display: 'A' }, { value: b.id, display: null }], []));
+      const g = await write(store, (tx) =>
+        tx.insertResource({
+          id: randomUUID(),
+          directoryId: d.id,
+          type: 'Group',
+          name: 'G',
+          externalId: null,
+          data: {},
+          createdAt: new Date(),
+        }),
+      );
+      await write(store, (tx) =>
+        tx.changeMembers(
+          g.id,
+          [
+            { value: a.id, display: 'A' },
+            { value: b.id, display: null },
+          ],
+          [],
+        ),
+      );
       await write(store, (tx) => tx.changeMembers(g.id, [{ value: a.id, display: 'again' }], []));
       expect(await store.listMembers(g.id)).toEqual(
-        [{ value: a.id, display: 'A' }, { value: b.id, display: null }].sort((x, y) => (x.value < y.value ? -1 : 1)),
+        [
+          { value: a.id, display: 'A' },
+          { value: b.id, display: null },
+        ].sort((x, y) => (x.value < y.value ? -1 : 1)),
       );
       expect((await store.listGroupsOfMember(d.id, a.id)).map((x) => x.id)).toEqual([g.id]);
       await write(store, (tx) => tx.changeMembers(g.id, [], [a.id]));
@@ -173,10 +248,18 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
         if (rng.next() < 0.5) data['title'] = rng.pick([...words, 3, -1, 2.5, true, false, null]);
         if (rng.next() < 0.6) data['name'] = { givenName: rng.pick(words), familyName: rng.pick(words) };
         if (rng.next() < 0.8) {
-          data['emails'] = Array.from({ length: rng.int(3) }, () => ({ type: rng.pick(['work', 'home']), value: rng.pick(words), primary: rng.next() < 0.3 }));
+          data['emails'] = Array.from({ length: rng.int(3) }, () => ({
+            type: rng.pick(['work', 'home']),
+            value: rng.pick(words),
+            primary: rng.next() < 0.3,
+          }));
         }
         if (rng.next() < 0.4) data['nickName'] = rng.pick(['x', 'y', 7, true]);
-        if (rng.next() < 0.4) data['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'] = { employeeNumber: rng.pick(['1', '2', '10']), department: rng.pick(words) };
+        if (rng.next() < 0.4)
+          data['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'] = {
+            employeeNumber: rng.pick(['1', '2', '10']),
+            department: rng.pick(words),
+          };
         return data;
       }
 
@@ -202,7 +285,10 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       function randomFilter(depth: number): ScimFilter {
         const roll = rng.next();
         if (depth > 0 && roll < 0.25) {
-          return { op: rng.pick(['and', 'or'] as const), filters: [randomFilter(depth - 1), randomFilter(depth - 1)] };
+          return {
+            op: rng.pick(['and', 'or'] as const),
+            filters: [randomFilter(depth - 1), randomFilter(depth - 1)],
+          };
         }
         if (depth > 0 && roll < 0.35) return { op: 'not', filter: randomFilter(depth - 1) };
         if (roll < 0.45) {
@@ -218,7 +304,11 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
         }
         const attribute = rng.pick(paths);
         if (roll < 0.55) return { op: 'pr', attribute };
-        return { op: rng.pick(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'] as const), attribute, value: rng.pick(values) };
+        return {
+          op: rng.pick(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'] as const),
+          attribute,
+          value: rng.pick(values),
+        };
       }
 
       beforeAll(async () => {
@@ -234,7 +324,10 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
             await write(store, (tx) => tx.updateResource(record.id, { externalId, updatedAt: created }));
           }
           const active = rng.next() < 0.7;
-          if (!active) await write(store, (tx) => tx.updateUser(record.id, { status: 'deactivated', updatedAt: created }));
+          if (!active)
+            await write(store, (tx) =>
+              tx.updateUser(record.id, { status: 'deactivated', updatedAt: created }),
+            );
           const stored = (await store.findResource(d.id, 'User', record.id))!;
           records.push(stored);
           views.set(stored.id, filterView(stored, { active }));
@@ -245,8 +338,17 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
         const runs = options.filterRuns ?? 300;
         for (let i = 0; i < runs; i++) {
           const filter = randomFilter(2);
-          const page = await store.queryResources({ directoryId, type: 'User', filter, offset: 0, limit: 1000 });
-          const expected = records.filter((r) => matchesFilter(views.get(r.id)!, filter)).map((r) => r.id).sort();
+          const page = await store.queryResources({
+            directoryId,
+            type: 'User',
+            filter,
+            offset: 0,
+            limit: 1000,
+          });
+          const expected = records
+            .filter((r) => matchesFilter(views.get(r.id)!, filter))
+            .map((r) => r.id)
+            .sort();
           expect({ filter, ids: page.resources.map((r) => r.id).sort() }).toEqual({ filter, ids: expected });
           expect(page.total).toBe(expected.length);
         }
@@ -257,16 +359,29 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
           for (const sortOrder of ['ascending', 'descending'] as const) {
             const direction = sortOrder === 'descending' ? -1 : 1;
             const expected = [...records]
-              .sort((a, b) => direction * compareForSort(views.get(a.id)!, views.get(b.id)!, sortBy) || (a.id < b.id ? -1 : 1))
+              .sort(
+                (a, b) =>
+                  direction * compareForSort(views.get(a.id)!, views.get(b.id)!, sortBy) ||
+                  (a.id < b.id ? -1 : 1),
+              )
               .map((r) => r.id);
-            const page = await store.queryResources({ directoryId, type: 'User', sortBy, sortOrder, offset: 5, limit: 10 });
+            const page = await store.queryResources({
+              directoryId,
+              type: 'User',
+              sortBy,
+              sortOrder,
+              offset: 5,
+              limit: 10,
+            });
             expect(page.total).toBe(records.length);
             expect(page.resources.map((r) => r.id)).toEqual(expected.slice(5, 15));
           }
         }
         const all = await store.queryResources({ directoryId, type: 'User', offset: 0, limit: 1000 });
         expect(all.resources.map((r) => r.id)).toEqual(records.map((r) => r.id).sort());
-        expect((await store.queryResources({ directoryId, type: 'Group', offset: 0, limit: 10 })).total).toBe(0);
+        expect((await store.queryResources({ directoryId, type: 'Group', offset: 0, limit: 10 })).total).toBe(
+          0,
+        );
       });
     });
   });

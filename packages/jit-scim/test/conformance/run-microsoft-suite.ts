@@ -26,10 +26,14 @@ interface NewmanSummary {
   run: { stats: { assertions: { total?: number; failed?: number } }; failures: unknown[] };
 }
 const newman = createRequire(import.meta.url)('newman') as {
-  run(options: Record<string, unknown>, callback: (error: Error | null, summary: NewmanSummary) => void): void;
+  run(
+    options: Record<string, unknown>,
+    callback: (error: Error | null, summary: NewmanSummary) => void,
+  ): void;
 };
 
-const dir = process.env['SCIM_SUITES_DIR'] ?? resolve(import.meta.dirname, '../../../../../shared/scim-suites');
+const dir =
+  process.env['SCIM_SUITES_DIR'] ?? resolve(import.meta.dirname, '../../../../../shared/scim-suites');
 const collection = join(dir, 'azuread-scimreferencecode-PostmanCollection.json');
 if (!existsSync(collection)) {
   console.log(`Skipping Microsoft's SCIM suite: ${collection} is absent (set SCIM_SUITES_DIR to run it).`);
@@ -53,9 +57,8 @@ writeFileSync(
 );
 
 const summary = await new Promise<NewmanSummary>((done, fail) => {
-  newman.run(
-    { collection, environment, folder: FOLDERS, reporters: ['cli'] },
-    (error, result) => (error ? fail(error) : done(result)),
+  newman.run({ collection, environment, folder: FOLDERS, reporters: ['cli'] }, (error, result) =>
+    error ? fail(error) : done(result),
   );
 });
 await server.close();

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startScimServer } from './server.js';
 
-const dir = process.env['SCIM_SUITES_DIR'] ?? resolve(import.meta.dirname, '../../../../../shared/scim-suites');
+const dir =
+  process.env['SCIM_SUITES_DIR'] ?? resolve(import.meta.dirname, '../../../../../shared/scim-suites');
 const suite = join(dir, 'okta-Okta-SCIM-20-SPEC-Test.json');
 if (!existsSync(suite)) {
   console.log(`Skipping Okta's SCIM suite: ${suite} is absent (set SCIM_SUITES_DIR to run it).`);
@@ -34,7 +35,13 @@ let failed = false;
 try {
   const result = await promisify(execFile)(
     process.execPath,
-    [join(dir, 'run-runscope.mjs'), suite, join(dir, 'okta-Initial_Script_Spec.txt'), server.url, `Bearer ${server.token}`],
+    [
+      join(dir, 'run-runscope.mjs'),
+      suite,
+      join(dir, 'okta-Initial_Script_Spec.txt'),
+      server.url,
+      `Bearer ${server.token}`,
+    ],
     { encoding: 'utf8' },
   );
   output = result.stdout;

@@ -18,7 +18,9 @@ export interface RunningScimServer {
 }
 
 /** An Express app with the SCIM service mounted at `/scim/v2`, on an empty store, as a vendor suite expects. */
-export async function startScimServer(options: { port?: number; store?: DirectoryStore } = {}): Promise<RunningScimServer> {
+export async function startScimServer(
+  options: { port?: number; store?: DirectoryStore } = {},
+): Promise<RunningScimServer> {
   const store = options.store ?? new MemoryDirectoryStore();
   const directory = await createDirectory(store, { tenantId: 'conformance', name: 'Conformance suite' });
   const { token } = await issueDirectoryToken(store, directory.id, { label: 'suite' });

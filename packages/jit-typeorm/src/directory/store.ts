@@ -307,10 +307,14 @@ class DirectorySql {
   }
 
   /** The ORDER BY expression for `sortBy`, or null for an attribute in the stored JSON. */
-  private sortExpression(type: ScimResourceType, sortBy: AttributePath): { sql: string; params: unknown[]; text: boolean } {
+  private sortExpression(
+    type: ScimResourceType,
+    sortBy: AttributePath,
+  ): { sql: string; params: unknown[]; text: boolean } {
     const q = this.q;
     const core = sortBy.schema === null;
-    if (core && sortBy.sub === null && sortBy.name === 'id') return { sql: `r.${q('id')}`, params: [], text: true };
+    if (core && sortBy.sub === null && sortBy.name === 'id')
+      return { sql: `r.${q('id')}`, params: [], text: true };
     if (core && sortBy.sub === null && sortBy.name === 'externalid')
       return { sql: `r.${q('external_id')}`, params: [], text: true };
     if (
@@ -364,7 +368,10 @@ class DirectorySql {
     if (query.limit <= 0) return { total: await count(), resources: [] };
     // With an equality on an indexed column, SQLite (which has no statistics here) would still walk
     // the (directory, type, id) index to avoid sorting; `+` stops that, so the lookup uses its index.
-    let order = this.db.dialect === 'sqlite' && query.filter && selective(query.filter, query.type) ? `+r.${q('id')}` : `r.${q('id')}`;
+    let order =
+      this.db.dialect === 'sqlite' && query.filter && selective(query.filter, query.type)
+        ? `+r.${q('id')}`
+        : `r.${q('id')}`;
     const orderParams: unknown[] = [];
     if (query.sortBy) {
       const expression = this.sortExpression(query.type, query.sortBy);
@@ -394,7 +401,9 @@ class DirectorySql {
     const position = new Map(ids.map((id, i) => [id, i]));
     const rows = fetched.sort((a, b) => position.get(a['id'] as string)! - position.get(b['id'] as string)!);
     const resources = rows.map((row) =>
-      query.type === 'User' ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' }) : resourceFrom(row),
+      query.type === 'User'
+        ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' })
+        : resourceFrom(row),
     );
     // A short page tells the total without counting (a userName lookup is one query).
     const total =
