@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startSample } from '../src/index.js';
-import { Browser } from './browser.js';
+import { Browser } from '@jit-sso/dev-idp/testing';
 
 // The servers of the development machine and CI; override with JIT_TEST_POSTGRES_URL / JIT_TEST_MYSQL_URL.
 const POSTGRES_SERVER = process.env['JIT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSample } from '../src/index.js';
-import { Browser, textOf } from './browser.js';
+import { Browser, textOf } from '@jit-sso/dev-idp/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-sample-scim-'));
 const databaseUrl = `sqlite:${join(dir, 'sample.sqlite')}`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSample, type Sample } from '../src/index.js';
-import { Browser, textOf, type Page } from './browser.js';
+import { Browser, textOf, type Page } from '@jit-sso/dev-idp/testing';
 
 let sample: Sample;
 let dir: string;

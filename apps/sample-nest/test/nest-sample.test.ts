@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '@jit-sso/sample-express';
 import { startNestSample } from '../src/index.js';
-import { Browser, textOf, type Page } from './browser.js';
+import { Browser, textOf, type Page } from '@jit-sso/dev-idp/testing';
 
 let sample: Sample;
 let dir: string;

@@ -1,3 +1,4 @@
+// Test helpers for apps signing in through the dev IdP: exported as `@jit-sso/dev-idp/testing`.
 /** A browser stand-in for HTTP tests: cookies per origin, redirects and auto-submitting forms followed. */
 export class Browser {
   readonly #cookies = new Map<string, Map<string, string>>();
