@@ -383,6 +383,69 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
           0,
         );
       });
+
+      it('pages in id order with the exact total at every offset, filtered or not', async () => {
+        for (let i = 0; i < 12; i++) {
+          const filter = i % 3 === 0 ? undefined : randomFilter(1);
+          const expected = records
+            .filter((r) => !filter || matchesFilter(views.get(r.id)!, filter))
+            .map((r) => r.id)
+            .sort();
+          for (const offset of [0, 1, 7, expected.length - 1, expected.length, expected.length + 3]) {
+            if (offset < 0) continue;
+            const page = await store.queryResources({
+              directoryId,
+              type: 'User',
+              ...(filter ? { filter } : {}),
+              offset,
+              limit: 5,
+            });
+            expect({ filter, offset, total: page.total }).toEqual({ filter, offset, total: expected.length });
+            expect(page.resources.map((r) => r.id)).toEqual(expected.slice(offset, offset + 5));
+          }
+        }
+      });
+
+      it('filters on the data a change wrote, not on what it replaced', async () => {
+        const d = await directory(store);
+        const record = await scimUser(store, d.id, d.tenantId, 'changing', {
+          title: 'Old',
+          emails: [{ value: 'a@x.test', type: 'work' }, { value: 'b@x.test' }],
+          nickName: 'Same',
+        });
+        const ids = async (filter: ScimFilter) =>
+          (
+            await store.queryResources({ directoryId: d.id, type: 'User', filter, offset: 0, limit: 10 })
+          ).resources.map((r) => r.id);
+        const data = {
+          title: 'New',
+          emails: [{ value: 'b@x.test' }, { value: 'b@x.test', type: 'home' }],
+          nickName: 'Same',
+        };
+        await write(store, (tx) => tx.updateResource(record.id, { data, updatedAt: new Date() }));
+        expect(await ids({ op: 'eq', attribute: attr('title'), value: 'old' })).toEqual([]);
+        expect(await ids({ op: 'eq', attribute: attr('title'), value: 'new' })).toEqual([record.id]);
+        expect(await ids({ op: 'eq', attribute: attr('nickname'), value: 'same' })).toEqual([record.id]);
+        expect(await ids({ op: 'eq', attribute: attr('emails', 'value'), value: 'a@x.test' })).toEqual([]);
+        expect(await ids({ op: 'eq', attribute: attr('emails', 'type'), value: 'work' })).toEqual([]);
+        expect(await ids({ op: 'eq', attribute: attr('emails', 'type'), value: 'home' })).toEqual([
+          record.id,
+        ]);
+        const has = (type: string, value: string): ScimFilter => ({
+          op: 'has',
+          attribute: attr('emails'),
+          filter: {
+            op: 'and',
+            filters: [
+              { op: 'eq', attribute: attr('type'), value: type },
+              { op: 'eq', attribute: attr('value'), value },
+            ],
+          },
+        });
+        expect(await ids(has('home', 'b@x.test'))).toEqual([record.id]);
+        expect(await ids(has('work', 'b@x.test'))).toEqual([]);
+        expect((await store.findResource(d.id, 'User', record.id))!.data).toEqual(data);
+      });
     });
   });
 }
