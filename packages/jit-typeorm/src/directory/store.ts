@@ -28,7 +28,7 @@ import {
   ScimValueEntity,
 } from './schema.js';
 import { translateFilter, type TranslateContext } from './translate.js';
-import { valueRows } from './values.js';
+import { valueRows, type ValueRow } from './values.js';
 
 const toDate = (value: unknown) => new Date(Number(value));
 
@@ -383,14 +383,20 @@ class DirectorySql {
       orderParams.push(...expression.params, ...expression.params);
     }
     // First the page's ids (OFFSET skips index entries only), then those rows with the user status.
-    const ids = (
-      await this.sql.rows(`SELECT r.${q('id')} AS ${q('id')} ${from} ORDER BY ${order} LIMIT ? OFFSET ?`, [
-        ...params,
-        ...orderParams,
-        Math.floor(query.limit),
-        Math.floor(query.offset),
-      ])
-    ).map((row) => row['id'] as string);
+    // In id order, the same statement counts the entries after the page, so that the exact total
+    // (offset + page + rest) costs one walk of the index rather than a walk to the page plus a count.
+    const countsRest = !query.sortBy && query.offset > 0;
+    const pageSql = `SELECT r.${q('id')} AS ${q('id')} ${from} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const pageParams = [...params, ...orderParams, Math.floor(query.limit), Math.floor(query.offset)];
+    const pageRows = countsRest
+      ? await this.sql.rows(
+          `WITH ${q('page')} AS (${pageSql}) SELECT p.${q('id')} AS ${q('id')}, ` +
+            `(SELECT COUNT(*) ${from} AND r.${q('id')} > (SELECT MAX(${q('id')}) FROM ${q('page')})) AS ${q('rest')} ` +
+            `FROM ${q('page')} p ORDER BY p.${q('id')}`,
+          [...pageParams, ...params],
+        )
+      : await this.sql.rows(pageSql, pageParams);
+    const ids = pageRows.map((row) => row['id'] as string);
     const status = query.type === 'User' ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : '';
     const fetched = ids.length
       ? await this.sql.rows(
@@ -407,11 +413,13 @@ class DirectorySql {
     );
     // A short page tells the total without counting (a userName lookup is one query).
     const total =
-      rows.length > 0 && rows.length < query.limit
-        ? query.offset + rows.length
-        : rows.length === 0 && query.offset === 0
-          ? 0
-          : await count();
+      countsRest && pageRows.length > 0
+        ? query.offset + pageRows.length + Number(pageRows[0]!['rest'])
+        : rows.length > 0 && rows.length < query.limit
+          ? query.offset + rows.length
+          : rows.length === 0 && query.offset === 0
+            ? 0
+            : await count();
     return { total, resources };
   }
 
@@ -466,9 +474,8 @@ class DirectorySql {
   private async writeValues(
     resourceId: string,
     directoryId: string,
-    data: Readonly<Record<string, unknown>>,
+    rows: readonly ValueRow[],
   ): Promise<void> {
-    const rows = valueRows(data);
     const columns = this.cols([
       'resource_id',
       'directory_id',
@@ -502,6 +509,40 @@ class DirectorySql {
     }
   }
 
+  /**
+   * Brings a resource's index rows to `data`: rows that stay are left alone (a PATCH of two
+   * attributes rewrites their rows only), the others are deleted or inserted.
+   */
+  private async rewriteValues(
+    resourceId: string,
+    directoryId: string,
+    data: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
+    const q = this.q;
+    const key = (r: { attr: unknown; elem: unknown; kind: unknown; text: unknown; num: unknown }) =>
+      JSON.stringify([r.attr, Number(r.elem), r.kind, r.text ?? null, r.num == null ? null : Number(r.num)]);
+    const wanted = new Map<string, ValueRow[]>();
+    for (const row of valueRows(data)) {
+      const k = key(row);
+      const same = wanted.get(k);
+      if (same) same.push(row);
+      else wanted.set(k, [row]);
+    }
+    const stored = await this.sql.rows(
+      `SELECT ${this.cols(['id', 'attr', 'elem', 'kind', 'text', 'num'])} FROM ${this.t.values} WHERE ${q('resource_id')} = ?`,
+      [resourceId],
+    );
+    for (const row of stored) {
+      const same = wanted.get(key(row as Parameters<typeof key>[0]));
+      if (same?.length) {
+        same.pop();
+        continue;
+      }
+      await this.sql.run(`DELETE FROM ${this.t.values} WHERE ${q('id')} = ?`, [row['id']]);
+    }
+    await this.writeValues(resourceId, directoryId, [...wanted.values()].flat());
+  }
+
   async insertResource(input: NewScimResource): Promise<ScimResourceRecord> {
     const nameKey = input.name.toLowerCase();
     const at = input.createdAt.getTime();
@@ -525,7 +566,7 @@ class DirectorySql {
       if (error instanceof StoreConflictError) throw new StoreConflictError('other', error);
       throw error;
     }
-    await this.writeValues(input.id, input.directoryId, input.data);
+    await this.writeValues(input.id, input.directoryId, valueRows(input.data));
     return Object.freeze({
       id: input.id,
       directoryId: input.directoryId,
@@ -554,25 +595,29 @@ class DirectorySql {
       version: current.version + 1,
       updatedAt: patch.updatedAt,
     });
-    const nameKey = next.name.toLowerCase();
-    await this.sql.run(
-      `UPDATE ${this.t.resources} SET ${this.q('name')} = ?, ${this.q('name_key')} = ?, ${this.q('user_name_key')} = ?, ` +
-        `${this.q('external_id')} = ?, ${this.q('data')} = ?, ${this.q('version')} = ?, ${this.q('updated_at')} = ? WHERE ${this.q('id')} = ?`,
-      [
-        next.name,
-        nameKey,
-        next.type === 'User' ? nameKey : null,
-        next.externalId,
-        JSON.stringify(next.data),
-        next.version,
-        next.updatedAt.getTime(),
-        id,
-      ],
-    );
-    if (patch.data !== undefined) {
-      await this.sql.run(`DELETE FROM ${this.t.values} WHERE ${this.q('resource_id')} = ?`, [id]);
-      await this.writeValues(id, next.directoryId, next.data);
+    // Only the columns that change: an unchanged indexed column then leaves its index untouched.
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    if (next.name !== current.name) {
+      const nameKey = next.name.toLowerCase();
+      sets.push(this.q('name'), this.q('name_key'), this.q('user_name_key'));
+      values.push(next.name, nameKey, next.type === 'User' ? nameKey : null);
     }
+    if (next.externalId !== current.externalId) {
+      sets.push(this.q('external_id'));
+      values.push(next.externalId);
+    }
+    if (patch.data !== undefined) {
+      sets.push(this.q('data'));
+      values.push(JSON.stringify(next.data));
+    }
+    sets.push(this.q('version'), this.q('updated_at'));
+    values.push(next.version, next.updatedAt.getTime());
+    await this.sql.run(
+      `UPDATE ${this.t.resources} SET ${sets.map((c) => `${c} = ?`).join(', ')} WHERE ${this.q('id')} = ?`,
+      [...values, id],
+    );
+    if (patch.data !== undefined) await this.rewriteValues(id, next.directoryId, next.data);
     return next;
   }
 
