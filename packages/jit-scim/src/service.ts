@@ -336,6 +336,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     tx: DirectoryTransaction,
     ctx: Context,
     current: ScimResourceRecord,
+    found: UserRecord | null,
     input: UserInput,
   ): Promise<{ record: ScimResourceRecord; user: UserRecord }> {
     if (input.userName.toLowerCase() !== current.name.toLowerCase()) {
@@ -343,7 +344,8 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       if (holder && holder.id !== current.id)
         throw uniqueness(`A user with userName "${input.userName}" already exists.`);
     }
-    let user = await tx.findUserById(current.id);
+    // The tenant user as the caller read it in this transaction.
+    let user = found;
     if (!user) throw notFound(`User "${current.id}" not found.`);
     const at = now();
     const email = await emailFor(tx, ctx, input, user.id);
@@ -399,7 +401,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       if (!current) throw notFound(`User "${id}" not found.`);
       checkIfMatch(request, current);
       const user = await tx.findUserById(current.id);
-      return updateUser(tx, ctx, current, build(current, user));
+      return updateUser(tx, ctx, current, user, build(current, user));
     });
   }
 
