@@ -232,6 +232,26 @@ export function parseInstant(value: unknown): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
+/** `eq ne gt ge lt le` on two numbers (instants compare as epoch milliseconds). */
+function compareOrdered(op: CompareOperator, a: number, b: number): boolean {
+  switch (op) {
+    case 'eq':
+      return a === b;
+    case 'ne':
+      return a !== b;
+    case 'gt':
+      return a > b;
+    case 'ge':
+      return a >= b;
+    case 'lt':
+      return a < b;
+    case 'le':
+      return a <= b;
+    default:
+      return false;
+  }
+}
+
 /** One comparison of an attribute value with a filter value, by the rules above. */
 export function compareValue(
   op: CompareOperator,
@@ -244,22 +264,7 @@ export function compareValue(
     const a = parseInstant(actual);
     const b = parseInstant(expected);
     if (a === null || b === null) return false;
-    switch (op) {
-      case 'eq':
-        return a === b;
-      case 'ne':
-        return a !== b;
-      case 'gt':
-        return a > b;
-      case 'ge':
-        return a >= b;
-      case 'lt':
-        return a < b;
-      case 'le':
-        return a <= b;
-      default:
-        return false;
-    }
+    return compareOrdered(op, a, b);
   }
   if (typeof expected === 'boolean') {
     return (
@@ -269,22 +274,7 @@ export function compareValue(
   }
   if (typeof expected === 'number') {
     if (typeof actual !== 'number') return false;
-    switch (op) {
-      case 'eq':
-        return actual === expected;
-      case 'ne':
-        return actual !== expected;
-      case 'gt':
-        return actual > expected;
-      case 'ge':
-        return actual >= expected;
-      case 'lt':
-        return actual < expected;
-      case 'le':
-        return actual <= expected;
-      default:
-        return false;
-    }
+    return compareOrdered(op, actual, expected);
   }
   if (typeof actual !== 'string') return false;
   const exact = isCaseExact(path);
