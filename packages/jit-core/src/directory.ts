@@ -370,6 +370,13 @@ export interface DirectoryReader {
   listDirectories(tenantId: string): Promise<DirectoryRecord[]>;
   /** The token with this SHA-256 hash, revoked or not. */
   findTokenByHash(hash: string): Promise<DirectoryTokenRecord | null>;
+  /**
+   * The token with this SHA-256 hash, revoked or not, with the directory it opens: what every SCIM
+   * request authenticates with, in one read.
+   */
+  findTokenWithDirectory(
+    hash: string,
+  ): Promise<{ token: DirectoryTokenRecord; directory: DirectoryRecord } | null>;
   listTokens(directoryId: string): Promise<DirectoryTokenRecord[]>;
   findResource(directoryId: string, type: ScimResourceType, id: string): Promise<ScimResourceRecord | null>;
   /** The User resource with this userName, compared ignoring case. */

@@ -53,6 +53,14 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     return null;
   }
 
+  async findTokenWithDirectory(
+    hash: string,
+  ): Promise<{ token: DirectoryTokenRecord; directory: DirectoryRecord } | null> {
+    const token = await this.findTokenByHash(hash);
+    const directory = token ? this.directories.get(token.directoryId) : undefined;
+    return token && directory ? { token, directory } : null;
+  }
+
   async listTokens(directoryId: string): Promise<DirectoryTokenRecord[]> {
     return [...this.tokens.values()].filter((t) => t.directoryId === directoryId).sort(byId);
   }
@@ -161,6 +169,7 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     findDirectory: (id) => this.findDirectory(id),
     listDirectories: (t) => this.listDirectories(t),
     findTokenByHash: (h) => this.findTokenByHash(h),
+    findTokenWithDirectory: (h) => this.findTokenWithDirectory(h),
     listTokens: (d) => this.listTokens(d),
     findResource: (d, t, id) => this.findResource(d, t, id),
     findUserByUserName: (d, u) => this.findUserByUserName(d, u),

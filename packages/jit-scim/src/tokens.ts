@@ -90,20 +90,18 @@ export async function authenticate(
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match) throw unauthorized('A bearer token is required.');
   const presented = hashToken(match[1]!);
-  const token = await store.findTokenByHash(presented);
+  const found = await store.findTokenWithDirectory(presented);
   // The lookup is by the hash of a 256-bit random value; the constant-time comparison also guards
   // stores whose index lookup is not exact (e.g. case-insensitive collations).
-  const expected = Buffer.from(token?.hash ?? '', 'utf8');
+  const expected = Buffer.from(found?.token.hash ?? '', 'utf8');
   const actual = Buffer.from(presented, 'utf8');
   if (
-    !token ||
-    token.revokedAt !== null ||
+    !found ||
+    found.token.revokedAt !== null ||
     expected.length !== actual.length ||
     !timingSafeEqual(expected, actual)
   ) {
     throw unauthorized('The bearer token is not valid.');
   }
-  const directory = await store.findDirectory(token.directoryId);
-  if (!directory) throw unauthorized('The bearer token is not valid.');
-  return directory;
+  return found.directory;
 }

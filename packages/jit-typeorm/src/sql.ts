@@ -49,6 +49,12 @@ export interface Database {
   readonly dialect: JitDialect;
   /** The dialect's identifier quoting. */
   quote(name: string): string;
+  /**
+   * `LIMIT ?` (and `LIMIT ? OFFSET ?` with `offset`) taking integer parameters. SQLite re-prepares a
+   * statement whose `LIMIT` is a bare parameter on every run (its planner reads the bound value);
+   * there the parameters are wrapped in `CAST(? AS INTEGER)`, which it does not.
+   */
+  limit(offset?: boolean): string;
   /** Reads and writes outside a transaction (each statement on its own). */
   readonly sql: Sql;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
@@ -212,6 +218,8 @@ function sqliteDatabase(dataSource: DataSource, classify: ConflictClassifier): D
   return {
     dialect: 'sqlite',
     quote: (name) => `"${name.replace(/"/g, '""')}"`,
+    limit: (offset) =>
+      offset ? 'LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)' : 'LIMIT CAST(? AS INTEGER)',
     sql: outside,
     async transaction(work) {
       const release = await mutex.acquire();
@@ -425,6 +433,7 @@ function postgresDatabase(dataSource: DataSource, classify: ConflictClassifier):
   return {
     dialect: 'postgres',
     quote: (name) => `"${name.replace(/"/g, '""')}"`,
+    limit: (offset) => (offset ? 'LIMIT ? OFFSET ?' : 'LIMIT ?'),
     sql: reader,
     transaction,
   };
@@ -467,6 +476,7 @@ function mysqlDatabase(dataSource: DataSource, classify: ConflictClassifier): Da
   return {
     dialect: 'mysql',
     quote: (name) => `\`${name.replace(/`/g, '``')}\``,
+    limit: (offset) => (offset ? 'LIMIT ? OFFSET ?' : 'LIMIT ?'),
     sql: immediate({
       rows: (sql, params) => pooled((s) => s.rows(sql, params)),
       run: (sql, params) => pooled((s) => s.run(sql, params)),

@@ -385,7 +385,7 @@ class Transaction implements StoreTransaction {
       `users:${where.join(' AND ')}`,
       () =>
         `SELECT ${this.q.userSelect} FROM ${this.q.users} u${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ` +
-        `ORDER BY u.${this.q.col('id')} LIMIT ?`,
+        `ORDER BY u.${this.q.col('id')} ${this.db.limit()}`,
     );
     params.push(Math.max(0, Math.floor(query.limit)));
     return (await this.sql.rows(sql, params)).map(userFrom);
@@ -417,7 +417,7 @@ class Transaction implements StoreTransaction {
     const sql = this.cached(
       `audit:${where.join(' AND ')}`,
       () =>
-        `SELECT * FROM ${this.q.audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q('id')} LIMIT ?`,
+        `SELECT * FROM ${this.q.audit}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q('id')} ${this.db.limit()}`,
     );
     params.push(Math.max(0, Math.floor(query.limit)));
     return (await this.sql.rows(sql, params)).map(auditFrom);

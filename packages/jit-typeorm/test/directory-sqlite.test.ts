@@ -152,24 +152,46 @@ describe('SQL filter translation (property)', () => {
   });
 
   it('uses the indexes for userName and attribute lookups', async () => {
-    const plan = async (sql: string) =>
-      ((await memory.query(`EXPLAIN QUERY PLAN ${sql}`)) as { detail: string }[])
-        .map((r) => r.detail)
-        .join(' | ');
-    expect(
-      await plan(`SELECT id FROM jit_scim_resources WHERE directory_id = 'd' AND user_name_key = 'x'`),
-    ).toMatch(/USING INDEX UQ_jit_scim_resources_user_name/);
-    expect(
-      await plan(
-        `SELECT id FROM jit_scim_resources r WHERE r.directory_id = 'd' AND r.type = 'User' AND r.id IN (SELECT v.resource_id FROM jit_scim_values v WHERE v.directory_id = 'd' AND v.attr IN ('emails.value') AND v.kind = 's' AND v.prefix = 'a' AND v.text = 'a')`,
-      ),
-    ).toMatch(/IDX_jit_scim_values_text/);
-    // The page query of a `userName eq` filter as queryResources builds it: the name index, not a walk
+    // The statements queryResources runs, caught at the driver (on a data source of its own, so that
+    // none is already prepared), then explained with their parameters.
+    const planned = await createJitDataSource('sqlite::memory:', { synchronize: true });
+    const connection = (
+      planned.driver as unknown as {
+        databaseConnection: { prepare(sql: string): { all(...params: unknown[]): unknown[] } };
+      }
+    ).databaseConnection;
+    const plans = async (filter: ScimFilter): Promise<string[]> => {
+      const seen: string[] = [];
+      const prepare = connection.prepare;
+      connection.prepare = function (this: typeof connection, sql: string) {
+        seen.push(sql);
+        return prepare.call(this, sql);
+      };
+      const store = new TypeormDirectoryStore(planned);
+      try {
+        await store.queryResources({ directoryId: 'plan-d', type: 'User', filter, offset: 0, limit: 10 });
+      } finally {
+        connection.prepare = prepare;
+      }
+      return seen
+        .filter((sql) => sql.startsWith('SELECT'))
+        .map((sql) => {
+          const params = (sql.match(/\?/g) ?? []).map(() => 'x');
+          return (connection.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+            .map((r) => r.detail)
+            .join(' | ');
+        });
+    };
+    // `userName eq`: one statement on the unique (directory, user_name_key) index, no sort, no walk
     // of the (directory, type, id) index that would make lookups grow with the directory.
-    expect(
-      await plan(
-        `SELECT r.id, u.status FROM jit_scim_resources r JOIN jit_users u ON u.id = r.id WHERE r.directory_id = 'd' AND r.type = 'User' AND r.name_key = 'x' ORDER BY +r.id LIMIT 1 OFFSET 0`,
-      ),
-    ).toMatch(/USING INDEX IDX_jit_scim_resources_name/);
+    const byName = await plans({ op: 'eq', attribute: attr('username'), value: 'Ann@Acme.test' });
+    expect(byName).toHaveLength(1);
+    expect(byName[0]).toMatch(/SEARCH r USING INDEX UQ_jit_scim_resources_user_name/);
+    expect(byName[0]).not.toMatch(/TEMP B-TREE|IDX_jit_scim_resources_list/);
+    // An attribute value: the (directory, attribute, prefix) index of the value rows.
+    const byEmail = await plans({ op: 'eq', attribute: attr('emails', 'value'), value: 'a@acme.test' });
+    expect(byEmail.join('\n')).toMatch(/IDX_jit_scim_values_text/);
+    expect(byEmail.join('\n')).not.toMatch(/SCAN r\b/);
+    await planned.destroy();
   });
 });

@@ -122,9 +122,15 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
         }),
       );
       expect(await store.findTokenByHash(hash)).toEqual({ ...token, revokedAt: null });
+      expect(await store.findTokenWithDirectory(hash)).toEqual({
+        token: { ...token, revokedAt: null },
+        directory: d,
+      });
       await write(store, (tx) => tx.revokeToken(token.id, at('2026-01-03T00:00:00Z')));
       expect((await store.findTokenByHash(hash))!.revokedAt).toEqual(at('2026-01-03T00:00:00Z'));
+      expect((await store.findTokenWithDirectory(hash))!.token.revokedAt).toEqual(at('2026-01-03T00:00:00Z'));
       expect(await store.findTokenByHash('0'.repeat(64))).toBeNull();
+      expect(await store.findTokenWithDirectory('0'.repeat(64))).toBeNull();
       expect((await store.listTokens(d.id)).map((t) => t.id)).toEqual([token.id]);
     });
 

@@ -166,6 +166,9 @@ export class TypeormDirectoryStore extends TypeormStore implements DirectoryStor
   findTokenByHash(hash: string) {
     return this.reader().findTokenByHash(hash);
   }
+  findTokenWithDirectory(hash: string) {
+    return this.reader().findTokenWithDirectory(hash);
+  }
   listTokens(directoryId: string) {
     return this.reader().listTokens(directoryId);
   }
@@ -220,6 +223,7 @@ function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTran
     findDirectory: (id) => directory.findDirectory(id),
     listDirectories: (t) => directory.listDirectories(t),
     findTokenByHash: (h) => directory.findTokenByHash(h),
+    findTokenWithDirectory: (h) => directory.findTokenWithDirectory(h),
     listTokens: (d) => directory.listTokens(d),
     findResource: (d, t, id) => directory.findResource(d, t, id),
     findUserByUserName: (d, u) => directory.findUserByUserName(d, u),
@@ -268,6 +272,30 @@ class DirectorySql {
   async findTokenByHash(hash: string): Promise<DirectoryTokenRecord | null> {
     const rows = await this.sql.rows(`SELECT * FROM ${this.t.tokens} WHERE ${this.q('hash')} = ?`, [hash]);
     return rows[0] ? tokenFrom(rows[0]) : null;
+  }
+
+  async findTokenWithDirectory(
+    hash: string,
+  ): Promise<{ token: DirectoryTokenRecord; directory: DirectoryRecord } | null> {
+    const q = this.q;
+    const rows = await this.sql.rows(
+      `SELECT t.${q('id')}, t.${q('directory_id')}, t.${q('hash')}, t.${q('label')}, t.${q('created_at')}, t.${q('revoked_at')}, ` +
+        `d.${q('tenant_id')} AS ${q('d_tenant_id')}, d.${q('name')} AS ${q('d_name')}, d.${q('connection_id')} AS ${q('d_connection_id')}, d.${q('created_at')} AS ${q('d_created_at')} ` +
+        `FROM ${this.t.tokens} t JOIN ${this.t.directories} d ON d.${q('id')} = t.${q('directory_id')} WHERE t.${q('hash')} = ?`,
+      [hash],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      token: tokenFrom(row),
+      directory: directoryFrom({
+        id: row['directory_id'],
+        tenant_id: row['d_tenant_id'],
+        name: row['d_name'],
+        connection_id: row['d_connection_id'],
+        created_at: row['d_created_at'],
+      }),
+    };
   }
 
   async listTokens(directoryId: string): Promise<DirectoryTokenRecord[]> {
@@ -382,11 +410,27 @@ class DirectorySql {
         `${expression.sql}${this.db.dialect === 'postgres' && expression.text ? ' COLLATE "C"' : ''} ${descending ? 'DESC' : 'ASC'}, r.${q('id')}`;
       orderParams.push(...expression.params, ...expression.params);
     }
+    const status = query.type === 'User' ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : '';
+    const toResource = (row: Row): ScimResourceRecord =>
+      query.type === 'User'
+        ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' })
+        : resourceFrom(row);
+    if (query.offset <= 0 && !query.sortBy) {
+      // A first page in id order skips nothing: its rows are read in the same statement.
+      const rows = await this.sql.rows(
+        `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${status} FROM ${t.resources} r${join} WHERE ${where.join(' AND ')} ORDER BY ${order} ${this.db.limit()}`,
+        [...params, Math.floor(query.limit)],
+      );
+      return {
+        total: rows.length < query.limit ? rows.length : await count(),
+        resources: rows.map(toResource),
+      };
+    }
     // First the page's ids (OFFSET skips index entries only), then those rows with the user status.
     // In id order, the same statement counts the entries after the page, so that the exact total
     // (offset + page + rest) costs one walk of the index rather than a walk to the page plus a count.
     const countsRest = !query.sortBy && query.offset > 0;
-    const pageSql = `SELECT r.${q('id')} AS ${q('id')} ${from} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const pageSql = `SELECT r.${q('id')} AS ${q('id')} ${from} ORDER BY ${order} ${this.db.limit(true)}`;
     const pageParams = [...params, ...orderParams, Math.floor(query.limit), Math.floor(query.offset)];
     const pageRows = countsRest
       ? await this.sql.rows(
@@ -397,7 +441,6 @@ class DirectorySql {
         )
       : await this.sql.rows(pageSql, pageParams);
     const ids = pageRows.map((row) => row['id'] as string);
-    const status = query.type === 'User' ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : '';
     const fetched = ids.length
       ? await this.sql.rows(
           `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${status} FROM ${t.resources} r${join} WHERE r.${q('id')} IN (${ids.map(() => '?').join(', ')})`,
@@ -406,11 +449,7 @@ class DirectorySql {
       : [];
     const position = new Map(ids.map((id, i) => [id, i]));
     const rows = fetched.sort((a, b) => position.get(a['id'] as string)! - position.get(b['id'] as string)!);
-    const resources = rows.map((row) =>
-      query.type === 'User'
-        ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' })
-        : resourceFrom(row),
-    );
+    const resources = rows.map(toResource);
     // A short page tells the total without counting (a userName lookup is one query).
     const total =
       countsRest && pageRows.length > 0

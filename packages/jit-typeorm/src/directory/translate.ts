@@ -162,7 +162,8 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
     const text = value.toLowerCase();
     switch (op) {
       case 'eq':
-        return { sql: `${c} = ?`, params: [text] };
+        // A user's name key is also in the unique (directory, user_name_key) index: at most one row.
+        return { sql: `r.${q(ctx.type === 'User' ? 'user_name_key' : 'name_key')} = ?`, params: [text] };
       case 'sw':
         return { sql: `${c} LIKE ? ESCAPE '!'`, params: [`${likeEscape(text)}%`] };
       case 'ew':
