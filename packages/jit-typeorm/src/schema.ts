@@ -8,6 +8,9 @@ import { scimDirectoryEntities } from './directory/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
 import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/1795439937548-ScimDirectory.js';
+import { ScimDirectoryCountsSqlite1795500000000 } from './directory/migrations/sqlite/1795500000000-ScimDirectoryCounts.js';
+import { ScimDirectoryCountsPostgres1795500000000 } from './directory/migrations/postgres/1795500000000-ScimDirectoryCounts.js';
+import { ScimDirectoryCountsMysql1795500000000 } from './directory/migrations/mysql/1795500000000-ScimDirectoryCounts.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -78,9 +81,17 @@ export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
 type MigrationClass = new () => MigrationInterface;
 
 const migrations: Record<JitDialect, MigrationClass[]> = {
-  sqlite: [JitInitSqlite1795439311928, ScimDirectorySqlite1795439937548],
-  postgres: [JitInitPostgres1795439311928, ScimDirectoryPostgres1795439937548],
-  mysql: [JitInitMysql1795439311928, ScimDirectoryMysql1795439937548],
+  sqlite: [
+    JitInitSqlite1795439311928,
+    ScimDirectorySqlite1795439937548,
+    ScimDirectoryCountsSqlite1795500000000,
+  ],
+  postgres: [
+    JitInitPostgres1795439311928,
+    ScimDirectoryPostgres1795439937548,
+    ScimDirectoryCountsPostgres1795500000000,
+  ],
+  mysql: [JitInitMysql1795439311928, ScimDirectoryMysql1795439937548, ScimDirectoryCountsMysql1795500000000],
 };
 
 /** The migration classes for a dialect, oldest first, to list in the DataSource `migrations`. */

@@ -397,7 +397,8 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
             .filter((r) => !filter || matchesFilter(views.get(r.id)!, filter))
             .map((r) => r.id)
             .sort();
-          for (const offset of [0, 1, 7, expected.length - 1, expected.length, expected.length + 3]) {
+          const n = expected.length;
+          for (const offset of [0, 1, 7, n >> 1, (n >> 1) + 1, n - 8, n - 5, n - 3, n - 1, n, n + 3]) {
             if (offset < 0) continue;
             const page = await store.queryResources({
               directoryId,
@@ -410,6 +411,54 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
             expect(page.resources.map((r) => r.id)).toEqual(expected.slice(offset, offset + 5));
           }
         }
+      });
+
+      it('keeps the total of an unfiltered list exact through creates, deletes and rollbacks', async () => {
+        const d = await directory(store);
+        const ids: string[] = [];
+        for (let i = 0; i < 9; i++) ids.push((await scimUser(store, d.id, d.tenantId, `count-${i}`)).id);
+        const group = await write(store, (tx) =>
+          tx.insertResource({
+            id: randomUUID(),
+            directoryId: d.id,
+            type: 'Group',
+            name: 'Counted',
+            externalId: null,
+            data: {},
+            createdAt: at('2026-01-01T00:00:00Z'),
+          }),
+        );
+        const [gone] = ids.splice(3, 1);
+        await write(store, (tx) => tx.deleteResource(gone!));
+        await expect(
+          write(store, async (tx) => {
+            await tx.deleteResource(ids[0]!);
+            await tx.deleteResource(group.id);
+            await tx.insertResource({
+              id: randomUUID(),
+              directoryId: d.id,
+              type: 'User',
+              name: 'never-counted',
+              externalId: null,
+              data: {},
+              createdAt: at('2026-01-01T00:00:00Z'),
+            });
+            throw new Error('rolled back');
+          }),
+        ).rejects.toThrow('rolled back');
+        ids.sort();
+        for (const offset of [0, 1, 2, 4, 5, 6, 7, 8, 11]) {
+          const page = await store.queryResources({ directoryId: d.id, type: 'User', offset, limit: 3 });
+          expect({ offset, total: page.total }).toEqual({ offset, total: 8 });
+          expect(page.resources.map((r) => r.id)).toEqual(ids.slice(offset, offset + 3));
+        }
+        const groups = await store.queryResources({ directoryId: d.id, type: 'Group', offset: 0, limit: 3 });
+        expect({ total: groups.total, ids: groups.resources.map((r) => r.id) }).toEqual({
+          total: 1,
+          ids: [group.id],
+        });
+        const emptied = await store.queryResources({ directoryId: d.id, type: 'Group', offset: 1, limit: 3 });
+        expect(emptied).toEqual({ total: 1, resources: [] });
       });
 
       it('filters on the data a change wrote, not on what it replaced', async () => {

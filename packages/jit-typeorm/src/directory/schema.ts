@@ -17,6 +17,8 @@ export interface ScimDirectoryRow {
   name: string;
   connectionId: string | null;
   createdAt: Date;
+  userCount: number;
+  groupCount: number;
 }
 export interface ScimTokenRow {
   id: string;
@@ -69,6 +71,13 @@ export const ScimDirectoryEntity = new EntitySchema<ScimDirectoryRow>({
     name: { type: 'varchar', length: 255 },
     connectionId: { name: 'connection_id', type: 'varchar', length: 128, nullable: true },
     createdAt: { name: 'created_at', type: 'bigint', transformer: epochMillis },
+    /**
+     * How many User and Group resources the directory holds, kept in the transactions that insert
+     * and delete them: a page of an unfiltered list reads its `totalResults` here instead of
+     * counting the directory's index entries.
+     */
+    userCount: { name: 'user_count', type: 'integer', default: 0 },
+    groupCount: { name: 'group_count', type: 'integer', default: 0 },
   },
   indices: [{ name: 'IDX_jit_scim_directories_tenant', columns: ['tenantId'] }],
 });

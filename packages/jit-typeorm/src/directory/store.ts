@@ -88,6 +88,9 @@ function selective(filter: ScimFilter, type: ScimResourceType): boolean {
 
 const classifyDirectoryConflict = (): 'other' => 'other';
 
+/** The directories' column counting each resource type. */
+const COUNT_COLUMN: Record<ScimResourceType, string> = { User: 'user_count', Group: 'group_count' };
+
 const RESOURCE_COLUMNS = [
   'id',
   'directory_id',
@@ -426,6 +429,10 @@ class DirectorySql {
         resources: rows.map(toResource),
       };
     }
+    if (!query.filter && !query.sortBy) {
+      const page = await this.listPage(query);
+      if (page) return page;
+    }
     // First the page's ids (OFFSET skips index entries only), then those rows with the user status.
     // In id order, the same statement counts the entries after the page, so that the exact total
     // (offset + page + rest) costs one walk of the index rather than a walk to the page plus a count.
@@ -440,16 +447,11 @@ class DirectorySql {
           [...pageParams, ...params],
         )
       : await this.sql.rows(pageSql, pageParams);
-    const ids = pageRows.map((row) => row['id'] as string);
-    const fetched = ids.length
-      ? await this.sql.rows(
-          `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${status} FROM ${t.resources} r${join} WHERE r.${q('id')} IN (${ids.map(() => '?').join(', ')})`,
-          ids,
-        )
-      : [];
-    const position = new Map(ids.map((id, i) => [id, i]));
-    const rows = fetched.sort((a, b) => position.get(a['id'] as string)! - position.get(b['id'] as string)!);
-    const resources = rows.map(toResource);
+    const resources = await this.fetch(
+      query.type,
+      pageRows.map((row) => row['id'] as string),
+    );
+    const rows = resources;
     // A short page tells the total without counting (a userName lookup is one query).
     const total =
       countsRest && pageRows.length > 0
@@ -460,6 +462,66 @@ class DirectorySql {
             ? 0
             : await count();
     return { total, resources };
+  }
+
+  /**
+   * A page of an unfiltered list in id order: the total is the directory's count, and the page is
+   * reached from whichever end of the (directory, type, id) index is nearer, so that no walk passes
+   * more than half of the directory. The statement reads the count again beside the page; when a
+   * change came between the two reads, the page is taken again (null after three tries: the caller
+   * then counts).
+   */
+  private async listPage(query: ResourceQuery): Promise<ResourcePage | null> {
+    const q = this.q;
+    const t = this.t;
+    const countSql = `SELECT d.${q(COUNT_COLUMN[query.type])} FROM ${t.directories} d WHERE d.${q('id')} = ?`;
+    const readCount = async () => {
+      const [row] = await this.sql.rows(countSql, [query.directoryId]);
+      return row ? Number(Object.values(row)[0]) : null;
+    };
+    let total = await readCount();
+    if (total === null) return { total: 0, resources: [] };
+    const offset = Math.floor(query.offset);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (offset >= total) return { total, resources: [] };
+      const n = Math.min(Math.floor(query.limit), total - offset);
+      const reverse = offset > total - offset - n;
+      const pageRows = await this.sql.rows(
+        `SELECT r.${q('id')} AS ${q('id')}, (${countSql}) AS ${q('total')} FROM ${t.resources} r ` +
+          `WHERE r.${q('directory_id')} = ? AND r.${q('type')} = ? ORDER BY r.${q('id')}${reverse ? ' DESC' : ''} ${this.db.limit(true)}`,
+        [query.directoryId, query.directoryId, query.type, n, reverse ? total - offset - n : offset],
+      );
+      const seen = pageRows.length ? Number(pageRows[0]!['total']) : await readCount();
+      if (seen !== total || pageRows.length !== n) {
+        if (seen === null) return { total: 0, resources: [] };
+        total = seen;
+        continue;
+      }
+      const ids = pageRows.map((row) => row['id'] as string);
+      if (reverse) ids.reverse();
+      return { total, resources: await this.fetch(query.type, ids) };
+    }
+    return null;
+  }
+
+  /** The resources with these ids, in this order, with the user status of users. */
+  private async fetch(type: ScimResourceType, ids: string[]): Promise<ScimResourceRecord[]> {
+    if (!ids.length) return [];
+    const q = this.q;
+    const t = this.t;
+    const user = type === 'User';
+    const rows = await this.sql.rows(
+      `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${user ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : ''} FROM ${t.resources} r` +
+        `${user ? ` JOIN ${t.users} u ON u.${q(t.userId)} = r.${q('id')}` : ''} WHERE r.${q('id')} IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    const position = new Map(ids.map((id, i) => [id, i]));
+    rows.sort((a, b) => position.get(a['id'] as string)! - position.get(b['id'] as string)!);
+    return rows.map((row) =>
+      user
+        ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' })
+        : resourceFrom(row),
+    );
   }
 
   async listMembers(groupId: string): Promise<GroupMember[]> {
@@ -606,6 +668,7 @@ class DirectorySql {
       throw error;
     }
     await this.writeValues(input.id, input.directoryId, valueRows(input.data));
+    await this.count(input.directoryId, input.type, 1);
     return Object.freeze({
       id: input.id,
       directoryId: input.directoryId,
@@ -661,10 +724,29 @@ class DirectorySql {
   }
 
   async deleteResource(id: string): Promise<void> {
+    const [resource] = await this.sql.rows(
+      `SELECT ${this.cols(['directory_id', 'type'])} FROM ${this.t.resources} WHERE ${this.q('id')} = ?`,
+      [id],
+    );
     await this.sql.run(`DELETE FROM ${this.t.values} WHERE ${this.q('resource_id')} = ?`, [id]);
     await this.sql.run(`DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ?`, [id]);
     await this.sql.run(`DELETE FROM ${this.t.members} WHERE ${this.q('member_id')} = ?`, [id]);
     await this.sql.run(`DELETE FROM ${this.t.resources} WHERE ${this.q('id')} = ?`, [id]);
+    if (resource)
+      await this.count(resource['directory_id'] as string, resource['type'] as ScimResourceType, -1);
+  }
+
+  /**
+   * Moves a directory's count of a resource type, in the transaction that inserts or deletes the
+   * resource (last in it: on PostgreSQL the directory row stays locked until the commit).
+   */
+  private async count(directoryId: string, type: ScimResourceType, by: 1 | -1): Promise<void> {
+    const column = this.q(COUNT_COLUMN[type]);
+    await this.sql.write(
+      `UPDATE ${this.t.directories} SET ${column} = ${column} ${by > 0 ? '+' : '-'} 1 WHERE ${this.q('id')} = ?`,
+      [directoryId],
+      { key: `directory:${directoryId}` },
+    );
   }
 
   async changeMembers(

@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { createJitDataSource, jitDataSourceOptions, jitMigrations, migrate } from '../src/index.js';
+import { dialectOfUrl } from '../src/data-source.js';
+import { TypeormDirectoryStore } from '../src/directory/index.js';
+import { freshMysql, freshPostgres } from './databases.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'jit-scim-counts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * A database migrated before the directories kept their resource counts, holding resources, then
+ * migrated to the latest: the counts are filled from what is stored, and lists report them.
+ */
+async function expectCountsFilled(url: string): Promise<void> {
+  const dialect = dialectOfUrl(url);
+  const before = new DataSource({
+    ...jitDataSourceOptions(url),
+    migrations: jitMigrations(dialect).filter((m) => !m.name.startsWith('ScimDirectoryCounts')),
+  });
+  await before.initialize();
+  await before.runMigrations({ transaction: 'each' });
+  const q = (name: string) => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
+  await before.query(
+    `INSERT INTO ${q('jit_scim_directories')} (${['id', 'tenant_id', 'name', 'connection_id', 'created_at'].map(q).join(', ')}) ` +
+      `VALUES ('dir-a', 't', 'A', NULL, 0), ('dir-b', 't', 'B', NULL, 0), ('dir-c', 't', 'C', NULL, 0)`,
+  );
+  const resources: Array<[string, string, string]> = [
+    ['u1', 'dir-a', 'User'],
+    ['u2', 'dir-a', 'User'],
+    ['u3', 'dir-a', 'User'],
+    ['g1', 'dir-a', 'Group'],
+    ['u4', 'dir-b', 'User'],
+  ];
+  const columns = [
+    'id',
+    'directory_id',
+    'type',
+    'name',
+    'name_key',
+    'user_name_key',
+    'data',
+    'version',
+    'created_at',
+    'updated_at',
+  ];
+  for (const [id, directoryId, type] of resources) {
+    const userNameKey = type === 'User' ? `'${id}'` : 'NULL';
+    await before.query(
+      `INSERT INTO ${q('jit_scim_resources')} (${columns.map(q).join(', ')}) ` +
+        `VALUES ('${id}', '${directoryId}', '${type}', '${id}', '${id}', ${userNameKey}, '{}', 1, 0, 0)`,
+    );
+    if (type === 'User')
+      await before.query(
+        `INSERT INTO ${q('jit_users')} (${['id', 'tenant_id', 'email', 'status', 'source', 'attributes', 'roles', 'created_at', 'updated_at'].map(q).join(', ')}) ` +
+          `VALUES ('${id}', 't', '${id}@scim.invalid', 'active', 'scim', '{}', '[]', 0, 0)`,
+      );
+  }
+  await before.destroy();
+
+  const after = await createJitDataSource(url);
+  try {
+    expect(await migrate(after)).toEqual([expect.stringMatching(/^ScimDirectoryCounts/)]);
+    const store = new TypeormDirectoryStore(after);
+    const total = async (directoryId: string, type: 'User' | 'Group', offset = 0) =>
+      (await store.queryResources({ directoryId, type, offset, limit: 2 })).total;
+    expect([
+      await total('dir-a', 'User'),
+      await total('dir-a', 'User', 2),
+      await total('dir-a', 'Group'),
+    ]).toEqual([3, 3, 1]);
+    expect([
+      await total('dir-b', 'User'),
+      await total('dir-b', 'Group'),
+      await total('dir-c', 'User'),
+    ]).toEqual([1, 0, 0]);
+    const page = await store.queryResources({ directoryId: 'dir-a', type: 'User', offset: 2, limit: 2 });
+    expect(page.resources.map((r) => r.id)).toEqual(['u3']);
+    await after.undoLastMigration({ transaction: 'each' });
+    await after.runMigrations({ transaction: 'each' });
+    expect(await total('dir-a', 'User', 1)).toBe(3);
+  } finally {
+    await after.destroy();
+  }
+}
+
+describe('the migration adding the directories resource counts', () => {
+  it('fills them from the stored resources on SQLite', () =>
+    expectCountsFilled(`sqlite:${join(dir, 'counts.db')}`));
+  it('fills them from the stored resources on PostgreSQL', async () =>
+    expectCountsFilled(await freshPostgres('jit_scim_counts')));
+  it('fills them from the stored resources on MariaDB', async () =>
+    expectCountsFilled((await freshMysql('jit_scim_counts')).replace(/^mysql:/, 'mariadb:')));
+});
