@@ -146,20 +146,30 @@ export interface ResourcePage {
 /**
  * The JSON a filter is evaluated against: the stored data plus `id`, `externalId`, the name
  * attribute, `active` (users: from the tenant user's status), `meta.created`/`meta.lastModified`
- * (ISO strings) and `members` (groups).
+ * (ISO strings), `members` (groups: value, display and type `User`) and `groups` (users: the groups of the
+ * directory that have the user as a member, with value, display and type `direct`).
  */
 export function filterView(
   record: ScimResourceRecord,
-  extra: { active?: boolean; members?: readonly GroupMember[] },
+  extra: {
+    active?: boolean;
+    members?: readonly GroupMember[];
+    groups?: readonly Pick<ScimResourceRecord, 'id' | 'name'>[];
+  },
 ): Record<string, unknown> {
   const view: Record<string, unknown> = { ...record.data, id: record.id };
   if (record.externalId !== null) view['externalId'] = record.externalId;
   if (record.type === 'User') {
     view['userName'] = record.name;
     view['active'] = extra.active ?? true;
+    view['groups'] = (extra.groups ?? []).map((g) => ({ value: g.id, display: g.name, type: 'direct' }));
   } else {
     view['displayName'] = record.name;
-    view['members'] = (extra.members ?? []).map((m) => ({ value: m.value, display: m.display ?? undefined }));
+    view['members'] = (extra.members ?? []).map((m) => ({
+      value: m.value,
+      display: m.display ?? undefined,
+      type: 'User',
+    }));
   }
   view['meta'] = {
     resourceType: record.type,

@@ -85,8 +85,17 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
   }
 
   protected viewOf(record: ScimResourceRecord): Record<string, unknown> {
-    if (record.type === 'User')
-      return filterView(record, { active: this.users.get(record.id)?.status !== 'deactivated' });
+    if (record.type === 'User') {
+      const groups: ScimResourceRecord[] = [];
+      for (const [groupId, members] of this.members) {
+        const group = this.resources.get(groupId);
+        if (group && group.directoryId === record.directoryId && members.has(record.id)) groups.push(group);
+      }
+      return filterView(record, {
+        active: this.users.get(record.id)?.status !== 'deactivated',
+        groups,
+      });
+    }
     return filterView(record, { members: [...(this.members.get(record.id)?.values() ?? [])] });
   }
 

@@ -255,3 +255,38 @@ describe('Bulk', () => {
     expect(tooMany.status).toBe(413);
   });
 });
+
+describe('filters on memberships', () => {
+  it('finds groups by members (Entra checks membership this way) and users by their groups', async () => {
+    const h = await harness();
+    const ann = (await h.call('POST', '/Users', user('ann'))).body;
+    const bob = (await h.call('POST', '/Users', user('bob'))).body;
+    const eng = (
+      await h.call('POST', '/Groups', {
+        schemas: [GROUP],
+        displayName: 'Ingeniería',
+        members: [{ value: ann.id, display: 'Ann Ärger' }, { value: bob.id }],
+      })
+    ).body;
+    const ops = (
+      await h.call('POST', '/Groups', { schemas: [GROUP], displayName: 'Ops', members: [{ value: bob.id }] })
+    ).body;
+    const ids = async (path: string) => {
+      const res = await h.call('GET', path);
+      expect(res.status).toBe(200);
+      return res.body.Resources.map((r: any) => r.id).sort();
+    };
+    const q = (filter: string) => `filter=${encodeURIComponent(filter)}`;
+    expect(
+      await ids(
+        `/Groups?${q(`id eq "${eng.id}" and members[value eq "${ann.id}"]`)}&excludedAttributes=members`,
+      ),
+    ).toEqual([eng.id]);
+    expect(await ids(`/Groups?${q(`id eq "${ops.id}" and members[value eq "${ann.id}"]`)}`)).toEqual([]);
+    expect(await ids(`/Groups?${q(`members eq "${bob.id}"`)}`)).toEqual([eng.id, ops.id].sort());
+    expect(await ids(`/Groups?${q('members.display eq "ANN ÄRGER"')}`)).toEqual([eng.id]);
+    expect(await ids(`/Users?${q('groups.display eq "ingeniería"')}`)).toEqual([ann.id, bob.id].sort());
+    expect(await ids(`/Users?${q(`groups[value eq "${ops.id}"]`)}`)).toEqual([bob.id]);
+    expect(await ids(`/Users?${q('not (groups.display eq "ops")')}`)).toEqual([ann.id]);
+  });
+});

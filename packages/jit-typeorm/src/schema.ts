@@ -8,9 +8,9 @@ import { scimDirectoryEntities } from './directory/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
 import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/1795439937548-ScimDirectory.js';
-import { ScimDirectoryCountsSqlite1795500000000 } from './directory/migrations/sqlite/1795500000000-ScimDirectoryCounts.js';
-import { ScimDirectoryCountsPostgres1795500000000 } from './directory/migrations/postgres/1795500000000-ScimDirectoryCounts.js';
-import { ScimDirectoryCountsMysql1795500000000 } from './directory/migrations/mysql/1795500000000-ScimDirectoryCounts.js';
+import { ScimListsAndMembersSqlite1795500000000 } from './directory/migrations/sqlite/1795500000000-ScimListsAndMembers.js';
+import { ScimListsAndMembersPostgres1795500000000 } from './directory/migrations/postgres/1795500000000-ScimListsAndMembers.js';
+import { ScimListsAndMembersMysql1795500000000 } from './directory/migrations/mysql/1795500000000-ScimListsAndMembers.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -84,14 +84,14 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
   sqlite: [
     JitInitSqlite1795439311928,
     ScimDirectorySqlite1795439937548,
-    ScimDirectoryCountsSqlite1795500000000,
+    ScimListsAndMembersSqlite1795500000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
     ScimDirectoryPostgres1795439937548,
-    ScimDirectoryCountsPostgres1795500000000,
+    ScimListsAndMembersPostgres1795500000000,
   ],
-  mysql: [JitInitMysql1795439311928, ScimDirectoryMysql1795439937548, ScimDirectoryCountsMysql1795500000000],
+  mysql: [JitInitMysql1795439311928, ScimDirectoryMysql1795439937548, ScimListsAndMembersMysql1795500000000],
 };
 
 /** The migration classes for a dialect, oldest first, to list in the DataSource `migrations`. */

@@ -12,14 +12,15 @@ const dir = mkdtempSync(join(tmpdir(), 'jit-scim-counts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * A database migrated before the directories kept their resource counts, holding resources, then
- * migrated to the latest: the counts are filled from what is stored, and lists report them.
+ * A database migrated before the directories kept their resource counts and the members their
+ * lower-cased display names, holding resources, then migrated to the latest: both are filled from
+ * what is stored, lists report the counts and `members.display` filters find the old members.
  */
 async function expectCountsFilled(url: string): Promise<void> {
   const dialect = dialectOfUrl(url);
   const before = new DataSource({
     ...jitDataSourceOptions(url),
-    migrations: jitMigrations(dialect).filter((m) => !m.name.startsWith('ScimDirectoryCounts')),
+    migrations: jitMigrations(dialect).filter((m) => !m.name.startsWith('ScimListsAndMembers')),
   });
   await before.initialize();
   await before.runMigrations({ transaction: 'each' });
@@ -59,11 +60,15 @@ async function expectCountsFilled(url: string): Promise<void> {
           `VALUES ('${id}', 't', '${id}@scim.invalid', 'active', 'scim', '{}', '[]', 0, 0)`,
       );
   }
+  await before.query(
+    `INSERT INTO ${q('jit_scim_members')} (${['group_id', 'member_id', 'directory_id', 'display'].map(q).join(', ')}) ` +
+      `VALUES ('g1', 'u1', 'dir-a', 'Ann Ärger'), ('g1', 'u2', 'dir-a', NULL)`,
+  );
   await before.destroy();
 
   const after = await createJitDataSource(url);
   try {
-    expect(await migrate(after)).toEqual([expect.stringMatching(/^ScimDirectoryCounts/)]);
+    expect(await migrate(after)).toEqual([expect.stringMatching(/^ScimListsAndMembers/)]);
     const store = new TypeormDirectoryStore(after);
     const total = async (directoryId: string, type: 'User' | 'Group', offset = 0) =>
       (await store.queryResources({ directoryId, type, offset, limit: 2 })).total;
@@ -79,6 +84,18 @@ async function expectCountsFilled(url: string): Promise<void> {
     ]).toEqual([1, 0, 0]);
     const page = await store.queryResources({ directoryId: 'dir-a', type: 'User', offset: 2, limit: 2 });
     expect(page.resources.map((r) => r.id)).toEqual(['u3']);
+    const byDisplay = await store.queryResources({
+      directoryId: 'dir-a',
+      type: 'Group',
+      filter: { op: 'eq', attribute: { schema: null, name: 'members', sub: 'display' }, value: 'ANN ärger' },
+      offset: 0,
+      limit: 10,
+    });
+    expect(byDisplay.resources.map((r) => r.id)).toEqual(['g1']);
+    expect(await store.listMembers('g1')).toEqual([
+      { value: 'u1', display: 'Ann Ärger' },
+      { value: 'u2', display: null },
+    ]);
     await after.undoLastMigration({ transaction: 'each' });
     await after.runMigrations({ transaction: 'each' });
     expect(await total('dir-a', 'User', 1)).toBe(3);
@@ -87,11 +104,11 @@ async function expectCountsFilled(url: string): Promise<void> {
   }
 }
 
-describe('the migration adding the directories resource counts', () => {
-  it('fills them from the stored resources on SQLite', () =>
+describe('the migration adding directory counts and member display keys', () => {
+  it('fills them from the stored rows on SQLite', () =>
     expectCountsFilled(`sqlite:${join(dir, 'counts.db')}`));
-  it('fills them from the stored resources on PostgreSQL', async () =>
+  it('fills them from the stored rows on PostgreSQL', async () =>
     expectCountsFilled(await freshPostgres('jit_scim_counts')));
-  it('fills them from the stored resources on MariaDB', async () =>
+  it('fills them from the stored rows on MariaDB', async () =>
     expectCountsFilled((await freshMysql('jit_scim_counts')).replace(/^mysql:/, 'mariadb:')));
 });

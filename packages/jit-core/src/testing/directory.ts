@@ -198,6 +198,129 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       expect((await store.findResource(d.id, 'Group', g1.id))!).toMatchObject({ name: 'Team 2', version: 2 });
     });
 
+    it('filters users by their groups and groups by their members as matchesFilter does', async () => {
+      const d = await directory(store);
+      const created = at('2026-01-01T00:00:00Z');
+      const [ann, bob, cy] = [
+        await scimUser(store, d.id, d.tenantId, 'ann'),
+        await scimUser(store, d.id, d.tenantId, 'bob'),
+        await scimUser(store, d.id, d.tenantId, 'cy'),
+      ];
+      const group = (name: string) =>
+        write(store, (tx) =>
+          tx.insertResource({
+            id: randomUUID(),
+            directoryId: d.id,
+            type: 'Group',
+            name,
+            externalId: null,
+            data: {},
+            createdAt: created,
+          }),
+        );
+      const [eng, ops] = [await group('Ingeniería ÄÖ'), await group('OPS Team'), await group('Nobody')];
+      await write(store, (tx) =>
+        tx.changeMembers(
+          eng!.id,
+          [
+            { value: ann!.id, display: 'Ann Ärger' },
+            { value: bob!.id, display: null },
+          ],
+          [],
+        ),
+      );
+      await write(store, (tx) => tx.changeMembers(ops!.id, [{ value: bob!.id, display: 'BOB' }], []));
+      const views = async (type: 'User' | 'Group') => {
+        const page = await store.queryResources({ directoryId: d.id, type, offset: 0, limit: 10 });
+        const out = new Map<string, Record<string, unknown>>();
+        for (const r of page.resources) {
+          out.set(
+            r.id,
+            type === 'User'
+              ? filterView(r, { active: true, groups: await store.listGroupsOfMember(d.id, r.id) })
+              : filterView(r, { members: await store.listMembers(r.id) }),
+          );
+        }
+        return out;
+      };
+      const text = (
+        op: 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'lt',
+        attribute: AttributePath,
+        value: string,
+      ) => ({ op, attribute, value }) as ScimFilter;
+      const userFilters: ScimFilter[] = [
+        text('eq', attr('groups'), eng!.id.toUpperCase()),
+        text('eq', attr('groups', 'value'), ops!.id),
+        text('eq', attr('groups', 'display'), 'ingeniería äö'),
+        text('co', attr('groups', 'display'), 'TEAM'),
+        text('sw', attr('groups', 'display'), 'ING'),
+        text('ne', attr('groups', 'display'), 'ops team'),
+        text('gt', attr('groups', 'display'), 'm'),
+        text('eq', attr('groups', 'type'), 'Direct'),
+        { op: 'pr', attribute: attr('groups') },
+        { op: 'pr', attribute: attr('groups', 'display') },
+        { op: 'not', filter: { op: 'pr', attribute: attr('groups') } },
+        {
+          op: 'has',
+          attribute: attr('groups'),
+          filter: {
+            op: 'and',
+            filters: [text('ew', attr('display'), 'team'), text('eq', attr('value'), ops!.id)],
+          },
+        },
+        {
+          op: 'has',
+          attribute: attr('groups'),
+          filter: { op: 'not', filter: text('eq', attr('display'), 'ops team') },
+        },
+      ];
+      const groupFilters: ScimFilter[] = [
+        text('eq', attr('members'), ann!.id),
+        text('eq', attr('members', 'value'), bob!.id.toUpperCase()),
+        text('eq', attr('members', 'value'), cy!.id),
+        text('eq', attr('members', 'display'), 'ann ärger'),
+        text('co', attr('members', 'display'), 'ÄRG'),
+        text('ne', attr('members', 'display'), 'bob'),
+        text('lt', attr('members', 'display'), 'b'),
+        text('eq', attr('members', 'type'), 'user'),
+        { op: 'pr', attribute: attr('members') },
+        { op: 'pr', attribute: attr('members', 'display') },
+        { op: 'not', filter: { op: 'pr', attribute: attr('members', 'display') } },
+        { op: 'has', attribute: attr('members'), filter: text('sw', attr('display'), 'bo') },
+        {
+          op: 'has',
+          attribute: attr('members'),
+          filter: { op: 'not', filter: { op: 'pr', attribute: attr('display') } },
+        },
+        {
+          op: 'has',
+          attribute: attr('members'),
+          filter: {
+            op: 'or',
+            filters: [text('eq', attr('value'), cy!.id), text('eq', attr('display'), 'BOB')],
+          },
+        },
+      ];
+      for (const [type, filters] of [
+        ['User', userFilters],
+        ['Group', groupFilters],
+      ] as const) {
+        const all = await views(type);
+        for (const filter of filters) {
+          const page = await store.queryResources({ directoryId: d.id, type, filter, offset: 0, limit: 10 });
+          const expected = [...all].filter(([, view]) => matchesFilter(view, filter)).map(([id]) => id);
+          expect({ filter, ids: page.resources.map((r) => r.id).sort() }).toEqual({
+            filter,
+            ids: expected.sort(),
+          });
+        }
+      }
+      // The reference itself: Ann is in one group, the display comparison ignores case beyond ASCII.
+      const users = await views('User');
+      expect(matchesFilter(users.get(ann!.id)!, userFilters[2]!)).toBe(true);
+      expect(matchesFilter(users.get(cy!.id)!, userFilters[8]!)).toBe(false);
+    });
+
     it('keeps memberships, removes them with either side, and scopes them to the directory', async () => {
       const d = await directory(store);
       const a = await scimUser(store, d.id, d.tenantId, 'a');

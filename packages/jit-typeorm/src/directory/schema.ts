@@ -46,6 +46,7 @@ export interface ScimMemberRow {
   memberId: string;
   directoryId: string;
   display: string | null;
+  displayKey: string | null;
 }
 export interface ScimValueRow {
   id: number;
@@ -135,6 +136,8 @@ export const ScimMemberEntity = new EntitySchema<ScimMemberRow>({
     memberId: { name: 'member_id', type: 'varchar', length: 36, primary: true },
     directoryId: { name: 'directory_id', type: 'varchar', length: 36 },
     display: { type: 'varchar', length: 256, nullable: true },
+    /** `display` lower-cased in JavaScript: `members.display` filters compare it. */
+    displayKey: { name: 'display_key', type: 'varchar', length: 256, nullable: true },
   },
   indices: [{ name: 'IDX_jit_scim_members_member', columns: ['memberId', 'directoryId'] }],
 });

@@ -385,6 +385,7 @@ class DirectorySql {
         quote: q,
         values: t.values,
         members: t.members,
+        resources: t.resources,
         userStatus: t.userStatus,
       };
       const condition = translateFilter(query.filter, ctx);
@@ -772,8 +773,8 @@ class DirectorySql {
       if (existing.has(member.value)) continue;
       existing.add(member.value);
       await this.sql.run(
-        `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display'])}) VALUES (?, ?, ?, ?)`,
-        [groupId, member.value, directoryId, member.display],
+        `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display', 'display_key'])}) VALUES (?, ?, ?, ?, ?)`,
+        [groupId, member.value, directoryId, member.display, member.display?.toLowerCase() ?? null],
       );
     }
   }

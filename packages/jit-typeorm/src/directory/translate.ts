@@ -26,6 +26,7 @@ export interface TranslateContext {
   quote: (name: string) => string;
   values: string;
   members: string;
+  resources: string;
   userStatus: string;
 }
 
@@ -184,30 +185,114 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
     return { sql: `r.${q(column)} ${sqlOp} ?`, params: [at] };
   }
 
-  function memberValue(op: CompareOperator, value: ScimValue): Condition {
-    if (typeof value !== 'string') return FALSE;
-    const text = value.toLowerCase();
+  /**
+   * The multi-valued attributes kept as rows of `jit_scim_members`: a group's `members` and a user's
+   * `groups`. `select` yields the ids of the resources with an element satisfying a condition on
+   * the row (`m`, and the group `g` for `groups`); `fields` are the elements' sub-attributes as
+   * lower-cased text.
+   */
+  interface Relation {
+    select: string;
+    params: unknown[];
+    fields: Record<string, string>;
+  }
+
+  function relation(path: AttributePath): Relation | null {
+    if (path.schema !== null) return null;
     const M = ctx.members;
-    const cond =
-      op === 'eq'
-        ? { sql: `lower(m.${q('member_id')}) = ?`, params: [text] }
-        : op === 'sw' || op === 'ew' || op === 'co'
-          ? {
-              sql: `lower(m.${q('member_id')}) LIKE ? ESCAPE '!'`,
-              params: [`${op === 'sw' ? '' : '%'}${likeEscape(text)}${op === 'ew' ? '' : '%'}`],
-            }
-          : {
-              sql: `lower(m.${q('member_id')})${binary} ${{ gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'gt']} ?${binary}`,
-              params: [text],
-            };
+    if (ctx.type === 'Group' && path.name === 'members') {
+      return {
+        select: `SELECT m.${q('group_id')} FROM ${M} m WHERE m.${q('directory_id')} = ?`,
+        params: [ctx.directoryId],
+        fields: { value: `lower(m.${q('member_id')})`, display: `m.${q('display_key')}`, type: `'user'` },
+      };
+    }
+    if (ctx.type === 'User' && path.name === 'groups') {
+      return {
+        select:
+          `SELECT m.${q('member_id')} FROM ${M} m JOIN ${ctx.resources} g ON g.${q('id')} = m.${q('group_id')} ` +
+          `WHERE m.${q('directory_id')} = ?`,
+        params: [ctx.directoryId],
+        fields: {
+          value: `lower(m.${q('group_id')})`,
+          display: `g.${q('name_key')}`,
+          type: `'direct'`,
+        },
+      };
+    }
+    return null;
+  }
+
+  /** A comparison of a lower-cased text expression that may be NULL (never matching then). */
+  function textCondition(e: string, op: CompareOperator, value: ScimValue): Condition | null {
+    if (typeof value !== 'string') return null;
+    const text = value.toLowerCase();
+    const like = (pattern: string) => ({
+      sql: `${e} IS NOT NULL AND ${e} LIKE ? ESCAPE '!'`,
+      params: [pattern],
+    });
+    switch (op) {
+      case 'eq':
+        return { sql: `${e} IS NOT NULL AND ${e} = ?`, params: [text] };
+      case 'sw':
+        return like(`${likeEscape(text)}%`);
+      case 'ew':
+        return like(`%${likeEscape(text)}`);
+      case 'co':
+        return like(`%${likeEscape(text)}%`);
+      default: {
+        const sqlOp = { gt: '>', ge: '>=', lt: '<', le: '<=' }[op as 'gt'];
+        return sqlOp
+          ? { sql: `${e} IS NOT NULL AND ${e}${binary} ${sqlOp} ?${binary}`, params: [text] }
+          : null;
+      }
+    }
+  }
+
+  /** The resources with an element of `rel` satisfying `cond`. */
+  function anyElement(rel: Relation, cond: Condition): Condition {
     return {
-      sql: `r.${q('id')} IN (SELECT m.${q('group_id')} FROM ${M} m WHERE m.${q('directory_id')} = ? AND ${cond.sql})`,
-      params: [ctx.directoryId, ...cond.params],
+      sql: `r.${q('id')} IN (${rel.select} AND (${cond.sql}))`,
+      params: [...rel.params, ...cond.params],
     };
   }
 
+  /** A filter inside `members[…]` / `groups[…]`, on one row of the relation. */
+  function relationElement(rel: Relation, f: ScimFilter): Condition {
+    switch (f.op) {
+      case 'and':
+      case 'or': {
+        const parts = f.filters.map((x) => relationElement(rel, x));
+        return {
+          sql: `(${parts.map((p) => p.sql).join(` ${f.op.toUpperCase()} `)})`,
+          params: parts.flatMap((p) => p.params),
+        };
+      }
+      case 'not': {
+        const inner = relationElement(rel, f.filter);
+        return { sql: `NOT (${inner.sql})`, params: inner.params };
+      }
+      case 'has':
+        return FALSE;
+      case 'pr': {
+        const field =
+          f.attribute.schema === null && f.attribute.sub === null ? rel.fields[f.attribute.name] : undefined;
+        return field ? { sql: `(${field} IS NOT NULL AND ${field} <> '')`, params: [] } : FALSE;
+      }
+      default: {
+        const field =
+          f.attribute.schema === null && f.attribute.sub === null ? rel.fields[f.attribute.name] : undefined;
+        const cond = field ? textCondition(field, f.op === 'ne' ? 'eq' : f.op, f.value) : null;
+        if (f.op === 'ne') return cond ? { sql: `NOT (${cond.sql})`, params: cond.params } : TRUE;
+        return cond ? { sql: `(${cond.sql})`, params: cond.params } : FALSE;
+      }
+    }
+  }
+
   /** Attributes kept in columns rather than in the stored JSON. */
-  function special(path: AttributePath): 'id' | 'externalId' | 'name' | 'active' | 'meta' | 'members' | null {
+  function special(
+    path: AttributePath,
+  ): 'id' | 'externalId' | 'name' | 'active' | 'meta' | 'relation' | null {
     if (path.schema !== null) return null;
     if (path.name === 'id' && path.sub === null) return 'id';
     if (path.name === 'externalid' && path.sub === null) return 'externalId';
@@ -215,7 +300,7 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
     if (ctx.type === 'Group' && path.name === 'displayname' && path.sub === null) return 'name';
     if (ctx.type === 'User' && path.name === 'active' && path.sub === null) return 'active';
     if (path.name === 'meta') return 'meta';
-    if (ctx.type === 'Group' && path.name === 'members') return 'members';
+    if (relation(path)) return 'relation';
     return null;
   }
 
@@ -236,8 +321,12 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
           return instantColumn(path.sub === 'created' ? 'created_at' : 'updated_at', op, value);
         if (path.sub === 'resourcetype') return compareValue(op, path, ctx.type, value) ? TRUE : FALSE;
         return FALSE;
-      case 'members':
-        return path.sub === null || path.sub === 'value' ? memberValue(op, value) : FALSE;
+      case 'relation': {
+        const rel = relation(path)!;
+        const field = rel.fields[path.sub ?? 'value'];
+        const cond = field ? textCondition(field, op, value) : null;
+        return cond ? anyElement(rel, cond) : FALSE;
+      }
       default:
         return hasValue(path, op, value);
     }
@@ -258,12 +347,14 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
           path.sub === 'resourcetype'
           ? TRUE
           : FALSE;
-      case 'members':
-        if (path.sub !== null && path.sub !== 'value') return FALSE;
-        return {
-          sql: `r.${q('id')} IN (SELECT m.${q('group_id')} FROM ${ctx.members} m WHERE m.${q('directory_id')} = ?)`,
-          params: [ctx.directoryId],
-        };
+      case 'relation': {
+        const rel = relation(path)!;
+        if (path.sub === null) return { sql: `r.${q('id')} IN (${rel.select})`, params: rel.params };
+        const field = rel.fields[path.sub];
+        return field
+          ? anyElement(rel, { sql: `${field} IS NOT NULL AND ${field} <> ''`, params: [] })
+          : FALSE;
+      }
       default:
         return present(path);
     }
@@ -313,6 +404,8 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
   }
 
   function valuePath(path: AttributePath, inner: ScimFilter): Condition {
+    const rel = relation(path);
+    if (rel) return anyElement(rel, relationElement(rel, inner));
     if (special(path) !== null) return FALSE;
     const cond = element(inner, path);
     return {
