@@ -8,6 +8,12 @@ export interface JitDataSourceOptions {
   logging?: boolean;
   /** More entities of the app, next to `jitEntities`. */
   entities?: NonNullable<DataSourceOptions['entities']>;
+  /**
+   * SQLite's page cache, in MiB (default 64). Lookups by userName, subject or id read a few random
+   * pages of large indexes; once those no longer fit in the cache, every read is a system call and
+   * lookups slow down as the directory grows.
+   */
+  sqliteCacheMiB?: number;
 }
 
 /** The table TypeORM records applied migrations in, for data sources made here. */
@@ -15,6 +21,7 @@ export const MIGRATIONS_TABLE = 'jit_migrations';
 
 /** How long a SQLite connection waits for another process's write lock before failing. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
+const SQLITE_CACHE_MIB = 64;
 
 /** The DataSource options for a database URL, with the package's entities and the dialect's migrations. */
 export function jitDataSourceOptions(url: string, options: JitDataSourceOptions = {}): DataSourceOptions {
@@ -36,6 +43,9 @@ export function jitDataSourceOptions(url: string, options: JitDataSourceOptions 
         `The SQLite URL "${url}" has no path: use sqlite:<file> or sqlite::memory:.`,
       );
     const memory = path === ':memory:';
+    const cacheMiB = options.sqliteCacheMiB ?? SQLITE_CACHE_MIB;
+    if (!(cacheMiB > 0))
+      throw new ConfigurationError(`sqliteCacheMiB must be a positive number of MiB, not ${cacheMiB}.`);
     return {
       ...common,
       type: 'better-sqlite3',
@@ -46,6 +56,8 @@ export function jitDataSourceOptions(url: string, options: JitDataSourceOptions 
       enableWAL: !memory,
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
         db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+        // A negative cache_size is in KiB.
+        db.pragma(`cache_size = -${Math.round(cacheMiB * 1024)}`);
         if (!memory) db.pragma('synchronous = NORMAL');
       },
     };

@@ -34,9 +34,22 @@ describe('SQLite file (WAL), migrated', () => {
     concurrency: 30,
   });
 
-  it('runs in WAL mode with a busy timeout', async () => {
+  it('runs in WAL mode with a busy timeout and a 64 MiB page cache', async () => {
     expect(await dataSource.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await dataSource.query('PRAGMA busy_timeout')).toEqual([{ timeout: 5000 }]);
+    expect(await dataSource.query('PRAGMA cache_size')).toEqual([{ cache_size: -65536 }]);
+  });
+
+  it('takes another page cache size, and refuses one that is not a positive size', async () => {
+    const small = await createJitDataSource('sqlite::memory:', { sqliteCacheMiB: 8 });
+    try {
+      expect(await small.query('PRAGMA cache_size')).toEqual([{ cache_size: -8192 }]);
+    } finally {
+      await small.destroy();
+    }
+    await expect(createJitDataSource('sqlite::memory:', { sqliteCacheMiB: 0 })).rejects.toThrow(
+      'sqliteCacheMiB must be a positive number of MiB, not 0.',
+    );
   });
 
   it('has nothing left to migrate, and the migrations match the entities', async () => {
