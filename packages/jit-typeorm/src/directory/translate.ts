@@ -52,6 +52,18 @@ function topKey(path: AttributePath): string {
   return path.schema === null ? path.name : `${path.schema}:${path.name}`;
 }
 
+/** Conditions joined with AND or OR, in parentheses. */
+function joined(op: 'and' | 'or', parts: Condition[]): Condition {
+  return {
+    sql: `(${parts.map((p) => p.sql).join(` ${op.toUpperCase()} `)})`,
+    params: parts.flatMap((p) => p.params),
+  };
+}
+
+function negated(condition: Condition): Condition {
+  return { sql: `NOT (${condition.sql})`, params: condition.params };
+}
+
 export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Condition {
   const q = ctx.quote;
   const V = ctx.values;
@@ -262,15 +274,13 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
     switch (f.op) {
       case 'and':
       case 'or': {
-        const parts = f.filters.map((x) => relationElement(rel, x));
-        return {
-          sql: `(${parts.map((p) => p.sql).join(` ${f.op.toUpperCase()} `)})`,
-          params: parts.flatMap((p) => p.params),
-        };
+        return joined(
+          f.op,
+          f.filters.map((x) => relationElement(rel, x)),
+        );
       }
       case 'not': {
-        const inner = relationElement(rel, f.filter);
-        return { sql: `NOT (${inner.sql})`, params: inner.params };
+        return negated(relationElement(rel, f.filter));
       }
       case 'has':
         return FALSE;
@@ -283,7 +293,7 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
         const field =
           f.attribute.schema === null && f.attribute.sub === null ? rel.fields[f.attribute.name] : undefined;
         const cond = field ? textCondition(field, f.op === 'ne' ? 'eq' : f.op, f.value) : null;
-        if (f.op === 'ne') return cond ? { sql: `NOT (${cond.sql})`, params: cond.params } : TRUE;
+        if (f.op === 'ne') return cond ? negated(cond) : TRUE;
         return cond ? { sql: `(${cond.sql})`, params: cond.params } : FALSE;
       }
     }
@@ -365,15 +375,13 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
     switch (f.op) {
       case 'and':
       case 'or': {
-        const parts = f.filters.map((x) => element(x, top));
-        return {
-          sql: `(${parts.map((p) => p.sql).join(` ${f.op.toUpperCase()} `)})`,
-          params: parts.flatMap((p) => p.params),
-        };
+        return joined(
+          f.op,
+          f.filters.map((x) => element(x, top)),
+        );
       }
       case 'not': {
-        const inner = element(f.filter, top);
-        return { sql: `NOT (${inner.sql})`, params: inner.params };
+        return negated(element(f.filter, top));
       }
       case 'has':
         return FALSE;
@@ -398,7 +406,7 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
               params: [keyOf(top, f.attribute.name), ...cond.params],
             }
           : FALSE;
-        return f.op === 'ne' ? { sql: `NOT (${exists.sql})`, params: exists.params } : exists;
+        return f.op === 'ne' ? negated(exists) : exists;
       }
     }
   }
@@ -420,23 +428,17 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
     switch (f.op) {
       case 'and':
       case 'or': {
-        const parts = f.filters.map(walk);
-        return {
-          sql: `(${parts.map((p) => p.sql).join(` ${f.op.toUpperCase()} `)})`,
-          params: parts.flatMap((p) => p.params),
-        };
+        return joined(f.op, f.filters.map(walk));
       }
       case 'not': {
-        const inner = walk(f.filter);
-        return { sql: `NOT (${inner.sql})`, params: inner.params };
+        return negated(walk(f.filter));
       }
       case 'pr':
         return presence(f.attribute);
       case 'has':
         return valuePath(f.attribute, f.filter);
       case 'ne': {
-        const eq = compare(f.attribute, 'eq', f.value);
-        return { sql: `NOT (${eq.sql})`, params: eq.params };
+        return negated(compare(f.attribute, 'eq', f.value));
       }
       default:
         return compare(f.attribute, f.op, f.value);
