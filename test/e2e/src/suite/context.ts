@@ -132,6 +132,17 @@ export function expectRefused(response: BrowserResponse, code: JitErrorCode): vo
   expect(response.body).not.toMatch(/at .*\.(ts|js):\d+|<saml|eyJ/);
 }
 
+/**
+ * The instant to read audit events from, once the clock has passed every event written so far:
+ * audit times have millisecond precision, and an event written in the millisecond a test starts in
+ * must not count as the test's own.
+ */
+export async function auditMark(): Promise<Date> {
+  const start = Date.now();
+  while (Date.now() <= start) await new Promise((resolve) => setTimeout(resolve, 1));
+  return new Date();
+}
+
 /** Nothing exists for this person, and a denial with `code` was audited since `since`. */
 export async function expectNothingCreated(
   ctx: SuiteContext,

@@ -12,6 +12,7 @@ import {
 import { Browser } from '../browser.js';
 import type { SuiteContext, TestPerson } from './context.js';
 import {
+  auditMark,
   expectDenialAudited,
   expectNothingCreated,
   expectRefused,
@@ -43,7 +44,7 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
     code: 'OIDC_CALLBACK_INVALID',
     editCallback?: (url: URL) => URL,
   ) {
-    const since = new Date();
+    const since = await auditMark();
     const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc', person.subject, editCallback);
     expectRefused(response, code);
     await expectNothingCreated(ctx, person, ACME, code, since);
@@ -154,7 +155,7 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
         url.searchParams.set('code', 'spent');
         return url;
       });
-      const since = new Date();
+      const since = await auditMark();
       const response = await new Browser().get(stolen, { json: true });
       expectRefused(response, 'OIDC_CALLBACK_INVALID');
       await expectNothingCreated(ctx, person, ACME, 'OIDC_CALLBACK_INVALID', since);
@@ -171,7 +172,7 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
       );
       const attacker = { ...newPerson(), email: victim.email };
       account(attacker, { email_verified: false });
-      const since = new Date();
+      const since = await auditMark();
       const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc', attacker.subject);
       expectRefused(response, 'EMAIL_NOT_VERIFIED');
       await expectDenialAudited(ctx, ACME, 'EMAIL_NOT_VERIFIED', since);
@@ -190,7 +191,7 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
       );
       const attacker = { ...newPerson(), email: victim.email };
       account(attacker, { email_verified: true });
-      const since = new Date();
+      const since = await auditMark();
       const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc-partner', attacker.subject);
       expectRefused(response, 'DOMAIN_NOT_ALLOWED');
       await expectDenialAudited(
@@ -206,7 +207,7 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
       const where = { tenantId: 'acme', connectionId: 'acme-oidc-entra' };
       const outsider = newPerson();
       account(outsider, { tid: 'dir-evil' });
-      const since = new Date();
+      const since = await auditMark();
       const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc-entra', outsider.subject);
       expectRefused(response, 'OIDC_TENANT_NOT_ALLOWED');
       await expectNothingCreated(ctx, outsider, where, 'OIDC_TENANT_NOT_ALLOWED', since);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Browser } from '../browser.js';
 import { NAMEID_TRANSIENT, OTHER_IDP_KEY } from '../saml-idp.js';
 import {
+  auditMark,
   expectDenialAudited,
   expectNothingCreated,
   expectRefused,
@@ -29,7 +30,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     ];
     for (const [variant, connectionId] of variants) {
       it(`signature wrapping: ${variant}`, async () => {
-        const since = new Date();
+        const since = await auditMark();
         const attacker = newPerson('acme.test', 'attacker');
         const victim = newPerson('acme.test', 'victim');
         const { response } = await samlLoginWith(
@@ -47,7 +48,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     }
 
     it('refuses an unsigned assertion inside a signed response', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -59,7 +60,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses an assertion signed by another key', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -75,7 +76,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
       const first = await samlLogin(ctx, browser, 'acme-saml', samlUser(victim));
       const victimMe = await expectSignedIn(ctx, browser, first.response, victim.email);
 
-      const since = new Date();
+      const since = await auditMark();
       // The IdP signs "<victim>.evil.test"; the attacker adds a comment after signing, which the
       // signature does not cover (exclusive c14n drops comments).
       const attacker = {
@@ -97,7 +98,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses an expired assertion', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -109,7 +110,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses an assertion that is not yet valid', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -121,7 +122,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses an assertion for another audience', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -132,7 +133,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses an assertion whose Recipient is another ACS URL', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -143,7 +144,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses a response whose Destination is another ACS URL', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -154,7 +155,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses an assertion issued under another IdP entity id, even with the trusted key', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -168,7 +169,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
       const person = newPerson();
       const first = await samlLogin(ctx, new Browser(), 'acme-saml', samlUser(person));
       expect(first.response.status).toBeLessThan(400);
-      const since = new Date();
+      const since = await auditMark();
       const replay = await new Browser().post(first.request.acsUrl, first.posted, { json: true });
       expectRefused(replay, 'SAML_REPLAY');
       await expectDenialAudited(ctx, ACME, 'SAML_REPLAY', since);
@@ -200,7 +201,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses a response to a request this app never made (unknown InResponseTo)', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -211,7 +212,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses an unsolicited (IdP-initiated) response on a connection that did not opt in', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -222,7 +223,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses a SHA-1 signature unless the connection allows it', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person),
@@ -240,7 +241,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
     });
 
     it('refuses XML with a DOCTYPE, even one whose entity is never used', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(
         ctx,
@@ -270,7 +271,7 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
         ).toString('base64'),
         RelayState: relayState,
       });
-      let since = new Date();
+      let since = await auditMark();
       const elsewhere = await new Browser().post(request.acsUrl, unsolicited('https://evil.test/'), {
         json: true,
       });
@@ -285,13 +286,13 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
         await browser.post(request.acsUrl, fields, { json: true }),
         person.email,
       );
-      since = new Date();
+      since = await auditMark();
       expectRefused(await new Browser().post(request.acsUrl, fields, { json: true }), 'SAML_REPLAY');
       await expectDenialAudited(ctx, where, 'SAML_REPLAY', since);
     });
 
     it('refuses a transient NameID as a subject', async () => {
-      const since = new Date();
+      const since = await auditMark();
       const person = newPerson();
       const { response } = await samlLoginWith(ctx, new Browser(), 'acme-saml', {
         user: samlUser(person, {}, NAMEID_TRANSIENT),

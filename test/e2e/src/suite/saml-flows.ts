@@ -3,6 +3,7 @@ import { createVerify, randomUUID } from 'node:crypto';
 import { Browser } from '../browser.js';
 import { IDP_KEY, OTHER_IDP_KEY, SP_KEY } from '../saml-idp.js';
 import {
+  auditMark,
   expectDenialAudited,
   expectNothingCreated,
   expectRefused,
@@ -150,7 +151,7 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       const person = newPerson('globex.test');
       const globex = { tenantId: 'globex', connectionId: 'globex-saml' };
       // Signed with the key both connections trust, but issued as tenant A's IdP.
-      let since = new Date();
+      let since = await auditMark();
       const asA = await samlLoginWith(ctx, new Browser(), 'globex-saml', {
         user: samlUser(person),
         issuer: ctx.env.saml.entityIdFor('acme-saml'),
@@ -159,7 +160,7 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       await expectNothingCreated(ctx, person, globex, 'SAML_ISSUER_MISMATCH', since);
 
       // A valid response of tenant A's login, delivered to tenant B's ACS.
-      since = new Date();
+      since = await auditMark();
       const browser = new Browser();
       const start = await browser.get(`${ctx.baseUrl}/auth/saml/acme-saml/login`);
       const request = ctx.env.saml.requestFromRedirect(start.location!);
@@ -183,7 +184,7 @@ export function registerSamlFlows(ctx: SuiteContext): void {
     it('with JIT off, refuses unknown people and admits existing ones', async () => {
       const where = { tenantId: 'acme', connectionId: 'acme-saml-nojit' };
       const stranger = newPerson();
-      const since = new Date();
+      const since = await auditMark();
       const refused = await samlLogin(ctx, new Browser(), 'acme-saml-nojit', samlUser(stranger));
       expectRefused(refused.response, 'JIT_DISABLED');
       await expectNothingCreated(ctx, stranger, where, 'JIT_DISABLED', since);
@@ -238,7 +239,7 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       expectRefused(await me(ctx, browser), 'SESSION_ENDED');
       expectRefused(await me(ctx, browser), 'SESSION_ENDED');
 
-      const since = new Date();
+      const since = await auditMark();
       const again = new Browser();
       const refused = await samlLogin(ctx, again, 'acme-saml', samlUser(person));
       expectRefused(refused.response, 'USER_DEACTIVATED');
