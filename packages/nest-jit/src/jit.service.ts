@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  ConfigurationError,
   createProvisioner,
   type AuditActor,
   type Connection,
@@ -10,6 +11,8 @@ import {
   type ProvisioningResult,
   type ProvisionRequest,
   type Provisioner,
+  type SeatAdmission,
+  type StoreTransaction,
   type UserRecord,
 } from '@jit-sso/core';
 import { JIT_MODULE_OPTIONS } from './jit.module-definition.js';
@@ -17,11 +20,13 @@ import { checkModuleOptions, type JitModuleOptions } from './options.js';
 
 /**
  * The engine as a Nest provider. Every decision is jit-core's; this class only builds the engine
- * from the module options when the module starts (so configuration errors stop the boot).
+ * from the module options when the module starts (so configuration errors stop the boot). It is
+ * also what the SCIM service takes as its provisioner (`createScimService({ provisioner: jit })`),
+ * for the connection's role rules and the tenants' seat limits.
  */
 @Injectable()
-export class JitService implements Provisioner {
-  private readonly engine: Provisioner;
+export class JitService implements Provisioner, SeatAdmission {
+  private readonly engine: Provisioner & Partial<SeatAdmission>;
   readonly options: JitModuleOptions;
 
   constructor(@Inject(JIT_MODULE_OPTIONS) options: JitModuleOptions) {
@@ -59,5 +64,16 @@ export class JitService implements Provisioner {
 
   getConnection(id: string): Promise<Connection> {
     return this.engine.getConnection(id);
+  }
+
+  admitUser(tx: StoreTransaction, tenantId: string): Promise<void> {
+    if (typeof this.engine.admitUser !== 'function') {
+      return Promise.reject(
+        new ConfigurationError(
+          'The provisioner given to JitModule cannot admit users within seat limits: build it with createProvisioner.',
+        ),
+      );
+    }
+    return this.engine.admitUser(tx, tenantId);
   }
 }

@@ -1,11 +1,11 @@
-import './fixtures.js';
+import { oidcConnection } from './fixtures.js';
 import { Controller, Get, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { createProvisioner, MemoryDirectoryStore } from '@jit-sso/core';
+import { ConfigurationError, createProvisioner, MemoryDirectoryStore } from '@jit-sso/core';
 import { createDirectory, createScimService, issueDirectoryToken } from '@jit-sso/scim';
-import { JitScimModule } from '../src/index.js';
+import { JitModule, JitScimModule, JitService } from '../src/index.js';
 
 async function directory(baseUrl: string) {
   const store = new MemoryDirectoryStore();
@@ -80,5 +80,51 @@ describe('JitScimModule', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('takes JitService as the SCIM provisioner: the tenant seat limit holds for directory users', async () => {
+    const store = new MemoryDirectoryStore();
+    const { id } = await createDirectory(store, { tenantId: 'acme', connectionId: 'acme-oidc' });
+    const { token } = await issueDirectoryToken(store, id, { label: 'test' });
+    @Module({
+      imports: [
+        JitModule.forRoot({
+          store,
+          connections: [oidcConnection()],
+          tenants: [{ id: 'acme', seatLimit: 1 }],
+          isGlobal: true,
+        }),
+        JitScimModule.forRootAsync({
+          inject: [JitService],
+          useFactory: (jit: JitService) => ({
+            service: createScimService({ store, provisioner: jit, baseUrl: 'http://app.test/scim/v2' }),
+          }),
+        }),
+      ],
+    })
+    class AppModule {}
+    const ref = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = ref.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const server = app.getHttpServer();
+      const post = (userName: string) =>
+        request(server).post('/scim/v2/Users').set('Authorization', `Bearer ${token}`).send(user(userName));
+      expect((await post('a@acme.test')).status).toBe(201);
+      const refused = await post('b@acme.test');
+      expect(refused.status, refused.text).toBe(403);
+      expect(JSON.parse(refused.text).detail).toMatch(/^SEAT_LIMIT_REACHED/);
+      expect(await store.findUserByEmail('acme', 'b@acme.test')).toBeNull();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses seat admission with a ConfigurationError when its provisioner cannot admit users', async () => {
+    const store = new MemoryDirectoryStore();
+    const { admitUser, ...withoutSeats } = createProvisioner({ store, connections: [oidcConnection()] });
+    expect(typeof admitUser).toBe('function');
+    const jit = new JitService({ provisioner: withoutSeats, connections: [oidcConnection()] });
+    await expect(store.transaction((tx) => jit.admitUser(tx, 'acme'))).rejects.toThrow(ConfigurationError);
   });
 });
