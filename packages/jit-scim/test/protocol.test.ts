@@ -257,7 +257,7 @@ describe('Bulk', () => {
 });
 
 describe('filters on memberships', () => {
-  it('finds groups by members (Entra checks membership this way) and users by their groups', async () => {
+  it('finds groups by their members (a membership check) and users by their groups', async () => {
     const h = await harness();
     const ann = (await h.call('POST', '/Users', user('ann'))).body;
     const bob = (await h.call('POST', '/Users', user('bob'))).body;
