@@ -1,37 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import express from 'express';
 import request from 'supertest';
-import { createProvisioner, MemoryDirectoryStore } from '@jit-sso/core';
-import { createDirectory, createScimService, issueDirectoryToken } from '@jit-sso/scim';
+import { scimTestDirectory, scimUser } from '@jit-sso/scim/testing';
 import { scimRouter } from '../src/index.js';
-
-async function directory() {
-  const store = new MemoryDirectoryStore();
-  const provisioner = createProvisioner({
-    store,
-    connections: [
-      {
-        id: 'acme-oidc',
-        tenantId: 'acme',
-        protocol: 'oidc',
-        issuer: 'https://idp.test',
-        jit: { verifiedDomains: ['acme.test'] },
-      },
-    ],
-  });
-  const { id } = await createDirectory(store, { tenantId: 'acme', connectionId: 'acme-oidc' });
-  const { token } = await issueDirectoryToken(store, id, { label: 'test' });
-  return {
-    scim: createScimService({ store, provisioner, baseUrl: 'http://app.test/scim/v2' }),
-    auth: `Bearer ${token}`,
-  };
-}
-
-const user = (userName: string) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName });
 
 describe('scimRouter', () => {
   it('serves the SCIM base behind express.json(): parsed JSON bodies and raw scim+json bodies', async () => {
-    const { scim, auth } = await directory();
+    const { scim, auth } = await scimTestDirectory('http://app.test/scim/v2');
     const app = express();
     app.use(express.json());
     app.use('/scim/v2', scimRouter(scim));
@@ -40,13 +15,13 @@ describe('scimRouter', () => {
     const parsed = await request(app)
       .post('/scim/v2/Users')
       .set('Authorization', auth)
-      .send(user('a@acme.test'));
+      .send(scimUser('a@acme.test'));
     expect(parsed.status, parsed.text).toBe(201);
     const raw = await request(app)
       .post('/scim/v2/Users')
       .set('Authorization', auth)
       .set('Content-Type', 'application/scim+json')
-      .send(JSON.stringify(user('b@acme.test')));
+      .send(JSON.stringify(scimUser('b@acme.test')));
     expect(raw.status, raw.text).toBe(201);
     expect(raw.headers['location']).toBe(`http://app.test/scim/v2/Users/${JSON.parse(raw.text).id}`);
 
@@ -62,7 +37,7 @@ describe('scimRouter', () => {
   });
 
   it('refuses a request without the directory token', async () => {
-    const { scim } = await directory();
+    const { scim } = await scimTestDirectory('http://app.test/scim/v2');
     const app = express().use('/scim/v2', scimRouter(scim));
     const response = await request(app).get('/scim/v2/Users');
     expect(response.status).toBe(401);

@@ -2,37 +2,12 @@ import { describe, expect, it } from 'vitest';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import request from 'supertest';
-import { createProvisioner, MemoryDirectoryStore } from '@jit-sso/core';
-import { createDirectory, createScimService, issueDirectoryToken } from '@jit-sso/scim';
+import { scimTestDirectory, scimUser } from '@jit-sso/scim/testing';
 import { scimMiddleware } from '../src/index.js';
-
-async function directory() {
-  const store = new MemoryDirectoryStore();
-  const provisioner = createProvisioner({
-    store,
-    connections: [
-      {
-        id: 'acme-oidc',
-        tenantId: 'acme',
-        protocol: 'oidc',
-        issuer: 'https://idp.test',
-        jit: { verifiedDomains: ['acme.test'] },
-      },
-    ],
-  });
-  const { id } = await createDirectory(store, { tenantId: 'acme', connectionId: 'acme-oidc' });
-  const { token } = await issueDirectoryToken(store, id, { label: 'test' });
-  return {
-    scim: createScimService({ store, provisioner, baseUrl: 'http://app.test/directory/scim' }),
-    auth: `Bearer ${token}`,
-  };
-}
-
-const user = (userName: string) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName });
 
 describe('scimMiddleware', () => {
   it('serves its path after koa-bodyparser read the body, and leaves other paths to the app', async () => {
-    const { scim, auth } = await directory();
+    const { scim, auth } = await scimTestDirectory('http://app.test/directory/scim');
     const app = new Koa();
     app.use(bodyParser());
     app.use(scimMiddleware(scim, { path: '/directory/scim' }));
@@ -44,7 +19,7 @@ describe('scimMiddleware', () => {
     const created = await request(server)
       .post('/directory/scim/Users')
       .set('Authorization', auth)
-      .send(user('a@acme.test'));
+      .send(scimUser('a@acme.test'));
     expect(created.status, created.text).toBe(201);
     const id = JSON.parse(created.text).id as string;
     const read = await request(server).get(`/directory/scim/Users/${id}`).set('Authorization', auth);
@@ -55,13 +30,13 @@ describe('scimMiddleware', () => {
   });
 
   it('reads raw scim+json bodies when it comes before the body parser', async () => {
-    const { scim, auth } = await directory();
+    const { scim, auth } = await scimTestDirectory('http://app.test/directory/scim');
     const app = new Koa().use(scimMiddleware(scim, { path: '/directory/scim' }));
     const created = await request(app.callback())
       .post('/directory/scim/Users')
       .set('Authorization', auth)
       .set('Content-Type', 'application/scim+json')
-      .send(JSON.stringify(user('b@acme.test')));
+      .send(JSON.stringify(scimUser('b@acme.test')));
     expect(created.status, created.text).toBe(201);
     const unauthorised = await request(app.callback()).get('/directory/scim/Users');
     expect(unauthorised.status).toBe(401);

@@ -5,28 +5,8 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, createProvisioner, MemoryDirectoryStore } from '@jit-sso/core';
 import { createDirectory, createScimService, issueDirectoryToken } from '@jit-sso/scim';
+import { scimTestDirectory, scimUser } from '@jit-sso/scim/testing';
 import { JitModule, JitScimModule, JitService } from '../src/index.js';
-
-async function directory(baseUrl: string) {
-  const store = new MemoryDirectoryStore();
-  const provisioner = createProvisioner({
-    store,
-    connections: [
-      {
-        id: 'acme-oidc',
-        tenantId: 'acme',
-        protocol: 'oidc',
-        issuer: 'https://idp.test',
-        jit: { verifiedDomains: ['acme.test'] },
-      },
-    ],
-  });
-  const { id } = await createDirectory(store, { tenantId: 'acme', connectionId: 'acme-oidc' });
-  const { token } = await issueDirectoryToken(store, id, { label: 'test' });
-  return { scim: createScimService({ store, provisioner, baseUrl }), auth: `Bearer ${token}` };
-}
-
-const user = (userName: string) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName });
 
 @Controller('directory')
 class AppController {
@@ -38,7 +18,7 @@ class AppController {
 
 describe('JitScimModule', () => {
   it('serves its path behind a global prefix, with JSON bodies Nest parsed and raw scim+json bodies', async () => {
-    const { scim, auth } = await directory('http://app.test/api/directory/scim');
+    const { scim, auth } = await scimTestDirectory('http://app.test/api/directory/scim');
     @Module({
       imports: [
         JitScimModule.forRootAsync({ useFactory: () => ({ service: scim, path: 'directory/scim' }) }),
@@ -55,13 +35,13 @@ describe('JitScimModule', () => {
       const parsed = await request(server)
         .post('/api/directory/scim/Users')
         .set('Authorization', auth)
-        .send(user('a@acme.test'));
+        .send(scimUser('a@acme.test'));
       expect(parsed.status, parsed.text).toBe(201);
       const raw = await request(server)
         .post('/api/directory/scim/Users')
         .set('Authorization', auth)
         .set('Content-Type', 'application/scim+json')
-        .send(JSON.stringify(user('b@acme.test')));
+        .send(JSON.stringify(scimUser('b@acme.test')));
       expect(raw.status, raw.text).toBe(201);
       const found = await request(server)
         .get('/api/directory/scim/Users')
@@ -109,7 +89,10 @@ describe('JitScimModule', () => {
     try {
       const server = app.getHttpServer();
       const post = (userName: string) =>
-        request(server).post('/scim/v2/Users').set('Authorization', `Bearer ${token}`).send(user(userName));
+        request(server)
+          .post('/scim/v2/Users')
+          .set('Authorization', `Bearer ${token}`)
+          .send(scimUser(userName));
       expect((await post('a@acme.test')).status).toBe(201);
       const refused = await post('b@acme.test');
       expect(refused.status, refused.text).toBe(403);
