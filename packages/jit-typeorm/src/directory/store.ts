@@ -57,6 +57,13 @@ function resourceFrom(row: Row): ScimResourceRecord {
   });
 }
 
+/** A resource read with `resourceSelect`: users carry `active`, from the tenant user's status. */
+function listedFrom(type: ScimResourceType, row: Row): ScimResourceRecord {
+  return type === 'User'
+    ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' })
+    : resourceFrom(row);
+}
+
 function directoryFrom(row: Row): DirectoryRecord {
   return Object.freeze({
     id: row['id'] as string,
@@ -374,7 +381,7 @@ class DirectorySql {
   async queryResources(query: ResourceQuery): Promise<ResourcePage> {
     const q = this.q;
     const t = this.t;
-    const join = query.type === 'User' ? ` JOIN ${t.users} u ON u.${q(t.userId)} = r.${q('id')}` : '';
+    const { columns, join } = this.resourceSelect(query.type);
     const where = [`r.${q('directory_id')} = ?`, `r.${q('type')} = ?`];
     const params: unknown[] = [query.directoryId, query.type];
     if (query.filter) {
@@ -414,20 +421,15 @@ class DirectorySql {
         `${expression.sql}${this.db.dialect === 'postgres' && expression.text ? ' COLLATE "C"' : ''} ${descending ? 'DESC' : 'ASC'}, r.${q('id')}`;
       orderParams.push(...expression.params, ...expression.params);
     }
-    const status = query.type === 'User' ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : '';
-    const toResource = (row: Row): ScimResourceRecord =>
-      query.type === 'User'
-        ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' })
-        : resourceFrom(row);
     if (query.offset <= 0 && !query.sortBy) {
       // A first page in id order skips nothing: its rows are read in the same statement.
       const rows = await this.sql.rows(
-        `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${status} FROM ${t.resources} r${join} WHERE ${where.join(' AND ')} ORDER BY ${order} ${this.db.limit()}`,
+        `SELECT ${columns} FROM ${t.resources} r${join} WHERE ${where.join(' AND ')} ORDER BY ${order} ${this.db.limit()}`,
         [...params, Math.floor(query.limit)],
       );
       return {
         total: rows.length < query.limit ? rows.length : await count(),
-        resources: rows.map(toResource),
+        resources: rows.map((row) => listedFrom(query.type, row)),
       };
     }
     if (!query.filter && !query.sortBy) {
@@ -452,14 +454,13 @@ class DirectorySql {
       query.type,
       pageRows.map((row) => row['id'] as string),
     );
-    const rows = resources;
-    // A short page tells the total without counting (a userName lookup is one query).
+    // A short page tells the total without counting.
     const total =
       countsRest && pageRows.length > 0
         ? query.offset + pageRows.length + Number(pageRows[0]!['rest'])
-        : rows.length > 0 && rows.length < query.limit
-          ? query.offset + rows.length
-          : rows.length === 0 && query.offset === 0
+        : resources.length > 0 && resources.length < query.limit
+          ? query.offset + resources.length
+          : resources.length === 0 && query.offset === 0
             ? 0
             : await count();
     return { total, resources };
@@ -475,10 +476,10 @@ class DirectorySql {
   private async listPage(query: ResourceQuery): Promise<ResourcePage | null> {
     const q = this.q;
     const t = this.t;
-    const countSql = `SELECT d.${q(COUNT_COLUMN[query.type])} FROM ${t.directories} d WHERE d.${q('id')} = ?`;
+    const countSql = `SELECT d.${q(COUNT_COLUMN[query.type])} AS ${q('n')} FROM ${t.directories} d WHERE d.${q('id')} = ?`;
     const readCount = async () => {
       const [row] = await this.sql.rows(countSql, [query.directoryId]);
-      return row ? Number(Object.values(row)[0]) : null;
+      return row ? Number(row['n']) : null;
     };
     let total = await readCount();
     if (total === null) return { total: 0, resources: [] };
@@ -508,21 +509,25 @@ class DirectorySql {
   /** The resources with these ids, in this order, with the user status of users. */
   private async fetch(type: ScimResourceType, ids: string[]): Promise<ScimResourceRecord[]> {
     if (!ids.length) return [];
-    const q = this.q;
-    const t = this.t;
-    const user = type === 'User';
+    const { columns, join } = this.resourceSelect(type);
     const rows = await this.sql.rows(
-      `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}${user ? `, u.${q(t.userStatus)} AS ${q('user_status')}` : ''} FROM ${t.resources} r` +
-        `${user ? ` JOIN ${t.users} u ON u.${q(t.userId)} = r.${q('id')}` : ''} WHERE r.${q('id')} IN (${ids.map(() => '?').join(', ')})`,
+      `SELECT ${columns} FROM ${this.t.resources} r${join} WHERE r.${this.q('id')} IN (${ids.map(() => '?').join(', ')})`,
       ids,
     );
     const position = new Map(ids.map((id, i) => [id, i]));
     rows.sort((a, b) => position.get(a['id'] as string)! - position.get(b['id'] as string)!);
-    return rows.map((row) =>
-      user
-        ? Object.freeze({ ...resourceFrom(row), active: row['user_status'] === 'active' })
-        : resourceFrom(row),
-    );
+    return rows.map((row) => listedFrom(type, row));
+  }
+
+  /** What reads listed resources of `type` (`r`): their columns and, for users, the tenant user's status. */
+  private resourceSelect(type: ScimResourceType): { columns: string; join: string } {
+    const q = this.q;
+    const t = this.t;
+    if (type !== 'User') return { columns: this.cols(RESOURCE_COLUMNS, 'r.'), join: '' };
+    return {
+      columns: `${this.cols(RESOURCE_COLUMNS, 'r.')}, u.${q(t.userStatus)} AS ${q('user_status')}`,
+      join: ` JOIN ${t.users} u ON u.${q(t.userId)} = r.${q('id')}`,
+    };
   }
 
   async listMembers(groupId: string): Promise<GroupMember[]> {
