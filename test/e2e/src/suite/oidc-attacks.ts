@@ -161,7 +161,8 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
       await expectNothingCreated(ctx, person, ACME, 'OIDC_CALLBACK_INVALID', since);
     });
 
-    it('does not link an existing account on an unverified email', async () => {
+    /** A person signed in through SAML, and someone else at the OIDC IdP claiming their email. */
+    async function victimAndImpostor() {
       const victim = newPerson();
       const browser = new Browser();
       const existing = await expectSignedIn(
@@ -170,7 +171,11 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
         (await samlLogin(ctx, browser, 'acme-saml', samlUser(victim))).response,
         victim.email,
       );
-      const attacker = { ...newPerson(), email: victim.email };
+      return { existing, attacker: { ...newPerson(), email: victim.email } };
+    }
+
+    it('does not link an existing account on an unverified email', async () => {
+      const { existing, attacker } = await victimAndImpostor();
       account(attacker, { email_verified: false });
       const since = await auditMark();
       const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc', attacker.subject);
@@ -181,15 +186,7 @@ export function registerOidcAttacks(ctx: SuiteContext): void {
     });
 
     it('does not let an IdP that is not authoritative for the domain take over an account', async () => {
-      const victim = newPerson();
-      const browser = new Browser();
-      const existing = await expectSignedIn(
-        ctx,
-        browser,
-        (await samlLogin(ctx, browser, 'acme-saml', samlUser(victim))).response,
-        victim.email,
-      );
-      const attacker = { ...newPerson(), email: victim.email };
+      const { existing, attacker } = await victimAndImpostor();
       account(attacker, { email_verified: true });
       const since = await auditMark();
       const { response } = await oidcLogin(ctx, new Browser(), 'acme-oidc-partner', attacker.subject);
