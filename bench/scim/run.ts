@@ -264,6 +264,232 @@ async function scimmy(): Promise<System> {
   };
 }
 
+// ---- the floor: jit-scim's statements, written by hand on the raw driver ----
+
+/**
+ * The statements jit-scim runs for each operation (same schema from the package's migrations, same
+ * pragmas, same transactions, the same rows written), issued by hand on better-sqlite3's prepared
+ * statements with no SCIM layer: no parsing, validation, PATCH evaluation, token hashing or
+ * response rendering. What jit-scim costs above this is its own code; what this costs is the price
+ * of the rows the issue asks for (the tenant user, the resource and its filter index rows, the
+ * directory's count and the audit event, in one transaction). Its own file: its tables carry the
+ * same names as jit-scim's.
+ */
+async function floor(): Promise<System> {
+  const { createHash, randomUUID } = await import('node:crypto');
+  const { createJitDataSource, migrate, TypeormDirectoryStore } = await import('@jit-sso/typeorm');
+  const { createDirectory, issueDirectoryToken } = await import('@jit-sso/scim');
+  const floorFile = join(dir, 'floor.db');
+  for (const suffix of ['', '-wal', '-shm']) rmSync(floorFile + suffix, { force: true });
+  const dataSource = await createJitDataSource(`sqlite:${floorFile}`);
+  await migrate(dataSource);
+  const store = new TypeormDirectoryStore(dataSource);
+  const directory = await createDirectory(store, { tenantId: 'bench' });
+  const { token } = await issueDirectoryToken(store, directory.id);
+  const hash = createHash('sha256').update(token).digest('hex');
+  const db = (dataSource.driver as unknown as { databaseConnection: any }).databaseConnection;
+  const userCols = `u."id", u."tenant_id", u."email", u."status", u."source", u."attributes", u."roles", u."external_id", u."created_at", u."updated_at", u."last_login_at", u."deactivated_at"`;
+  const resourceCols = `"id", "directory_id", "type", "name", "external_id", "data", "version", "created_at", "updated_at"`;
+  const st = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    token: db.prepare(
+      `SELECT t."id", t."directory_id", t."revoked_at", d."tenant_id" FROM "jit_scim_tokens" t JOIN "jit_scim_directories" d ON d."id" = t."directory_id" WHERE t."hash" = ?`,
+    ),
+    resourceByName: db.prepare(
+      `SELECT ${resourceCols} FROM "jit_scim_resources" WHERE "directory_id" = ? AND "user_name_key" = ?`,
+    ),
+    resourceById: db.prepare(
+      `SELECT ${resourceCols} FROM "jit_scim_resources" WHERE "id" = ? AND "directory_id" = ? AND "type" = ?`,
+    ),
+    userByEmail: db.prepare(
+      `SELECT ${userCols} FROM "jit_users" u WHERE u."tenant_id" = ? AND u."email" = ?`,
+    ),
+    userById: db.prepare(`SELECT ${userCols} FROM "jit_users" u WHERE u."id" = ?`),
+    insertUser: db.prepare(
+      `INSERT INTO "jit_users" ("id", "tenant_id", "email", "status", "source", "attributes", "roles", "external_id", "created_at", "updated_at", "last_login_at", "deactivated_at") VALUES (?, ?, ?, 'active', 'scim', ?, '[]', ?, ?, ?, NULL, NULL)`,
+    ),
+    updateUser: db.prepare(`UPDATE "jit_users" SET "attributes" = ?, "updated_at" = ? WHERE "id" = ?`),
+    audit: db.prepare(
+      `INSERT INTO "jit_audit_events" ("id", "at", "tenant_id", "actor", "action", "connection_id", "subject", "user_id", "reason", "changes") VALUES (?, ?, ?, 'scim', ?, NULL, NULL, ?, 'scim', ?)`,
+    ),
+    insertResource: db.prepare(
+      `INSERT INTO "jit_scim_resources" ("id", "directory_id", "type", "name", "external_id", "data", "version", "created_at", "updated_at", "name_key", "user_name_key") VALUES (?, ?, 'User', ?, ?, ?, 1, ?, ?, ?, ?)`,
+    ),
+    updateResource: db.prepare(
+      `UPDATE "jit_scim_resources" SET "data" = ?, "version" = ?, "updated_at" = ? WHERE "id" = ?`,
+    ),
+    insertValues: new Map<number, any>(),
+    valuesOf: db.prepare(
+      `SELECT "id", "attr", "elem", "kind", "text", "num" FROM "jit_scim_values" WHERE "resource_id" = ?`,
+    ),
+    deleteValue: db.prepare(`DELETE FROM "jit_scim_values" WHERE "id" = ?`),
+    count: db.prepare(`UPDATE "jit_scim_directories" SET "user_count" = "user_count" + 1 WHERE "id" = ?`),
+    lookup: db.prepare(
+      `SELECT r."id", r."directory_id", r."type", r."name", r."external_id", r."data", r."version", r."created_at", r."updated_at", u."status" AS "user_status" FROM "jit_scim_resources" r JOIN "jit_users" u ON u."id" = r."id" WHERE r."directory_id" = ? AND r."type" = 'User' AND r."user_name_key" = ? LIMIT CAST(? AS INTEGER)`,
+    ),
+    readCount: db.prepare(`SELECT "user_count" AS "n" FROM "jit_scim_directories" WHERE "id" = ?`),
+    pageUp: db.prepare(
+      `SELECT r."id" FROM "jit_scim_resources" r WHERE r."directory_id" = ? AND r."type" = 'User' ORDER BY r."id" LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
+    ),
+    pageDown: db.prepare(
+      `SELECT r."id" FROM "jit_scim_resources" r WHERE r."directory_id" = ? AND r."type" = 'User' ORDER BY r."id" DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
+    ),
+    rows: new Map<number, any>(),
+  };
+  /** One multi-row INSERT of filter values, as the store batches them. */
+  const insertValues = (rows: unknown[][]) => {
+    let stmt = st.insertValues.get(rows.length);
+    if (!stmt)
+      st.insertValues.set(
+        rows.length,
+        (stmt = db.prepare(
+          `INSERT INTO "jit_scim_values" ("resource_id", "directory_id", "attr", "attr_top", "elem", "kind", "prefix", "text", "num") VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        )),
+      );
+    stmt.run(...rows.flat());
+  };
+  const rowsByIds = (n: number) => {
+    let stmt = st.rows.get(n);
+    if (!stmt)
+      st.rows.set(
+        n,
+        (stmt = db.prepare(
+          `SELECT r."id", r."directory_id", r."type", r."name", r."external_id", r."data", r."version", r."created_at", r."updated_at", u."status" AS "user_status" FROM "jit_scim_resources" r JOIN "jit_users" u ON u."id" = r."id" WHERE r."id" IN (${Array(n).fill('?').join(', ')}) ORDER BY r."id"`,
+        )),
+      );
+    return stmt;
+  };
+  const authenticate = () => {
+    const row = st.token.get(hash);
+    if (!row || row.revoked_at !== null) throw new Error('floor: token refused');
+    return row as { directory_id: string; tenant_id: string };
+  };
+  const text = (resourceId: string, attr: string, top: string, elem: number, value: string) => {
+    const lower = value.toLowerCase();
+    return [resourceId, directory.id, attr, top, elem, 's', lower.slice(0, 191), lower, null];
+  };
+  const transaction = <T>(work: () => T): T => {
+    st.begin.run();
+    try {
+      const result = work();
+      st.commit.run();
+      return result;
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  };
+  return {
+    name: 'floor: the same statements on raw better-sqlite3',
+    async create(i) {
+      const body = userBody(i);
+      const auth = authenticate();
+      return transaction(() => {
+        const key = body.userName.toLowerCase();
+        if (st.resourceByName.get(auth.directory_id, key)) throw new Error('floor: userName taken');
+        if (st.userByEmail.get(auth.tenant_id, key)) throw new Error('floor: email taken');
+        const id = randomUUID();
+        const at = Date.now();
+        const attributes = {
+          firstName: body.name.givenName,
+          lastName: body.name.familyName,
+          displayName: body.displayName,
+        };
+        st.insertUser.run(id, auth.tenant_id, key, JSON.stringify(attributes), body.externalId, at, at);
+        st.audit.run(
+          randomUUID(),
+          at,
+          auth.tenant_id,
+          'created',
+          id,
+          JSON.stringify([{ field: 'email', from: null, to: key }]),
+        );
+        const {
+          schemas: _schemas,
+          userName: _userName,
+          externalId: _externalId,
+          active: _active,
+          ...data
+        } = body;
+        st.insertResource.run(
+          id,
+          auth.directory_id,
+          body.userName,
+          body.externalId,
+          JSON.stringify(data),
+          at,
+          at,
+          key,
+          key,
+        );
+        insertValues([
+          text(id, 'name.givenname', 'name', -1, body.name.givenName),
+          text(id, 'name.familyname', 'name', -1, body.name.familyName),
+          text(id, 'displayname', 'displayname', -1, body.displayName),
+          text(id, 'emails.value', 'emails', 0, body.emails[0]!.value),
+          text(id, 'emails.type', 'emails', 0, body.emails[0]!.type),
+          [id, directory.id, 'emails.primary', 'emails', 0, 'b', null, null, 1],
+        ]);
+        st.count.run(auth.directory_id);
+        return id;
+      });
+    },
+    async lookup(name) {
+      const auth = authenticate();
+      const rows = st.lookup.all(auth.directory_id, name.toLowerCase(), 200);
+      for (const row of rows) JSON.parse(row.data);
+      return rows.length;
+    },
+    async list(startIndex, count) {
+      const auth = authenticate();
+      const total = st.readCount.get(auth.directory_id).n as number;
+      const offset = startIndex - 1;
+      const n = Math.min(count, total - offset);
+      const reverse = offset > total - offset - n;
+      const ids = (reverse ? st.pageDown : st.pageUp)
+        .all(auth.directory_id, n, reverse ? total - offset - n : offset)
+        .map((row: { id: string }) => row.id);
+      const rows = rowsByIds(ids.length).all(...ids);
+      for (const row of rows) JSON.parse(row.data);
+      return rows.length;
+    },
+    async patch(id, i) {
+      const auth = authenticate();
+      transaction(() => {
+        const current = st.resourceById.get(id, auth.directory_id, 'User');
+        if (!current) throw new Error('floor: no such user');
+        const user = st.userById.get(id);
+        const data = JSON.parse(current.data);
+        const displayName = `Renamed ${i}`;
+        const title = `Title ${i}`;
+        const before = JSON.parse(user.attributes);
+        const attributes = { ...before, displayName };
+        const at = Date.now();
+        st.updateUser.run(JSON.stringify(attributes), at, id);
+        st.audit.run(
+          randomUUID(),
+          at,
+          auth.tenant_id,
+          'updated',
+          id,
+          JSON.stringify([{ field: 'displayName', from: before.displayName, to: displayName }]),
+        );
+        st.updateResource.run(JSON.stringify({ ...data, displayName, title }), current.version + 1, at, id);
+        const stale = st.valuesOf
+          .all(id)
+          .filter((row: { attr: string }) => row.attr === 'displayname' || row.attr === 'title');
+        for (const row of stale) st.deleteValue.run(row.id);
+        insertValues([
+          text(id, 'displayname', 'displayname', -1, displayName),
+          text(id, 'title', 'title', -1, title),
+        ]);
+      });
+    },
+    close: () => dataSource.destroy(),
+  };
+}
+
 // ---- measurement ----
 
 interface Result {
@@ -359,6 +585,7 @@ const systems: Array<[string, () => Promise<System>]> = [
   ['jit-scim', jitScim],
   ['jackson', jackson],
   ['scimmy', scimmy],
+  ['floor', floor],
 ];
 const report: Record<string, unknown> = {
   node: process.version,
