@@ -11,6 +11,9 @@ import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/17
 import { ScimListsAndMembersSqlite1795500000000 } from './directory/migrations/sqlite/1795500000000-ScimListsAndMembers.js';
 import { ScimListsAndMembersPostgres1795500000000 } from './directory/migrations/postgres/1795500000000-ScimListsAndMembers.js';
 import { ScimListsAndMembersMysql1795500000000 } from './directory/migrations/mysql/1795500000000-ScimListsAndMembers.js';
+import { ScimMemberKeysSqlite1796554028010 } from './directory/migrations/sqlite/1796554028010-ScimMemberKeys.js';
+import { ScimMemberKeysPostgres1796554028010 } from './directory/migrations/postgres/1796554028010-ScimMemberKeys.js';
+import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -85,13 +88,20 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitInitSqlite1795439311928,
     ScimDirectorySqlite1795439937548,
     ScimListsAndMembersSqlite1795500000000,
+    ScimMemberKeysSqlite1796554028010,
   ],
   postgres: [
     JitInitPostgres1795439311928,
     ScimDirectoryPostgres1795439937548,
     ScimListsAndMembersPostgres1795500000000,
+    ScimMemberKeysPostgres1796554028010,
   ],
-  mysql: [JitInitMysql1795439311928, ScimDirectoryMysql1795439937548, ScimListsAndMembersMysql1795500000000],
+  mysql: [
+    JitInitMysql1795439311928,
+    ScimDirectoryMysql1795439937548,
+    ScimListsAndMembersMysql1795500000000,
+    ScimMemberKeysMysql1796554028010,
+  ],
 };
 
 /** The migration classes for a dialect, oldest first, to list in the DataSource `migrations`. */

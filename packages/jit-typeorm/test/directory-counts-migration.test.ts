@@ -11,16 +11,20 @@ import { freshMysql, freshPostgres } from './databases.js';
 const dir = mkdtempSync(join(tmpdir(), 'jit-scim-counts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The migrations after the first directory schema, which fill what they add from stored rows. */
+const filling = (name: string) => /^(ScimListsAndMembers|ScimMemberKeys)/.test(name);
+
 /**
  * A database migrated before the directories kept their resource counts and the members their
- * lower-cased display names, holding resources, then migrated to the latest: both are filled from
- * what is stored, lists report the counts and `members.display` filters find the old members.
+ * lower-cased display names and ids, holding resources, then migrated to the latest: all are
+ * filled from what is stored, lists report the counts and `members.display` and `members.value`
+ * filters find the old members (whatever the case of their ids).
  */
 async function expectCountsFilled(url: string): Promise<void> {
   const dialect = dialectOfUrl(url);
   const before = new DataSource({
     ...jitDataSourceOptions(url),
-    migrations: jitMigrations(dialect).filter((m) => !m.name.startsWith('ScimListsAndMembers')),
+    migrations: jitMigrations(dialect).filter((m) => !filling(m.name)),
   });
   await before.initialize();
   await before.runMigrations({ transaction: 'each' });
@@ -31,7 +35,7 @@ async function expectCountsFilled(url: string): Promise<void> {
   );
   const resources: Array<[string, string, string]> = [
     ['u1', 'dir-a', 'User'],
-    ['u2', 'dir-a', 'User'],
+    ['U2', 'dir-a', 'User'],
     ['u3', 'dir-a', 'User'],
     ['g1', 'dir-a', 'Group'],
     ['u4', 'dir-b', 'User'],
@@ -62,13 +66,16 @@ async function expectCountsFilled(url: string): Promise<void> {
   }
   await before.query(
     `INSERT INTO ${q('jit_scim_members')} (${['group_id', 'member_id', 'directory_id', 'display'].map(q).join(', ')}) ` +
-      `VALUES ('g1', 'u1', 'dir-a', 'Ann Ärger'), ('g1', 'u2', 'dir-a', NULL)`,
+      `VALUES ('g1', 'u1', 'dir-a', 'Ann Ärger'), ('g1', 'U2', 'dir-a', NULL)`,
   );
   await before.destroy();
 
   const after = await createJitDataSource(url);
   try {
-    expect(await migrate(after)).toEqual([expect.stringMatching(/^ScimListsAndMembers/)]);
+    expect(await migrate(after)).toEqual([
+      expect.stringMatching(/^ScimListsAndMembers/),
+      expect.stringMatching(/^ScimMemberKeys/),
+    ]);
     const store = new TypeormDirectoryStore(after);
     const total = async (directoryId: string, type: 'User' | 'Group', offset = 0) =>
       (await store.queryResources({ directoryId, type, offset, limit: 2 })).total;
@@ -92,19 +99,35 @@ async function expectCountsFilled(url: string): Promise<void> {
       limit: 10,
     });
     expect(byDisplay.resources.map((r) => r.id)).toEqual(['g1']);
-    expect(await store.listMembers('g1')).toEqual([
+    const byMember = async (value: string) =>
+      (
+        await store.queryResources({
+          directoryId: 'dir-a',
+          type: 'Group',
+          filter: { op: 'eq', attribute: { schema: null, name: 'members', sub: 'value' }, value },
+          offset: 0,
+          limit: 10,
+        })
+      ).resources.map((r) => r.id);
+    expect([await byMember('u2'), await byMember('U1'), await byMember('u4')]).toEqual([['g1'], ['g1'], []]);
+    // (Sorted here: PostgreSQL's collation may order 'u1' before 'U2'.)
+    const members = [...(await store.listMembers('g1'))].sort((a, b) => (a.value < b.value ? -1 : 1));
+    expect(members).toEqual([
+      { value: 'U2', display: null },
       { value: 'u1', display: 'Ann Ärger' },
-      { value: 'u2', display: null },
     ]);
+    // Both migrations go down and up again.
     await after.undoLastMigration({ transaction: 'each' });
-    await after.runMigrations({ transaction: 'each' });
+    await after.undoLastMigration({ transaction: 'each' });
+    expect(await migrate(after)).toHaveLength(2);
     expect(await total('dir-a', 'User', 1)).toBe(3);
+    expect(await byMember('u2')).toEqual(['g1']);
   } finally {
     await after.destroy();
   }
 }
 
-describe('the migration adding directory counts and member display keys', () => {
+describe('the migrations adding directory counts and member keys', () => {
   it('fills them from the stored rows on SQLite', () =>
     expectCountsFilled(`sqlite:${join(dir, 'counts.db')}`));
   it('fills them from the stored rows on PostgreSQL', async () =>

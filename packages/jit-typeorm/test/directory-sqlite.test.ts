@@ -151,7 +151,7 @@ describe('SQL filter translation (property)', () => {
     );
   });
 
-  it('uses the indexes for userName and attribute lookups', async () => {
+  it('uses the indexes for userName, attribute and membership lookups', async () => {
     // The statements queryResources runs, caught at the driver (on a data source of its own, so that
     // none is already prepared), then explained with their parameters.
     const planned = await createJitDataSource('sqlite::memory:', { synchronize: true });
@@ -160,7 +160,7 @@ describe('SQL filter translation (property)', () => {
         databaseConnection: { prepare(sql: string): { all(...params: unknown[]): unknown[] } };
       }
     ).databaseConnection;
-    const plans = async (filter: ScimFilter): Promise<string[]> => {
+    const plans = async (filter: ScimFilter, type: 'User' | 'Group' = 'User'): Promise<string[]> => {
       const seen: string[] = [];
       const prepare = connection.prepare;
       connection.prepare = function (this: typeof connection, sql: string) {
@@ -169,7 +169,7 @@ describe('SQL filter translation (property)', () => {
       };
       const store = new TypeormDirectoryStore(planned);
       try {
-        await store.queryResources({ directoryId: 'plan-d', type: 'User', filter, offset: 0, limit: 10 });
+        await store.queryResources({ directoryId: 'plan-d', type, filter, offset: 0, limit: 10 });
       } finally {
         connection.prepare = prepare;
       }
@@ -192,6 +192,17 @@ describe('SQL filter translation (property)', () => {
     const byEmail = await plans({ op: 'eq', attribute: attr('emails', 'value'), value: 'a@acme.test' });
     expect(byEmail.join('\n')).toMatch(/IDX_jit_scim_values_text/);
     expect(byEmail.join('\n')).not.toMatch(/SCAN r\b/);
+    // Memberships: a group's members by id or display name on the directory's member indexes, a
+    // user's groups from the directory's groups; never a scan of every directory's memberships.
+    const byMember = await plans({ op: 'eq', attribute: attr('members', 'value'), value: 'U-1' }, 'Group');
+    expect(byMember.join('\n')).toMatch(
+      /SEARCH m USING (COVERING )?INDEX IDX_jit_scim_members_directory_member/,
+    );
+    const byDisplay = await plans({ op: 'eq', attribute: attr('members', 'display'), value: 'Ann' }, 'Group');
+    expect(byDisplay.join('\n')).toMatch(/SEARCH m USING INDEX IDX_jit_scim_members_directory_display/);
+    const inGroup = await plans({ op: 'eq', attribute: attr('groups', 'value'), value: 'G-1' });
+    expect(inGroup.join('\n')).toMatch(/SEARCH m USING (COVERING )?INDEX sqlite_autoindex_jit_scim_members/);
+    for (const plan of [byMember, byDisplay, inGroup]) expect(plan.join('\n')).not.toMatch(/SCAN m\b/);
     await planned.destroy();
   });
 });

@@ -47,6 +47,7 @@ export interface ScimMemberRow {
   directoryId: string;
   display: string | null;
   displayKey: string | null;
+  memberKey: string | null;
 }
 export interface ScimValueRow {
   id: number;
@@ -138,8 +139,15 @@ export const ScimMemberEntity = new EntitySchema<ScimMemberRow>({
     display: { type: 'varchar', length: 256, nullable: true },
     /** `display` lower-cased in JavaScript: `members.display` filters compare it. */
     displayKey: { name: 'display_key', type: 'varchar', length: 256, nullable: true },
+    /** `member_id` lower-cased: `members.value` filters compare it (the schema says case-insensitive). */
+    memberKey: { name: 'member_key', type: 'varchar', length: 36, nullable: true },
   },
-  indices: [{ name: 'IDX_jit_scim_members_member', columns: ['memberId', 'directoryId'] }],
+  indices: [
+    { name: 'IDX_jit_scim_members_member', columns: ['memberId', 'directoryId'] },
+    // Membership filters search one directory's rows by member or by display name.
+    { name: 'IDX_jit_scim_members_directory_member', columns: ['directoryId', 'memberKey'] },
+    { name: 'IDX_jit_scim_members_directory_display', columns: ['directoryId', 'displayKey'] },
+  ],
 });
 
 export const ScimValueEntity = new EntitySchema<ScimValueRow>({

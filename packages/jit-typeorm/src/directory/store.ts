@@ -778,8 +778,15 @@ class DirectorySql {
       if (existing.has(member.value)) continue;
       existing.add(member.value);
       await this.sql.run(
-        `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display', 'display_key'])}) VALUES (?, ?, ?, ?, ?)`,
-        [groupId, member.value, directoryId, member.display, member.display?.toLowerCase() ?? null],
+        `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display', 'display_key', 'member_key'])}) VALUES (?, ?, ?, ?, ?, ?)`,
+        [
+          groupId,
+          member.value,
+          directoryId,
+          member.display,
+          member.display?.toLowerCase() ?? null,
+          member.value.toLowerCase(),
+        ],
       );
     }
   }

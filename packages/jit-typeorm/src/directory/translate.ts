@@ -201,7 +201,9 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
    * The multi-valued attributes kept as rows of `jit_scim_members`: a group's `members` and a user's
    * `groups`. `select` yields the ids of the resources with an element satisfying a condition on
    * the row (`m`, and the group `g` for `groups`); `fields` are the elements' sub-attributes as
-   * lower-cased text.
+   * lower-cased text. A group's members are searched on the (directory, member key) and
+   * (directory, display key) indexes; a user's groups from the directory's groups (few), each
+   * group's members on the table's key.
    */
   interface Relation {
     select: string;
@@ -216,17 +218,17 @@ export function translateFilter(filter: ScimFilter, ctx: TranslateContext): Cond
       return {
         select: `SELECT m.${q('group_id')} FROM ${M} m WHERE m.${q('directory_id')} = ?`,
         params: [ctx.directoryId],
-        fields: { value: `lower(m.${q('member_id')})`, display: `m.${q('display_key')}`, type: `'user'` },
+        fields: { value: `m.${q('member_key')}`, display: `m.${q('display_key')}`, type: `'user'` },
       };
     }
     if (ctx.type === 'User' && path.name === 'groups') {
       return {
         select:
-          `SELECT m.${q('member_id')} FROM ${M} m JOIN ${ctx.resources} g ON g.${q('id')} = m.${q('group_id')} ` +
-          `WHERE m.${q('directory_id')} = ?`,
+          `SELECT m.${q('member_id')} FROM ${ctx.resources} g JOIN ${M} m ON m.${q('group_id')} = g.${q('id')} ` +
+          `WHERE g.${q('directory_id')} = ? AND g.${q('type')} = 'Group'`,
         params: [ctx.directoryId],
         fields: {
-          value: `lower(m.${q('group_id')})`,
+          value: `lower(g.${q('id')})`,
           display: `g.${q('name_key')}`,
           type: `'direct'`,
         },
