@@ -3,7 +3,11 @@
  * and a scimmy server, in one run, on one machine and one SQLite file (each system in its own tables).
  *
  *   npm install --prefix bench/scim          # the peers, outside the workspaces
- *   node_modules/.bin/tsx --conditions=source bench/scim/run.ts [--users 100000] [--ops 2000]
+ *   NX_DAEMON=false npx nx run-many -t build -p @jit-sso/scim @jit-sso/typeorm
+ *   node_modules/.bin/tsx bench/scim/run.ts [--users 100000] [--ops 2000]
+ *
+ * jit-scim runs from its build (`dist`, what the packages publish), as the peers run from theirs;
+ * with `--conditions=source` it runs from the TypeScript sources through tsx instead.
  *
  * Every system is driven in process at its request-handling API (no HTTP): `service.handle` for
  * jit-scim, `directorySyncController.requests.handle` for Jackson (what its API routes call), and
@@ -18,6 +22,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const here = import.meta.dirname;
+const fromSource = process.execArgv.some((a) => a.includes('conditions=source'));
+if (!fromSource && !existsSync(join(here, '..', '..', 'packages', 'jit-scim', 'dist', 'index.js'))) {
+  console.error(
+    'bench/scim measures the built packages: run `NX_DAEMON=false npx nx run-many -t build -p @jit-sso/scim @jit-sso/typeorm` first (or pass --conditions=source to tsx).',
+  );
+  process.exit(2);
+}
 const require = createRequire(join(here, 'package.json'));
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
@@ -589,6 +600,7 @@ const systems: Array<[string, () => Promise<System>]> = [
 ];
 const report: Record<string, unknown> = {
   node: process.version,
+  jitScimFrom: fromSource ? 'sources (tsx)' : 'dist',
   users: USERS,
   ops: OPS,
   pages: PAGES,
