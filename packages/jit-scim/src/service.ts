@@ -134,6 +134,11 @@ function integer(value: unknown, name: string, fallback: number): number {
   return n;
 }
 
+/** The decoded segments of a request path (without its query). */
+function pathSegments(path: string): string[] {
+  return path.split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
+}
+
 function response(status: number, body?: unknown, extra: Record<string, string> = {}): ScimResponse {
   const headers: Record<string, string> = { ...extra };
   if (body !== undefined) headers['Content-Type'] = CONTENT_TYPE;
@@ -801,9 +806,12 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   // ---- routing ----
 
-  async function route(ctx: Context, request: ScimRequest): Promise<ScimResponse> {
+  async function route(
+    ctx: Context,
+    request: ScimRequest,
+    segments = pathSegments(request.path),
+  ): Promise<ScimResponse> {
     const method = request.method.toUpperCase();
-    const segments = request.path.split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
     const [first, second, third] = segments;
     const endpoint = first?.toLowerCase();
     if (third !== undefined) throw notFound(`No endpoint ${request.path}.`);
@@ -861,9 +869,8 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     }
   }
 
-  function discovery(request: ScimRequest): ScimResponse | null {
+  function discovery(request: ScimRequest, segments: string[]): ScimResponse | null {
     if (request.method.toUpperCase() !== 'GET') return null;
-    const segments = request.path.split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
     const [first, second] = segments;
     const endpoint = first?.toLowerCase();
     if (
@@ -911,10 +918,11 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   async function handle(request: ScimRequest): Promise<ScimResponse> {
     try {
-      const known = discovery(request);
+      const segments = pathSegments(request.path);
+      const known = discovery(request, segments);
       if (known) return known;
       const directory = await authenticate(store, header(request.headers, 'authorization'));
-      return await route(await contextOf(directory), request);
+      return await route(await contextOf(directory), request, segments);
     } catch (error) {
       return toResponse(error);
     }
