@@ -216,14 +216,20 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   // ---- users ----
 
-  /** The address the tenant user gets; a placeholder that never links when the address is someone else's. */
+  /**
+   * The address the tenant user gets; a placeholder that never links when the address is someone
+   * else's. `current` is the user's address now: keeping it needs no check, as a tenant's addresses
+   * are unique.
+   */
   async function emailFor(
     tx: DirectoryTransaction,
     ctx: Context,
     input: UserInput,
     userId: string,
+    current?: string,
   ): Promise<string> {
     const wanted = chooseEmail(input);
+    if (wanted && wanted === current) return wanted;
     if (wanted) {
       const holder = await tx.findUserByEmail(ctx.directory.tenantId, wanted);
       if (!holder || holder.id === userId) return wanted;
@@ -353,7 +359,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     let user = found;
     if (!user) throw notFound(`User "${current.id}" not found.`);
     const at = now();
-    const email = await emailFor(tx, ctx, input, user.id);
+    const email = await emailFor(tx, ctx, input, user.id, user.email);
     const attributes = { ...user.attributes, ...userAttributes(input) };
     for (const field of [
       'firstName',

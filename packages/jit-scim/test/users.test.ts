@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BASE, ENTERPRISE, harness, user } from './helpers.js';
+import { BASE, ENTERPRISE, harness, patch, user } from './helpers.js';
 
 describe('Users', () => {
   it('creates a user as a tenant user with source scim, and answers 201 with Location, meta and ETag', async () => {
@@ -132,6 +132,32 @@ describe('Users', () => {
     expect((await h.store.findUserById(a.body.id))!.email).toBe('shared@acme.test');
     expect((await h.store.findUserById(b.body.id))!.email).toBe(`${b.body.id}@scim.invalid`);
     expect(b.body.emails[0].value).toBe('shared@acme.test');
+  });
+
+  it('checks an updated address against the tenant, keeps a held one, and hands a freed one over', async () => {
+    const h = await harness();
+    const a = await h.call('POST', '/Users', user('first', { emails: [{ value: 'shared@acme.test' }] }));
+    const b = await h.call('POST', '/Users', user('second', { emails: [{ value: 'b@acme.test' }] }));
+    const emailOf = async (id: string) => (await h.store.findUserById(id))!.email;
+    const change = (id: string, ...ops: unknown[]) => h.call('PATCH', `/Users/${id}`, patch(...ops));
+    // Another user's address: b gets a placeholder, and keeps it while the address stays taken.
+    expect(
+      (await change(b.body.id, { op: 'replace', path: 'emails', value: [{ value: 'shared@acme.test' }] }))
+        .status,
+    ).toBe(204);
+    expect(await emailOf(b.body.id)).toBe(`${b.body.id}@scim.invalid`);
+    await change(b.body.id, { op: 'replace', path: 'displayName', value: 'Second' });
+    expect(await emailOf(b.body.id)).toBe(`${b.body.id}@scim.invalid`);
+    // Its own address: a keeps it through a change of something else.
+    await change(a.body.id, { op: 'replace', path: 'displayName', value: 'First' });
+    expect(await emailOf(a.body.id)).toBe('shared@acme.test');
+    // Once a lets the address go, b's next change takes it.
+    await change(a.body.id, { op: 'replace', path: 'emails', value: [{ value: 'a2@acme.test' }] });
+    await change(b.body.id, { op: 'replace', path: 'displayName', value: 'Second again' });
+    expect([await emailOf(a.body.id), await emailOf(b.body.id)]).toEqual([
+      'a2@acme.test',
+      'shared@acme.test',
+    ]);
   });
 
   it('lists with filters, paging, sorting and attribute selection', async () => {
