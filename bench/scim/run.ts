@@ -301,6 +301,18 @@ async function floor(): Promise<System> {
   const db = (dataSource.driver as unknown as { databaseConnection: any }).databaseConnection;
   const userCols = `u."id", u."tenant_id", u."email", u."status", u."source", u."attributes", u."roles", u."external_id", u."created_at", u."updated_at", u."last_login_at", u."deactivated_at"`;
   const resourceCols = `"id", "directory_id", "type", "name", "external_id", "data", "version", "created_at", "updated_at"`;
+  const listed = `r."id", r."directory_id", r."type", r."name", r."external_id", r."data", r."version", r."created_at", r."updated_at", u."status" AS "user_status" FROM "jit_scim_resources" r JOIN "jit_users" u ON u."id" = r."id"`;
+  const page = (direction: string) =>
+    `SELECT r."id" FROM "jit_scim_resources" r WHERE r."directory_id" = ? AND r."type" = 'User' ORDER BY r."id"${direction} LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`;
+  /** A statement for each number of rows or parameters, prepared the first time it is needed. */
+  const byCount = (sql: (n: number) => string) => {
+    const prepared = new Map<number, any>();
+    return (n: number) => {
+      let stmt = prepared.get(n);
+      if (!stmt) prepared.set(n, (stmt = db.prepare(sql(n))));
+      return stmt;
+    };
+  };
   const st = {
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
@@ -330,47 +342,27 @@ async function floor(): Promise<System> {
     updateResource: db.prepare(
       `UPDATE "jit_scim_resources" SET "data" = ?, "version" = ?, "updated_at" = ? WHERE "id" = ?`,
     ),
-    insertValues: new Map<number, any>(),
     valuesOf: db.prepare(
       `SELECT "id", "attr", "elem", "kind", "text", "num" FROM "jit_scim_values" WHERE "resource_id" = ?`,
     ),
     deleteValue: db.prepare(`DELETE FROM "jit_scim_values" WHERE "id" = ?`),
     count: db.prepare(`UPDATE "jit_scim_directories" SET "user_count" = "user_count" + 1 WHERE "id" = ?`),
     lookup: db.prepare(
-      `SELECT r."id", r."directory_id", r."type", r."name", r."external_id", r."data", r."version", r."created_at", r."updated_at", u."status" AS "user_status" FROM "jit_scim_resources" r JOIN "jit_users" u ON u."id" = r."id" WHERE r."directory_id" = ? AND r."type" = 'User' AND r."user_name_key" = ? LIMIT CAST(? AS INTEGER)`,
+      `SELECT ${listed} WHERE r."directory_id" = ? AND r."type" = 'User' AND r."user_name_key" = ? LIMIT CAST(? AS INTEGER)`,
     ),
     readCount: db.prepare(`SELECT "user_count" AS "n" FROM "jit_scim_directories" WHERE "id" = ?`),
-    pageUp: db.prepare(
-      `SELECT r."id" FROM "jit_scim_resources" r WHERE r."directory_id" = ? AND r."type" = 'User' ORDER BY r."id" LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
-    ),
-    pageDown: db.prepare(
-      `SELECT r."id" FROM "jit_scim_resources" r WHERE r."directory_id" = ? AND r."type" = 'User' ORDER BY r."id" DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
-    ),
-    rows: new Map<number, any>(),
+    pageUp: db.prepare(page('')),
+    pageDown: db.prepare(page(' DESC')),
   };
   /** One multi-row INSERT of filter values, as the store batches them. */
-  const insertValues = (rows: unknown[][]) => {
-    let stmt = st.insertValues.get(rows.length);
-    if (!stmt)
-      st.insertValues.set(
-        rows.length,
-        (stmt = db.prepare(
-          `INSERT INTO "jit_scim_values" ("resource_id", "directory_id", "attr", "attr_top", "elem", "kind", "prefix", "text", "num") VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        )),
-      );
-    stmt.run(...rows.flat());
-  };
-  const rowsByIds = (n: number) => {
-    let stmt = st.rows.get(n);
-    if (!stmt)
-      st.rows.set(
-        n,
-        (stmt = db.prepare(
-          `SELECT r."id", r."directory_id", r."type", r."name", r."external_id", r."data", r."version", r."created_at", r."updated_at", u."status" AS "user_status" FROM "jit_scim_resources" r JOIN "jit_users" u ON u."id" = r."id" WHERE r."id" IN (${Array(n).fill('?').join(', ')}) ORDER BY r."id"`,
-        )),
-      );
-    return stmt;
-  };
+  const valuesInsert = byCount(
+    (n) =>
+      `INSERT INTO "jit_scim_values" ("resource_id", "directory_id", "attr", "attr_top", "elem", "kind", "prefix", "text", "num") VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+  );
+  const insertValues = (rows: unknown[][]) => valuesInsert(rows.length).run(...rows.flat());
+  const rowsByIds = byCount(
+    (n) => `SELECT ${listed} WHERE r."id" IN (${Array(n).fill('?').join(', ')}) ORDER BY r."id"`,
+  );
   const authenticate = () => {
     const row = st.token.get(hash);
     if (!row || row.revoked_at !== null) throw new Error('floor: token refused');
