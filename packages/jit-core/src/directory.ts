@@ -410,6 +410,13 @@ export interface DirectoryReader {
  * Deleting a resource removes its memberships (as member and as group).
  */
 export interface DirectoryTransaction extends StoreTransaction, DirectoryReader {
+  /**
+   * The resource, read under a lock on it that the transaction holds until it ends: another
+   * transaction locking the same resource waits, then reads what this one committed (or null when it
+   * was deleted). Every write to a resource reads it this way, so that concurrent writes compose
+   * instead of overwriting each other and an If-Match is compared with the version it replaces.
+   */
+  lockResource(directoryId: string, type: ScimResourceType, id: string): Promise<ScimResourceRecord | null>;
   insertDirectory(directory: DirectoryRecord): Promise<DirectoryRecord>;
   insertToken(token: Omit<DirectoryTokenRecord, 'revokedAt'>): Promise<DirectoryTokenRecord>;
   revokeToken(tokenId: string, at: Date): Promise<void>;

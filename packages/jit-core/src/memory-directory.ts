@@ -181,6 +181,8 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     findTokenWithDirectory: (h) => this.findTokenWithDirectory(h),
     listTokens: (d) => this.listTokens(d),
     findResource: (d, t, id) => this.findResource(d, t, id),
+    // Transactions run one at a time: a read inside one is already as good as a lock.
+    lockResource: (d, t, id) => this.findResource(d, t, id),
     findUserByUserName: (d, u) => this.findUserByUserName(d, u),
     findResourceOfUser: (u) => this.findResourceOfUser(u),
     queryResources: (q) => this.queryResources(q),

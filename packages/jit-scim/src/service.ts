@@ -408,7 +408,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     build: (record: ScimResourceRecord, user: UserRecord | null) => UserInput,
   ): Promise<{ record: ScimResourceRecord; user: UserRecord }> {
     return write(async (tx) => {
-      const current = await tx.findResource(ctx.directory.id, 'User', id);
+      const current = await tx.lockResource(ctx.directory.id, 'User', id);
       if (!current) throw notFound(`User "${id}" not found.`);
       checkIfMatch(request, current);
       const user = await tx.findUserById(current.id);
@@ -418,7 +418,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   async function deleteUser(ctx: Context, id: string, request: ScimRequest): Promise<ScimResponse> {
     await write(async (tx) => {
-      const current = await tx.findResource(ctx.directory.id, 'User', id);
+      const current = await tx.lockResource(ctx.directory.id, 'User', id);
       if (!current) throw notFound(`User "${id}" not found.`);
       checkIfMatch(request, current);
       const groups = await tx.listGroupsOfMember(ctx.directory.id, id);
@@ -521,7 +521,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     build: (record: ScimResourceRecord, members: GroupMember[]) => GroupInput,
   ): Promise<{ record: ScimResourceRecord; members: GroupMember[] }> {
     return write(async (tx) => {
-      const current = await tx.findResource(ctx.directory.id, 'Group', id);
+      const current = await tx.lockResource(ctx.directory.id, 'Group', id);
       if (!current) throw notFound(`Group "${id}" not found.`);
       checkIfMatch(request, current);
       const before = await tx.listMembers(id);
@@ -550,7 +550,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   async function deleteGroup(ctx: Context, id: string, request: ScimRequest): Promise<ScimResponse> {
     await write(async (tx) => {
-      const current = await tx.findResource(ctx.directory.id, 'Group', id);
+      const current = await tx.lockResource(ctx.directory.id, 'Group', id);
       if (!current) throw notFound(`Group "${id}" not found.`);
       checkIfMatch(request, current);
       const members = await tx.listMembers(id);

@@ -165,6 +165,32 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       expect((await store.findResource(d.id, 'User', second.id))!.name).toBe('Robert');
     });
 
+    it('makes a transaction that locks a resource wait for another that holds it, then read its change', async () => {
+      const d = await directory(store);
+      const user = await scimUser(store, d.id, d.tenantId, 'locked');
+      let held!: () => void;
+      const locked = new Promise<void>((resolve) => (held = resolve));
+      const first = write(store, async (tx) => {
+        const current = await tx.lockResource(d.id, 'User', user.id);
+        held();
+        // Long enough for the second transaction to ask for the lock while this one holds it.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return tx.updateResource(current!.id, { data: { title: 'first' }, updatedAt: new Date() });
+      });
+      await locked;
+      const second = write(store, async (tx) => {
+        const current = await tx.lockResource(d.id, 'User', user.id);
+        return tx.updateResource(current!.id, {
+          data: { ...current!.data, nickName: 'second' },
+          updatedAt: new Date(),
+        });
+      });
+      expect((await first).version).toBe(2);
+      expect(await second).toMatchObject({ version: 3, data: { title: 'first', nickName: 'second' } });
+      expect(await write(store, (tx) => tx.lockResource(d.id, 'Group', user.id))).toBeNull();
+      expect(await write(store, (tx) => tx.lockResource(randomUUID(), 'User', user.id))).toBeNull();
+    });
+
     it('allows groups with the same displayName, versions updates, and rolls back failed transactions', async () => {
       const d = await directory(store);
       const insert = (name: string) =>

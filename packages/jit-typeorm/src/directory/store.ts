@@ -236,6 +236,7 @@ function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTran
     findTokenWithDirectory: (h) => directory.findTokenWithDirectory(h),
     listTokens: (d) => directory.listTokens(d),
     findResource: (d, t, id) => directory.findResource(d, t, id),
+    lockResource: (d, t, id) => directory.lockResource(d, t, id),
     findUserByUserName: (d, u) => directory.findUserByUserName(d, u),
     findResourceOfUser: (u) => directory.findResourceOfUser(u),
     queryResources: (q) => directory.queryResources(q),
@@ -323,6 +324,22 @@ class DirectorySql {
   ): Promise<ScimResourceRecord | null> {
     const rows = await this.sql.rows(
       `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('id')} = ? AND ${this.q('directory_id')} = ? AND ${this.q('type')} = ?`,
+      [id, directoryId, type],
+    );
+    return rows[0] ? resourceFrom(rows[0]) : null;
+  }
+
+  /**
+   * `findResource` with the row locked until the transaction ends (`FOR UPDATE`). SQLite's
+   * transactions hold the database's write lock from their start, so there a plain read is enough.
+   */
+  async lockResource(
+    directoryId: string,
+    type: ScimResourceType,
+    id: string,
+  ): Promise<ScimResourceRecord | null> {
+    const rows = await this.sql.lock(
+      `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('id')} = ? AND ${this.q('directory_id')} = ? AND ${this.q('type')} = ?${this.db.dialect === 'sqlite' ? '' : ' FOR UPDATE'}`,
       [id, directoryId, type],
     );
     return rows[0] ? resourceFrom(rows[0]) : null;

@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES, deployScim, statusCounts, type ScimDeployment } from '../src/databases.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+// Two copies of the app on one database, requests alternating between them, as an IdP's workers
+// reach an app behind a load balancer. SQLite serialises writers and would hide a lost update on
+// its own: every case runs on PostgreSQL and MariaDB too.
+describe.each(DATABASES)('concurrent SCIM writes on %s', (database) => {
+  let scim: ScimDeployment;
+  beforeAll(async () => {
+    scim = await deployScim(database, 'jit_scim_concurrency');
+  });
+  afterAll(() => scim?.close());
+
+  async function createUser(userName: string): Promise<{ id: string; etag: string }> {
+    const created = await scim.request({
+      method: 'POST',
+      path: '/Users',
+      body: { schemas: [USER], userName, name: { givenName: 'Ada', familyName: 'Lovelace' } },
+    });
+    expect(created.status).toBe(201);
+    return { id: (created.body as { id: string }).id, etag: created.headers['ETag']! };
+  }
+
+  async function readUser(id: string): Promise<Record<string, unknown>> {
+    const read = await scim.request({ method: 'GET', path: `/Users/${id}` });
+    expect(read.status).toBe(200);
+    return read.body as Record<string, unknown>;
+  }
+
+  it('keeps all 15 of 15 concurrent PATCHes that replace different attributes', async () => {
+    const { id } = await createUser('patches@acme.test');
+    const replacements: [string, unknown][] = [
+      ['title', 'Engineer'],
+      ['nickName', 'Ada'],
+      ['displayName', 'Ada Lovelace'],
+      ['name.givenName', 'Augusta'],
+      ['name.familyName', 'King'],
+      ['name.middleName', 'Ada'],
+      ['name.honorificPrefix', 'Countess'],
+      ['profileUrl', 'https://acme.test/ada'],
+      ['userType', 'Employee'],
+      ['preferredLanguage', 'en-GB'],
+      ['locale', 'en-GB'],
+      ['timezone', 'Europe/London'],
+      [`${ENTERPRISE}:department`, 'Analytics'],
+      [`${ENTERPRISE}:costCenter`, 'CC-1815'],
+      [`${ENTERPRISE}:employeeNumber`, '1815'],
+    ];
+    const responses = await Promise.all(
+      replacements.map(([path, value], i) =>
+        scim.request(
+          {
+            method: 'PATCH',
+            path: `/Users/${id}`,
+            body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path, value }] },
+          },
+          i,
+        ),
+      ),
+    );
+    expect(responses.map((r) => r.status).every((s) => s === 200 || s === 204)).toBe(true);
+    const user = await readUser(id);
+    const name = user['name'] as Record<string, unknown>;
+    const enterprise = user[ENTERPRISE] as Record<string, unknown>;
+    expect({
+      title: user['title'],
+      nickName: user['nickName'],
+      displayName: user['displayName'],
+      'name.givenName': name['givenName'],
+      'name.familyName': name['familyName'],
+      'name.middleName': name['middleName'],
+      'name.honorificPrefix': name['honorificPrefix'],
+      profileUrl: user['profileUrl'],
+      userType: user['userType'],
+      preferredLanguage: user['preferredLanguage'],
+      locale: user['locale'],
+      timezone: user['timezone'],
+      [`${ENTERPRISE}:department`]: enterprise?.['department'],
+      [`${ENTERPRISE}:costCenter`]: enterprise?.['costCenter'],
+      [`${ENTERPRISE}:employeeNumber`]: enterprise?.['employeeNumber'],
+    }).toEqual(Object.fromEntries(replacements));
+    // Each write made a version of its own.
+    expect(user['meta']).toMatchObject({ version: 'W/"16"' });
+  });
+
+  it('keeps all 10 of 10 concurrent phone numbers added', async () => {
+    const { id } = await createUser('phones@acme.test');
+    const numbers = Array.from({ length: 10 }, (_, i) => `+44 20 7946 09${String(i).padStart(2, '0')}`);
+    const responses = await Promise.all(
+      numbers.map((value, i) =>
+        scim.request(
+          {
+            method: 'PATCH',
+            path: `/Users/${id}`,
+            body: {
+              schemas: [PATCH_OP],
+              Operations: [{ op: 'add', path: 'phoneNumbers', value: [{ value, type: 'work' }] }],
+            },
+          },
+          i,
+        ),
+      ),
+    );
+    expect(responses.map((r) => r.status).every((s) => s === 200 || s === 204)).toBe(true);
+    const user = await readUser(id);
+    const stored = (user['phoneNumbers'] as { value: string }[]).map((p) => p.value).sort();
+    expect(stored).toEqual(numbers);
+  });
+
+  it('lets exactly one of 20 concurrent PUTs with the same If-Match win; the others get 412', async () => {
+    const { id, etag } = await createUser('puts@acme.test');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        scim.request(
+          {
+            method: 'PUT',
+            path: `/Users/${id}`,
+            headers: { 'if-match': etag },
+            body: { schemas: [USER], userName: 'puts@acme.test', title: `Writer ${i}` },
+          },
+          i,
+        ),
+      ),
+    );
+    expect(statusCounts(responses)).toEqual({ 200: 1, 412: 19 });
+    const winner = responses.findIndex((r) => r.status === 200);
+    const user = await readUser(id);
+    expect(user['title']).toBe(`Writer ${winner}`);
+    expect(user['meta']).toMatchObject({ version: 'W/"2"' });
+    const refused = responses.find((r) => r.status === 412)!;
+    expect(refused.body).toMatchObject({ status: '412' });
+  });
+
+  it('lets exactly one of 10 concurrent group PATCHes with the same If-Match win', async () => {
+    const members = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => createUser(`member${i}@acme.test`)),
+    );
+    const created = await scim.request({
+      method: 'POST',
+      path: '/Groups',
+      body: { schemas: [GROUP], displayName: 'Analysts' },
+    });
+    expect(created.status).toBe(201);
+    const groupId = (created.body as { id: string }).id;
+    const etag = created.headers['ETag']!;
+    const responses = await Promise.all(
+      members.map((member, i) =>
+        scim.request(
+          {
+            method: 'PATCH',
+            path: `/Groups/${groupId}`,
+            headers: { 'if-match': etag },
+            body: {
+              schemas: [PATCH_OP],
+              Operations: [{ op: 'add', path: 'members', value: [{ value: member.id }] }],
+            },
+          },
+          i,
+        ),
+      ),
+    );
+    const counts = statusCounts(responses);
+    expect(counts[412]).toBe(9);
+    expect((counts[200] ?? 0) + (counts[204] ?? 0)).toBe(1);
+    const group = await scim.request({ method: 'GET', path: `/Groups/${groupId}` });
+    expect((group.body as { members: unknown[] }).members).toHaveLength(1);
+    expect((group.body as { meta: unknown }).meta).toMatchObject({ version: 'W/"2"' });
+  });
+
+  it('deletes a user once: of 10 concurrent DELETEs one answers 204 and nine 404', async () => {
+    const { id } = await createUser('deleted@acme.test');
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => scim.request({ method: 'DELETE', path: `/Users/${id}` }, i)),
+    );
+    expect(statusCounts(responses)).toEqual({ 204: 1, 404: 9 });
+    expect((await scim.request({ method: 'GET', path: `/Users/${id}` })).status).toBe(404);
+  });
+
+  it('deletes a group once: of 10 concurrent DELETEs one answers 204 and nine 404', async () => {
+    const created = await scim.request({
+      method: 'POST',
+      path: '/Groups',
+      body: { schemas: [GROUP], displayName: 'Temporary' },
+    });
+    const groupId = (created.body as { id: string }).id;
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => scim.request({ method: 'DELETE', path: `/Groups/${groupId}` }, i)),
+    );
+    expect(statusCounts(responses)).toEqual({ 204: 1, 404: 9 });
+  });
+});
