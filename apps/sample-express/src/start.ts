@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import {
@@ -122,6 +122,21 @@ export interface PreparedSample extends Sample {
   readonly store: TypeormDirectoryStore;
   /** The SCIM 2.0 Node handler of the demo directory, to mount at `/scim/v2`. */
   readonly scimHandler: ScimNodeHandler;
+  /** Serves `handler` on `server` from now on, instead of the 503 answered while starting. */
+  attach(handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+}
+
+/**
+ * The answer while the sample starts: the port is taken first (the identity providers' port and the
+ * connections' URLs follow from it), so requests can arrive before the app exists; they are told to
+ * come back rather than left waiting on a socket nobody answers.
+ */
+function starting(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  res.statusCode = 503;
+  res.setHeader('Retry-After', '2');
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end('The app is starting; retry shortly.\n');
 }
 
 /**
@@ -133,7 +148,7 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
   const host = options.host ?? '127.0.0.1';
   const databaseUrl = options.databaseUrl ?? DEFAULT_DATABASE_URL;
   const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
-  const server = createServer();
+  const server = createServer(starting);
   const cleanups: (() => Promise<unknown>)[] = [() => closeServer(server)];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -185,6 +200,10 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
       provisioner,
       scim,
       scimHandler,
+      attach(handler) {
+        server.off('request', starting);
+        server.on('request', handler);
+      },
       close,
     };
   } catch (error) {
@@ -204,7 +223,7 @@ export async function startSample(options: SampleOptions = {}): Promise<Sample> 
       idpUrl: prepared.idp?.url ?? null,
       scim: prepared.scimHandler,
     });
-    prepared.server.on('request', app);
+    prepared.attach(app);
     return prepared;
   } catch (error) {
     await prepared.close();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startSample } from '../src/index.js';
+import { prepareSample, startSample } from '../src/index.js';
 import { Browser, textOf } from '@jit-sso/dev-idp/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-sample-scim-'));
@@ -13,6 +13,22 @@ const scimGet = (url: string, token: string) =>
   fetch(`${url}/scim/v2/Users`, { headers: { authorization: `Bearer ${token}` } });
 
 describe('the demo SCIM directory', () => {
+  it('answers 503 with Retry-After while the app starts, never leaving a request waiting', async () => {
+    const prepared = await prepareSample({ port: 0, databaseUrl });
+    try {
+      // The port listens before the app exists: an IdP's request now must not hang.
+      const early = await scimGet(prepared.url, prepared.scim.token);
+      expect(early.status).toBe(503);
+      expect(early.headers.get('retry-after')).toBe('2');
+      expect(await early.text()).toMatch(/starting/);
+      prepared.attach((_req, res) => res.end('ready'));
+      const later = await scimGet(prepared.url, prepared.scim.token);
+      expect([later.status, await later.text()]).toEqual([200, 'ready']);
+    } finally {
+      await prepared.close();
+    }
+  });
+
   it('serves /scim/v2 with the token given at start, and deactivation there ends the session', async () => {
     const sample = await startSample({ port: 0, databaseUrl, scimToken: 'chosen-demo-token' });
     try {

@@ -6,7 +6,7 @@ export async function startNestSample(options: SampleOptions = {}): Promise<Samp
   const prepared = await prepareSample(options);
   try {
     const { app, handler } = await createNestSampleApp(prepared);
-    prepared.server.on('request', handler);
+    prepared.attach(handler);
     return {
       ...prepared,
       close: async () => {

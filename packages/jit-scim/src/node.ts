@@ -10,6 +10,11 @@ export interface ScimNodeHandlerOptions {
   mountPath?: string;
   /** Largest request body read, in bytes (default 1 MiB + 64 KiB, enough for the advertised Bulk limit). */
   maxBodyBytes?: number;
+  /**
+   * While the service given as a promise is not ready, requests answer 503 with this `Retry-After`
+   * (seconds; default 5), so that an IdP retries instead of waiting on a connection that hangs.
+   */
+  retryAfterSeconds?: number;
 }
 
 type NodeRequest = IncomingMessage & { body?: unknown };
@@ -49,18 +54,51 @@ function parse(text: string): unknown {
   }
 }
 
+const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+
+/** The answer while the service is not ready, or failed to start: retry later. */
+function unavailable(res: ServerResponse, retryAfter: number, detail: string): void {
+  res.statusCode = 503;
+  res.setHeader('Content-Type', CONTENT_TYPE);
+  res.setHeader('Retry-After', String(retryAfter));
+  res.end(JSON.stringify(new ScimError(503, null, detail, { code: 'SCIM_UNAVAILABLE' }).toJSON()));
+}
+
 /**
  * A Node `(req, res, next?)` handler around a SCIM service, for Express (`app.use('/scim/v2', h)`),
  * Koa (`ctx.respond = false; await h(ctx.req, ctx.res)` with `mountPath`), NestJS (`@All('*')` with
  * `@Req()`/`@Res()`, or `app.use`) and `node:http`.
+ *
+ * The service may be given as a promise (the app's database still migrating, say): the handler can
+ * then be mounted before the server listens, and answers 503 with `Retry-After` until the promise
+ * resolves, and for good when it rejects (the app's start-up failed; the cause is the app's to log).
  */
 export function createScimNodeHandler(
-  service: ScimService,
+  service: ScimService | PromiseLike<ScimService>,
   options: ScimNodeHandlerOptions = {},
 ): ScimNodeHandler {
   const mountPath = (options.mountPath ?? '').replace(/\/+$/, '');
-  const limit = options.maxBodyBytes ?? service.limits.bulkMaxPayloadSize + 65_536;
+  const retryAfter = options.retryAfterSeconds ?? 5;
+  let ready: ScimService | null = null;
+  let failed = false;
+  if ('handle' in service) ready = service;
+  else
+    Promise.resolve(service).then(
+      (started) => (ready = started),
+      () => (failed = true),
+    );
   return async (req, res, next) => {
+    if (!ready) {
+      req.resume();
+      unavailable(
+        res,
+        retryAfter,
+        failed ? 'The SCIM service failed to start.' : 'The SCIM service is starting; retry shortly.',
+      );
+      return;
+    }
+    const service = ready;
+    const limit = options.maxBodyBytes ?? service.limits.bulkMaxPayloadSize + 65_536;
     try {
       const url = new URL(req.url ?? '/', 'http://scim.local');
       let path = url.pathname;
@@ -81,7 +119,7 @@ export function createScimNodeHandler(
         if (!(error instanceof ScimError)) throw error;
         result = {
           status: error.status,
-          headers: { 'Content-Type': 'application/scim+json; charset=utf-8' },
+          headers: { 'Content-Type': CONTENT_TYPE },
           body: error.toJSON(),
         };
       }

@@ -12,6 +12,7 @@ import {
   createScimNodeHandler,
   createScimService,
   issueDirectoryToken,
+  type ScimService,
 } from '../src/index.js';
 import { BASE, user } from './helpers.js';
 
@@ -118,6 +119,36 @@ describe('createScimNodeHandler', () => {
       createServer((req, res) => void handler(req, res)),
       token,
     );
+  });
+
+  it('answers 503 with Retry-After until a service given as a promise is ready, then serves it', async () => {
+    const { token, service } = await setup();
+    let start!: (service: ScimService) => void;
+    const handler = createScimNodeHandler(new Promise((resolve) => (start = resolve)), {
+      retryAfterSeconds: 7,
+    });
+    const server = createServer((req, res) => void handler(req, res));
+    const early = await request(server).get('/Users').set('Authorization', `Bearer ${token}`);
+    expect(early.status).toBe(503);
+    expect(early.headers['retry-after']).toBe('7');
+    expect(JSON.parse(early.text)).toMatchObject({
+      status: '503',
+      detail: expect.stringMatching(/starting/),
+    });
+    start(service);
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = await request(server).get('/Users').set('Authorization', `Bearer ${token}`);
+    expect(later.status).toBe(200);
+  });
+
+  it('answers 503 for good when the service given as a promise fails to start', async () => {
+    const handler = createScimNodeHandler(Promise.reject(new Error('migrations failed')));
+    await new Promise((resolve) => setImmediate(resolve));
+    const server = createServer((req, res) => void handler(req, res));
+    const answer = await request(server).get('/Users');
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('5');
+    expect(JSON.parse(answer.text)).toMatchObject({ detail: 'The SCIM service failed to start.' });
   });
 
   it('refuses bodies over its limit with 413', async () => {
