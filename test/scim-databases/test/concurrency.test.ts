@@ -194,3 +194,58 @@ describe.each(DATABASES)('concurrent SCIM writes on %s', (database) => {
     expect(statusCounts(responses)).toEqual({ 204: 1, 404: 9 });
   });
 });
+
+describe.each(DATABASES)('mixed concurrent SCIM writes on %s', (database) => {
+  let scim: ScimDeployment;
+  beforeAll(async () => {
+    scim = await deployScim(database, 'jit_scim_concurrency_mixed');
+  });
+  afterAll(() => scim?.close());
+
+  it('answers every write of a storm on shared users and groups without a conflict or a server error', async () => {
+    const users = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const created = await scim.request({
+          method: 'POST',
+          path: '/Users',
+          body: { schemas: [USER], userName: `storm${i}@acme.test` },
+        });
+        return (created.body as { id: string }).id;
+      }),
+    );
+    const groups = await Promise.all(
+      Array.from({ length: 4 }, async (_, i) => {
+        const created = await scim.request({
+          method: 'POST',
+          path: '/Groups',
+          body: { schemas: [GROUP], displayName: `Storm ${i}`, members: [{ value: users[i] }] },
+        });
+        return (created.body as { id: string }).id;
+      }),
+    );
+    const requests = [
+      ...groups.flatMap((group, g) =>
+        users.map((user, u) => ({
+          method: 'PATCH',
+          path: `/Groups/${group}`,
+          body: {
+            schemas: [PATCH_OP],
+            Operations: [
+              { op: (g + u) % 3 === 0 ? 'remove' : 'add', path: 'members', value: [{ value: user }] },
+            ],
+          },
+        })),
+      ),
+      ...users.map((user, u) => ({
+        method: 'PATCH',
+        path: `/Users/${user}`,
+        body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: `T${u}` }] },
+      })),
+      ...users.slice(0, 2).map((user) => ({ method: 'DELETE', path: `/Users/${user}` })),
+      { method: 'DELETE', path: `/Groups/${groups[3]}` },
+    ];
+    const responses = await Promise.all(requests.map((r, i) => scim.request(r, i)));
+    const unexpected = responses.filter((r) => ![200, 204, 404].includes(r.status));
+    expect(unexpected.map((r) => [r.status, r.body])).toEqual([]);
+  });
+});
