@@ -11,9 +11,12 @@ const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json
 for (const file of files) {
   const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   passed += report.numPassedTests ?? 0;
-  failed +=
-    (report.numFailedTests ?? 0) +
-    (report.numFailedTestSuites && !report.numFailedTests ? report.numFailedTestSuites : 0);
+  failed += report.numFailedTests ?? 0;
+  // A file that failed with no failed test in it (it did not load, or a hook failed) counts as one failure.
+  for (const result of report.testResults ?? []) {
+    const failedTests = (result.assertionResults ?? []).filter((a) => a.status === 'failed').length;
+    if (result.status === 'failed' && failedTests === 0) failed += 1;
+  }
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 if (files.length === 0) {

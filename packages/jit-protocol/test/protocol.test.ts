@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
@@ -231,7 +231,7 @@ describe('replay caches', () => {
     expect(() => new PostgresReplayCache(pool!, { table: 'x; DROP TABLE y' })).toThrow(JitError);
   });
 
-  it('closes the clients', async () => {
+  afterAll(async () => {
     redis.disconnect();
     for (const name of tables) await pool?.query(`DROP TABLE IF EXISTS ${name}`);
     await pool?.end();
