@@ -1,3 +1,4 @@
+import { getDomain } from 'tldts';
 import { z } from 'zod';
 import { ConfigurationError } from './errors.js';
 import {
@@ -96,15 +97,25 @@ export interface Tenant {
 }
 
 const text = z.string().trim().min(1);
+
+/**
+ * Whether anyone can register names directly under `domain` (the Public Suffix List, its private
+ * section included: `github.io` is refused as `co.uk` is). A tenant verifying one would admit every
+ * email under it.
+ */
+function isPublicSuffix(domain: string): boolean {
+  return getDomain(domain, { allowPrivateDomains: true }) === null;
+}
 const domain = z
   .string()
   .transform(normaliseDomain)
   .pipe(
     z
       .string()
-      .regex(
-        /^(\*\.)?([\p{L}\p{N}-]+\.)+[\p{L}\p{N}-]+$/u,
-        'must be a domain such as acme.com or *.acme.com',
+      .regex(/^(\*\.)?([\p{L}\p{N}-]+\.)+[\p{L}\p{N}-]+$/u, 'must be a domain such as acme.com or *.acme.com')
+      .refine(
+        (value) => !isPublicSuffix(value.replace(/^\*\./, '')),
+        'is a public suffix (such as co.uk or github.io), under which anyone can register a domain: list the domain the tenant owns, such as acme.co.uk',
       ),
   );
 const fieldSpec = z.union([

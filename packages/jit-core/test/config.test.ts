@@ -40,6 +40,22 @@ describe('configuration is validated when the provisioner is built, naming the f
     ],
     ['a bare wildcard', oidcConnection({}, { verifiedDomains: ['*'] }), 'jit.verifiedDomains.0'],
     [
+      'a public suffix',
+      oidcConnection({}, { verifiedDomains: ['co.uk'] }),
+      'jit.verifiedDomains.0: is a public suffix',
+    ],
+    [
+      'a wildcard under a public suffix',
+      oidcConnection({}, { verifiedDomains: ['acme.test', '*.co.uk'] }),
+      'jit.verifiedDomains.1: is a public suffix',
+    ],
+    [
+      "a suffix of the list's private section",
+      oidcConnection({}, { verifiedDomains: ['github.io'] }),
+      'jit.verifiedDomains.0: is a public suffix',
+    ],
+    ['a top-level domain', oidcConnection({}, { verifiedDomains: ['*.com'] }), 'jit.verifiedDomains.0'],
+    [
       'a role rule without roles',
       oidcConnection({}, { roleRules: [{ group: 'eng', roles: [] }] }),
       'jit.roleRules.0.roles',
@@ -60,6 +76,18 @@ describe('configuration is validated when the provisioner is built, naming the f
     const error = configError({ connections: [connection] });
     expect(error.message).toContain('connection "');
     expect(error.message).toContain(field);
+  });
+
+  it('accepts domains registered under a public suffix, and their wildcards', () => {
+    expect(() =>
+      createProvisioner({
+        store: new MemoryStore(),
+        tenants: [{ id: 'acme' }],
+        connections: [
+          oidcConnection({}, { verifiedDomains: ['acme.co.uk', '*.acme.com', 'acme.github.io'] }),
+        ],
+      }),
+    ).not.toThrow();
   });
 
   it('refuses the same connection id twice', () => {
