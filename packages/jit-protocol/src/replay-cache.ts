@@ -21,6 +21,8 @@ export interface RedisClientLike {
   set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<'OK' | null | string>;
   get(key: string): Promise<string | null>;
   del(key: string): Promise<number>;
+  /** ioredis's connection state (`ready`, `connecting`, `reconnecting`, `end`...). */
+  readonly status?: string;
 }
 
 export interface ReplayCacheOptions {
@@ -28,7 +30,20 @@ export interface ReplayCacheOptions {
   requestTtlMs?: number;
 }
 
+export interface RedisReplayCacheOptions extends ReplayCacheOptions {
+  /**
+   * How long one command may take before the sign-in fails with a 503 (default 500 ms; a healthy
+   * Redis answers in about a millisecond). A client that lost its connection fails at once: a command
+   * is never left in ioredis's offline queue, where it would hold the login for the client's whole
+   * retry schedule.
+   */
+  commandTimeoutMs?: number;
+}
+
 const DEFAULT_REQUEST_TTL = 10 * 60_000;
+const DEFAULT_COMMAND_TIMEOUT = 500;
+/** ioredis states in which a command would only wait in the offline queue for a reconnection. */
+const DISCONNECTED = new Set(['reconnecting', 'close', 'end']);
 
 function assertTtl(ttlMs: number): number {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0)
@@ -39,20 +54,38 @@ function assertTtl(ttlMs: number): number {
 /** A replay cache in Redis: atomic across processes (`SET key value PX ttl NX`). */
 export class RedisReplayCache implements ReplayCache {
   private readonly requestTtlMs: number;
+  private readonly commandTimeoutMs: number;
   constructor(
     private readonly client: RedisClientLike,
     private readonly prefix = 'jit-sso:saml:',
-    options: ReplayCacheOptions = {},
+    options: RedisReplayCacheOptions = {},
   ) {
     this.requestTtlMs = assertTtl(options.requestTtlMs ?? DEFAULT_REQUEST_TTL);
+    this.commandTimeoutMs = assertTtl(options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT);
   }
 
-  // A Redis outage is an infrastructure failure (503), not a bad response.
+  // A Redis outage is an infrastructure failure (503), not a bad response; it fails closed, quickly.
   private async call<T>(work: () => Promise<T>): Promise<T> {
+    const status = this.client.status;
+    if (status !== undefined && DISCONNECTED.has(status)) {
+      throw new StoreError(
+        'The replay cache (Redis) did not answer during sign-in.',
+        new Error(`Redis is not connected (status "${status}").`),
+      );
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer within ${this.commandTimeoutMs} ms.`)),
+        this.commandTimeoutMs,
+      );
+    });
     try {
-      return await work();
+      return await Promise.race([work(), timeout]);
     } catch (error) {
       throw new StoreError('The replay cache (Redis) did not answer during sign-in.', error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

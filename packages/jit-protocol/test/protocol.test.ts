@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { JitError } from '@jit-sso/core';
 import {
   checkSamlAssertion,
@@ -196,6 +197,55 @@ describe('replay caches', () => {
     await expect(down.getAsync('x')).rejects.toMatchObject({ code: 'STORE_FAILURE' });
     const assertion = { issuer: IDP, assertionId: '_a', notOnOrAfter: null, inResponseTo: null };
     await expect(consumeAssertion(down, assertion)).rejects.toMatchObject({ code: 'STORE_FAILURE' });
+  });
+
+  it('fails closed within its command timeout when Redis hangs', async () => {
+    const hung = new RedisReplayCache(
+      {
+        status: 'ready',
+        set: () => new Promise(() => {}),
+        get: () => new Promise(() => {}),
+        del: async () => 0,
+      },
+      'jit-sso:test:',
+      { commandTimeoutMs: 200 },
+    );
+    const started = Date.now();
+    const assertion = { issuer: IDP, assertionId: '_hung', notOnOrAfter: null, inResponseTo: null };
+    const error = await consumeAssertion(hung, assertion).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STORE_FAILURE' });
+    expect(String((error as { cause?: unknown }).cause)).toContain('did not answer within 200 ms');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('fails at once, without queueing, when the Redis client is not connected', async () => {
+    // A client as the README builds it (offline queue, retries), on a port where nothing listens.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const client = new Redis({ host: '127.0.0.1', port: closed });
+    client.on('error', () => undefined);
+    try {
+      const cache = new RedisReplayCache(client);
+      const assertion = { issuer: IDP, assertionId: '_down', notOnOrAfter: null, inResponseTo: null };
+      // The first command waits for the first connection attempt, within the command timeout.
+      let started = Date.now();
+      expect(await consumeAssertion(cache, assertion).catch((e: unknown) => e)).toMatchObject({
+        code: 'STORE_FAILURE',
+      });
+      expect(Date.now() - started).toBeLessThan(1000);
+      // Once the client knows it lost the server, a command fails at once instead of queueing.
+      started = Date.now();
+      const error = await consumeAssertion(cache, assertion).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'STORE_FAILURE' });
+      expect(String((error as { cause?: unknown }).cause)).toMatch(/not connected \(status "reconnecting"\)/);
+      expect(Date.now() - started).toBeLessThan(50);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('redis: lets one of several app instances (own connections) take an assertion', async () => {
