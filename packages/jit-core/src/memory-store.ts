@@ -6,6 +6,7 @@ import type {
   IdentityWithUser,
   NewIdentity,
   NewUser,
+  SingleUse,
   StoreTransaction,
   UserPatch,
   UserQuery,
@@ -151,6 +152,21 @@ export class MemoryStore implements IdentityStore {
     });
   }
 
+  /** Single-use records: expiry (ms) by connection and key. */
+  protected readonly singleUses = new Map<string, number>();
+
+  async pruneSingleUse(before: Date, limit = 10_000): Promise<number> {
+    let pruned = 0;
+    for (const [k, expiresAt] of this.singleUses) {
+      if (pruned >= limit) break;
+      if (expiresAt < before.getTime()) {
+        this.singleUses.delete(k);
+        pruned++;
+      }
+    }
+    return pruned;
+  }
+
   protected readonly tx: StoreTransaction = {
     findUserById: (id) => this.findUserById(id),
     findUserByEmail: (t, e) => this.findUserByEmail(t, e),
@@ -160,6 +176,18 @@ export class MemoryStore implements IdentityStore {
     listUsers: (q) => this.listUsers(q),
     countUsers: (q) => this.countUsers(q),
     listAuditEvents: (q) => this.listAuditEvents(q),
+
+    useOnce: async (use: SingleUse) => {
+      const k = key(use.connectionId, use.key);
+      const previous = this.singleUses.get(k);
+      if (previous !== undefined && previous >= use.at.getTime()) return false;
+      this.singleUses.set(k, use.expiresAt.getTime());
+      this.recordUndo(() => {
+        if (previous === undefined) this.singleUses.delete(k);
+        else this.singleUses.set(k, previous);
+      });
+      return true;
+    },
 
     insertUser: async (input: NewUser) => {
       if (this.usersByEmail.has(key(input.tenantId, input.email))) throw new StoreConflictError('email');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   defineConnection,
   defineTenant,
@@ -47,6 +47,8 @@ import type { IdentityStore, StoreTransaction, UserPatch } from './store.js';
 export type ProvisioningResult =
   LoginOutcome<'created'> | LoginOutcome<'linked'> | LoginOutcome<'updated'> | LoginOutcome<'unchanged'>;
 
+const SINGLE_USE_PRUNE_INTERVAL_MS = 5 * 60_000;
+
 export interface LoginOutcome<A extends 'created' | 'linked' | 'updated' | 'unchanged'> {
   readonly action: A;
   readonly user: UserRecord;
@@ -62,6 +64,13 @@ export interface ProvisionRequest {
   /** The tenant being signed into (from the URL); the connection must belong to it. */
   readonly tenantId?: string;
   readonly profile: SsoProfile;
+  /**
+   * The message that carried the login, when it may be used only once (a SAML assertion): recorded
+   * in the store in the login's transaction, unique per connection, until `expiresAt`. A second
+   * login with the same `key` before then is refused with `SAML_REPLAY`, whatever any cache in
+   * front of the store remembers.
+   */
+  readonly singleUse?: { readonly key: string; readonly expiresAt: Date };
 }
 
 /** What the app's resolver decides before the default decision. */
@@ -582,6 +591,30 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     }
   }
 
+  let prunedAt = 0;
+  /**
+   * Deletes expired single-use records, at most once per interval per process, after a login that
+   * wrote one: the table stays as large as the messages still live. A failure here fails no login.
+   */
+  async function pruneSingleUses(): Promise<void> {
+    const at = now();
+    if (at.getTime() - prunedAt < SINGLE_USE_PRUNE_INTERVAL_MS) return;
+    prunedAt = at.getTime();
+    await store.pruneSingleUse(at, 1000).catch(() => undefined);
+  }
+
+  /** Records the login's message as used, or refuses it as a replay. */
+  async function useOnce(
+    tx: StoreTransaction,
+    connection: Connection,
+    message: NonNullable<ProvisionRequest['singleUse']>,
+  ): Promise<void> {
+    const key = createHash('sha256').update(message.key).digest('base64url');
+    if (!(await tx.useOnce({ connectionId: connection.id, key, expiresAt: message.expiresAt, at: now() }))) {
+      throw new JitError('SAML_REPLAY', 'This SAML response has already been used.');
+    }
+  }
+
   async function provision(request: ProvisionRequest): Promise<ProvisioningResult> {
     let connection: Connection | null = null;
     try {
@@ -591,6 +624,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
       const chosen = connection;
       let written: AuditEvent | null = null;
       const result = await inTransaction(async (tx) => {
+        if (request.singleUse) await useOnce(tx, chosen, request.singleUse);
         const outcome = await decide(tx, chosen, request.profile, mapped);
         written = audit(chosen.tenantId, 'jit', outcome.action, {
           connectionId: chosen.id,
@@ -602,6 +636,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
         return outcome;
       });
       if (options.onEvent) await emit({ type: 'provisioned', result, audit: written! });
+      if (request.singleUse) await pruneSingleUses();
       return result;
     } catch (error) {
       if (!(error instanceof JitError)) throw error;

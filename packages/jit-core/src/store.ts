@@ -16,6 +16,8 @@ import type { AuditEvent, IdentityRecord, RoleGrant, UserRecord, UserStatus } fr
  */
 export interface IdentityStore extends StoreReader {
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** Deletes single-use records that expired before `before`, at most `limit`; resolves to how many. */
+  pruneSingleUse(before: Date, limit?: number): Promise<number>;
 }
 
 export interface StoreReader {
@@ -101,7 +103,25 @@ export interface UserPatch {
   updatedAt: Date;
 }
 
+/** A protocol message that may be used once (a SAML assertion), recorded until it expires. */
+export interface SingleUse {
+  connectionId: string;
+  /** A fixed-length digest of the message's identity (SHA-256, base64url). */
+  key: string;
+  /** Until when the message would be accepted; after it, the record may be pruned or taken again. */
+  expiresAt: Date;
+  /** Now, by the caller's clock: a record that expired before this is taken over. */
+  at: Date;
+}
+
 export interface StoreTransaction extends StoreReader {
+  /**
+   * Records a single use of a message in this transaction: true the first time, false while an
+   * earlier record of the same (connection, key) has not expired. Concurrent transactions with the
+   * same key wait for each other; exactly one of them gets true, and each other gets false or fails
+   * with `StoreConflictError` (a deadlock victim, to retry: the retry reads false).
+   */
+  useOnce(use: SingleUse): Promise<boolean>;
   insertUser(user: NewUser): Promise<UserRecord>;
   updateUser(userId: string, patch: UserPatch): Promise<UserRecord>;
   insertIdentity(identity: NewIdentity): Promise<IdentityRecord>;

@@ -177,13 +177,13 @@ function digest(key: string): string {
 /**
  * Consumes an assertion id once per (issuer, id) until its NotOnOrAfter (at least `minTtlMs`), and the
  * AuthnRequest id it answers once, so that neither a copied response nor a second response to the same
- * request is accepted. Throws `SAML_REPLAY`.
+ * request is accepted. Throws `SAML_REPLAY`; resolves to how long the assertion stays refused (ms).
  */
 export async function consumeAssertion(
   cache: ReplayCache,
   assertion: { issuer: string; assertionId: string; notOnOrAfter: Date | null; inResponseTo: string | null },
   options: { now?: number; minTtlMs?: number; clockSkewMs?: number } = {},
-): Promise<void> {
+): Promise<number> {
   const now = options.now ?? Date.now();
   const minTtl = options.minTtlMs ?? 5 * 60_000;
   const until = assertion.notOnOrAfter ? assertion.notOnOrAfter.getTime() + (options.clockSkewMs ?? 0) : 0;
@@ -200,4 +200,5 @@ export async function consumeAssertion(
   ) {
     throw replayed();
   }
+  return ttl;
 }

@@ -70,13 +70,19 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
         );
       }
     }
-    await consumeAssertion(replayCache, checked, { clockSkewMs: settings.clockSkewMs });
+    // The cache refuses a replay fast; the store's record, written in the login's transaction,
+    // refuses it durably (a flushed or restarted cache forgets, the database does not).
+    const ttlMs = await consumeAssertion(replayCache, checked, { clockSkewMs: settings.clockSkewMs });
     const ssoProfile = fromSamlProfile(profile);
     try {
       return await provisioner.provision({
         connectionId,
         tenantId: options.tenantId?.(req),
         profile: ssoProfile,
+        singleUse: {
+          key: `${checked.issuer}\n${checked.assertionId}`,
+          expiresAt: new Date(Date.now() + ttlMs),
+        },
       });
     } catch (error) {
       if (isJitError(error)) markAudited(error);

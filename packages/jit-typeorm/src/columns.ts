@@ -71,3 +71,10 @@ export const tenantColumns = {
   id: { type: 'varchar', length: 128, primary: true },
   createdAt: { name: 'created_at', type: 'bigint', transformer: epochMillis },
 } as const satisfies Record<string, Column>;
+
+export const singleUseColumns = {
+  connectionId: { name: 'connection_id', type: 'varchar', length: 128, primary: true },
+  /** SHA-256 of the message's identity, base64url. */
+  key: { name: 'key', type: 'varchar', length: 64, primary: true },
+  expiresAt: { name: 'expires_at', type: 'bigint', transformer: epochMillis },
+} as const satisfies Record<string, Column>;

@@ -1,9 +1,12 @@
 import { EntitySchema, type MigrationInterface } from 'typeorm';
 import type { AuditEvent, IdentityRecord, UserRecord } from '@jit-sso/core';
-import { auditColumns, identityColumns, jitUserColumns, tenantColumns } from './columns.js';
+import { auditColumns, identityColumns, jitUserColumns, singleUseColumns, tenantColumns } from './columns.js';
 import { JitInitSqlite1795439311928 } from './migrations/sqlite/1795439311928-JitInit.js';
 import { JitInitPostgres1795439311928 } from './migrations/postgres/1795439311928-JitInit.js';
 import { JitInitMysql1795439311928 } from './migrations/mysql/1795439311928-JitInit.js';
+import { JitSingleUsesSqlite1796587449098 } from './migrations/sqlite/1796587449098-JitSingleUses.js';
+import { JitSingleUsesPostgres1796587449098 } from './migrations/postgres/1796587449098-JitSingleUses.js';
+import { JitSingleUsesMysql1796587449098 } from './migrations/mysql/1796587449098-JitSingleUses.js';
 import { scimDirectoryEntities } from './directory/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
@@ -27,6 +30,11 @@ export type JitAuditEvent = { -readonly [K in keyof AuditEvent]: AuditEvent[K] }
 export interface JitTenant {
   id: string;
   createdAt: Date;
+}
+export interface JitSingleUse {
+  connectionId: string;
+  key: string;
+  expiresAt: Date;
 }
 
 export const USER_EMAIL_INDEX = 'UQ_jit_users_tenant_email';
@@ -70,12 +78,24 @@ export const JitTenantEntity = new EntitySchema<JitTenant>({
   columns: tenantColumns,
 });
 
+/**
+ * Messages used once (SAML assertion ids), per connection, until they expire: replay protection
+ * that outlives any cache, written in the login's transaction.
+ */
+export const JitSingleUseEntity = new EntitySchema<JitSingleUse>({
+  name: 'JitSingleUse',
+  tableName: 'jit_single_uses',
+  columns: singleUseColumns,
+  indices: [{ name: 'IDX_jit_single_uses_expires_at', columns: ['expiresAt'] }],
+});
+
 /** The entities to list in the app's DataSource `entities`. */
 export const jitEntities: EntitySchema[] = [
   JitUserEntity,
   JitIdentityEntity,
   JitAuditEventEntity,
   JitTenantEntity,
+  JitSingleUseEntity,
   ...scimDirectoryEntities,
 ] as EntitySchema[];
 
@@ -89,18 +109,21 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimDirectorySqlite1795439937548,
     ScimListsAndMembersSqlite1795500000000,
     ScimMemberKeysSqlite1796554028010,
+    JitSingleUsesSqlite1796587449098,
   ],
   postgres: [
     JitInitPostgres1795439311928,
     ScimDirectoryPostgres1795439937548,
     ScimListsAndMembersPostgres1795500000000,
     ScimMemberKeysPostgres1796554028010,
+    JitSingleUsesPostgres1796587449098,
   ],
   mysql: [
     JitInitMysql1795439311928,
     ScimDirectoryMysql1795439937548,
     ScimListsAndMembersMysql1795500000000,
     ScimMemberKeysMysql1796554028010,
+    JitSingleUsesMysql1796587449098,
   ],
 };
 

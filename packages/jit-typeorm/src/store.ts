@@ -8,6 +8,7 @@ import {
   type IdentityWithUser,
   type NewIdentity,
   type NewUser,
+  type SingleUse,
   type StoreConflictError,
   type StoreTransaction,
   type UserPatch,
@@ -16,7 +17,13 @@ import {
   type UserStatus,
 } from '@jit-sso/core';
 import { JIT_USER_PROPERTIES, type JitUserProperty } from './columns.js';
-import { JitAuditEventEntity, JitIdentityEntity, JitTenantEntity, JitUserEntity } from './schema.js';
+import {
+  JitAuditEventEntity,
+  JitIdentityEntity,
+  JitSingleUseEntity,
+  JitTenantEntity,
+  JitUserEntity,
+} from './schema.js';
 import { openDatabase, type Database, type Row, type Sql } from './sql.js';
 
 export interface TypeormStoreOptions {
@@ -51,6 +58,10 @@ interface Statements {
   countActive: string;
   lockTenant: string;
   createTenant: string;
+  insertSingleUse: string;
+  readSingleUse: string;
+  renewSingleUse: string;
+  pruneSingleUse: string;
   users: string;
   identities: string;
   audit: string;
@@ -86,6 +97,7 @@ export class TypeormStore implements IdentityStore {
     const identities = metadataOf(this.dataSource, JitIdentityEntity, 'JitIdentity');
     const audit = metadataOf(this.dataSource, JitAuditEventEntity, 'JitAuditEvent');
     const tenants = metadataOf(this.dataSource, JitTenantEntity, 'JitTenant');
+    const singleUses = metadataOf(this.dataSource, JitSingleUseEntity, 'JitSingleUse');
     const userColumn = (property: JitUserProperty) => {
       const column = users.findColumnWithPropertyName(property);
       if (!column) {
@@ -105,7 +117,10 @@ export class TypeormStore implements IdentityStore {
       if (message.includes(`${identities.tableName}.subject`)) return 'identity';
       return 'other' satisfies StoreConflictError['constraint'];
     });
-    this.prepared = { db, q: buildStatements(db, users, userColumn, identities, audit, tenants) };
+    this.prepared = {
+      db,
+      q: buildStatements(db, users, userColumn, identities, audit, tenants, singleUses),
+    };
     return this.prepared;
   }
 
@@ -134,6 +149,11 @@ export class TypeormStore implements IdentityStore {
   }
   listAuditEvents(query: AuditQuery) {
     return this.read((r) => r.listAuditEvents(query));
+  }
+
+  async pruneSingleUse(before: Date, limit = 10_000): Promise<number> {
+    const { db, q } = this.ready;
+    return db.sql.run(q.pruneSingleUse, [before.getTime(), Math.floor(limit)]);
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
@@ -189,8 +209,11 @@ function buildStatements(
   identities: EntityMetadata,
   audit: EntityMetadata,
   tenants: EntityMetadata,
+  singleUses: EntityMetadata,
 ): Statements {
   const q = db.quote;
+  const S = q(singleUses.tablePath);
+  const singleUseKey = `${q('connection_id')} = ? AND ${q('key')} = ?`;
   const U = q(users.tablePath);
   const I = q(identities.tablePath);
   const A = q(audit.tablePath);
@@ -236,6 +259,19 @@ function buildStatements(
           ? // On a duplicate this takes the row's exclusive lock at once (INSERT IGNORE would take a shared one).
             `INSERT INTO ${T} (${q('id')}, ${q('created_at')}) VALUES (?, ?) ON DUPLICATE KEY UPDATE ${q('id')} = ${q('id')}`
           : `INSERT OR IGNORE INTO ${T} (${q('id')}, ${q('created_at')}) VALUES (?, ?)`,
+    insertSingleUse: `${
+      db.dialect === 'postgres' ? 'INSERT' : db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE'
+    } INTO ${S} (${q('connection_id')}, ${q('key')}, ${q('expires_at')}) VALUES (?, ?, ?)${
+      db.dialect === 'postgres' ? ' ON CONFLICT DO NOTHING' : ''
+    }`,
+    readSingleUse: `SELECT ${q('expires_at')} FROM ${S} WHERE ${singleUseKey}`,
+    renewSingleUse: `UPDATE ${S} SET ${q('expires_at')} = ? WHERE ${singleUseKey} AND ${q('expires_at')} < ?`,
+    pruneSingleUse:
+      db.dialect === 'mysql'
+        ? `DELETE FROM ${S} WHERE ${q('expires_at')} < ? ORDER BY ${q('expires_at')} LIMIT ?`
+        : db.dialect === 'postgres'
+          ? `DELETE FROM ${S} WHERE (${q('connection_id')}, ${q('key')}) IN (SELECT ${q('connection_id')}, ${q('key')} FROM ${S} WHERE ${q('expires_at')} < ? LIMIT ?)`
+          : `DELETE FROM ${S} WHERE rowid IN (SELECT rowid FROM ${S} WHERE ${q('expires_at')} < ? LIMIT CAST(? AS INTEGER))`,
     users: U,
     identities: I,
     audit: A,
@@ -519,6 +555,20 @@ class Transaction implements StoreTransaction {
       toMillis(record.createdAt),
     ]);
     return record;
+  }
+
+  async useOnce(use: SingleUse): Promise<boolean> {
+    const key = [use.connectionId, use.key];
+    const expiresAt = use.expiresAt.getTime();
+    // A conflict leaves the row as it is (and waits for an uncommitted twin): the insert alone tells
+    // a first use. No locking read follows, so concurrent losers never upgrade shared locks into a
+    // deadlock on MariaDB.
+    if ((await this.sql.run(this.q.insertSingleUse, [...key, expiresAt])) === 1) return true;
+    const [row] = await this.sql.rows(this.q.readSingleUse, key);
+    // Not visible in this transaction's snapshot, or still live: used.
+    if (!row || Number(row['expires_at']) >= use.at.getTime()) return false;
+    // Expired: one taker renews it; a concurrent taker's update then matches nothing.
+    return (await this.sql.run(this.q.renewSingleUse, [expiresAt, ...key, use.at.getTime()])) === 1;
   }
 
   async acquireSeat(tenantId: string, limit: number): Promise<boolean> {

@@ -15,6 +15,7 @@ import {
   CONNECTION,
   conformanceDb,
   expectNoPendingSchemaChanges,
+  expectOneUseOfAMessage,
   expectOneWinner,
   expectSeatLimitHolds,
   profile,
@@ -22,11 +23,12 @@ import {
 } from './support.js';
 
 let dataSource: DataSource;
+let url: string;
 const db = conformanceDb(() => dataSource);
 
 beforeAll(async () => {
-  const url = await freshMysql('jit_typeorm');
-  dataSource = await createJitDataSource(url.replace(/^mysql:/, 'mariadb:'));
+  url = (await freshMysql('jit_typeorm')).replace(/^mysql:/, 'mariadb:');
+  dataSource = await createJitDataSource(url);
   expect(await migrate(dataSource)).toContain('JitInitMysql1795439311928');
 });
 afterAll(() => dataSource?.destroy());
@@ -42,6 +44,15 @@ describe('MariaDB', () => {
   it('ends 100 simultaneous first logins of one subject with one user, one identity, one created event', async () => {
     await db.reset();
     await expectOneWinner(new TypeormStore(dataSource), db, 100);
+  });
+
+  it('accepts one of 20 simultaneous logins with the same SAML message, across two copies of the app', async () => {
+    const other = await createJitDataSource(url);
+    try {
+      await expectOneUseOfAMessage([new TypeormStore(dataSource), new TypeormStore(other)], 20);
+    } finally {
+      await other.destroy();
+    }
   });
 
   it('holds a seat limit of 50 under 100 simultaneous first logins of different people', async () => {

@@ -9,6 +9,7 @@ import {
   CONNECTION,
   conformanceDb,
   expectNoPendingSchemaChanges,
+  expectOneUseOfAMessage,
   expectOneWinner,
   expectSeatLimitHolds,
   profile,
@@ -38,6 +39,15 @@ describe('PostgreSQL', () => {
   it('ends 100 simultaneous first logins of one subject with one user, one identity, one created event', async () => {
     await db.reset();
     await expectOneWinner(new TypeormStore(dataSource), db, 100);
+  });
+
+  it('accepts one of 20 simultaneous logins with the same SAML message, across two copies of the app', async () => {
+    const other = await createJitDataSource(url);
+    try {
+      await expectOneUseOfAMessage([new TypeormStore(dataSource), new TypeormStore(other)], 20);
+    } finally {
+      await other.destroy();
+    }
   });
 
   it('holds a seat limit of 50 under 100 simultaneous first logins of different people', async () => {

@@ -10,6 +10,7 @@ import {
   CONNECTION,
   conformanceDb,
   expectNoPendingSchemaChanges,
+  expectOneUseOfAMessage,
   expectOneWinner,
   expectSeatLimitHolds,
   profile,
@@ -55,6 +56,10 @@ describe('SQLite file (WAL), migrated', () => {
   it('has nothing left to migrate, and the migrations match the entities', async () => {
     expect(await migrate(dataSource)).toEqual([]);
     await expectNoPendingSchemaChanges(dataSource);
+  });
+
+  it('accepts one of 20 simultaneous logins with the same SAML message', async () => {
+    await expectOneUseOfAMessage([new TypeormStore(dataSource)], 20);
   });
 
   it('ends 100 simultaneous first logins of one subject with one user', async () => {

@@ -92,6 +92,30 @@ export async function expectSeatLimitHolds(
   expect(await db.count('identities')).toBe(limit);
 }
 
+/**
+ * `n` simultaneous logins carrying the same single-use message (one SAML response posted `n` times at
+ * once, to several copies of the app): one login, `n - 1` refusals as replays.
+ */
+export async function expectOneUseOfAMessage(stores: TypeormStore[], n: number): Promise<void> {
+  const provisioners = stores.map((store) => createProvisioner({ store, connections: [CONNECTION] }));
+  const message = {
+    key: `https://idp.acme.test\n_${Math.random()}`,
+    expiresAt: new Date(Date.now() + 300_000),
+  };
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      provisioners[i % provisioners.length]!.provision({
+        connectionId: CONNECTION.id,
+        profile: profile('replayed'),
+        singleUse: message,
+      }),
+    ),
+  );
+  expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+  const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as JitError).code] : []));
+  expect(refused).toEqual(Array.from({ length: n - 1 }, () => 'SAML_REPLAY'));
+}
+
 /** Entities and committed migrations agree: after migrating, TypeORM finds nothing left to change. */
 export async function expectNoPendingSchemaChanges(dataSource: DataSource): Promise<void> {
   const log = await dataSource.driver.createSchemaBuilder().log();

@@ -333,6 +333,68 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('single use', () => {
+      const use = (key: string, connectionId = 'c1', expiresInMs = 60_000, at = new Date()) => ({
+        connectionId,
+        key,
+        expiresAt: new Date(at.getTime() + expiresInMs),
+        at,
+      });
+
+      it('records a message once per connection, and takes over a record that expired', async () => {
+        const key = randomUUID();
+        expect(await write((tx) => tx.useOnce(use(key)))).toBe(true);
+        expect(await write((tx) => tx.useOnce(use(key)))).toBe(false);
+        expect(await write((tx) => tx.useOnce(use(key, 'c2')))).toBe(true);
+        const expired = randomUUID();
+        expect(await write((tx) => tx.useOnce(use(expired, 'c1', 10)))).toBe(true);
+        const later = new Date(Date.now() + 1000);
+        expect(await write((tx) => tx.useOnce(use(expired, 'c1', 60_000, later)))).toBe(true);
+        expect(await write((tx) => tx.useOnce(use(expired, 'c1', 60_000, later)))).toBe(false);
+      });
+
+      it('forgets a use whose transaction rolled back', async () => {
+        const key = randomUUID();
+        await write(async (tx) => {
+          expect(await tx.useOnce(use(key))).toBe(true);
+          throw new Rollback('stop');
+        }).catch(() => undefined);
+        expect(await write((tx) => tx.useOnce(use(key)))).toBe(true);
+      });
+
+      it('lets exactly one of concurrent transactions use a message; the others are refused or retried', async () => {
+        const key = randomUUID();
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: Math.min(concurrency, 10) }, () =>
+            write(async (tx) => {
+              const first = await tx.useOnce(use(key));
+              // Hold the transaction open so that the others ask while it is uncommitted.
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              return first;
+            }),
+          ),
+        );
+        expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value)).toHaveLength(1);
+        // A loser learns it lost (false) or, where the database chose it as a deadlock victim, gets
+        // StoreConflictError, which the engine retries (and the retry reads false).
+        for (const o of outcomes) {
+          if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(StoreConflictError);
+        }
+      });
+
+      it('prunes records that expired, and only those', async () => {
+        const now = Date.now();
+        const old = randomUUID();
+        const live = randomUUID();
+        await write((tx) => tx.useOnce(use(old, 'c1', 10, new Date(now - 60_000))));
+        await write((tx) => tx.useOnce(use(live, 'c1', 60_000, new Date(now))));
+        expect(await store.pruneSingleUse(new Date(now))).toBeGreaterThanOrEqual(1);
+        // The pruned record can be taken again at its old time; the live one cannot.
+        expect(await write((tx) => tx.useOnce(use(old, 'c1', 10, new Date(now - 60_000))))).toBe(true);
+        expect(await write((tx) => tx.useOnce(use(live, 'c1', 60_000, new Date(now))))).toBe(false);
+      });
+    });
+
     describe('seats', () => {
       it('grants a seat only while the tenant has fewer active users than the limit', async () => {
         await write(async (tx) => {

@@ -229,6 +229,7 @@ function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTran
     updateUser: (id, p) => base.updateUser(id, p),
     insertIdentity: (i) => base.insertIdentity(i),
     acquireSeat: (t, l) => base.acquireSeat(t, l),
+    useOnce: (u) => base.useOnce(u),
     appendAudit: (e) => base.appendAudit(e),
     findDirectory: (id) => directory.findDirectory(id),
     listDirectories: (t) => directory.listDirectories(t),
