@@ -53,7 +53,9 @@ export function unstorable(text: string, singleLine = false): string | null {
 export function checkName(value: string, name: string, max: number): void {
   const problem = unstorable(value, true);
   if (problem) throw invalidValue(`"${name}" ${problem}.`);
-  if (value.length > max) throw invalidValue(`"${name}" is longer than ${max} characters.`);
+  // The store also keeps it lower-cased, which can be longer ("İ" becomes "i̇").
+  if (value.length > max || value.toLowerCase().length > max)
+    throw invalidValue(`"${name}" is longer than ${max} characters.`);
 }
 
 /**
