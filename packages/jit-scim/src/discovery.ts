@@ -1,4 +1,5 @@
 import { ENTERPRISE_USER_SCHEMA } from '@jit-sso/core';
+import type { InputLimits } from './limits.js';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -13,6 +14,8 @@ export interface Limits {
   maxResults: number;
   bulkMaxOperations: number;
   bulkMaxPayloadSize: number;
+  /** What one resource may hold (lengths, nesting, size), the same on every store. */
+  input: InputLimits;
 }
 
 type Attr = Record<string, unknown>;
@@ -113,6 +116,13 @@ const GROUP_ATTRIBUTES: Attr[] = [
 function meta(resourceType: string, location: string) {
   return { resourceType, location };
 }
+
+/** The published attributes of each schema, by schema URN; what request bodies are checked against. */
+export const SCHEMA_ATTRIBUTES: ReadonlyMap<string, readonly Attr[]> = new Map([
+  [USER_SCHEMA, USER_ATTRIBUTES],
+  [ENTERPRISE_USER_SCHEMA, ENTERPRISE_ATTRIBUTES],
+  [GROUP_SCHEMA, GROUP_ATTRIBUTES],
+]);
 
 export function schemaDocuments(baseUrl: string): Record<string, unknown>[] {
   return [

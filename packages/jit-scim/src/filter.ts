@@ -1,5 +1,6 @@
 import type { AttributePath, CompareOperator, ScimFilter, ScimValue } from '@jit-sso/core';
-import { invalidFilter, invalidPath } from './errors.js';
+import { invalidFilter, invalidPath, invalidValue } from './errors.js';
+import { unstorable } from './limits.js';
 
 /**
  * The RFC 7644 §3.4.2.2 filter grammar, as directories really send it:
@@ -46,6 +47,9 @@ function tokenize(source: string): Token[] {
       } catch {
         throw invalidFilter(`Invalid string at position ${i + 1}.`);
       }
+      // Compared in SQL: PostgreSQL refuses a NUL, escaped (\u0000) or not.
+      const problem = unstorable(text);
+      if (problem) throw invalidValue(`The filter value at position ${i + 1} ${problem}.`);
       tokens.push({ kind: 'string', text, at: i });
       i = j + 1;
     } else {
@@ -195,6 +199,8 @@ class Parser {
 export function parseFilter(source: string): ScimFilter {
   if (typeof source !== 'string' || !source.trim()) throw invalidFilter('The filter is empty.');
   if (source.length > MAX_LENGTH) throw invalidFilter(`Filters are limited to ${MAX_LENGTH} characters.`);
+  const problem = unstorable(source);
+  if (problem) throw invalidValue(`The filter ${problem}.`);
   const parser = new Parser(tokenize(source), source);
   const filter = parser.parseFilter(false);
   parser.end();

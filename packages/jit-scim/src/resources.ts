@@ -8,6 +8,8 @@ import {
 import { GROUP_SCHEMA, USER_SCHEMA } from './discovery.js';
 import { invalidSyntax, invalidValue } from './errors.js';
 import { parseAttributePath } from './filter.js';
+import { INPUT_LIMITS, checkName, checkStored } from './limits.js';
+import { checkResource } from './validate.js';
 
 type Json = Record<string, unknown>;
 
@@ -56,6 +58,7 @@ function readExternalId(body: Json): string | null {
   const value = getIgnoringCase(body, 'externalId');
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw invalidValue('"externalId" must be a string.');
+  checkName(value, 'externalId', INPUT_LIMITS.externalIdLength);
   return value;
 }
 
@@ -70,27 +73,61 @@ export function readUser(body: unknown): UserInput {
   if (!isObject(body)) throw invalidSyntax('A User must be a JSON object.');
   const userName = getIgnoringCase(body, 'userName');
   if (typeof userName !== 'string' || !userName.trim()) throw invalidValue('"userName" is required.');
-  if (userName.length > 256) throw invalidValue('"userName" is longer than 256 characters.');
+  checkName(userName, 'userName', INPUT_LIMITS.userNameLength);
   const activeRaw = getIgnoringCase(body, 'active');
   const active = activeRaw === undefined || activeRaw === null ? true : readBoolean(activeRaw, 'active');
+  const externalId = readExternalId(body);
+  checkResource(body, 'User');
   const data: Json = {};
   for (const [key, value] of Object.entries(body)) {
     if (!USER_OWN.has(key.toLowerCase())) data[key] = value;
   }
-  return { userName: userName.trim(), externalId: readExternalId(body), active, data: normaliseData(data) };
+  const input = { userName: userName.trim(), externalId, active, data: normaliseData(data) };
+  checkProfile(input);
+  checkStored(input.data, 'User');
+  return input;
+}
+
+/** Where each attribute of the tenant user comes from, to name it in an error. */
+const PROFILE_SOURCES: Record<string, string> = {
+  firstName: 'name.givenName',
+  lastName: 'name.familyName',
+  displayName: 'displayName',
+  ...Object.fromEntries(
+    ['employeeNumber', 'department', 'costCenter', 'organization', 'division'].map((f) => [
+      f,
+      `${ENTERPRISE_USER_SCHEMA}:${f}`,
+    ]),
+  ),
+};
+
+/** The attributes copied onto the tenant user stay within their limit. */
+function checkProfile(input: UserInput): void {
+  for (const [field, value] of Object.entries(userAttributes(input))) {
+    if (typeof value === 'string' && value.length > INPUT_LIMITS.profileValueLength)
+      throw invalidValue(
+        `"${PROFILE_SOURCES[field] ?? field}" is longer than ${INPUT_LIMITS.profileValueLength} characters.`,
+      );
+  }
 }
 
 export interface GroupInput {
   displayName: string;
   externalId: string | null;
   members: GroupMember[];
+  /**
+   * Ids of members sent as plain strings instead of `{ "value": id }`. Microsoft's validator sends
+   * such values and expects them ignored; every other member must name a user of the directory.
+   */
+  plainMembers: ReadonlySet<string>;
   data: Json;
 }
 
-export function readMembers(value: unknown): GroupMember[] {
-  if (value === undefined || value === null) return [];
-  const list = Array.isArray(value) ? value : [value];
+export function readMembers(value: unknown): { members: GroupMember[]; plain: Set<string> } {
   const members = new Map<string, GroupMember>();
+  const plain = new Set<string>();
+  if (value === undefined || value === null) return { members: [], plain };
+  const list = Array.isArray(value) ? value : [value];
   for (const element of list) {
     let id: unknown = element;
     let display: unknown = null;
@@ -100,10 +137,14 @@ export function readMembers(value: unknown): GroupMember[] {
     }
     if (typeof id !== 'string' || !id)
       throw invalidValue('Each member needs a "value" with the member\'s id.');
+    checkName(id, 'members.value', INPUT_LIMITS.groupDisplayNameLength);
+    if (typeof display === 'string')
+      checkName(display, 'members.display', INPUT_LIMITS.groupDisplayNameLength);
+    if (typeof element === 'string') plain.add(id);
     if (!members.has(id))
       members.set(id, { value: id, display: typeof display === 'string' ? display : null });
   }
-  return [...members.values()];
+  return { members: [...members.values()], plain };
 }
 
 export function readGroup(body: unknown): GroupInput {
@@ -111,16 +152,16 @@ export function readGroup(body: unknown): GroupInput {
   const displayName = getIgnoringCase(body, 'displayName');
   if (typeof displayName !== 'string' || !displayName.trim())
     throw invalidValue('"displayName" is required.');
+  checkName(displayName, 'displayName', INPUT_LIMITS.groupDisplayNameLength);
+  const externalId = readExternalId(body);
+  checkResource(body, 'Group');
   const data: Json = {};
   for (const [key, value] of Object.entries(body)) {
     if (!GROUP_OWN.has(key.toLowerCase())) data[key] = value;
   }
-  return {
-    displayName: displayName.trim(),
-    externalId: readExternalId(body),
-    members: readMembers(getIgnoringCase(body, 'members')),
-    data,
-  };
+  checkStored(data, 'Group');
+  const { members, plain } = readMembers(getIgnoringCase(body, 'members'));
+  return { displayName: displayName.trim(), externalId, members, plainMembers: plain, data };
 }
 
 /** The address the tenant user gets: the primary email, else a work email, else the first, else userName. */

@@ -13,6 +13,8 @@ import {
   type GroupMember,
   type Provisioner,
   type ResourceQuery,
+  type AttributePath,
+  type ScimFilter,
   type RoleGrant,
   type ScimResourceRecord,
   type SeatAdmission,
@@ -37,6 +39,7 @@ import {
   uniqueness,
 } from './errors.js';
 import { parseAttributePath, parseFilter } from './filter.js';
+import { INPUT_LIMITS, checkBody, unstorable } from './limits.js';
 import { applyPatch, readPatchRequest } from './patch.js';
 import {
   chooseEmail,
@@ -97,6 +100,9 @@ export interface ScimService {
 }
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+/** Member ids looked up per read: an `or` of this many stays far below SQLite's expression depth. */
+const MEMBER_BATCH = 100;
+const ID_PATH: AttributePath = { schema: null, name: 'id', sub: null };
 const PLACEHOLDER_DOMAIN = 'scim.invalid';
 
 function header(headers: Headers | undefined, name: string): string | undefined {
@@ -151,6 +157,27 @@ function errorResponse(error: ScimError): ScimResponse {
   return response(error.status, error.toJSON(), extra);
 }
 
+/** Fields of driver errors that say what failed without carrying the statement's values. */
+const ERROR_FIELDS = ['code', 'errno', 'sqlState', 'severity', 'routine'] as const;
+
+/**
+ * A copy of an error and its causes for the log: name, message, stack and the driver's codes, but
+ * not a query's parameters or a constraint's `detail`, which hold the directory's data.
+ */
+function withoutValues(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error)) return error === undefined || error === null ? error : String(error);
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  if (error.stack) copy.stack = error.stack;
+  const source = error as unknown as Record<string, unknown>;
+  for (const field of ERROR_FIELDS) {
+    if (source[field] !== undefined) (copy as unknown as Record<string, unknown>)[field] = source[field];
+  }
+  const cause = source['driverError'] ?? error.cause;
+  if (cause !== undefined && depth < 4) copy.cause = withoutValues(cause, depth + 1);
+  return copy;
+}
+
 interface Context {
   directory: DirectoryRecord;
   connection: Connection | null;
@@ -184,6 +211,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     maxResults: options.maxResults ?? 200,
     bulkMaxOperations: options.bulk?.maxOperations ?? 1000,
     bulkMaxPayloadSize: options.bulk?.maxPayloadSize ?? 1_048_576,
+    input: INPUT_LIMITS,
   });
   const render = { baseUrl };
 
@@ -443,18 +471,45 @@ export function createScimService(options: ScimServiceOptions): ScimService {
 
   // ---- groups ----
 
-  /** Members that are users of this directory; others (unknown ids) are left out. */
-  async function knownMembers(
+  /**
+   * The members with their display names, when every one is a user of this directory; otherwise a
+   * 400 naming the ids that are not, and nothing is written. Plain-string ids that name no user
+   * are left out instead (see `GroupInput.plainMembers`). One read per 100 members.
+   */
+  async function existingMembers(
     tx: DirectoryTransaction,
     ctx: Context,
     members: readonly GroupMember[],
+    plain: ReadonlySet<string>,
   ): Promise<GroupMember[]> {
-    const known: GroupMember[] = [];
-    for (const member of members) {
-      const user = await tx.findResource(ctx.directory.id, 'User', member.value);
-      if (user) known.push({ value: member.value, display: member.display ?? user.name });
+    const users = new Map<string, ScimResourceRecord>();
+    for (let i = 0; i < members.length; i += MEMBER_BATCH) {
+      const ids = members.slice(i, i + MEMBER_BATCH).map((m) => m.value);
+      const filter: ScimFilter = {
+        op: 'or',
+        filters: ids.map((value) => ({ op: 'eq', attribute: ID_PATH, value })),
+      };
+      const page = await tx.queryResources({
+        directoryId: ctx.directory.id,
+        type: 'User',
+        filter,
+        offset: 0,
+        limit: ids.length,
+      });
+      for (const record of page.resources) users.set(record.id, record);
     }
-    return known;
+    const unknown = members.filter((m) => !users.has(m.value) && !plain.has(m.value)).map((m) => m.value);
+    if (unknown.length) {
+      const named = unknown
+        .slice(0, 5)
+        .map((id) => `"${id}"`)
+        .join(', ');
+      const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : '';
+      throw invalidValue(`No user of this directory has the id ${named}${more}: members must be users.`);
+    }
+    return members
+      .filter((m) => users.has(m.value))
+      .map((m) => ({ value: m.value, display: m.display ?? users.get(m.value)!.name }));
   }
 
   /** Recomputes the `scim` role grants of users from their groups and the connection's rules. */
@@ -495,7 +550,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         data: input.data,
         createdAt: at,
       });
-      const members = await knownMembers(tx, ctx, input.members);
+      const members = await existingMembers(tx, ctx, input.members, input.plainMembers);
       if (members.length) await tx.changeMembers(record.id, members, []);
       await audit(tx, ctx, 'created', {
         reason: 'scim-group',
@@ -526,10 +581,14 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       checkIfMatch(request, current);
       const before = await tx.listMembers(id);
       const input = build(current, before);
-      const wanted = await knownMembers(tx, ctx, input.members);
-      const wantedIds = new Set(wanted.map((m) => m.value));
+      const wantedIds = new Set(input.members.map((m) => m.value));
       const beforeIds = new Set(before.map((m) => m.value));
-      const add = wanted.filter((m) => !beforeIds.has(m.value));
+      const add = await existingMembers(
+        tx,
+        ctx,
+        input.members.filter((m) => !beforeIds.has(m.value)),
+        input.plainMembers,
+      );
       const remove = before.filter((m) => !wantedIds.has(m.value)).map((m) => m.value);
       if (add.length || remove.length) await tx.changeMembers(id, add, remove);
       const record = await tx.updateResource(id, {
@@ -793,7 +852,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         const headers: Headers = typeof op['version'] === 'string' ? { 'if-match': op['version'] } : {};
         outcome = await route(ctx, { method, path, headers, body: resolve(op['data']) });
       } catch (error) {
-        outcome = toResponse(error);
+        outcome = toResponse(error, { method, path: String(op['path']) });
       }
       const status = outcome.status;
       result['status'] = String(status);
@@ -842,6 +901,8 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       return list(ctx, [type], listParams(request));
     }
     const id = second;
+    // No resource has such an id, and PostgreSQL refuses a NUL even in a comparison.
+    if (unstorable(id, true)) throw notFound(`${type} "${encodeURIComponent(id)}" not found.`);
     switch (method) {
       case 'GET':
         return getOne(ctx, type, id, request);
@@ -906,20 +967,35 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     });
   }
 
-  function toResponse(error: unknown): ScimResponse {
-    if (error instanceof ScimError) return errorResponse(error);
-    if (error instanceof JitError) {
+  /** Answers a failure; every 5xx goes to `onError` with its cause, the request named by method and path. */
+  function toResponse(error: unknown, request: Pick<ScimRequest, 'method' | 'path'>): ScimResponse {
+    let answer: ScimError;
+    if (error instanceof ScimError) answer = error;
+    else if (error instanceof JitError) {
       const status = error.httpStatus >= 500 ? error.httpStatus : 400;
-      return errorResponse(
-        new ScimError(status, status === 400 ? 'invalidValue' : null, error.message, { code: error.code }),
+      answer = new ScimError(status, status === 400 ? 'invalidValue' : null, error.message, {
+        code: error.code,
+      });
+    } else {
+      answer = new ScimError(500, null, 'The SCIM service failed; the error has been logged.', {
+        code: 'SCIM_INTERNAL',
+      });
+    }
+    if (answer.status >= 500) {
+      const path = request.path.split('?')[0];
+      onError(
+        new ScimError(
+          answer.status,
+          null,
+          `SCIM ${request.method.toUpperCase()} ${path} failed: ${answer.code}`,
+          {
+            code: answer.code,
+            cause: withoutValues(error),
+          },
+        ),
       );
     }
-    onError(error);
-    return errorResponse(
-      new ScimError(500, null, 'The SCIM service failed; the error has been logged.', {
-        code: 'SCIM_INTERNAL',
-      }),
-    );
+    return errorResponse(answer);
   }
 
   async function handle(request: ScimRequest): Promise<ScimResponse> {
@@ -928,9 +1004,11 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       const known = discovery(request, segments);
       if (known) return known;
       const directory = await authenticate(store, header(request.headers, 'authorization'));
+      // Before anything walks the body recursively (PATCH, rendering, serialising).
+      checkBody(request.body);
       return await route(await contextOf(directory), request, segments);
     } catch (error) {
-      return toResponse(error);
+      return toResponse(error, request);
     }
   }
 

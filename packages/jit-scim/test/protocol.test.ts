@@ -107,13 +107,15 @@ describe('directory tokens and tenancy', () => {
     }
     expect((await asB('GET', '/Users')).body).toMatchObject({ totalResults: 0, Resources: [] });
     expect(((await asB('POST', '/.search', { filter: 'userName pr' })).body as any).totalResults).toBe(0);
-    // A group of B cannot take A's user as a member.
+    // A group of B cannot take A's user as a member: to B that id names no user.
     const bGroup = await asB('POST', '/Groups', {
       schemas: [GROUP],
       displayName: 'B team',
       members: [{ value: created }],
     });
-    expect((bGroup.body as any).members).toEqual([]);
+    expect(bGroup.status).toBe(400);
+    expect(bGroup.body).toMatchObject({ scimType: 'invalidValue', detail: expect.stringContaining(created) });
+    expect((await asB('GET', '/Groups')).body).toMatchObject({ totalResults: 0 });
     expect((await store.findUserById(created))!.status).toBe('active');
   });
 });

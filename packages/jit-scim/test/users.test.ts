@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BASE, ENTERPRISE, harness, patch, user } from './helpers.js';
+import { BASE, ENTERPRISE, USER, harness, patch, user } from './helpers.js';
 
 describe('Users', () => {
   it('creates a user as a tenant user with source scim, and answers 201 with Location, meta and ETag', async () => {
@@ -39,7 +39,7 @@ describe('Users', () => {
       'POST',
       '/Users',
       user('bob', {
-        schemas: [ENTERPRISE],
+        schemas: [USER, ENTERPRISE],
         nickName: 'Bobby',
         'urn:example:custom:1.0:User': { badge: 17 },
         [ENTERPRISE]: {

@@ -1,6 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ConfigurationError } from '@jit-sso/core';
-import { jitEntities, jitMigrations, type JitDialect } from './schema.js';
+import { jitEntitiesFor, jitMigrations, type JitDialect } from './schema.js';
 
 export interface JitDataSourceOptions {
   /** Create tables from the entities at start-up. Only for tests and demos; use `migrate` otherwise. */
@@ -25,16 +25,16 @@ const SQLITE_CACHE_MIB = 64;
 
 /** The DataSource options for a database URL, with the package's entities and the dialect's migrations. */
 export function jitDataSourceOptions(url: string, options: JitDataSourceOptions = {}): DataSourceOptions {
+  const dialect = dialectOfUrl(url);
   const common = {
     entities: [
-      ...jitEntities,
+      ...jitEntitiesFor(dialect),
       ...((options.entities as unknown[] | undefined) ?? []),
     ] as DataSourceOptions['entities'],
     synchronize: options.synchronize ?? false,
     logging: options.logging ?? false,
     migrationsTableName: MIGRATIONS_TABLE,
   };
-  const dialect = dialectOfUrl(url);
   const migrations = jitMigrations(dialect);
   if (dialect === 'sqlite') {
     const path = url.replace(/^sqlite:(\/\/)?/, '');
@@ -87,7 +87,7 @@ export function redact(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
-/** An initialised DataSource for `url`, with `jitEntities` and the dialect's migrations registered. */
+/** An initialised DataSource for `url`, with `jitEntitiesFor(dialect)` and the dialect's migrations registered. */
 export async function createJitDataSource(
   url: string,
   options: JitDataSourceOptions = {},

@@ -1,6 +1,7 @@
 export { TypeormStore, type TypeormStoreOptions } from './store.js';
 export {
   jitEntities,
+  jitEntitiesFor,
   jitMigrations,
   JitUserEntity,
   JitIdentityEntity,

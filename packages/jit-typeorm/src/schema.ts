@@ -7,7 +7,7 @@ import { JitInitMysql1795439311928 } from './migrations/mysql/1795439311928-JitI
 import { JitSingleUsesSqlite1796587449098 } from './migrations/sqlite/1796587449098-JitSingleUses.js';
 import { JitSingleUsesPostgres1796587449098 } from './migrations/postgres/1796587449098-JitSingleUses.js';
 import { JitSingleUsesMysql1796587449098 } from './migrations/mysql/1796587449098-JitSingleUses.js';
-import { scimDirectoryEntities } from './directory/schema.js';
+import { scimDirectoryEntities, scimDirectoryEntitiesMysql } from './directory/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
 import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/1795439937548-ScimDirectory.js';
@@ -17,6 +17,7 @@ import { ScimListsAndMembersMysql1795500000000 } from './directory/migrations/my
 import { ScimMemberKeysSqlite1796554028010 } from './directory/migrations/sqlite/1796554028010-ScimMemberKeys.js';
 import { ScimMemberKeysPostgres1796554028010 } from './directory/migrations/postgres/1796554028010-ScimMemberKeys.js';
 import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
+import { ScimLargeResourcesMysql1797000000000 } from './directory/migrations/mysql/1797000000000-ScimLargeResources.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -101,6 +102,16 @@ export const jitEntities: EntitySchema[] = [
 
 export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
 
+/**
+ * `jitEntities` as a dialect's migrations create them: on MySQL/MariaDB the SCIM resources keep
+ * their JSON in `mediumtext` (`text` there ends at 64 KiB). Schema tools (`migration:generate`,
+ * `synchronize`) compare the database with these.
+ */
+export function jitEntitiesFor(dialect: JitDialect): EntitySchema[] {
+  if (dialect !== 'mysql') return [...jitEntities];
+  return [...jitEntities.filter((e) => !scimDirectoryEntities.includes(e)), ...scimDirectoryEntitiesMysql];
+}
+
 type MigrationClass = new () => MigrationInterface;
 
 const migrations: Record<JitDialect, MigrationClass[]> = {
@@ -124,6 +135,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimListsAndMembersMysql1795500000000,
     ScimMemberKeysMysql1796554028010,
     JitSingleUsesMysql1796587449098,
+    ScimLargeResourcesMysql1797000000000,
   ],
 };
 

@@ -1,9 +1,11 @@
 export { TypeormDirectoryStore } from './store.js';
 export {
   scimDirectoryEntities,
+  scimDirectoryEntitiesMysql,
   ScimDirectoryEntity,
   ScimMemberEntity,
   ScimResourceEntity,
+  ScimResourceEntityMysql,
   ScimTokenEntity,
   ScimValueEntity,
 } from './schema.js';

@@ -103,31 +103,42 @@ export const ScimTokenEntity = new EntitySchema<ScimTokenRow>({
 
 export const USER_NAME_INDEX = 'UQ_jit_scim_resources_user_name';
 
-export const ScimResourceEntity = new EntitySchema<ScimResourceRow>({
-  name: 'JitScimResource',
-  tableName: 'jit_scim_resources',
-  columns: {
-    id: { type: 'varchar', length: 36, primary: true },
-    directoryId: { name: 'directory_id', type: 'varchar', length: 36 },
-    type: { type: 'varchar', length: 8 },
-    name: { type: 'varchar', length: 256 },
-    /** `name` lower-cased in JavaScript: filters and sorting compare it. */
-    nameKey: { name: 'name_key', type: 'varchar', length: 256 },
-    /** `name_key` for users only (NULL for groups): unique per directory. */
-    userNameKey: { name: 'user_name_key', type: 'varchar', length: 256, nullable: true },
-    externalId: { name: 'external_id', type: 'varchar', length: 256, nullable: true },
-    data: { type: 'text' },
-    version: { type: 'integer' },
-    createdAt: { name: 'created_at', type: 'bigint', transformer: epochMillis },
-    updatedAt: { name: 'updated_at', type: 'bigint', transformer: epochMillis },
-  },
-  indices: [
-    { name: USER_NAME_INDEX, columns: ['directoryId', 'userNameKey'], unique: true },
-    { name: 'IDX_jit_scim_resources_name', columns: ['directoryId', 'type', 'nameKey'] },
-    { name: 'IDX_jit_scim_resources_external', columns: ['directoryId', 'type', 'externalId'] },
-    { name: 'IDX_jit_scim_resources_list', columns: ['directoryId', 'type', 'id'] },
-  ],
-});
+/**
+ * The resources table. `data` holds the resource as JSON, up to the SCIM service's resource limit
+ * (256 KiB): `text` on SQLite and PostgreSQL, `mediumtext` on MySQL/MariaDB, whose `text` ends at
+ * 64 KiB.
+ */
+function resourceEntity(dataType: 'text' | 'mediumtext'): EntitySchema<ScimResourceRow> {
+  return new EntitySchema<ScimResourceRow>({
+    name: 'JitScimResource',
+    tableName: 'jit_scim_resources',
+    columns: {
+      id: { type: 'varchar', length: 36, primary: true },
+      directoryId: { name: 'directory_id', type: 'varchar', length: 36 },
+      type: { type: 'varchar', length: 8 },
+      name: { type: 'varchar', length: 256 },
+      /** `name` lower-cased in JavaScript: filters and sorting compare it. */
+      nameKey: { name: 'name_key', type: 'varchar', length: 256 },
+      /** `name_key` for users only (NULL for groups): unique per directory. */
+      userNameKey: { name: 'user_name_key', type: 'varchar', length: 256, nullable: true },
+      externalId: { name: 'external_id', type: 'varchar', length: 256, nullable: true },
+      data: { type: dataType },
+      version: { type: 'integer' },
+      createdAt: { name: 'created_at', type: 'bigint', transformer: epochMillis },
+      updatedAt: { name: 'updated_at', type: 'bigint', transformer: epochMillis },
+    },
+    indices: [
+      { name: USER_NAME_INDEX, columns: ['directoryId', 'userNameKey'], unique: true },
+      { name: 'IDX_jit_scim_resources_name', columns: ['directoryId', 'type', 'nameKey'] },
+      { name: 'IDX_jit_scim_resources_external', columns: ['directoryId', 'type', 'externalId'] },
+      { name: 'IDX_jit_scim_resources_list', columns: ['directoryId', 'type', 'id'] },
+    ],
+  });
+}
+
+export const ScimResourceEntity = resourceEntity('text');
+/** `ScimResourceEntity` as MySQL and MariaDB keep it (the same table and name). */
+export const ScimResourceEntityMysql = resourceEntity('mediumtext');
 
 export const ScimMemberEntity = new EntitySchema<ScimMemberRow>({
   name: 'JitScimMember',
@@ -179,3 +190,8 @@ export const scimDirectoryEntities = [
   ScimMemberEntity,
   ScimValueEntity,
 ] as EntitySchema[];
+
+/** `scimDirectoryEntities` for MySQL and MariaDB. */
+export const scimDirectoryEntitiesMysql = scimDirectoryEntities.map((e) =>
+  e === ScimResourceEntity ? ScimResourceEntityMysql : e,
+) as EntitySchema[];

@@ -128,10 +128,12 @@ export class TypeormDirectoryStore extends TypeormStore implements DirectoryStor
     if (this.directoryDb) return this.directoryDb;
     const base = this.database; // checks that the DataSource is initialised
     const ds = this.dataSource;
+    // The resources by name: MySQL has its own entity for that table (ScimResourceEntityMysql).
+    const resources = ScimResourceEntity.options.name;
     for (const entity of [
       ScimDirectoryEntity,
       ScimTokenEntity,
-      ScimResourceEntity,
+      resources,
       ScimMemberEntity,
       ScimValueEntity,
     ]) {
@@ -151,7 +153,7 @@ export class TypeormDirectoryStore extends TypeormStore implements DirectoryStor
       t: {
         directories: table(ScimDirectoryEntity),
         tokens: table(ScimTokenEntity),
-        resources: table(ScimResourceEntity),
+        resources: table(resources),
         members: table(ScimMemberEntity),
         values: table(ScimValueEntity),
         users: q(users.tablePath),
