@@ -417,6 +417,16 @@ export interface DirectoryTransaction extends StoreTransaction, DirectoryReader 
    * instead of overwriting each other and an If-Match is compared with the version it replaces.
    */
   lockResource(directoryId: string, type: ScimResourceType, id: string): Promise<ScimResourceRecord | null>;
+  /**
+   * The resources of `type` with these ids in the directory (those that exist, in no set order),
+   * read under a shared lock held until the transaction ends: none of them can be changed or
+   * deleted until it commits, so a membership written for them never names a deleted resource.
+   */
+  shareResources(
+    directoryId: string,
+    type: ScimResourceType,
+    ids: readonly string[],
+  ): Promise<ScimResourceRecord[]>;
   insertDirectory(directory: DirectoryRecord): Promise<DirectoryRecord>;
   insertToken(token: Omit<DirectoryTokenRecord, 'revokedAt'>): Promise<DirectoryTokenRecord>;
   revokeToken(tokenId: string, at: Date): Promise<void>;

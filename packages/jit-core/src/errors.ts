@@ -316,11 +316,20 @@ export class StoreError extends JitError {
  * or email). It is not a `JitError`: the engine catches it, retries the decision in a new
  * transaction and returns the winner's account. It never reaches the caller.
  */
+/**
+ * A write that lost a race: a unique key taken by a concurrent writer (`identity`, `email`, `other`),
+ * or `deadlock` when the database chose this transaction as the victim of a deadlock or a
+ * serialisation failure. Either way the transaction was rolled back and may be run again.
+ */
 export class StoreConflictError extends Error {
-  readonly constraint: 'identity' | 'email' | 'other';
+  readonly constraint: 'identity' | 'email' | 'other' | 'deadlock';
   override readonly cause?: unknown;
-  constructor(constraint: 'identity' | 'email' | 'other', cause?: unknown) {
-    super(`unique key violated (${constraint})`);
+  constructor(constraint: 'identity' | 'email' | 'other' | 'deadlock', cause?: unknown) {
+    super(
+      constraint === 'deadlock'
+        ? 'transaction chosen as a deadlock victim'
+        : `unique key violated (${constraint})`,
+    );
     this.name = 'StoreConflictError';
     this.constraint = constraint;
     if (cause !== undefined) this.cause = cause;

@@ -183,6 +183,14 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     findResource: (d, t, id) => this.findResource(d, t, id),
     // Transactions run one at a time: a read inside one is already as good as a lock.
     lockResource: (d, t, id) => this.findResource(d, t, id),
+    shareResources: async (d, t, ids) => {
+      const found: ScimResourceRecord[] = [];
+      for (const id of new Set(ids)) {
+        const record = await this.findResource(d, t, id);
+        if (record) found.push(record);
+      }
+      return found;
+    },
     findUserByUserName: (d, u) => this.findUserByUserName(d, u),
     findResourceOfUser: (u) => this.findResourceOfUser(u),
     queryResources: (q) => this.queryResources(q),

@@ -2,6 +2,7 @@ import {
   JitError,
   SeatLimitReachedError,
   StoreConflictError,
+  StoreError,
   rolesForGroups,
   uuidv7,
   type AuditAction,
@@ -13,8 +14,6 @@ import {
   type GroupMember,
   type Provisioner,
   type ResourceQuery,
-  type AttributePath,
-  type ScimFilter,
   type RoleGrant,
   type ScimResourceRecord,
   type SeatAdmission,
@@ -100,10 +99,9 @@ export interface ScimService {
 }
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
-/** Member ids looked up per read: an `or` of this many stays far below SQLite's expression depth. */
-const MEMBER_BATCH = 100;
-const ID_PATH: AttributePath = { schema: null, name: 'id', sub: null };
 const PLACEHOLDER_DOMAIN = 'scim.invalid';
+/** Runs of one write whose transaction the database ended as a deadlock victim. */
+const DEADLOCK_ATTEMPTS = 5;
 
 function header(headers: Headers | undefined, name: string): string | undefined {
   if (!headers) return undefined;
@@ -482,22 +480,13 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     members: readonly GroupMember[],
     plain: ReadonlySet<string>,
   ): Promise<GroupMember[]> {
-    const users = new Map<string, ScimResourceRecord>();
-    for (let i = 0; i < members.length; i += MEMBER_BATCH) {
-      const ids = members.slice(i, i + MEMBER_BATCH).map((m) => m.value);
-      const filter: ScimFilter = {
-        op: 'or',
-        filters: ids.map((value) => ({ op: 'eq', attribute: ID_PATH, value })),
-      };
-      const page = await tx.queryResources({
-        directoryId: ctx.directory.id,
-        type: 'User',
-        filter,
-        offset: 0,
-        limit: ids.length,
-      });
-      for (const record of page.resources) users.set(record.id, record);
-    }
+    // Shared locks: a user being added cannot be deleted before this membership commits.
+    const found = await tx.shareResources(
+      ctx.directory.id,
+      'User',
+      members.map((m) => m.value),
+    );
+    const users = new Map(found.map((record) => [record.id, record]));
     const unknown = members.filter((m) => !users.has(m.value) && !plain.has(m.value)).map((m) => m.value);
     if (unknown.length) {
       const named = unknown
@@ -649,10 +638,21 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     }
   }
 
-  /** A write transaction; a userName taken concurrently surfaces as 409 uniqueness. */
+  /**
+   * A write transaction; a userName taken concurrently surfaces as 409 uniqueness. A transaction the
+   * database chose as a deadlock victim was rolled back whole, and runs again from its first read.
+   */
   async function write<T>(work: (tx: DirectoryTransaction) => Promise<T>, userName?: string): Promise<T> {
     try {
-      return await store.directoryTransaction(work);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await store.directoryTransaction(work);
+        } catch (error) {
+          if (!(error instanceof StoreConflictError && error.constraint === 'deadlock')) throw error;
+          if (attempt === DEADLOCK_ATTEMPTS)
+            throw new StoreError('The write lost to concurrent writes on every attempt.', error);
+        }
+      }
     } catch (error) {
       if (error instanceof StoreConflictError) {
         throw uniqueness(

@@ -82,7 +82,7 @@ interface DriverError {
 /**
  * Turns a driver error into the store contract's errors: a unique violation becomes
  * `StoreConflictError` (the engine retries), a deadlock or serialisation failure becomes
- * `StoreConflictError('other')` (also retried), anything else `StoreError`.
+ * `StoreConflictError('deadlock')` (also retried), anything else `StoreError`.
  */
 export function translateError(dialect: JitDialect, error: unknown, classify: ConflictClassifier): Error {
   if (error instanceof StoreError || error instanceof StoreConflictError) return error;
@@ -91,7 +91,7 @@ export function translateError(dialect: JitDialect, error: unknown, classify: Co
   if (dialect === 'postgres') {
     if (e.code === '23505')
       return new StoreConflictError(classify({ key: e.constraint ?? null, message }), error);
-    if (e.code === '40P01' || e.code === '40001') return new StoreConflictError('other', error);
+    if (e.code === '40P01' || e.code === '40001') return new StoreConflictError('deadlock', error);
   } else if (dialect === 'mysql') {
     if (e.errno === 1062 || e.code === 'ER_DUP_ENTRY') {
       const key = /for key '([^']+)'/.exec(message)?.[1] ?? null;
@@ -100,7 +100,7 @@ export function translateError(dialect: JitDialect, error: unknown, classify: Co
         error,
       );
     }
-    if (e.errno === 1213 || e.code === 'ER_LOCK_DEADLOCK') return new StoreConflictError('other', error);
+    if (e.errno === 1213 || e.code === 'ER_LOCK_DEADLOCK') return new StoreConflictError('deadlock', error);
   } else if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     return new StoreConflictError(classify({ key: null, message }), error);
   }

@@ -191,6 +191,36 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       expect(await write(store, (tx) => tx.lockResource(randomUUID(), 'User', user.id))).toBeNull();
     });
 
+    it('shares resources: reads those of the directory and type, and a deletion waits for the sharer', async () => {
+      const d = await directory(store);
+      const other = await directory(store);
+      const ann = await scimUser(store, d.id, d.tenantId, 'ann');
+      const bob = await scimUser(store, d.id, d.tenantId, 'bob');
+      const stranger = await scimUser(store, other.id, other.tenantId, 'ann');
+      const ids = [ann.id, bob.id, ann.id, stranger.id, randomUUID()];
+      const read = await write(store, (tx) => tx.shareResources(d.id, 'User', ids));
+      expect(read.map((r) => r.id).sort()).toEqual([ann.id, bob.id].sort());
+      expect(await write(store, (tx) => tx.shareResources(d.id, 'Group', ids))).toEqual([]);
+
+      let held!: () => void;
+      const shared = new Promise<void>((resolve) => (held = resolve));
+      const order: string[] = [];
+      const sharer = write(store, async (tx) => {
+        await tx.shareResources(d.id, 'User', [ann.id]);
+        held();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        order.push('sharer committed');
+      });
+      await shared;
+      const deleter = write(store, async (tx) => {
+        await tx.lockResource(d.id, 'User', ann.id);
+        order.push('deleter locked');
+        await tx.deleteResource(ann.id);
+      });
+      await Promise.all([sharer, deleter]);
+      expect(order).toEqual(['sharer committed', 'deleter locked']);
+    });
+
     it('allows groups with the same displayName, versions updates, and rolls back failed transactions', async () => {
       const d = await directory(store);
       const insert = (name: string) =>

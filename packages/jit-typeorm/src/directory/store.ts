@@ -95,6 +95,9 @@ function selective(filter: ScimFilter, type: ScimResourceType): boolean {
 
 const classifyDirectoryConflict = (): 'other' => 'other';
 
+/** Ids per statement of `shareResources`. */
+const SHARE_BATCH = 50;
+
 /** The directories' column counting each resource type. */
 const COUNT_COLUMN: Record<ScimResourceType, string> = { User: 'user_count', Group: 'group_count' };
 
@@ -240,6 +243,7 @@ function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTran
     listTokens: (d) => directory.listTokens(d),
     findResource: (d, t, id) => directory.findResource(d, t, id),
     lockResource: (d, t, id) => directory.lockResource(d, t, id),
+    shareResources: (d, t, ids) => directory.shareResources(d, t, ids),
     findUserByUserName: (d, u) => directory.findUserByUserName(d, u),
     findResourceOfUser: (u) => directory.findResourceOfUser(u),
     queryResources: (q) => directory.queryResources(q),
@@ -346,6 +350,33 @@ class DirectorySql {
       [id, directoryId, type],
     );
     return rows[0] ? resourceFrom(rows[0]) : null;
+  }
+
+  /** `findResource` of many, under a shared row lock (`FOR SHARE`; nothing more on SQLite, as above). */
+  async shareResources(
+    directoryId: string,
+    type: ScimResourceType,
+    ids: readonly string[],
+  ): Promise<ScimResourceRecord[]> {
+    const share =
+      this.db.dialect === 'postgres'
+        ? ' FOR SHARE'
+        : this.db.dialect === 'mysql'
+          ? ' LOCK IN SHARE MODE'
+          : '';
+    const unique = [...new Set(ids)];
+    const found: ScimResourceRecord[] = [];
+    // Fixed batch sizes keep the statement cache small and stay under every driver's parameter limit.
+    for (let i = 0; i < unique.length; i += SHARE_BATCH) {
+      const batch = unique.slice(i, i + SHARE_BATCH);
+      const padded = [...batch, ...Array.from({ length: SHARE_BATCH - batch.length }, () => batch[0]!)];
+      const rows = await this.sql.lock(
+        `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('directory_id')} = ? AND ${this.q('type')} = ? AND ${this.q('id')} IN (${padded.map(() => '?').join(', ')})${share}`,
+        [directoryId, type, ...padded],
+      );
+      found.push(...rows.map(resourceFrom));
+    }
+    return found;
   }
 
   async findUserByUserName(directoryId: string, userName: string): Promise<ScimResourceRecord | null> {
@@ -690,7 +721,8 @@ class DirectorySql {
         ],
       );
     } catch (error) {
-      if (error instanceof StoreConflictError) throw new StoreConflictError('other', error);
+      if (error instanceof StoreConflictError && error.constraint !== 'deadlock')
+        throw new StoreConflictError('other', error);
       throw error;
     }
     await this.writeValues(input.id, input.directoryId, valueRows(input.data));
