@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScimRequest } from '@jit-sso/scim';
 import { DATABASES, deployScim, statusCounts, type ScimDeployment } from '../src/databases.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -223,7 +224,7 @@ describe.each(DATABASES)('mixed concurrent SCIM writes on %s', (database) => {
         return (created.body as { id: string }).id;
       }),
     );
-    const requests = [
+    const requests: ScimRequest[] = [
       ...groups.flatMap((group, g) =>
         users.map((user, u) => ({
           method: 'PATCH',
@@ -247,9 +248,9 @@ describe.each(DATABASES)('mixed concurrent SCIM writes on %s', (database) => {
     const responses = await Promise.all(requests.map((r, i) => scim.request(r, i)));
     const deleted = new Set(users.slice(0, 2));
     // Adding a user that a concurrent DELETE removed is refused as an unknown member.
-    const addsDeleted = (r: (typeof requests)[number]) =>
+    const addsDeleted = (r: ScimRequest) =>
       JSON.stringify(r.body ?? {}).includes('"add"') &&
-      [...deleted].some((id) => JSON.stringify(r.body).includes(id));
+      [...deleted].some((id) => JSON.stringify(r.body ?? {}).includes(id));
     const unexpected = responses.filter(
       (r, i) =>
         ![200, 204, 404].includes(r.status) &&
