@@ -10,6 +10,7 @@ import {
 import { oidcVerify } from './oidc-verify.js';
 import { readOidcSettings } from './oidc-settings.js';
 import { isEntraMultiTenantIssuer } from './entra.js';
+import { checkProvisionerConnections } from './connection-settings.js';
 
 /** The request type openid-client's passport strategy is declared with. */
 type StrategyRequest = Parameters<Strategy['authorizationRequestParams']>[0];
@@ -125,9 +126,11 @@ export interface OidcStrategies {
 
 /**
  * One strategy per OIDC connection, built on first use from the issuer's discovery document, whose
- * verify step checks the Entra `tid` allow-list and runs the provisioning decision.
+ * verify step checks the Entra `tid` allow-list and runs the provisioning decision. Every OIDC
+ * connection's settings are checked here, at start-up; discovery waits for the first sign-in.
  */
 export function createOidcStrategies<R = unknown>(options: OidcStrategiesOptions<R>): OidcStrategies {
+  checkProvisionerConnections(options.provisioner, 'oidc');
   const strategies = new Map<string, Promise<JitOidcStrategy>>();
 
   async function build(connectionId: string): Promise<JitOidcStrategy> {

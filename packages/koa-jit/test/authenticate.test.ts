@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
@@ -15,6 +16,8 @@ import {
   useJitSession,
   type JitState,
 } from '../src/index.js';
+
+const IDP_CERT = readFileSync(new URL('certs/idp-cert.pem', import.meta.url), 'utf8');
 
 const ENTRY = 'https://idp.acme.test/sso';
 const ACS = 'https://app.test/auth/saml/acme-saml/acs';
@@ -61,7 +64,7 @@ describe('Koa SAML routes', () => {
           protocolOptions: {
             saml: {
               entryPoint: ENTRY,
-              idpCert: 'MIIC-not-a-real-certificate',
+              idpCert: IDP_CERT,
               spEntityId: 'https://app.test/saml',
               acsUrl: ACS,
             },
