@@ -18,6 +18,9 @@ import {
   type SeatAdmission,
   type ScimResourceType,
   type UserRecord,
+  consoleLogger,
+  logServerError,
+  type JitLogger,
 } from '@jit-sso/core';
 import {
   BULK_REQUEST_SCHEMA,
@@ -86,7 +89,9 @@ export interface ScimServiceOptions {
   /** Largest page (`count`) served; default 200. */
   maxResults?: number;
   bulk?: { maxOperations?: number; maxPayloadSize?: number };
-  /** Called with unexpected errors (answered as 500 without details). Default: console.error. */
+  /** Where failures answered with a 5xx are logged, with their cause and never the request (default console). */
+  logger?: JitLogger;
+  /** Called instead of `logger` with each failure answered with a 5xx (the answer has no details). */
   onError?: (error: unknown) => void;
   now?: () => Date;
 }
@@ -179,7 +184,11 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   const { store, provisioner } = options;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const now = options.now ?? (() => new Date());
-  const onError = options.onError ?? ((error: unknown) => console.error('SCIM request failed', error));
+  const logger = options.logger ?? consoleLogger;
+  const report = (error: unknown, status: number, request?: Pick<ScimRequest, 'method' | 'path'>) =>
+    options.onError
+      ? options.onError(error)
+      : logServerError(logger, error, { method: request?.method, path: request?.path, status });
   const limits: Limits = Object.freeze({
     maxResults: options.maxResults ?? 200,
     bulkMaxOperations: options.bulk?.maxOperations ?? 1000,
@@ -906,15 +915,16 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     });
   }
 
-  function toResponse(error: unknown): ScimResponse {
+  function toResponse(error: unknown, request?: ScimRequest): ScimResponse {
     if (error instanceof ScimError) return errorResponse(error);
     if (error instanceof JitError) {
       const status = error.httpStatus >= 500 ? error.httpStatus : 400;
+      if (status >= 500) report(error, status, request);
       return errorResponse(
         new ScimError(status, status === 400 ? 'invalidValue' : null, error.message, { code: error.code }),
       );
     }
-    onError(error);
+    report(error, 500, request);
     return errorResponse(
       new ScimError(500, null, 'The SCIM service failed; the error has been logged.', {
         code: 'SCIM_INTERNAL',
@@ -930,7 +940,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       const directory = await authenticate(store, header(request.headers, 'authorization'));
       return await route(await contextOf(directory), request, segments);
     } catch (error) {
-      return toResponse(error);
+      return toResponse(error, request);
     }
   }
 
