@@ -3,6 +3,7 @@ import {
   defineConnection,
   type Connection,
   type ConnectionInput,
+  type JitLogger,
   type Provisioner,
   type ProvisionerOptions,
 } from '@jit-sso/core';
@@ -33,6 +34,11 @@ export interface JitProtocolOptions {
   connectionParam?: string;
   /** The tenant being signed into, when the app knows it from the request; the connection must belong to it. */
   tenantId?(request: unknown): string | undefined;
+  /**
+   * Where the exception filter logs refusals answered with a 5xx (a store or identity provider that
+   * failed), with their cause; `console` and pino loggers fit. Default console.
+   */
+  logger?: JitLogger;
 }
 
 /** Checks what the engine does not: the shape of the options and each connection's protocol settings. */
