@@ -21,3 +21,4 @@ export {
   type ReplayCache,
 } from '@jit-sso/protocol';
 export { scimRouter } from './scim.js';
+export type { JitUser } from './user.js';

@@ -5,7 +5,8 @@ import { createScimNodeHandler, type ScimNodeHandlerOptions, type ScimService } 
  * The SCIM 2.0 endpoint of `@jit-sso/scim` as an Express router: mount it at the SCIM base
  * (`app.use('/scim/v2', scimRouter(scim))`). It reads the raw request body itself, so
  * `application/scim+json` works and malformed JSON gets a SCIM error; a body `express.json()` already
- * parsed is used as it is.
+ * parsed is used as it is. The service logs the failures it answers (`createScimService({ logger })`);
+ * what fails around it goes to the app's error handlers.
  */
 export function scimRouter(
   service: ScimService,

@@ -10,3 +10,11 @@ export { MemoryStore } from './memory-store.js';
 export { uuidv7 } from './ids.js';
 export * from './directory.js';
 export { MemoryDirectoryStore } from './memory-directory.js';
+export {
+  consoleLogger,
+  describeError,
+  logServerError,
+  type FailedRequest,
+  type JitLogger,
+  type LoggedError,
+} from './logger.js';

@@ -139,6 +139,11 @@ export interface Provisioner {
   reactivateUser(userId: string, options?: { actor?: AuditActor; reason?: string }): Promise<UserRecord>;
   deactivateDormant(options: DormantCleanupOptions): Promise<DormantCleanupReport>;
   getConnection(id: string): Promise<Connection>;
+  /**
+   * The connections given as a list, so that adapters can check their protocol settings when they
+   * are built; none when connections come from a loader (those are checked as they load).
+   */
+  listConnections?(): readonly Connection[];
   readonly store: IdentityStore;
 }
 
@@ -193,6 +198,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
       connections.set(connection.id, connection);
     }
   }
+  const listed: readonly Connection[] = Object.freeze(loader ? [] : [...connections.values()]);
   const resolverErrors = new WeakSet<object>();
 
   const tenantOf = (id: string): Tenant =>
@@ -732,6 +738,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     store,
     provision,
     getConnection,
+    listConnections: () => listed,
     admitUser,
     async getActiveUser(userId: string) {
       try {

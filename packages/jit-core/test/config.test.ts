@@ -213,6 +213,18 @@ describe('configuration is frozen once built', () => {
     expect(() => ((connection.mapping as Record<string, unknown>)['email'] = null)).toThrow(TypeError);
   });
 
+  it('lists the connections given as a list, for adapters to check at start-up, and none from a loader', async () => {
+    const { provisioner } = setup({ connections: [oidcConnection()] });
+    expect(provisioner.listConnections!().map((c) => c.id)).toEqual(['acme-oidc']);
+    expect(provisioner.listConnections!()[0]).toBe(await provisioner.getConnection('acme-oidc'));
+    const loading = createProvisioner({
+      store: new MemoryStore(),
+      connections: async () => oidcConnection(),
+    });
+    await loading.getConnection('acme-oidc');
+    expect(loading.listConnections!()).toEqual([]);
+  });
+
   it('freezes the provisioner itself', () => {
     const { provisioner } = setup();
     expect(Object.isFrozen(provisioner)).toBe(true);

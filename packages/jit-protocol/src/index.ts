@@ -23,6 +23,7 @@ export { checkTenantId, claimsForEngine, isEntraMultiTenantIssuer } from './entr
 export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
+export { checkConnectionSettings, checkProvisionerConnections } from './connection-settings.js';
 export { samlVerify, type SamlVerifyDone, type SamlVerifyOptions } from './saml-verify.js';
 export {
   fromPassportOpenIdConnect,

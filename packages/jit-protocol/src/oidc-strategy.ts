@@ -7,9 +7,10 @@ import {
   type Connection,
   type Provisioner,
 } from '@jit-sso/core';
-import { oidcVerify } from './oidc-verify.js';
+import { oidcVerify, type OidcVerifyDone } from './oidc-verify.js';
 import { readOidcSettings } from './oidc-settings.js';
 import { isEntraMultiTenantIssuer } from './entra.js';
+import { checkProvisionerConnections } from './connection-settings.js';
 
 /** The request type openid-client's passport strategy is declared with. */
 type StrategyRequest = Parameters<Strategy['authorizationRequestParams']>[0];
@@ -78,11 +79,14 @@ export async function discoverOidcConfiguration(connection: Connection): Promise
   return config;
 }
 
-/** The verify callback of a connection's strategy: the request, openid-client's tokens, passport's `done`. */
+/**
+ * The verify callback of a connection's strategy: the request, openid-client's tokens, passport's
+ * `done` (typed here, not by passport, so that an app's `Express.User` does not constrain it).
+ */
 export type OidcStrategyVerify<R = unknown> = (
   req: R,
   tokens: Parameters<VerifyFunctionWithRequest>[1],
-  done: Parameters<VerifyFunctionWithRequest>[2],
+  done: OidcVerifyDone,
 ) => void;
 
 /**
@@ -107,7 +111,8 @@ export async function createOidcStrategy<R = unknown>(
     (req, tokens, done) =>
       verify(req as R, tokens, (error, user, info) => {
         if (info && typeof info === 'object' && !Array.isArray(info)) verifiedInfo.set(req, info);
-        done(error, user, info);
+        // The user is the engine's `UserRecord`, whatever an app declared `Express.User` to be.
+        done(error, user as Parameters<typeof done>[1], info);
       }),
   );
 }
@@ -125,9 +130,11 @@ export interface OidcStrategies {
 
 /**
  * One strategy per OIDC connection, built on first use from the issuer's discovery document, whose
- * verify step checks the Entra `tid` allow-list and runs the provisioning decision.
+ * verify step checks the Entra `tid` allow-list and runs the provisioning decision. Every OIDC
+ * connection's settings are checked here, at start-up; discovery waits for the first sign-in.
  */
 export function createOidcStrategies<R = unknown>(options: OidcStrategiesOptions<R>): OidcStrategies {
+  checkProvisionerConnections(options.provisioner, 'oidc');
   const strategies = new Map<string, Promise<JitOidcStrategy>>();
 
   async function build(connectionId: string): Promise<JitOidcStrategy> {

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { ConfigurationError, UnknownConnectionError, type Connection } from '@jit-sso/core';
 import type { SamlConfig } from '@node-saml/node-saml';
 import type { ReplayCache } from './replay-cache.js';
@@ -61,16 +62,61 @@ function flag(value: unknown, fallback: boolean, field: string, id: string): boo
   return value;
 }
 
+/** A PEM certificate, or its base64 body alone as IdP metadata gives it (node-saml takes both). */
+function certificate(value: unknown, field: string, id: string): string {
+  const raw = text(value, field, id);
+  const body = raw.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  try {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error('not base64');
+    new X509Certificate(
+      `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`,
+    );
+  } catch (error) {
+    throw new ConfigurationError(
+      `Invalid connection "${id}": protocolOptions.saml.${field} is not a PEM or base64 X.509 certificate.`,
+      { cause: error },
+    );
+  }
+  return raw;
+}
+
+function privateKey(value: unknown, field: string, id: string): string {
+  const raw = text(value, field, id);
+  try {
+    createPrivateKey(raw);
+  } catch (error) {
+    throw new ConfigurationError(
+      `Invalid connection "${id}": protocolOptions.saml.${field} is not a PEM private key.`,
+      { cause: error },
+    );
+  }
+  return raw;
+}
+
+// Settings read once per connection object (connections are frozen); strategies read them at each login.
+const read = new WeakMap<Connection, SamlSettings>();
+
 /** Reads and checks a SAML connection's settings; throws `INVALID_CONFIGURATION` naming the field, `UNKNOWN_CONNECTION` for a connection of another protocol. */
 export function readSamlSettings(connection: Connection): SamlSettings {
   const id = connection.id;
   // Asked for at a SAML route: an OIDC connection is not a SAML connection that exists.
   if (connection.protocol !== 'saml') throw new UnknownConnectionError(id);
+  const known = read.get(connection);
+  if (known) return known;
+  const settings = checkSamlSettings(connection);
+  if (Object.isFrozen(connection)) read.set(connection, settings);
+  return settings;
+}
+
+function checkSamlSettings(connection: Connection): SamlSettings {
+  const id = connection.id;
   const raw = (connection.protocolOptions['saml'] ?? {}) as Record<string, unknown>;
   const certs = Array.isArray(raw['idpCert']) ? raw['idpCert'] : [raw['idpCert']];
   if (certs.length === 0)
     throw new ConfigurationError(`Invalid connection "${id}": protocolOptions.saml.idpCert is required.`);
-  const idpCert = certs.map((c, i) => text(c, `idpCert[${i}]`, id));
+  const idpCert = certs.map((c, i) =>
+    certificate(c, Array.isArray(raw['idpCert']) ? `idpCert[${i}]` : 'idpCert', id),
+  );
   const skew = raw['clockSkewMs'] ?? 30_000;
   if (typeof skew !== 'number' || !Number.isInteger(skew) || skew < 0 || skew > 60_000) {
     throw new ConfigurationError(
@@ -96,8 +142,8 @@ export function readSamlSettings(connection: Connection): SamlSettings {
     wantAuthnResponseSigned: flag(raw['wantAuthnResponseSigned'], true, 'wantAuthnResponseSigned', id),
     allowSha1: flag(raw['allowSha1'], false, 'allowSha1', id),
     clockSkewMs: skew,
-    privateKey: optional('privateKey'),
-    publicCert: optional('publicCert'),
+    privateKey: optional('privateKey') === null ? null : privateKey(raw['privateKey'], 'privateKey', id),
+    publicCert: optional('publicCert') === null ? null : certificate(raw['publicCert'], 'publicCert', id),
     allowIdpInitiated: flag(raw['allowIdpInitiated'], false, 'allowIdpInitiated', id),
     relayStateAllowList: Object.freeze([...(allowList as string[])]),
     identifierFormat:

@@ -5,6 +5,7 @@ import { samlOptionsFor } from './saml-options.js';
 import { samlVerify } from './saml-verify.js';
 import type { ReplayCache } from './replay-cache.js';
 import { connectionIdOf, type SsoRequest } from './connection-param.js';
+import { checkProvisionerConnections } from './connection-settings.js';
 
 export interface SamlStrategyOptions<R extends SsoRequest = SsoRequest> {
   provisioner: Provisioner;
@@ -25,11 +26,13 @@ export type SamlStrategy = MultiSamlStrategy & Strategy;
  * A passport-saml `MultiSamlStrategy` that picks the connection from the route parameter at each
  * request, with node-saml set up safely from the connection's `protocolOptions.saml`, and a verify
  * step that makes the remaining SAML checks and runs the provisioning decision. Any passport-style
- * request with `params` and `body` will do (Express, koa-passport, NestJS on Express).
+ * request with `params` and `body` will do (Express, koa-passport, NestJS on Express). Every SAML
+ * connection of the provisioner is checked here, so a bad certificate or URL stops the boot.
  */
 export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
   options: SamlStrategyOptions<R>,
 ): SamlStrategy {
+  checkProvisionerConnections(options.provisioner, 'saml');
   const param = options.connectionParam ?? 'connection';
   const connectionId = (req: R) => connectionIdOf(req, param);
   const verify = samlVerify<R>({

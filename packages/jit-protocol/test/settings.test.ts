@@ -1,6 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createProvisioner, MemoryStore, type JitError, type UserRecord } from '@jit-sso/core';
-import { readSamlSettings, samlOptionsFor, MemoryReplayCache } from '../src/index.js';
+import {
+  ConfigurationError,
+  createProvisioner,
+  MemoryStore,
+  type ConnectionInput,
+  type JitError,
+  type UserRecord,
+} from '@jit-sso/core';
+import {
+  createOidcStrategies,
+  createSamlStrategy,
+  readSamlSettings,
+  samlOptionsFor,
+  MemoryReplayCache,
+} from '../src/index.js';
+
+const CERT = readFileSync(new URL('fixtures/idp-cert.pem', import.meta.url), 'utf8').trim();
+const CERT_BODY = CERT.replace(/-----[A-Z ]+-----|\s/g, '');
 
 describe('SAML connection settings', () => {
   const base = {
@@ -12,7 +29,7 @@ describe('SAML connection settings', () => {
   };
   const saml = {
     entryPoint: 'https://idp.test/sso',
-    idpCert: ['CERT1', 'CERT2'],
+    idpCert: [CERT, CERT_BODY],
     spEntityId: 'https://app.test/sp',
     acsUrl: 'https://app.test/acs',
   };
@@ -27,7 +44,7 @@ describe('SAML connection settings', () => {
   it('uses safe node-saml defaults', async () => {
     const options = samlOptionsFor(await connectionWith(saml), new MemoryReplayCache());
     expect(options).toMatchObject({
-      idpCert: ['CERT1', 'CERT2'],
+      idpCert: [CERT, CERT_BODY],
       issuer: 'https://app.test/sp',
       audience: 'https://app.test/sp',
       callbackUrl: 'https://app.test/acs',
@@ -55,10 +72,84 @@ describe('SAML connection settings', () => {
       [{ ...saml, idpCert: [] }, 'idpCert'],
       [{ ...saml, acsUrl: 'not a url' }, 'acsUrl'],
       [{ ...saml, spEntityId: undefined }, 'spEntityId'],
+      [{ ...saml, idpCert: [CERT, 'MIIC-not-a-certificate'] }, 'idpCert[1]'],
+      [{ ...saml, idpCert: CERT.replace('MII', 'MIX') }, 'idpCert'],
+      [{ ...saml, publicCert: 'not a certificate' }, 'publicCert'],
+      [{ ...saml, privateKey: 'not a key' }, 'privateKey'],
     ] as const) {
       const connection = await connectionWith(options);
-      expect(() => readSamlSettings(connection)).toThrow(field);
+      expect(() => readSamlSettings(connection)).toThrow(`protocolOptions.saml.${field} `);
     }
+  });
+});
+
+describe('strategies built from the connections check every one of them at start-up', () => {
+  const connection = (id: string, protocol: 'saml' | 'oidc', options: Record<string, unknown>) =>
+    ({
+      id,
+      tenantId: 'acme',
+      protocol,
+      issuer: `https://idp.test/${id}`,
+      jit: { verifiedDomains: ['acme.test'] },
+      protocolOptions: { [protocol]: options },
+    }) as ConnectionInput;
+  const saml = {
+    entryPoint: 'https://idp.test/sso',
+    idpCert: CERT,
+    spEntityId: 'https://app.test/sp',
+    acsUrl: 'https://app.test/acs',
+  };
+  const oidc = { clientId: 'app', redirectUri: 'https://app.test/cb' };
+  const provisionerWith = (...connections: ConnectionInput[]) =>
+    createProvisioner({ store: new MemoryStore(), connections });
+  const refusal = (build: () => unknown) => {
+    try {
+      build();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return (error as Error).message;
+    }
+    throw new Error('the strategy was built');
+  };
+
+  it('refuses a SAML connection with a bad certificate or no acsUrl, naming the connection and the field', () => {
+    const replayCache = new MemoryReplayCache();
+    const badCert = provisionerWith(
+      connection('good', 'saml', saml),
+      connection('bad-cert', 'saml', { ...saml, idpCert: 'MIIC-not-a-certificate' }),
+    );
+    expect(refusal(() => createSamlStrategy({ provisioner: badCert, replayCache }))).toBe(
+      'Invalid connection "bad-cert": protocolOptions.saml.idpCert is not a PEM or base64 X.509 certificate.',
+    );
+    const noAcs = provisionerWith(connection('no-acs', 'saml', { ...saml, acsUrl: undefined }));
+    expect(refusal(() => createSamlStrategy({ provisioner: noAcs, replayCache }))).toBe(
+      'Invalid connection "no-acs": protocolOptions.saml.acsUrl is required.',
+    );
+    expect(() =>
+      createSamlStrategy({ provisioner: provisionerWith(connection('good', 'saml', saml)), replayCache }),
+    ).not.toThrow();
+  });
+
+  it('refuses an OIDC connection without a client id', () => {
+    const provisioner = provisionerWith(
+      connection('good', 'oidc', oidc),
+      connection('no-client', 'oidc', { redirectUri: oidc.redirectUri }),
+    );
+    expect(refusal(() => createOidcStrategies({ provisioner }))).toBe(
+      'Invalid connection "no-client": protocolOptions.oidc.clientId is required.',
+    );
+  });
+
+  it('leaves connections from a loader to be checked as they load', async () => {
+    const provisioner = createProvisioner({
+      store: new MemoryStore(),
+      connections: async (id) => connection(id, 'saml', { ...saml, acsUrl: undefined }),
+    });
+    const strategy = createSamlStrategy({ provisioner, replayCache: new MemoryReplayCache() });
+    expect(strategy.name).toBe('saml');
+    await expect(provisioner.getConnection('later').then(readSamlSettings)).rejects.toThrow(
+      'Invalid connection "later": protocolOptions.saml.acsUrl is required.',
+    );
   });
 });
 

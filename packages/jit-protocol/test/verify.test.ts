@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createProvisioner, MemoryStore, type JitError, type UserRecord } from '@jit-sso/core';
 import type { Profile } from '@node-saml/node-saml';
@@ -20,7 +21,7 @@ function setup() {
         protocolOptions: {
           saml: {
             entryPoint: 'https://idp.test/sso',
-            idpCert: 'CERT',
+            idpCert: readFileSync(new URL('fixtures/idp-cert.pem', import.meta.url), 'utf8'),
             spEntityId: 'https://app.test/sp',
             acsUrl: ACS,
           },

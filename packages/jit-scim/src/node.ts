@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { consoleLogger, logServerError, type JitLogger } from '@jit-sso/core';
 import { invalidSyntax, ScimError } from './errors.js';
 import type { ScimService } from './service.js';
 
@@ -15,6 +16,12 @@ export interface ScimNodeHandlerOptions {
    * (seconds; default 5), so that an IdP retries instead of waiting on a connection that hangs.
    */
   retryAfterSeconds?: number;
+  /**
+   * Where a failure this handler answers with a 500 itself is logged (reading the body or writing the
+   * answer failed, with no `next` to hand it to); default console. The service logs its own failures
+   * through `createScimService({ logger })`.
+   */
+  logger?: JitLogger;
 }
 
 type NodeRequest = IncomingMessage & { body?: unknown };
@@ -79,6 +86,7 @@ export function createScimNodeHandler(
 ): ScimNodeHandler {
   const mountPath = (options.mountPath ?? '').replace(/\/+$/, '');
   const retryAfter = options.retryAfterSeconds ?? 5;
+  const logger = options.logger ?? consoleLogger;
   let ready: ScimService | null = null;
   let failed = false;
   if ('handle' in service) ready = service;
@@ -99,9 +107,10 @@ export function createScimNodeHandler(
     }
     const service = ready;
     const limit = options.maxBodyBytes ?? service.limits.bulkMaxPayloadSize + 65_536;
+    let path = '/';
     try {
       const url = new URL(req.url ?? '/', 'http://scim.local');
-      let path = url.pathname;
+      path = url.pathname;
       if (mountPath && (path === mountPath || path.startsWith(`${mountPath}/`)))
         path = path.slice(mountPath.length) || '/';
       let body: unknown;
@@ -127,11 +136,11 @@ export function createScimNodeHandler(
       for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
       res.end(result.body === undefined ? undefined : JSON.stringify(result.body));
     } catch (error) {
-      if (next) next(error);
-      else {
-        res.statusCode = 500;
-        res.end();
-      }
+      if (next) return next(error);
+      logServerError(logger, error, { method: req.method, path, status: 500 });
+      if (res.headersSent) return void res.destroy();
+      res.statusCode = 500;
+      res.end();
     }
   };
 }

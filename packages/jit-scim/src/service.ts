@@ -19,6 +19,9 @@ import {
   type SeatAdmission,
   type ScimResourceType,
   type UserRecord,
+  consoleLogger,
+  logServerError,
+  type JitLogger,
 } from '@jit-sso/core';
 import {
   BULK_REQUEST_SCHEMA,
@@ -88,7 +91,9 @@ export interface ScimServiceOptions {
   /** Largest page (`count`) served; default 200. */
   maxResults?: number;
   bulk?: { maxOperations?: number; maxPayloadSize?: number };
-  /** Called with unexpected errors (answered as 500 without details). Default: console.error. */
+  /** Where failures answered with a 5xx are logged, with their cause and never the request (default console). */
+  logger?: JitLogger;
+  /** Called instead of `logger` with each failure answered with a 5xx (the answer has no details). */
   onError?: (error: unknown) => void;
   now?: () => Date;
 }
@@ -204,7 +209,11 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   const { store, provisioner } = options;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const now = options.now ?? (() => new Date());
-  const onError = options.onError ?? ((error: unknown) => console.error('SCIM request failed', error));
+  const logger = options.logger ?? consoleLogger;
+  const report = (error: unknown, status: number, request?: Pick<ScimRequest, 'method' | 'path'>) =>
+    options.onError
+      ? options.onError(error)
+      : logServerError(logger, error, { method: request?.method, path: request?.path, status });
   const limits: Limits = Object.freeze({
     maxResults: options.maxResults ?? 200,
     bulkMaxOperations: options.bulk?.maxOperations ?? 1000,
@@ -967,7 +976,10 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     });
   }
 
-  /** Answers a failure; every 5xx goes to `onError` with its cause, the request named by method and path. */
+  /**
+   * Answers a failure; every 5xx is reported (`onError`, else the logger) with its cause, the request
+   * named by method and path, and no statement values or directory data.
+   */
   function toResponse(error: unknown, request: Pick<ScimRequest, 'method' | 'path'>): ScimResponse {
     let answer: ScimError;
     if (error instanceof ScimError) answer = error;
@@ -982,18 +994,13 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       });
     }
     if (answer.status >= 500) {
-      const path = request.path.split('?')[0];
-      onError(
-        new ScimError(
-          answer.status,
-          null,
-          `SCIM ${request.method.toUpperCase()} ${path} failed: ${answer.code}`,
-          {
-            code: answer.code,
-            cause: withoutValues(error),
-          },
-        ),
-      );
+      const method = request.method.toUpperCase();
+      const path = request.path.split('?')[0] ?? '';
+      const failure = new ScimError(answer.status, null, `SCIM ${method} ${path} failed: ${answer.code}`, {
+        code: answer.code,
+        cause: withoutValues(error),
+      });
+      report(failure, answer.status, { method, path });
     }
     return errorResponse(answer);
   }

@@ -6,7 +6,7 @@ import express from 'express';
 import Koa from 'koa';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MemoryDirectoryStore } from '@jit-sso/core';
+import { MemoryDirectoryStore, StoreError, type JitLogger } from '@jit-sso/core';
 import {
   createDirectory,
   createScimNodeHandler,
@@ -15,6 +15,28 @@ import {
   type ScimService,
 } from '../src/index.js';
 import { BASE, user } from './helpers.js';
+
+function recorder() {
+  const lines: Array<{ record: Record<string, unknown>; message: string }> = [];
+  const logger: JitLogger = { error: (record, message) => void lines.push({ record, message }) };
+  return { logger, lines, text: () => JSON.stringify(lines) };
+}
+
+/** A directory whose token lookups work and whose writes fail the way a database without its tables does. */
+async function failingSetup(failure: (driver: Error) => unknown) {
+  const store = new MemoryDirectoryStore();
+  const directory = await createDirectory(store, { tenantId: 'acme' });
+  const { token } = await issueDirectoryToken(store, directory.id);
+  const driver = Object.assign(new Error('SQLITE_ERROR: no such table: jit_scim_resources'), {
+    code: 'SQLITE_ERROR',
+  });
+  store.directoryTransaction = async () => {
+    throw failure(driver);
+  };
+  const log = recorder();
+  const service = createScimService({ store, baseUrl: BASE, logger: log.logger });
+  return { token, service, log };
+}
 
 async function setup() {
   const store = new MemoryDirectoryStore();
@@ -160,5 +182,55 @@ describe('createScimNodeHandler', () => {
       .set('Content-Type', 'application/json')
       .send(JSON.stringify(user('big', { title: 'x'.repeat(5000) })));
     expect(res.status).toBe(413);
+  });
+
+  it.each([
+    ['a store failure', (driver: Error) => new StoreError('The directory store failed.', driver), 503],
+    ['an unexpected error', (driver: Error) => driver, 500],
+  ])('logs %s with its cause, and nothing the client sent', async (_, failure, status) => {
+    const { token, service, log } = await failingSetup(failure);
+    const app = express();
+    app.use('/scim/v2', createScimNodeHandler(service));
+    const res = await request(app)
+      .post('/scim/v2/Users?access_token=query-secret')
+      .set('Authorization', `Bearer ${token}`)
+      .set('Content-Type', 'application/scim+json')
+      .send(JSON.stringify({ ...user('ann'), password: 'Sup3r-Secret-Passw0rd' }));
+    expect(res.status).toBe(status);
+    expect(res.text).not.toContain('no such table');
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]!.message).toContain('POST /Users answered');
+    expect(log.lines[0]!.message).toContain('SQLITE_ERROR: no such table: jit_scim_resources');
+    for (const secret of [token, 'Sup3r-Secret-Passw0rd', 'query-secret'])
+      expect(log.text()).not.toContain(secret);
+  });
+
+  it('does not log refusals (4xx)', async () => {
+    const { service, log } = await failingSetup((driver) => driver);
+    const res = await request(createServer((req, res) => void createScimNodeHandler(service)(req, res)))
+      .get('/Users')
+      .set('Authorization', 'Bearer not-a-token');
+    expect(res.status).toBe(401);
+    expect(log.lines).toHaveLength(0);
+  });
+
+  it('logs what it answers with a 500 itself when there is no next handler', async () => {
+    const { service: real } = await setup();
+    const service = {
+      limits: real.limits,
+      handle: async () => {
+        throw new TypeError('the service broke', { cause: new Error('deep cause') });
+      },
+    };
+    const log = recorder();
+    const handler = createScimNodeHandler(service, { logger: log.logger });
+    const res = await request(createServer((req, res) => void handler(req, res)))
+      .get('/Users')
+      .set('Authorization', 'Bearer a-directory-token');
+    expect(res.status).toBe(500);
+    expect(log.lines[0]!.message).toBe(
+      'GET /Users answered 500: TypeError: the service broke <- caused by Error: deep cause',
+    );
+    expect(log.text()).not.toContain('a-directory-token');
   });
 });

@@ -1,5 +1,5 @@
 import type { Middleware, ParameterizedContext } from 'koa';
-import { isJitError, type JitError } from '@jit-sso/core';
+import { consoleLogger, isJitError, logServerError, type JitError, type JitLogger } from '@jit-sso/core';
 
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -15,23 +15,32 @@ export function jitErrorBody(error: JitError): {
 export interface JitErrorHandlerOptions {
   /** Page title of the HTML answer (default "Sign-in failed"). */
   title?: string;
-  /** Called for refusals answered with a 5xx (configuration, store down), e.g. to log them. */
+  /**
+   * Where refusals answered with a 5xx (a store or identity provider that failed, a configuration
+   * error) are logged with their cause (default console); 4xx refusals are answers, not failures.
+   */
+  logger?: JitLogger;
+  /** Also called for refusals answered with a 5xx, after they are logged (e.g. to count them). */
   onServerError?: (error: JitError, ctx: ParameterizedContext) => void;
 }
 
 /**
  * Mount first. Answers a `JitError` thrown further down with its `httpStatus` and
  * `{ error: { code, message, hint } }` (JSON when the client accepts it, else a small HTML page).
- * The cause and stack are never shown. Other errors go on to Koa's own handling.
+ * The cause and stack are never shown, only logged. Other errors go on to Koa's own handling.
  */
 export function jitErrorHandler(options: JitErrorHandlerOptions = {}): Middleware {
   const title = options.title ?? 'Sign-in failed';
+  const logger = options.logger ?? consoleLogger;
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
       if (!isJitError(error)) throw error;
-      if (error.httpStatus >= 500) options.onServerError?.(error, ctx);
+      if (error.httpStatus >= 500) {
+        logServerError(logger, error, { method: ctx.method, path: ctx.path, status: error.httpStatus });
+        options.onServerError?.(error, ctx);
+      }
       ctx.status = error.httpStatus;
       ctx.set('Cache-Control', 'no-store');
       const body = jitErrorBody(error);

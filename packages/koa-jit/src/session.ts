@@ -75,3 +75,10 @@ async function ended(ctx: SessionContext, message: string): Promise<never> {
 export function roleNames(user: Pick<UserRecord, 'roles'>): string[] {
   return [...new Set(user.roles.map((g) => g.role))].sort();
 }
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The signed-in user, as `passport.session()`, `requireActiveUser` or a sign-in route left it. */
+    user?: UserRecord | null;
+  }
+}

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Koa from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
@@ -5,7 +6,7 @@ import session from 'koa-session';
 import koaPassport from 'koa-passport';
 import request from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createProvisioner, MemoryStore, type Provisioner } from '@jit-sso/core';
+import { ConfigurationError, createProvisioner, MemoryStore, type Provisioner } from '@jit-sso/core';
 import { MemoryReplayCache } from '@jit-sso/protocol';
 import {
   createSamlStrategy,
@@ -14,7 +15,10 @@ import {
   samlMetadata,
   useJitSession,
   type JitState,
+  createOidcStrategies,
 } from '../src/index.js';
+
+const IDP_CERT = readFileSync(new URL('certs/idp-cert.pem', import.meta.url), 'utf8');
 
 const ENTRY = 'https://idp.acme.test/sso';
 const ACS = 'https://app.test/auth/saml/acme-saml/acs';
@@ -61,7 +65,7 @@ describe('Koa SAML routes', () => {
           protocolOptions: {
             saml: {
               entryPoint: ENTRY,
-              idpCert: 'MIIC-not-a-real-certificate',
+              idpCert: IDP_CERT,
               spEntityId: 'https://app.test/saml',
               acsUrl: ACS,
             },
@@ -130,5 +134,48 @@ describe('Koa SAML routes', () => {
     expect(res.headers['content-type']).toMatch(/application\/samlmetadata\+xml/);
     expect(res.text).toContain('entityID="https://app.test/saml"');
     expect(res.text).toContain(`Location="${ACS}"`);
+  });
+});
+
+describe('Koa strategies check every connection when they are built', () => {
+  const provisionerWith = (protocolOptions: Record<string, unknown>, protocol: 'saml' | 'oidc') =>
+    createProvisioner({
+      store: new MemoryStore(),
+      connections: [
+        {
+          id: 'acme-bad',
+          tenantId: 'acme',
+          protocol,
+          issuer: 'https://idp.acme.test/metadata',
+          jit: { verifiedDomains: ['acme.test'] },
+          protocolOptions: { [protocol]: protocolOptions },
+        },
+      ],
+    });
+  const saml = { entryPoint: ENTRY, idpCert: IDP_CERT, spEntityId: 'https://app.test/saml', acsUrl: ACS };
+
+  it('refuses a SAML connection with a bad certificate or without acsUrl, naming the connection and field', () => {
+    const replayCache = new MemoryReplayCache();
+    const badCert = () =>
+      createSamlStrategy({
+        provisioner: provisionerWith({ ...saml, idpCert: 'MIIC-bad' }, 'saml'),
+        replayCache,
+      });
+    expect(badCert).toThrow(ConfigurationError);
+    expect(badCert).toThrow(
+      'Invalid connection "acme-bad": protocolOptions.saml.idpCert is not a PEM or base64 X.509 certificate.',
+    );
+    expect(() =>
+      createSamlStrategy({
+        provisioner: provisionerWith({ ...saml, acsUrl: undefined }, 'saml'),
+        replayCache,
+      }),
+    ).toThrow('Invalid connection "acme-bad": protocolOptions.saml.acsUrl is required.');
+  });
+
+  it('refuses an OIDC connection without a client id', () => {
+    expect(() =>
+      createOidcStrategies({ provisioner: provisionerWith({ redirectUri: 'https://app.test/cb' }, 'oidc') }),
+    ).toThrow('Invalid connection "acme-bad": protocolOptions.oidc.clientId is required.');
   });
 });

@@ -41,4 +41,25 @@ describe('scimMiddleware', () => {
     const unauthorised = await request(app.callback()).get('/directory/scim/Users');
     expect(unauthorised.status).toBe(401);
   });
+
+  it('logs what it answers with a 500 itself through its logger, without the token', async () => {
+    const lines: string[] = [];
+    const broken = {
+      limits: { maxResults: 10, bulkMaxOperations: 1, bulkMaxPayloadSize: 1024 },
+      handle: () => Promise.reject(new TypeError('broken', { cause: new Error('no such table: jit_scim') })),
+    };
+    const app = new Koa().use(
+      scimMiddleware(broken, {
+        logger: { error: (record, message) => void lines.push(message, JSON.stringify(record)) },
+      }),
+    );
+    const res = await request(app.callback())
+      .get('/scim/v2/Users')
+      .set('Authorization', 'Bearer scim-token-secret');
+    expect(res.status).toBe(500);
+    expect(lines[0]).toBe(
+      'GET /Users answered 500: TypeError: broken <- caused by Error: no such table: jit_scim',
+    );
+    expect(lines.join()).not.toContain('scim-token-secret');
+  });
 });

@@ -10,6 +10,7 @@ import {
   fromOidcClaims,
   JitError,
   MemoryStore,
+  type JitLogger,
   type Provisioner,
   type UserRecord,
 } from '@jit-sso/core';
@@ -156,21 +157,52 @@ describe('Koa session and error middleware', () => {
     expect(res.body).toEqual({});
   });
 
-  it('answers a store failure with 503 STORE_FAILURE and reports it', async () => {
+  it('answers a store failure with 503 STORE_FAILURE, logs it with its cause and reports it', async () => {
     const seen: JitError[] = [];
+    const lines: Array<{ record: Record<string, unknown>; message: string }> = [];
+    const logger: JitLogger = { error: (record, message) => void lines.push({ record, message }) };
+    const driver = new Error('SQLITE_ERROR: no such table: jit_users');
     const failing: Provisioner = {
       ...jit,
-      getActiveUser: () => Promise.reject(new JitError('STORE_FAILURE', 'The account store failed.')),
+      getActiveUser: () =>
+        Promise.reject(new JitError('STORE_FAILURE', 'The account store failed.', { cause: driver })),
     };
     const app = new Koa();
-    app.use(jitErrorHandler({ onServerError: (error) => seen.push(error) }));
+    app.use(jitErrorHandler({ logger, onServerError: (error) => seen.push(error) }));
     app.use(async (ctx, next) => {
-      ctx.state.user = { id: 'u1' };
+      ctx.state.user = { id: 'u1' } as UserRecord;
       await next();
     });
     app.use(requireActiveUser(failing));
-    const res = await request(app.callback()).get('/').set('Accept', 'application/json').expect(503);
+    const res = await request(app.callback())
+      .post('/account?code=query-code-secret')
+      .set('Accept', 'application/json')
+      .set('Authorization', 'Bearer bearer-token-secret')
+      .type('form')
+      .send({ SAMLResponse: 'PHNhbWxwOlJlc3BvbnNlPg', password: 'Sup3r-Secret-Passw0rd' })
+      .expect(503);
     expect(res.body.error.code).toBe('STORE_FAILURE');
     expect(seen.map((e) => e.code)).toEqual(['STORE_FAILURE']);
+    expect(lines.map((l) => l.message)).toEqual([
+      'POST /account answered 503 STORE_FAILURE: JitError: The account store failed.' +
+        ' <- caused by Error: SQLITE_ERROR: no such table: jit_users',
+    ]);
+    const logged = JSON.stringify(lines);
+    for (const secret of [
+      'query-code-secret',
+      'bearer-token-secret',
+      'PHNhbWxwOlJlc3BvbnNlPg',
+      'Sup3r-Secret',
+    ])
+      expect(logged).not.toContain(secret);
+  });
+
+  it('logs nothing for a refusal (401)', async () => {
+    const lines: string[] = [];
+    const app = new Koa();
+    app.use(jitErrorHandler({ logger: { error: (_record, message) => void lines.push(message) } }));
+    app.use(requireActiveUser(jit));
+    await request(app.callback()).get('/').set('Accept', 'application/json').expect(401);
+    expect(lines).toEqual([]);
   });
 });

@@ -66,6 +66,10 @@ export class JitService implements Provisioner, SeatAdmission {
     return this.engine.getConnection(id);
   }
 
+  listConnections(): readonly Connection[] {
+    return this.engine.listConnections?.() ?? [];
+  }
+
   admitUser(tx: StoreTransaction, tenantId: string): Promise<void> {
     if (typeof this.engine.admitUser !== 'function') {
       return Promise.reject(

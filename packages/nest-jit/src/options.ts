@@ -1,11 +1,13 @@
 import {
   ConfigurationError,
   defineConnection,
+  type Connection,
   type ConnectionInput,
+  type JitLogger,
   type Provisioner,
   type ProvisionerOptions,
 } from '@jit-sso/core';
-import { readOidcSettings, readSamlSettings, type ReplayCache } from '@jit-sso/protocol';
+import { checkConnectionSettings, type ReplayCache } from '@jit-sso/protocol';
 
 /**
  * What `JitModule.forRoot` / `forRootAsync` take: the engine's options (store, connections, tenants,
@@ -32,6 +34,11 @@ export interface JitProtocolOptions {
   connectionParam?: string;
   /** The tenant being signed into, when the app knows it from the request; the connection must belong to it. */
   tenantId?(request: unknown): string | undefined;
+  /**
+   * Where the exception filter logs refusals answered with a 5xx (a store or identity provider that
+   * failed), with their cause; `console` and pino loggers fit. Default console.
+   */
+  logger?: JitLogger;
 }
 
 /** Checks what the engine does not: the shape of the options and each connection's protocol settings. */
@@ -64,22 +71,18 @@ export function checkModuleOptions(options: unknown): asserts options is JitModu
   if (replayCache !== undefined && typeof replayCache?.consume !== 'function') {
     throw new ConfigurationError('JitModule options.replayCache must be a ReplayCache (RedisReplayCache).');
   }
-  for (const input of Array.isArray(connections) ? (connections as ConnectionInput[]) : []) {
-    checkProtocolSettings(input, replayCache);
-  }
+  const listed = Array.isArray(connections)
+    ? (connections as ConnectionInput[]).map((input) => defineConnection(input))
+    : (provisioner?.listConnections?.() ?? []);
+  for (const connection of listed) checkProtocolSettings(connection, replayCache);
 }
 
 /** A connection's `protocolOptions` as the strategies will read them; a connection loader's are checked on first use. */
-export function checkProtocolSettings(input: ConnectionInput, replayCache: ReplayCache | undefined): void {
-  const connection = defineConnection(input);
-  if (connection.protocol === 'saml') {
-    readSamlSettings(connection);
-    if (!replayCache) {
-      throw new ConfigurationError(
-        `Connection "${connection.id}" is a SAML connection: JitModule options.replayCache is required (RedisReplayCache).`,
-      );
-    }
-  } else {
-    readOidcSettings(connection);
+function checkProtocolSettings(connection: Connection, replayCache: ReplayCache | undefined): void {
+  checkConnectionSettings(connection);
+  if (connection.protocol === 'saml' && !replayCache) {
+    throw new ConfigurationError(
+      `Connection "${connection.id}" is a SAML connection: JitModule options.replayCache is required (RedisReplayCache).`,
+    );
   }
 }

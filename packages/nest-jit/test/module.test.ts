@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import './fixtures.js';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -12,6 +13,8 @@ import {
 import { MemoryReplayCache } from '@jit-sso/protocol';
 import { JitModule, JitService, type JitModuleOptions } from '../src/index.js';
 import { annLogin, oidcConnection, options } from './fixtures.js';
+
+const IDP_CERT = readFileSync(new URL('certs/idp-cert.pem', import.meta.url), 'utf8');
 
 const SETTINGS = Symbol('settings');
 
@@ -204,7 +207,7 @@ describe('JitModule validates its options at start-up', () => {
     protocolOptions: {
       saml: {
         entryPoint: 'https://saml.acme.test/sso',
-        idpCert: 'MIIC-test-certificate',
+        idpCert: IDP_CERT,
         spEntityId: 'https://app.test/saml',
         acsUrl: 'https://app.test/auth/saml/acme-saml/acs',
         ...saml,

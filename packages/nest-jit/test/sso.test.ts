@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import './fixtures.js';
 import { Controller, Get, Header, Inject, Module, Post, Redirect, Req, UseGuards } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
@@ -17,6 +18,8 @@ import {
 } from '../src/index.js';
 import { oidcConnection } from './fixtures.js';
 
+const IDP_CERT = readFileSync(new URL('certs/idp-cert.pem', import.meta.url), 'utf8');
+
 const ENTRY = 'https://idp.acme.test/sso';
 const ACS = 'https://app.test/auth/saml/acme-saml/acs';
 
@@ -29,7 +32,7 @@ const samlConnection: ConnectionInput = {
   protocolOptions: {
     saml: {
       entryPoint: ENTRY,
-      idpCert: 'MIIC-not-a-real-certificate',
+      idpCert: IDP_CERT,
       spEntityId: 'https://app.test/saml',
       acsUrl: ACS,
     },
