@@ -44,8 +44,9 @@ describe('scimMiddleware', () => {
 
   it('logs what it answers with a 500 itself through its logger, without the token', async () => {
     const lines: string[] = [];
+    const { scim } = await scimTestDirectory('http://app.test/scim/v2');
     const broken = {
-      limits: { maxResults: 10, bulkMaxOperations: 1, bulkMaxPayloadSize: 1024 },
+      limits: scim.limits,
       handle: () => Promise.reject(new TypeError('broken', { cause: new Error('no such table: jit_scim') })),
     };
     const app = new Koa().use(
