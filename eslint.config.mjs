@@ -48,7 +48,10 @@ export default tseslint.config(
             { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['type:core'] },
             { sourceTag: 'type:scim', onlyDependOnLibsWithTags: ['type:core'] },
             { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:core'] },
-            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:core', 'type:store', 'type:scim'] },
+            {
+              sourceTag: 'type:cli',
+              onlyDependOnLibsWithTags: ['type:core', 'type:store', 'type:scim', 'type:protocol'],
+            },
             {
               sourceTag: 'type:adapter',
               onlyDependOnLibsWithTags: [
