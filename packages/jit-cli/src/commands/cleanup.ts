@@ -45,9 +45,9 @@ export function registerCleanupCommands(program: Command, ctx: CommandContext): 
     )
     .action(
       ctx.action(async (options: DormantOptions) => {
-        const { store } = await ctx.backend(options);
-        const notSeenSince = new Date(io.now().getTime() - options.inactiveDays * DAY);
         const dryRun = Boolean(options.dryRun);
+        const { store } = await ctx.backend(options, { readOnly: dryRun });
+        const notSeenSince = new Date(io.now().getTime() - options.inactiveDays * DAY);
         const candidates = (
           await store.countUsers({ tenantId: options.tenant, status: 'active', notSeenSince })
         ).active;

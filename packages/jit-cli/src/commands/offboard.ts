@@ -53,7 +53,7 @@ export function registerOffboardCommand(program: Command, ctx: CommandContext): 
     .option('--yes', 'do not ask for confirmation')
     .action(
       ctx.action(async (options: OffboardOptions) => {
-        const { store } = await ctx.backend(options);
+        const { store } = await ctx.backend(options, { readOnly: Boolean(options.dryRun) });
         const results: RowResult[] = [];
         const claimed = new Map<string, number>();
         const pending: Array<{ result: RowResult; user: UserRecord }> = [];

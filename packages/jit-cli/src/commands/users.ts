@@ -62,7 +62,7 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .action(
       ctx.action(async (options: ListOptions) => {
         const format = outputFormat(options);
-        const { store } = await ctx.backend(options);
+        const { store } = await ctx.backend(options, { readOnly: true });
         const query: Omit<UserQuery, 'limit'> = {};
         if (options.tenant) query.tenantId = options.tenant;
         if (options.status) query.status = options.status;
@@ -99,7 +99,7 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .option('--json', 'print as JSON')
     .action(
       ctx.action(async (ref: string, options: DatabaseOptions & { tenant?: string; json?: boolean }) => {
-        const { store } = await ctx.backend(options);
+        const { store } = await ctx.backend(options, { readOnly: true });
         const user = await resolveUser(store, ref, options.tenant);
         const identities = await store.listIdentitiesOfUser(user.id);
         const recent: AuditEvent[] = [];
