@@ -4,7 +4,7 @@
  * returning user's signed response (until the 303 that sets the session cookie) and `GET /me` with
  * that session (the session guard re-reads the user from the store on every request).
  *
- *   node --conditions=source --import tsx bench/adapters/compare.ts [--logins=200] [--requests=2000]
+ *   node --conditions=source --import tsx bench/adapters/compare.ts [--logins=200] [--requests=2000] [--cache=redis|memory]
  *   (run from the repository root, with TSX_TSCONFIG_PATH=bench/adapters/tsconfig.json)
  */
 import 'reflect-metadata';
@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput } from '@jit-sso/core';
-import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
-import { RedisReplayCache } from '@jit-sso/express/protocol';
+import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import { createScimService } from '@jit-sso/scim';
+import { MemoryReplayCache, RedisReplayCache, type ReplayCache } from '@jit-sso/express/protocol';
 import { buildExpressApp } from '../../test/e2e/src/apps/express.js';
 import { buildNestApp } from '../../test/e2e/src/apps/nest.js';
 import { buildKoaApp } from '../../test/e2e/src/apps/koa.js';
@@ -28,15 +29,18 @@ const arg = (name: string, fallback: string) =>
 const LOGINS = Number(arg('logins', '200'));
 const REQUESTS = Number(arg('requests', '2000'));
 const WARMUP = 30;
+const CACHE = arg('cache', 'redis');
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-bench-adapters-'));
 const dataSource = await createJitDataSource(`sqlite:${join(dir, 'jit.sqlite')}`);
 await migrate(dataSource);
-const store = new TypeormStore(dataSource);
+const store = new TypeormDirectoryStore(dataSource);
 const idp = new TestSamlIdp();
 await idp.start();
-const redis = new Redis({ host: '127.0.0.1', port: 6379 });
-const replayCache = new RedisReplayCache(redis, `jit-sso:bench:${randomBytes(4).toString('hex')}:`);
+const redis = CACHE === 'redis' ? new Redis({ host: '127.0.0.1', port: 6379 }) : null;
+const replayCache: ReplayCache = redis
+  ? new RedisReplayCache(redis, `jit-sso:bench:${randomBytes(4).toString('hex')}:`)
+  : new MemoryReplayCache();
 const id = 'acme-saml';
 
 /** An environment for one app: its own port (the ACS URL is in the connection), the shared store and IdP. */
@@ -61,7 +65,8 @@ async function environment(): Promise<E2eEnvironment> {
     },
   };
   const provisioner = createProvisioner({ store, connections: [connection] });
-  return {
+  // Everything the apps use; the OIDC provider and the SCIM token belong to other suites.
+  const used: Omit<E2eEnvironment, 'oidc' | 'scimToken' | 'close'> = {
     port,
     baseUrl,
     provisioner,
@@ -69,8 +74,10 @@ async function environment(): Promise<E2eEnvironment> {
     connections: [connection],
     replayCache,
     sessionSecret: randomBytes(32).toString('hex'),
+    scim: createScimService({ store, provisioner, baseUrl: `${baseUrl}/scim/v2` }),
     saml: idp,
-  } as unknown as E2eEnvironment;
+  };
+  return used as E2eEnvironment;
 }
 
 const person: SamlIdpUser = {
@@ -178,7 +185,7 @@ for (const r of running) await r.app.close();
 const ms = (v: number) => v.toFixed(2).padStart(7);
 const base = results[0]!;
 console.log(
-  `Returning SAML login (ACS) and GET /me per adapter; TypeormStore on SQLite (WAL file), Redis replay cache; ${LOGINS} logins, ${REQUESTS} requests each; Node ${process.version}`,
+  `Returning SAML login (ACS) and GET /me per adapter; TypeormStore on SQLite (WAL file), ${CACHE} replay cache; ${LOGINS} logins, ${REQUESTS} requests each; Node ${process.version}`,
 );
 console.log(
   'adapter | ACS mean / median / p95 (ms)   | vs express (median) | /me mean / median / p95 (ms)    | vs express (median)',
@@ -190,6 +197,6 @@ for (const r of results) {
 }
 
 await idp.close();
-redis.disconnect();
+redis?.disconnect();
 await dataSource.destroy();
 rmSync(dir, { recursive: true, force: true });

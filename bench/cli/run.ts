@@ -6,7 +6,7 @@
  *   node --conditions=source --import tsx bench/cli/run.ts [--sizes=20000,200000] [--heap-cap=64]
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -120,6 +120,8 @@ async function count(file: string): Promise<{ deactivated: number; audit: number
 const dir = mkdtempSync(join(tmpdir(), 'jit-bench-cli-'));
 const rows: string[] = [];
 try {
+  // An empty file is an empty SQLite database; `status` only reads, so it would not create one.
+  writeFileSync(join(dir, 'empty.db'), '');
   await timed([BIN, 'status', '--database-url', join(dir, 'empty.db')]); // warms the transform cache
   const floor = await timed([BIN, 'status', '--database-url', join(dir, 'empty.db')]);
   rows.push(

@@ -1,7 +1,7 @@
 /**
  * Sequential sign-ins through the engine, for a CPU profile of one path:
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/jit-prof --conditions=source --import tsx bench/core/profile.ts returning|first
+ *   node --cpu-prof --cpu-prof-dir=/tmp/jit-prof --conditions=source --import tsx bench/core/profile.ts returning|first [--count=100000]
  */
 import { createProvisioner, fromOidcClaims, MemoryStore } from '@jit-sso/core';
 
@@ -32,7 +32,7 @@ const claims = (n: string) => ({
   groups: ['Everyone', 'Engineering'],
 });
 
-const count = 100_000;
+const count = Number(process.argv.find((a) => a.startsWith('--count='))?.slice(8) ?? 100_000);
 const started = performance.now();
 for (let i = 0; i < count; i++) {
   await provisioner.provision({

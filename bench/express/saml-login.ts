@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput, type Provisioner } from '@jit-sso/core';
-import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
+import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import { createScimService } from '@jit-sso/scim';
 import {
   MemoryReplayCache,
   RedisReplayCache,
@@ -33,7 +34,7 @@ const CACHE = arg('cache', 'redis');
 const dir = mkdtempSync(join(tmpdir(), 'jit-bench-'));
 const dataSource = await createJitDataSource(`sqlite:${join(dir, 'jit.sqlite')}`);
 await migrate(dataSource);
-const store = new TypeormStore(dataSource);
+const store = new TypeormDirectoryStore(dataSource);
 
 const idp = new TestSamlIdp();
 await idp.start();
@@ -87,7 +88,8 @@ if (CACHE === 'redis') {
   replayCache = new MemoryReplayCache();
 }
 
-const env = {
+// Everything the app uses; the OIDC provider and the SCIM token belong to other suites.
+const used: Omit<E2eEnvironment, 'oidc' | 'scimToken' | 'close'> = {
   port,
   baseUrl,
   provisioner,
@@ -95,8 +97,10 @@ const env = {
   connections: [connection],
   replayCache,
   sessionSecret: randomBytes(32).toString('hex'),
+  scim: createScimService({ store, provisioner: engine, baseUrl: `${baseUrl}/scim/v2` }),
   saml: idp,
-} as unknown as E2eEnvironment;
+};
+const env = used as E2eEnvironment;
 const app = await buildExpressApp(env);
 
 function user(n: string): SamlIdpUser {

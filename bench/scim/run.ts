@@ -44,7 +44,8 @@ const SMALL = 1_000;
 const WARMUP = 200;
 const LOOKUP_WARMUP = 5_000;
 
-const dir = join(here, 'tmp');
+// --dir: where the SQLite file goes (a fresh directory per run keeps runs apart).
+const dir = args.includes('--dir') ? args[args.indexOf('--dir') + 1]! : join(here, 'tmp');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, 'bench.db');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : null;
@@ -127,7 +128,7 @@ async function jitScim(): Promise<System> {
       expectStatus(this.name, 'PATCH', res.status, [200, 204]);
     },
     close: () => dataSource.destroy(),
-  };
+  } satisfies System;
 }
 
 // ---- BoxyHQ Jackson directory sync ----
@@ -188,7 +189,7 @@ async function jackson(): Promise<System> {
       expectStatus(this.name, 'PATCH', res.status, [200, 204]);
     },
     close: () => jack.close?.() ?? Promise.resolve(),
-  };
+  } satisfies System;
 }
 
 // ---- scimmy (+ scimmy-routers' resource calls) on better-sqlite3 ----
@@ -272,7 +273,7 @@ async function scimmy(): Promise<System> {
       await new SCIMMY.Resources.User(id).patch(patchBody(i));
     },
     close: async () => db.close(),
-  };
+  } satisfies System;
 }
 
 // ---- the floor: jit-scim's statements, written by hand on the raw driver ----

@@ -5,9 +5,11 @@
  *   (c) store @jit-sso/typeorm's TypeormStore through the engine (createProvisioner().provision()).
  * For logins of existing users and first logins, sequentially, and with 32 concurrent logins on PostgreSQL.
  *
- *   npx tsx --conditions=source bench/typeorm/run.ts        (from the repository root)
+ *   npx tsx --conditions=source bench/typeorm/run.ts [--smoke]       (from the repository root)
  *
- * Needs PostgreSQL at JIT_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432, no database).
+ * Needs PostgreSQL at JIT_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432, no database);
+ * its databases are named JIT_BENCH_DATABASE_PREFIX (default jit_bench) + _store, _raw, _raw1, _orm,
+ * and dropped at the end. `--smoke` runs every step at a few dozen logins, to check that it runs.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +22,11 @@ import { createProvisioner, fromOidcClaims, uuidv7, type Provisioner } from '@ji
 import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
 
 const SERVER = process.env['JIT_BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432';
-const POPULATION = 2000;
+const DATABASE_PREFIX = process.env['JIT_BENCH_DATABASE_PREFIX'] ?? 'jit_bench';
+const SMOKE = process.argv.includes('--smoke');
+/** Logins per step: the planned number, or a few dozen in a smoke run. */
+const size = (n: number) => (SMOKE ? Math.min(n, 40) : n);
+const POPULATION = size(2000);
 const CONNECTION = {
   id: 'bench-oidc',
   tenantId: 'bench',
@@ -350,12 +356,23 @@ async function populated(url: string): Promise<DataSource> {
   return dataSource;
 }
 
-async function freshPostgres(name: string): Promise<string> {
+const created: string[] = [];
+
+async function adminQuery(sql: string): Promise<void> {
   const admin = new pg.Client({ connectionString: `${SERVER}/postgres` });
   await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function freshPostgres(suffix: string): Promise<string> {
+  const name = `${DATABASE_PREFIX}_${suffix}`;
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}"`);
+  await adminQuery(`CREATE DATABASE "${name}"`);
+  created.push(name);
   return `${SERVER}/${name}`;
 }
 
@@ -384,8 +401,8 @@ async function compare(
         scenario === 'first'
           ? rows.filter((r) => r.impl === impl && r.backend === backend).length * 100_000
           : 0;
-      await measure(200, concurrency, (i) => login[scenario](offset + 50_000 + i));
-      const figures = await measure(n, concurrency, (i) => login[scenario](offset + i));
+      await measure(size(200), concurrency, (i) => login[scenario](offset + 50_000 + i));
+      const figures = await measure(size(n), concurrency, (i) => login[scenario](offset + i));
       rows.push({ backend, scenario, concurrency, impl, figures });
       console.error(
         `${backend} ${scenario} x${concurrency} ${impl}: ${figures.perSecond.toFixed(0)}/s p50 ${figures.p50.toFixed(3)} ms p99 ${figures.p99.toFixed(3)} ms`,
@@ -406,7 +423,7 @@ try {
         type: 'better-sqlite3',
         database: join(dir, 'orm.db'),
         enableWAL: true,
-        prepareDatabase: (db: Database.Database) => db.pragma('synchronous = NORMAL'),
+        prepareDatabase: (db: Database.Database) => void db.pragma('synchronous = NORMAL'),
       }),
       store: engine(storeDs),
     };
@@ -418,15 +435,15 @@ try {
   }
   // PostgreSQL: one database per implementation.
   {
-    const storeDs = await populated(await freshPostgres('jit_bench_store'));
-    const rawUrl = await freshPostgres('jit_bench_raw');
+    const storeDs = await populated(await freshPostgres('store'));
+    const rawUrl = await freshPostgres('raw');
     await (await populated(rawUrl)).destroy();
-    const raw1Url = await freshPostgres('jit_bench_raw1');
+    const raw1Url = await freshPostgres('raw1');
     await (await populated(raw1Url)).destroy();
     const impls = {
       raw: rawPostgres(rawUrl),
       raw1: rawPostgresOneStatement(raw1Url),
-      orm: await typeormVerify({ type: 'postgres', url: await freshPostgres('jit_bench_orm') }),
+      orm: await typeormVerify({ type: 'postgres', url: await freshPostgres('orm') }),
       store: engine(storeDs),
     };
     await compare('PostgreSQL', impls, [
@@ -439,6 +456,7 @@ try {
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  for (const name of created) await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
 // ---- report ----------------------------------------------------------------------------------------

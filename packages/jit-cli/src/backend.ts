@@ -14,7 +14,12 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export type OpenBackend = (url: string) => Promise<Backend>;
+export interface OpenOptions {
+  /** The command only reads: nothing may be created (no SQLite file or directory). */
+  readonly readOnly: boolean;
+}
+
+export type OpenBackend = (url: string, options: OpenOptions) => Promise<Backend>;
 
 export type DatabaseKind = 'sqlite' | 'postgres' | 'mysql';
 

@@ -3,9 +3,11 @@ import {
   defineConnection,
   defineTenant,
   isJitError,
+  type Connection,
   type ConnectionInput,
   type TenantInput,
 } from '@jit-sso/core';
+import { readOidcSettings, readSamlSettings } from '@jit-sso/protocol';
 import { CliError } from './errors.js';
 import { readCertificate } from './metadata.js';
 
@@ -50,9 +52,10 @@ function messageOf(error: unknown): string[] {
 }
 
 /**
- * Validates a configuration with the engine's own rules (`defineTenant`, `defineConnection`) plus what
- * only a whole file can show: duplicate ids, connections of unknown tenants, unreadable or expired
- * SAML signing certificates. Returns every problem found, not just the first.
+ * Validates a configuration with the engine's own rules (`defineTenant`, `defineConnection`), the
+ * adapters' reading of each connection's `protocolOptions`, and what only a whole file can show:
+ * duplicate ids, connections of unknown tenants, unreadable or expired SAML signing certificates.
+ * Returns every problem found, not just the first.
  */
 export function checkConfig(value: unknown, now: Date = new Date()): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -98,46 +101,65 @@ export function checkConfig(value: unknown, now: Date = new Date()): ConfigProbl
     if (tenantIds.size > 0 && !tenantIds.has(connection.tenantId)) {
       error(where, `tenantId: tenant "${connection.tenantId}" is not in "tenants"`);
     }
-    if (connection.protocol === 'saml') {
-      const certs = connection.protocolOptions['idpCerts'] ?? connection.protocolOptions['idpCert'];
-      const list = Array.isArray(certs) ? certs : certs === undefined ? [] : [certs];
-      if (list.length === 0) {
-        warning(where, 'protocolOptions.idpCerts: no IdP signing certificate, logins cannot be verified');
+    for (const key of Object.keys(connection.protocolOptions)) {
+      if (key !== connection.protocol) {
+        warning(
+          where,
+          `protocolOptions.${key}: not read by the adapters; ${connection.protocol.toUpperCase()} settings go in protocolOptions.${connection.protocol}`,
+        );
       }
+    }
+    let settings: Record<string, unknown>;
+    try {
+      settings = { ...readProtocolSettings(connection) };
+    } catch (e) {
+      for (const m of messageOf(e)) error(where, m);
+      continue;
+    }
+    const given = (connection.protocolOptions[connection.protocol] ?? {}) as Record<string, unknown>;
+    // An optional setting can be left out; one the adapters do not know is most likely misspelt.
+    const known = new Set([
+      ...Object.keys(settings),
+      ...(connection.protocol === 'oidc' ? ['clientSecret'] : []),
+    ]);
+    for (const key of Object.keys(given)) {
+      if (!known.has(key)) {
+        warning(where, `protocolOptions.${connection.protocol}.${key}: not a setting the adapters read`);
+      }
+    }
+    if (connection.protocol === 'saml') {
       let current = 0;
-      for (const [j, cert] of list.entries()) {
+      const certs = settings['idpCert'] as readonly string[];
+      for (const [j, cert] of certs.entries()) {
         try {
-          if (typeof cert !== 'string') throw new Error('not a string');
           const parsed = readCertificate(cert);
           if (parsed.validTo < now) {
             warning(
               where,
-              `protocolOptions.idpCerts[${j}]: expired on ${parsed.validTo.toISOString()} (${parsed.subject})`,
+              `protocolOptions.saml.idpCert[${j}]: expired on ${parsed.validTo.toISOString()} (${parsed.subject})`,
             );
           } else current++;
         } catch (e) {
           error(
             where,
-            `protocolOptions.idpCerts[${j}]: not a PEM or base64 X.509 certificate (${(e as Error).message})`,
+            `protocolOptions.saml.idpCert[${j}]: not a PEM or base64 X.509 certificate (${(e as Error).message})`,
           );
         }
       }
-      if (
-        list.length > 0 &&
-        current === 0 &&
-        !problems.some((p) => p.where === where && p.severity === 'error')
-      ) {
-        error(where, 'protocolOptions.idpCerts: every signing certificate has expired');
-      }
-      if (typeof connection.protocolOptions['entryPoint'] !== 'string') {
-        warning(
-          where,
-          'protocolOptions.entryPoint: no IdP single sign-on URL, only IdP-initiated logins will work',
-        );
+      if (current === 0 && !problems.some((p) => p.where === where && p.severity === 'error')) {
+        error(where, 'protocolOptions.saml.idpCert: every signing certificate has expired');
       }
     }
   }
   return problems;
+}
+
+/**
+ * Reads a connection's protocol settings with the code the adapters run at start-up and at each
+ * login (`@jit-sso/protocol`); throws `INVALID_CONFIGURATION` naming the field they would refuse.
+ */
+export function readProtocolSettings(connection: Connection): object {
+  return connection.protocol === 'saml' ? readSamlSettings(connection) : readOidcSettings(connection);
 }
 
 /** Writes through a temporary file and a rename, so a reader never sees half a file. */

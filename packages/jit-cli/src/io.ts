@@ -36,22 +36,46 @@ export function note(io: CliIo, line: string): void {
 }
 
 /**
- * Asks before a destructive change. Without a terminal there is nobody to ask: the command is refused
- * (exit 2) unless `--yes` was given, so a cron job never hangs on a prompt.
+ * Asks before a destructive change, showing `who` (one line each) under the question. Without a
+ * terminal there is nobody to ask: the command is refused (exit 2) unless `--yes` was given, so a
+ * cron job never hangs on a prompt.
  */
-export async function confirm(io: CliIo, question: string, yes: boolean | undefined): Promise<boolean> {
+export async function confirm(
+  io: CliIo,
+  question: string,
+  yes: boolean | undefined,
+  who: readonly string[] = [],
+): Promise<boolean> {
   if (yes) return true;
+  const listing = who.map((line) => `\n  ${line}`).join('');
   if (!io.interactive) {
-    throw new UsageError(`${question} Refusing without confirmation: not attached to a terminal.`, {
-      code: 'CONFIRMATION_REQUIRED',
-      hint: 'Pass --yes to confirm in scripts, or --dry-run to see what would change.',
-    });
+    throw new UsageError(
+      `${question}${listing}\nRefusing without confirmation: not attached to a terminal.`,
+      {
+        code: 'CONFIRMATION_REQUIRED',
+        hint: 'Pass --yes to confirm in scripts, or --dry-run to see what would change.',
+      },
+    );
   }
   const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: true });
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const prompt = who.length ? `${question}${listing}\nProceed? [y/N] ` : `${question} [y/N] `;
+    const answer = await rl.question(prompt);
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
   }
+}
+
+/** How many people a confirmation lists before "and N more". */
+export const CONFIRM_LIST_LIMIT = 10;
+
+/**
+ * The lines a confirmation lists: the first `CONFIRM_LIST_LIMIT` of `shown`, then "and N more" for
+ * the rest of `total`.
+ */
+export function listForConfirmation(shown: readonly string[], total: number): string[] {
+  const lines = shown.slice(0, CONFIRM_LIST_LIMIT);
+  if (total > lines.length) lines.push(`and ${total - lines.length} more`);
+  return lines;
 }

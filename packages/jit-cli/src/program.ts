@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isJitError } from '@jit-sso/core';
 import { type Backend, type OpenBackend } from './backend.js';
+import type { LoadDriver } from './typeorm-backend.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { registerConnectionCommands } from './commands/connection.js';
@@ -22,9 +23,10 @@ export interface CommandContext {
   readonly io: CliIo;
   /**
    * Opens the database named by `--database-url` or `DATABASE_URL`; closed when the command ends.
-   * Refuses a database with pending migrations unless `anySchema` (for `migrate` and `status`).
+   * Refuses a database with pending migrations unless `anySchema` (for `migrate` and `status`). A
+   * `readOnly` command creates nothing: a missing SQLite file is an error, not a new database.
    */
-  backend(options: DatabaseOptions, anySchema?: boolean): Promise<Backend>;
+  backend(options: DatabaseOptions, mode?: { anySchema?: boolean; readOnly?: boolean }): Promise<Backend>;
   /** Adds `--database-url` to a command. */
   database(command: Command): Command;
   /** Wraps an action; a returned number becomes the exit code. */
@@ -33,6 +35,8 @@ export interface CommandContext {
 
 export interface RunOptions extends Partial<CliIo> {
   openBackend?: OpenBackend;
+  /** How the TypeORM backend loads the database driver (default: `require` from this package). */
+  loadDriver?: LoadDriver;
 }
 
 function report(io: CliIo, error: unknown): number {
@@ -68,20 +72,25 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   };
   // The database drivers load only for commands that use a database.
   const openBackend: OpenBackend =
-    options.openBackend ?? (async (url) => (await import('./typeorm-backend.js')).openTypeormBackend(url));
+    options.openBackend ??
+    (async (url, open) =>
+      (await import('./typeorm-backend.js')).openTypeormBackend(url, {
+        ...open,
+        ...(options.loadDriver ? { loadDriver: options.loadDriver } : {}),
+      }));
   const opened: Backend[] = [];
   let exitCode = EXIT_OK;
 
   const ctx: CommandContext = {
     io,
-    async backend(o, anySchema = false) {
+    async backend(o, { anySchema = false, readOnly = false } = {}) {
       const url = o.databaseUrl ?? io.env['DATABASE_URL'];
       if (!url) {
         throw new UsageError('No database: pass --database-url or set DATABASE_URL.', {
           hint: 'e.g. --database-url sqlite:./jit.db or postgres://user@host/db',
         });
       }
-      const backend = await openBackend(url);
+      const backend = await openBackend(url, { readOnly });
       opened.push(backend);
       if (!anySchema) {
         const { pending } = await backend.migrations();

@@ -1,6 +1,8 @@
-import { MoreThan, type DataSource, type FindOptionsWhere } from 'typeorm';
+import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { DataSource, MoreThan, type DataSourceOptions, type FindOptionsWhere } from 'typeorm';
 import {
-  createJitDataSource,
+  jitDataSourceOptions,
   JitUserEntity,
   migrate,
   MIGRATIONS_TABLE,
@@ -9,7 +11,54 @@ import {
 } from '@jit-sso/typeorm';
 import type { IdentityStore, UserQuery, UserRecord, UserStatus } from '@jit-sso/core';
 import { CliError } from './errors.js';
-import { databaseKind, redactUrl, type Backend } from './backend.js';
+import { databaseKind, redactUrl, type Backend, type DatabaseKind, type OpenOptions } from './backend.js';
+
+/** The driver package each database needs: optional peer dependencies, installed by the app. */
+export const DRIVER_PACKAGES: Readonly<Record<DatabaseKind, string>> = {
+  sqlite: 'better-sqlite3',
+  postgres: 'pg',
+  mysql: 'mysql2',
+};
+
+/** Loads a driver package by name (`require`); tests pass their own to simulate a missing one. */
+export type LoadDriver = (name: string) => unknown;
+
+const requireHere = createRequire(import.meta.url);
+export const loadInstalledDriver: LoadDriver = (name) => requireHere(name);
+
+function loadDriver(kind: DatabaseKind, description: string, load: LoadDriver): unknown {
+  const name = DRIVER_PACKAGES[kind];
+  try {
+    return load(name);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    // Only the driver itself missing; a broken install of it (a missing dependency) is reported as is.
+    if ((code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && message.includes(`'${name}'`)) {
+      throw new CliError(
+        'DRIVER_MISSING',
+        `${description} needs the database driver "${name}", which is not installed.`,
+        { hint: `Install it where @jit-sso/cli is installed: npm install ${name}`, cause: error },
+      );
+    }
+    throw new CliError('DATABASE_UNAVAILABLE', `Cannot load the database driver "${name}": ${message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Refuses a SQLite path with no file before anything (TypeORM, better-sqlite3) could create it. */
+function requireSqliteFile(path: string): void {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new CliError('DATABASE_NOT_FOUND', `There is no SQLite database at ${path}.`, {
+      hint: 'Check the path (a relative one is from the current directory); jit migrate creates the database.',
+    });
+  }
+  if (!isFile) throw new CliError('DATABASE_NOT_FOUND', `${path} is not a SQLite database file.`);
+}
 
 /** `--database-url` as the TypeORM store takes it: a bare path or `file:` URL is a SQLite file. */
 export function storeUrl(url: string): string {
@@ -68,12 +117,27 @@ function withUserLookups(store: TypeormDirectoryStore, dataSource: DataSource): 
   });
 }
 
-/** Opens the database with the TypeORM store (SQLite, PostgreSQL, MySQL/MariaDB). */
-export async function openTypeormBackend(url: string): Promise<Backend> {
+/**
+ * Opens the database with the TypeORM store (SQLite, PostgreSQL, MySQL/MariaDB), loading only the
+ * driver the URL names. A read-only open never creates a SQLite file or its directory.
+ */
+export async function openTypeormBackend(
+  url: string,
+  options: OpenOptions & { loadDriver?: LoadDriver } = { readOnly: false },
+): Promise<Backend> {
   const description = redactUrl(url);
+  const kind = databaseKind(url);
+  const driver = loadDriver(kind, description, options.loadDriver ?? loadInstalledDriver);
+  let dataSourceOptions = { ...jitDataSourceOptions(storeUrl(url)), driver } as DataSourceOptions;
+  if (kind === 'sqlite' && options.readOnly && dataSourceOptions.database !== ':memory:') {
+    requireSqliteFile(String(dataSourceOptions.database));
+    // Not `readonly`: a read-only connection to a WAL database leaves its -wal and -shm files behind,
+    // where a normal one removes them on close. Nothing here writes unless the command does.
+    dataSourceOptions = { ...dataSourceOptions, fileMustExist: true } as DataSourceOptions;
+  }
   let dataSource: DataSource;
   try {
-    dataSource = await createJitDataSource(storeUrl(url));
+    dataSource = await new DataSource(dataSourceOptions).initialize();
   } catch (error) {
     throw new CliError('DATABASE_UNAVAILABLE', `Cannot open ${description}: ${(error as Error).message}`, {
       cause: error,

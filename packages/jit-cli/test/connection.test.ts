@@ -46,6 +46,8 @@ describe('jit connection import --saml-metadata', () => {
       file('entra.xml'),
       '--domain',
       'acme.com',
+      '--app-url',
+      'https://app.example.com/',
     ]);
     expect(result.code, result.stderr).toBe(0);
     const config = JSON.parse(result.stdout) as { tenants: { id: string }[]; connections: ConnectionInput[] };
@@ -59,12 +61,15 @@ describe('jit connection import --saml-metadata', () => {
       preset: 'entra',
       jit: { mode: 'create', verifiedDomains: ['acme.com'] },
       protocolOptions: {
-        entryPoint: `https://login.microsoftonline.com/${TID}/saml2`,
-        wantAuthnResponseSigned: false,
-        wantAssertionsSigned: true,
+        saml: {
+          entryPoint: `https://login.microsoftonline.com/${TID}/saml2`,
+          spEntityId: 'https://app.example.com/auth/saml/acme-entra/metadata',
+          acsUrl: 'https://app.example.com/auth/saml/acme-entra/acs',
+          wantAuthnResponseSigned: false,
+        },
       },
     });
-    const certs = connection!.protocolOptions!['idpCerts'] as string[];
+    const certs = (connection!.protocolOptions!['saml'] as { idpCert: string[] }).idpCert;
     expect(certs).toHaveLength(2);
     expect(certs[0]).toBe(readFileSync(join(import.meta.dirname, 'fixtures', 'current.pem'), 'utf8'));
     expect(certs[1]).toBe(readFileSync(join(import.meta.dirname, 'fixtures', 'next.pem'), 'utf8'));
@@ -86,6 +91,10 @@ describe('jit connection import --saml-metadata', () => {
         url,
         '--domain',
         'acme.com',
+        '--sp-entity-id',
+        'https://app.example.com',
+        '--acs-url',
+        'https://app.example.com/sso/acme/acs',
         '--config',
         config,
       ]);
@@ -99,6 +108,8 @@ describe('jit connection import --saml-metadata', () => {
         file('entra.xml'),
         '--domain',
         'globex.com',
+        '--app-url',
+        'https://app.example.com',
         '--config',
         config,
       ]);
@@ -109,9 +120,13 @@ describe('jit connection import --saml-metadata', () => {
         ['acme-okta', 'okta'],
         ['globex-entra', 'entra'],
       ]);
-      expect(written.connections[0].protocolOptions).toMatchObject({
-        entryPoint: 'https://acme.okta.com/app/acme_app/exk1abcd2EFGH3ijk4x7/sso/saml',
-        metadataUrl: url,
+      expect(written.connections[0].protocolOptions).toEqual({
+        saml: {
+          entryPoint: 'https://acme.okta.com/app/acme_app/exk1abcd2EFGH3ijk4x7/sso/saml',
+          idpCert: [readFileSync(join(import.meta.dirname, 'fixtures', 'current.pem'), 'utf8')],
+          spEntityId: 'https://app.example.com',
+          acsUrl: 'https://app.example.com/sso/acme/acs',
+        },
       });
 
       const again = await jit([
@@ -123,6 +138,8 @@ describe('jit connection import --saml-metadata', () => {
         url,
         '--domain',
         'acme.com',
+        '--app-url',
+        'https://app.example.com',
         '--config',
         config,
       ]);
@@ -137,6 +154,8 @@ describe('jit connection import --saml-metadata', () => {
         url,
         '--domain',
         'acme.org',
+        '--app-url',
+        'https://app.example.com',
         '--config',
         config,
         '--replace',
@@ -207,6 +226,8 @@ ${idpDescriptor({ entityId: 'https://idp.two.test/saml', sso: [{ binding: 'post'
       't.test',
       '--entity-id',
       'https://idp.two.test/saml',
+      '--app-url',
+      'https://app.test',
     ]);
     expect(chosen.code, chosen.stderr).toBe(0);
     expect(JSON.parse(chosen.stdout).connections[0]).toMatchObject({
@@ -356,6 +377,71 @@ ${idpDescriptor({ entityId: 'https://idp.two.test/saml', sso: [{ binding: 'post'
   });
 });
 
+describe('what the metadata cannot tell', () => {
+  it("refuses an import without the app's side of the connection, naming the options (exit 2)", async () => {
+    const saml = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      'acme',
+      '--saml-metadata',
+      file('okta.xml'),
+      '--domain',
+      'acme.com',
+    ]);
+    expect(saml.code).toBe(2);
+    expect(saml.stderr).toContain('A SAML connection needs --sp-entity-id and --acs-url');
+    expect(saml.stderr).toContain('--app-url');
+    expect(saml.stdout).toBe('');
+    const acsOnly = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      'acme',
+      '--saml-metadata',
+      file('okta.xml'),
+      '--domain',
+      'acme.com',
+      '--acs-url',
+      'https://app.test/acs',
+    ]);
+    expect(acsOnly.code).toBe(2);
+    expect(acsOnly.stderr).toContain('needs --sp-entity-id,');
+    const mixed = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      'acme',
+      '--saml-metadata',
+      file('okta.xml'),
+      '--domain',
+      'acme.com',
+      '--app-url',
+      'https://app.test',
+      '--client-id',
+      'x',
+    ]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--client-id is for OIDC connections');
+    const notUrl = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      'acme',
+      '--saml-metadata',
+      file('okta.xml'),
+      '--domain',
+      'acme.com',
+      '--sp-entity-id',
+      'urn:app',
+      '--acs-url',
+      '/acs',
+    ]);
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toContain('--acs-url takes an absolute URL');
+  });
+});
+
 describe('jit connection import --oidc-discovery', () => {
   it('reads a discovery document and writes an oidc connection; refuses one whose issuer is not the URL fetched', async () => {
     const server = await serve({
@@ -379,18 +465,25 @@ describe('jit connection import --oidc-discovery', () => {
       },
     });
     try {
-      const ok = await jit([
-        'connection',
-        'import',
-        '--tenant',
-        'acme',
-        '--oidc-discovery',
-        server.base,
-        '--domain',
-        'acme.com',
-        '--client-id',
-        'app-1',
-      ]);
+      const ok = await jit(
+        [
+          'connection',
+          'import',
+          '--tenant',
+          'acme',
+          '--oidc-discovery',
+          server.base,
+          '--domain',
+          'acme.com',
+          '--client-id',
+          'app-1',
+          '--client-secret-env',
+          'ACME_OIDC_SECRET',
+          '--redirect-uri',
+          'https://app.example.com/oidc/callback',
+        ],
+        { env: { ACME_OIDC_SECRET: 's3cret' } },
+      );
       expect(ok.code, ok.stderr).toBe(0);
       const connection = JSON.parse(ok.stdout).connections[0];
       expect(connection).toMatchObject({
@@ -398,12 +491,16 @@ describe('jit connection import --oidc-discovery', () => {
         protocol: 'oidc',
         issuer: server.base,
         preset: 'oidc',
-        protocolOptions: {
-          issuer: server.base,
-          discoveryUrl: `${server.base}/.well-known/openid-configuration`,
+      });
+      expect(connection.protocolOptions).toEqual({
+        oidc: {
           clientId: 'app-1',
+          clientSecret: 's3cret',
+          redirectUri: 'https://app.example.com/oidc/callback',
+          allowInsecureRequests: true,
         },
       });
+      expect(ok.stderr).toContain('plain-http issuer');
       expect(() => defineConnection(connection)).not.toThrow();
 
       const evil = await jit([
@@ -463,11 +560,23 @@ describe('jit connection import --oidc-discovery', () => {
         TID,
         '--preset',
         'entra-oidc',
+        '--client-id',
+        'app-1',
+        '--app-url',
+        'https://app.example.com',
       ]);
       expect(allowed.code, allowed.stderr).toBe(0);
       expect(JSON.parse(allowed.stdout).connections[0]).toMatchObject({
+        // The adapters discover from the issuer URL; the {tenantid} template is not a URL.
+        issuer: url,
         allowedTenantIds: [TID],
         preset: 'entra-oidc',
+        protocolOptions: {
+          oidc: {
+            clientId: 'app-1',
+            redirectUri: 'https://app.example.com/auth/oidc/acme-entra-oidc/callback',
+          },
+        },
       });
     } finally {
       await server.close();
@@ -549,9 +658,31 @@ describe('jit connection check', () => {
           issuer: 'https://old.test',
           jit: { mode: 'off' },
           protocolOptions: {
-            entryPoint: 'https://old.test/sso',
-            idpCerts: [certBody('expired.pem'), certBody('current.pem')],
+            saml: {
+              entryPoint: 'https://old.test/sso',
+              idpCert: [certBody('expired.pem'), certBody('current.pem')],
+              spEntityId: 'https://app.test',
+              acsUrl: 'https://app.test/acs',
+              wantAssertionSigned: true,
+            },
           },
+        },
+        {
+          // What earlier versions of the import wrote: the adapters refuse it.
+          id: 'flat',
+          tenantId: 'acme',
+          protocol: 'saml',
+          issuer: 'https://flat.test',
+          jit: { mode: 'off' },
+          protocolOptions: { entryPoint: 'https://flat.test/sso', idpCerts: [certBody('current.pem')] },
+        },
+        {
+          id: 'no-redirect',
+          tenantId: 'acme',
+          protocol: 'oidc',
+          issuer: 'https://idp.test',
+          jit: { mode: 'off' },
+          protocolOptions: { oidc: { clientId: 'app' } },
         },
       ],
     };
@@ -568,9 +699,22 @@ describe('jit connection check', () => {
     expect(out).toMatch(/error\s+connections\[2\] \(acme-oidc\)\s+connection "acme-oidc" is listed twice/);
     expect(out).toMatch(/error\s+connections\[3\] \(old\)\s+preset: /);
     expect(out).toMatch(
-      /warning\s+connections\[4\] \(expired\)\s+protocolOptions\.idpCerts\[0\]: expired on 2021-01-01/,
+      /warning\s+connections\[4\] \(expired\)\s+protocolOptions\.saml\.idpCert\[0\]: expired on 2021-01-01/,
     );
     expect(out).not.toMatch(/connections\[4\].*every signing certificate/);
+    expect(out).not.toMatch(/error\s+connections\[4\]/);
+    expect(out).toMatch(
+      /warning\s+connections\[4\] \(expired\)\s+protocolOptions\.saml\.wantAssertionSigned: not a setting the adapters read/,
+    );
+    expect(out).toMatch(
+      /error\s+connections\[5\] \(flat\)\s+protocolOptions\.saml\.idpCert\[0\] is required/,
+    );
+    expect(out).toMatch(
+      /warning\s+connections\[5\] \(flat\)\s+protocolOptions\.idpCerts: not read by the adapters; SAML settings go in protocolOptions\.saml/,
+    );
+    expect(out).toMatch(
+      /error\s+connections\[6\] \(no-redirect\)\s+protocolOptions\.oidc\.redirectUri is required/,
+    );
     expect(result.stderr).toContain('error(s)');
 
     const json = await jit(['connection', 'check', file('bad.json'), '--json']);

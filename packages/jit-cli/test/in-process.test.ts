@@ -16,7 +16,7 @@ function capture(): { stream: PassThrough; text(): string } {
   return { stream, text: () => text };
 }
 
-async function seeded(n: number): Promise<MemoryStore> {
+async function seeded(n: number, admins: readonly number[] = []): Promise<MemoryStore> {
   const store = new MemoryStore();
   const old = new Date(Date.now() - 200 * DAY);
   await store.transaction(async (tx) => {
@@ -28,7 +28,7 @@ async function seeded(n: number): Promise<MemoryStore> {
         status: 'active',
         source: 'jit',
         attributes: {},
-        roles: [],
+        roles: admins.includes(i) ? [{ role: 'admin', source: 'manual' }] : [],
         externalId: null,
         createdAt: old,
         lastLoginAt: old,
@@ -64,8 +64,14 @@ describe('on a terminal', () => {
       stdin: no,
     });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('Deactivate up to 3 active user(s) of tenant "acme"');
-    expect(refused.stderr).toContain('[y/N]');
+    expect(refused.stderr).toContain('Deactivate 3 active user(s) of tenant "acme" not seen since');
+    for (let i = 0; i < 3; i++) {
+      expect(refused.stderr).toContain(
+        `  p${i}@acme.test (00000000-0000-4000-8000-${String(i).padStart(12, '0')}), last seen `,
+      );
+    }
+    expect(refused.stderr).not.toContain('more');
+    expect(refused.stderr).toContain('Proceed? [y/N]');
     expect(await store.countUsers({})).toEqual({ active: 3, deactivated: 0 });
 
     const yes = new PassThrough();
@@ -76,6 +82,54 @@ describe('on a terminal', () => {
     });
     expect(done.code, done.stderr).toBe(0);
     expect(await store.countUsers({})).toEqual({ active: 0, deactivated: 3 });
+  });
+
+  it('lists at most ten of the people a dormant clean-up would deactivate, then "and N more", leaving out kept roles', async () => {
+    const store = await seeded(14, [0]);
+    const no = new PassThrough();
+    no.end('n\n');
+    const refused = await jitIn(
+      store,
+      ['cleanup', 'dormant', '--tenant', 'acme', '--inactive-days', '90', '--exclude-role', 'admin'],
+      { interactive: true, stdin: no },
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Deactivate 13 active user(s) of tenant "acme"');
+    expect(refused.stderr).toContain('(1 kept by role admin):');
+    const listed = refused.stderr.split('\n').filter((l) => /^ {2}p\d+@acme\.test /.test(l));
+    expect(listed.map((l) => l.split(' ')[2])).toEqual([
+      'p1@acme.test',
+      'p2@acme.test',
+      'p3@acme.test',
+      'p4@acme.test',
+      'p5@acme.test',
+      'p6@acme.test',
+      'p7@acme.test',
+      'p8@acme.test',
+      'p9@acme.test',
+      'p10@acme.test',
+    ]);
+    expect(refused.stderr).toContain('\n  and 3 more\nProceed? [y/N]');
+    expect(refused.stderr).not.toContain('p0@acme.test');
+    expect(await store.countUsers({})).toEqual({ active: 14, deactivated: 0 });
+  });
+
+  it('names who would be deactivated when it refuses to run off a terminal without --yes', async () => {
+    const store = await seeded(2);
+    const dir = tempDir();
+    try {
+      const csv = join(dir.path, 'leavers.csv');
+      writeFileSync(csv, 'email\np0@acme.test\np1@acme.test\n');
+      const refused = await jitIn(store, ['offboard', '--csv', csv]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`Deactivate 2 user(s) listed in ${csv}:`);
+      expect(refused.stderr).toContain('  p0@acme.test [acme] (00000000-0000-4000-8000-000000000000)');
+      expect(refused.stderr).toContain('  p1@acme.test [acme] (00000000-0000-4000-8000-000000000001)');
+      expect(refused.stderr).toContain('Refusing without confirmation');
+      expect(await store.countUsers({})).toEqual({ active: 2, deactivated: 0 });
+    } finally {
+      dir.remove();
+    }
   });
 
   it('draws a progress bar on a terminal and plain lines elsewhere', async () => {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
 import { describeStoreCommands } from './store-suite.js';
@@ -6,8 +7,13 @@ describeStoreCommands('SQLite', () => {
   const dir = tempDir();
   let n = 0;
   return {
-    // A bare path is a SQLite file, as an operator would type it; sqlite:<path> is tested by the URL parser.
-    fresh: async () => (++n % 2 ? join(dir.path, `jit-${n}.db`) : `sqlite:${join(dir.path, `jit-${n}.db`)}`),
+    // An empty file is an empty SQLite database (commands that only read never create one). A bare
+    // path is a SQLite file, as an operator would type it; sqlite:<path> is tested by the URL parser.
+    fresh: async () => {
+      const file = join(dir.path, `jit-${++n}.db`);
+      writeFileSync(file, '');
+      return n % 2 ? file : `sqlite:${file}`;
+    },
     dispose: async () => dir.remove(),
   };
 });

@@ -32,7 +32,7 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
     )
     .action(
       ctx.action(async (options: ExportOptions) => {
-        const { store } = await ctx.backend(options);
+        const { store } = await ctx.backend(options, { readOnly: true });
         const file = options.output ? createWriteStream(options.output) : null;
         const io = file ? { ...ctx.io, stdout: file } : ctx.io;
         const out = createRecordWriter(io, options.format, AUDIT_COLUMNS, auditJson);

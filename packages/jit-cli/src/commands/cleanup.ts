@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { createProvisioner, type UserRecord } from '@jit-sso/core';
-import { confirm, note, write } from '../io.js';
+import { CONFIRM_LIST_LIMIT, confirm, listForConfirmation, note, write } from '../io.js';
 import { startProgress } from '../progress.js';
 import { parsePositiveInt } from '../parse.js';
 import type { CommandContext, DatabaseOptions } from '../program.js';
@@ -45,22 +45,43 @@ export function registerCleanupCommands(program: Command, ctx: CommandContext): 
     )
     .action(
       ctx.action(async (options: DormantOptions) => {
-        const { store } = await ctx.backend(options);
-        const notSeenSince = new Date(io.now().getTime() - options.inactiveDays * DAY);
         const dryRun = Boolean(options.dryRun);
+        const { store } = await ctx.backend(options, { readOnly: dryRun });
+        const notSeenSince = new Date(io.now().getTime() - options.inactiveDays * DAY);
         const candidates = (
           await store.countUsers({ tenantId: options.tenant, status: 'active', notSeenSince })
         ).active;
         const excluded = options.excludeRole ?? [];
         const scope = `${candidates} active user(s) of tenant "${options.tenant}" not seen since ${notSeenSince.toISOString()}`;
-        if (!dryRun && candidates > 0) {
-          const question = `Deactivate up to ${scope}${excluded.length ? `, except roles ${excluded.join(', ')}` : ''}?`;
-          if (!(await confirm(io, question, options.yes))) {
+        const provisioner = createProvisioner({ store, connections: [] });
+        if (!dryRun && candidates > 0 && !options.yes) {
+          // Who would go, read with the run's own selection (role exclusions included), changing nothing.
+          const who: string[] = [];
+          let count = 0;
+          await provisioner.deactivateDormant({
+            tenantId: options.tenant,
+            notSeenSince,
+            dryRun: true,
+            excludeRoles: excluded,
+            batchSize: options.batchSize,
+            onUser: (user) => {
+              if (count++ < CONFIRM_LIST_LIMIT) {
+                const seen = user.lastLoginAt
+                  ? `last seen ${user.lastLoginAt.toISOString()}`
+                  : 'never signed in';
+                who.push(`${user.email} (${user.id}), ${seen}`);
+              }
+            },
+          });
+          const kept = candidates - count;
+          const question =
+            `Deactivate ${count} active user(s) of tenant "${options.tenant}" not seen since ${notSeenSince.toISOString()}` +
+            `${kept > 0 ? ` (${kept} kept by role ${excluded.join(', ')})` : ''}:`;
+          if (count > 0 && !(await confirm(io, question, false, listForConfirmation(who, count)))) {
             note(io, 'Nothing changed.');
             return 1;
           }
         }
-        const provisioner = createProvisioner({ store, connections: [] });
         const progress = startProgress(io, dryRun ? 'checking' : 'deactivating', candidates);
         const list = (user: UserRecord) => {
           io.stdout.write(

@@ -7,7 +7,13 @@ import {
   type ConnectionInput,
   type PresetName,
 } from '@jit-sso/core';
-import { checkConfig, readJsonFile, writeJsonFile, type ConfigFile } from '../config.js';
+import {
+  checkConfig,
+  readJsonFile,
+  readProtocolSettings,
+  writeJsonFile,
+  type ConfigFile,
+} from '../config.js';
 import { CliError, UsageError } from '../errors.js';
 import { note, write, type CliIo } from '../io.js';
 import {
@@ -82,7 +88,12 @@ interface ImportOptions {
   mode: 'create' | 'link-only' | 'off';
   preset?: PresetName;
   entityId?: string;
+  appUrl?: string;
+  spEntityId?: string;
+  acsUrl?: string;
   clientId?: string;
+  clientSecretEnv?: string;
+  redirectUri?: string;
   allowedTenantId?: string[];
   config?: string;
   replace?: boolean;
@@ -118,6 +129,57 @@ function describeSaml(io: CliIo, metadata: SamlIdpMetadata): void {
   }
 }
 
+/** An absolute http(s) URL, or a usage error naming the option. */
+function httpUrl(value: string, option: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${option} takes an absolute URL, not "${value}".`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UsageError(`${option} takes an http(s) URL, not "${value}".`);
+  }
+  return value;
+}
+
+/**
+ * The service provider's side of the connection, which IdP metadata cannot tell: explicit options,
+ * else derived from `--app-url` and the routes the adapters document (`/auth/saml/:connection/acs`,
+ * `/auth/oidc/:connection/callback`, `/auth/saml/:connection/metadata`).
+ */
+function appSide(options: ImportOptions, connectionId: string, protocol: 'saml' | 'oidc') {
+  const foreign =
+    protocol === 'saml'
+      ? (['clientId', 'clientSecretEnv', 'redirectUri'] as const)
+      : (['spEntityId', 'acsUrl'] as const);
+  const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const misplaced = foreign.filter((key) => options[key] !== undefined);
+  if (misplaced.length) {
+    throw new UsageError(
+      `${misplaced.map(flag).join(', ')} ${misplaced.length > 1 ? 'are' : 'is'} for ${protocol === 'saml' ? 'OIDC' : 'SAML'} connections.`,
+    );
+  }
+  const app = options.appUrl ? httpUrl(options.appUrl, '--app-url').replace(/\/+$/, '') : null;
+  const route = (path: string) =>
+    app ? `${app}/auth/${protocol}/${encodeURIComponent(connectionId)}/${path}` : undefined;
+  return {
+    spEntityId: options.spEntityId ?? route('metadata'),
+    acsUrl: options.acsUrl ? httpUrl(options.acsUrl, '--acs-url') : route('acs'),
+    redirectUri: options.redirectUri ? httpUrl(options.redirectUri, '--redirect-uri') : route('callback'),
+  };
+}
+
+function requireOptions(protocol: string, missing: Array<[string, unknown]>): void {
+  const absent = missing.filter(([, value]) => value === undefined).map(([name]) => name);
+  if (absent.length) {
+    throw new UsageError(
+      `A ${protocol} connection needs ${absent.join(' and ')}, which the identity provider's metadata cannot tell.`,
+      { hint: "Pass them, or --app-url to derive the adapters' usual routes from the app's URL." },
+    );
+  }
+}
+
 async function importConnection(io: CliIo, options: ImportOptions): Promise<void> {
   if (Boolean(options.samlMetadata) === Boolean(options.oidcDiscovery)) {
     throw new UsageError('Give exactly one of --saml-metadata and --oidc-discovery.');
@@ -137,23 +199,31 @@ async function importConnection(io: CliIo, options: ImportOptions): Promise<void
         });
     const metadata = parseSamlMetadata(xml, options.entityId ? { entityId: options.entityId } : {});
     const preset = options.preset ?? detectSamlPreset(metadata.entityId, metadata.ssoUrl);
+    const id = options.id ?? `${options.tenant}-${preset}`;
     note(io, `SAML identity provider ${metadata.entityId} (preset ${preset})`);
     note(io, `  single sign-on ${metadata.ssoUrl}`);
     describeSaml(io, metadata);
+    const sp = appSide(options, id, 'saml');
+    requireOptions('SAML', [
+      ['--sp-entity-id', sp.spEntityId],
+      ['--acs-url', sp.acsUrl],
+    ]);
     connection = {
-      id: options.id ?? `${options.tenant}-${preset}`,
+      id,
       tenantId: options.tenant,
       protocol: 'saml',
       issuer: metadata.entityId,
       preset,
       jit: { mode: options.mode, verifiedDomains: options.domain ?? [] },
       protocolOptions: {
-        entryPoint: metadata.ssoUrl,
-        idpCerts: metadata.certificates.map((c) => c.pem),
-        ...(metadata.sloUrl ? { logoutUrl: metadata.sloUrl } : {}),
-        ...(isUrl(source) ? { metadataUrl: source } : {}),
-        // Entra ID signs the assertion, not the response, unless configured otherwise.
-        ...(preset === 'entra' ? { wantAuthnResponseSigned: false, wantAssertionsSigned: true } : {}),
+        saml: {
+          entryPoint: metadata.ssoUrl,
+          idpCert: metadata.certificates.map((c) => c.pem),
+          spEntityId: sp.spEntityId,
+          acsUrl: sp.acsUrl,
+          // Entra ID signs the assertion, not the response, unless configured otherwise.
+          ...(preset === 'entra' ? { wantAuthnResponseSigned: false } : {}),
+        },
       },
     };
   } else {
@@ -173,24 +243,50 @@ async function importConnection(io: CliIo, options: ImportOptions): Promise<void
       );
     }
     const preset = options.preset ?? detectOidcPreset(discovery.issuer);
+    const id = options.id ?? `${options.tenant}-${preset}`;
+    const app = appSide(options, id, 'oidc');
+    requireOptions('OIDC', [
+      ['--client-id', options.clientId],
+      ['--redirect-uri', app.redirectUri],
+    ]);
+    let clientSecret: string | undefined;
+    if (options.clientSecretEnv !== undefined) {
+      clientSecret = io.env[options.clientSecretEnv];
+      if (!clientSecret) {
+        throw new UsageError(`The environment variable ${options.clientSecretEnv} is not set or empty.`, {
+          hint: 'It holds the client secret, kept out of the command line.',
+        });
+      }
+    }
+    // A multi-tenant issuer carries a {tenantid} template; the adapters discover from the URL the
+    // document was fetched at (…/organizations/v2.0), and check each token's tid against the list.
+    const issuer = discovery.multiTenant
+      ? discoveryUrl.replace(/\/\.well-known\/openid-configuration$/, '')
+      : discovery.issuer;
+    const insecure = new URL(discoveryUrl).protocol === 'http:';
     note(io, `OpenID provider ${discovery.issuer} (preset ${preset})`);
+    if (insecure)
+      note(io, '  warning: plain-http issuer, allowed for development only (allowInsecureRequests)');
     connection = {
-      id: options.id ?? `${options.tenant}-${preset}`,
+      id,
       tenantId: options.tenant,
       protocol: 'oidc',
-      issuer: discovery.issuer,
+      issuer,
       preset,
       jit: { mode: options.mode, verifiedDomains: options.domain ?? [] },
       ...(options.allowedTenantId?.length ? { allowedTenantIds: options.allowedTenantId } : {}),
       protocolOptions: {
-        issuer: discovery.issuer,
-        discoveryUrl,
-        ...(options.clientId ? { clientId: options.clientId } : {}),
+        oidc: {
+          clientId: options.clientId,
+          ...(clientSecret ? { clientSecret } : {}),
+          redirectUri: app.redirectUri,
+          ...(insecure ? { allowInsecureRequests: true } : {}),
+        },
       },
     };
   }
-  // What we write must pass the same validation the app applies at start-up.
-  defineConnection(connection);
+  // What we write must pass the same validation the app and its adapter apply at start-up.
+  readProtocolSettings(defineConnection(connection));
   defineTenant({ id: options.tenant });
 
   if (!options.config) {
@@ -279,7 +375,21 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
     )
     .addOption(new Option('--preset <name>', 'override the detected mapping preset').choices(PRESET_NAMES))
     .option('--entity-id <id>', 'pick one IdP from aggregate SAML metadata')
-    .option('--client-id <id>', 'OIDC client id to record in protocolOptions')
+    .option(
+      '--app-url <url>',
+      "the app's URL: derives --sp-entity-id, --acs-url and --redirect-uri from the adapters' usual routes (/auth/<protocol>/<connection-id>/…)",
+    )
+    .option('--sp-entity-id <id>', "SAML: the app's entity id, the audience every assertion must name")
+    .option('--acs-url <url>', "SAML: the app's Assertion Consumer Service URL for this connection")
+    .option('--client-id <id>', 'OIDC: the client id the provider issued to the app')
+    .option(
+      '--client-secret-env <variable>',
+      'OIDC: read the client secret from this environment variable (none: a public client using PKCE)',
+    )
+    .option(
+      '--redirect-uri <url>',
+      "OIDC: the app's callback URL for this connection, registered at the provider",
+    )
     .option('--allowed-tenant-id <tid...>', 'Entra tenant ids admitted by a multi-tenant issuer')
     .option(
       '--config <file>',

@@ -10,7 +10,7 @@ export function registerDatabaseCommands(program: Command, ctx: CommandContext):
     .description("Apply the store's pending migrations (safe to run at every deploy).")
     .action(
       ctx.action(async (options: DatabaseOptions) => {
-        const backend = await ctx.backend(options, true);
+        const backend = await ctx.backend(options, { anySchema: true });
         const applied = await backend.migrate();
         await write(
           io.stdout,
@@ -27,7 +27,7 @@ export function registerDatabaseCommands(program: Command, ctx: CommandContext):
     .option('--json', 'print as JSON')
     .action(
       ctx.action(async (options: DatabaseOptions & { json?: boolean }) => {
-        const backend = await ctx.backend(options, true);
+        const backend = await ctx.backend(options, { anySchema: true, readOnly: true });
         const migrations = await backend.migrations();
         const tenants =
           migrations.applied.length || backend.description === 'memory' ? await backend.tenantCounts() : [];

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createProvisioner, tryNormaliseEmail, type UserRecord } from '@jit-sso/core';
 import { CliError } from '../errors.js';
-import { confirm, note, write } from '../io.js';
+import { confirm, listForConfirmation, note, write } from '../io.js';
 import { readLeavers, type LeaverRow } from '../leavers.js';
 import { renderTable } from '../output.js';
 import { startProgress } from '../progress.js';
@@ -53,7 +53,7 @@ export function registerOffboardCommand(program: Command, ctx: CommandContext): 
     .option('--yes', 'do not ask for confirmation')
     .action(
       ctx.action(async (options: OffboardOptions) => {
-        const { store } = await ctx.backend(options);
+        const { store } = await ctx.backend(options, { readOnly: Boolean(options.dryRun) });
         const results: RowResult[] = [];
         const claimed = new Map<string, number>();
         const pending: Array<{ result: RowResult; user: UserRecord }> = [];
@@ -106,8 +106,12 @@ export function registerOffboardCommand(program: Command, ctx: CommandContext): 
         if (!options.dryRun && pending.length > 0) {
           const ok = await confirm(
             io,
-            `Deactivate ${pending.length} user(s) listed in ${options.csv}?`,
+            `Deactivate ${pending.length} user(s) listed in ${options.csv}:`,
             options.yes,
+            listForConfirmation(
+              pending.map(({ user }) => `${user.email} [${user.tenantId}] (${user.id})`),
+              pending.length,
+            ),
           );
           if (!ok) {
             note(io, 'Nothing changed.');

@@ -106,7 +106,7 @@ export function registerScimCommands(program: Command, ctx: CommandContext): voi
     .option('--json', 'JSON array')
     .action(
       ctx.action(async (options: TokenOptions) => {
-        const store = directoryStore((await ctx.backend(options)).store);
+        const store = directoryStore((await ctx.backend(options, { readOnly: true })).store);
         const out = createRecordWriter<DirectoryTokenRecord>(
           io,
           options.json ? 'json' : 'table',

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { createProvisioner, type AuditEvent, type TenantInput, type UserQuery } from '@jit-sso/core';
 import { readJsonFile } from '../config.js';
 import { UsageError } from '../errors.js';
-import { confirm, note, write } from '../io.js';
+import { confirm, listForConfirmation, note, write } from '../io.js';
 import { auditJson, createRecordWriter, USER_COLUMNS, userJson, type OutputFormat } from '../output.js';
 import { resolveUser } from '../users.js';
 import type { CommandContext, DatabaseOptions } from '../program.js';
@@ -62,7 +62,7 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .action(
       ctx.action(async (options: ListOptions) => {
         const format = outputFormat(options);
-        const { store } = await ctx.backend(options);
+        const { store } = await ctx.backend(options, { readOnly: true });
         const query: Omit<UserQuery, 'limit'> = {};
         if (options.tenant) query.tenantId = options.tenant;
         if (options.status) query.status = options.status;
@@ -99,7 +99,7 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .option('--json', 'print as JSON')
     .action(
       ctx.action(async (ref: string, options: DatabaseOptions & { tenant?: string; json?: boolean }) => {
-        const { store } = await ctx.backend(options);
+        const { store } = await ctx.backend(options, { readOnly: true });
         const user = await resolveUser(store, ref, options.tenant);
         const identities = await store.listIdentitiesOfUser(user.id);
         const recent: AuditEvent[] = [];
@@ -177,8 +177,11 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
         for (const u of found) if (u.status === target) note(io, `${u.email} (${u.id}) is already ${target}`);
         if (pending.length === 0) return;
         if (name === 'deactivate') {
-          const list = pending.map((u) => `${u.email} [${u.tenantId}]`).join(', ');
-          if (!(await confirm(io, `Deactivate ${pending.length} user(s): ${list}?`, options.yes))) {
+          const who = listForConfirmation(
+            pending.map((u) => `${u.email} [${u.tenantId}] (${u.id})`),
+            pending.length,
+          );
+          if (!(await confirm(io, `Deactivate ${pending.length} user(s):`, options.yes, who))) {
             note(io, 'Nothing changed.');
             return 1;
           }
