@@ -232,6 +232,8 @@ export async function startSample(options: SampleOptions = {}): Promise<Sample> 
 }
 
 const DEMO_TOKEN_LABEL = 'demo';
+/** Issued tokens are 256-bit random; a chosen one must at least be long. */
+const MIN_CHOSEN_TOKEN_LENGTH = 32;
 
 /**
  * The first tenant's SCIM directory (created at the first start), with a bearer token: the one
@@ -254,6 +256,11 @@ async function demoDirectory(
   const previous = (await store.listTokens(directory.id)).filter(
     (t) => t.label === DEMO_TOKEN_LABEL && t.revokedAt === null,
   );
+  if (token !== undefined && token.length < MIN_CHOSEN_TOKEN_LENGTH) {
+    throw new ConfigurationError(
+      `JIT_DEMO_SCIM_TOKEN must be at least ${MIN_CHOSEN_TOKEN_LENGTH} characters (a guessable token opens the directory); leave it unset for a random one.`,
+    );
+  }
   if (token) {
     // A chosen token (JIT_DEMO_SCIM_TOKEN): stored by its hash, like an issued one.
     const hash = hashToken(token);

@@ -46,7 +46,7 @@ const MICROSOFT_FOLDERS = [
 ];
 const MICROSOFT_ASSERTIONS = 103;
 const OKTA_ASSERTIONS = 52;
-const TOKEN = 'vendor-suites-demo-token';
+const TOKEN = 'vendor-suites-demo-token-0123456789ab';
 
 interface NewmanFailure {
   error: { name?: string; test?: string; message?: string };

@@ -30,17 +30,24 @@ describe('the demo SCIM directory', () => {
   });
 
   it('serves /scim/v2 with the token given at start, and deactivation there ends the session', async () => {
-    const sample = await startSample({ port: 0, databaseUrl, scimToken: 'chosen-demo-token' });
+    const sample = await startSample({
+      port: 0,
+      databaseUrl,
+      scimToken: 'chosen-demo-token-0123456789abcdef',
+    });
     try {
-      expect(sample.scim.token).toBe('chosen-demo-token');
-      expect((await scimGet(sample.url, 'chosen-demo-token')).status).toBe(200);
+      expect(sample.scim.token).toBe('chosen-demo-token-0123456789abcdef');
+      expect((await scimGet(sample.url, 'chosen-demo-token-0123456789abcdef')).status).toBe(200);
       expect((await scimGet(sample.url, 'wrong')).status).toBe(401);
 
       const browser = new Browser();
       const picker = await browser.go(`${sample.url}/auth/oidc/acme-oidc/login`);
       expect((await browser.pick(picker, 'u1002')).url).toBe(`${sample.url}/profile`);
 
-      const headers = { authorization: 'Bearer chosen-demo-token', 'content-type': 'application/scim+json' };
+      const headers = {
+        authorization: 'Bearer chosen-demo-token-0123456789abcdef',
+        'content-type': 'application/scim+json',
+      };
       // The directory provisions Bob, whom a login created: it takes his account over.
       const created = await fetch(`${sample.url}/scim/v2/Users`, {
         method: 'POST',
@@ -74,6 +81,12 @@ describe('the demo SCIM directory', () => {
     }
   });
 
+  it('refuses a chosen token shorter than 32 characters at start-up, and leaves nothing running', async () => {
+    await expect(startSample({ port: 0, databaseUrl, scimToken: 'short-demo-token' })).rejects.toThrow(
+      'JIT_DEMO_SCIM_TOKEN must be at least 32 characters',
+    );
+  });
+
   it('issues a random token at each start and revokes the previous random one', async () => {
     const first = await startSample({ port: 0, databaseUrl });
     const firstToken = first.scim.token;
@@ -85,7 +98,7 @@ describe('the demo SCIM directory', () => {
       expect((await scimGet(second.url, second.scim.token)).status).toBe(200);
       expect((await scimGet(second.url, firstToken)).status).toBe(401);
       // A token chosen earlier stays valid for this database.
-      expect((await scimGet(second.url, 'chosen-demo-token')).status).toBe(200);
+      expect((await scimGet(second.url, 'chosen-demo-token-0123456789abcdef')).status).toBe(200);
     } finally {
       await second.close();
     }

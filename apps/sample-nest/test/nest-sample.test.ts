@@ -14,7 +14,7 @@ beforeAll(async () => {
   sample = await startNestSample({
     port: 0,
     databaseUrl: `sqlite:${join(dir, 'sample.sqlite')}`,
-    scimToken: 'nest-demo-token',
+    scimToken: 'nest-demo-token-0123456789abcdefgh',
   });
 });
 
@@ -82,7 +82,10 @@ describe('the Nest sample', () => {
     const browser = new Browser();
     const profile = await signIn(browser, 'acme-oidc', 'u1003');
     const userId = /data-user-id="([^"]+)"/.exec(profile.body)![1];
-    const headers = { authorization: 'Bearer nest-demo-token', 'content-type': 'application/scim+json' };
+    const headers = {
+      authorization: 'Bearer nest-demo-token-0123456789abcdefgh',
+      'content-type': 'application/scim+json',
+    };
     const created = await fetch(`${sample.url}/scim/v2/Users`, {
       method: 'POST',
       headers,

@@ -7,6 +7,8 @@ import { isJitError } from './errors.js';
  */
 export interface JitLogger {
   error(record: Record<string, unknown>, message: string): void;
+  /** What is not a failure of the app but should be seen (an attack throttled); `error` when absent. */
+  warn?(record: Record<string, unknown>, message: string): void;
 }
 
 /** An error as it is logged: its class, message, code and stack, and those of its causes. */

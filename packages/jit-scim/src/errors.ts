@@ -22,13 +22,15 @@ export class ScimError extends Error {
   readonly status: number;
   readonly scimType: ScimType | null;
   readonly code: string;
+  /** Seconds the client should wait before trying again (`Retry-After`), for 429 and 503. */
+  readonly retryAfterSeconds: number | null;
   override readonly cause?: unknown;
 
   constructor(
     status: number,
     scimType: ScimType | null,
     detail: string,
-    options: { code?: string; cause?: unknown } = {},
+    options: { code?: string; cause?: unknown; retryAfterSeconds?: number } = {},
   ) {
     super(detail);
     this.name = 'ScimError';
@@ -38,6 +40,7 @@ export class ScimError extends Error {
       options.code ??
       (scimType ? `SCIM_${scimType.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}` : `SCIM_${status}`);
     if (options.cause !== undefined) this.cause = options.cause;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
 
   get detail(): string {
@@ -67,3 +70,10 @@ export const unauthorized = (detail: string) =>
   new ScimError(401, null, detail, { code: 'SCIM_UNAUTHORIZED' });
 export const preconditionFailed = (detail: string) =>
   new ScimError(412, null, detail, { code: 'SCIM_PRECONDITION_FAILED' });
+
+/** Too many failed authentications from this client: 429 until the block ends. */
+export const tooManyAttempts = (waitMs: number) =>
+  new ScimError(429, null, 'Too many failed authentication attempts; retry later.', {
+    code: 'SCIM_AUTH_THROTTLED',
+    retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+  });

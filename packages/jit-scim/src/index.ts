@@ -26,3 +26,9 @@ export {
   SEARCH_SCHEMA,
   USER_SCHEMA,
 } from './discovery.js';
+export {
+  createScimAuthThrottle,
+  type ScimAuthThrottle,
+  type ScimAuthThrottleOptions,
+  type ThrottleRedisClient,
+} from './throttle.js';

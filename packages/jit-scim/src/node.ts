@@ -22,6 +22,11 @@ export interface ScimNodeHandlerOptions {
    * through `createScimService({ logger })`.
    */
   logger?: JitLogger;
+  /**
+   * The client's address, which failed authentications are throttled by. Default: Express's
+   * `req.ip` (which honours the app's `trust proxy`), else the socket's remote address.
+   */
+  clientAddress?: (req: IncomingMessage) => string | undefined;
 }
 
 type NodeRequest = IncomingMessage & { body?: unknown };
@@ -87,6 +92,8 @@ export function createScimNodeHandler(
   const mountPath = (options.mountPath ?? '').replace(/\/+$/, '');
   const retryAfter = options.retryAfterSeconds ?? 5;
   const logger = options.logger ?? consoleLogger;
+  const clientAddress =
+    options.clientAddress ?? ((req: NodeRequest) => (req as { ip?: string }).ip ?? req.socket?.remoteAddress);
   let ready: ScimService | null = null;
   let failed = false;
   if ('handle' in service) ready = service;
@@ -123,6 +130,7 @@ export function createScimNodeHandler(
           query: url.searchParams,
           headers: req.headers,
           body,
+          clientAddress: clientAddress(req),
         });
       } catch (error) {
         if (!(error instanceof ScimError)) throw error;

@@ -38,6 +38,7 @@ import {
   invalidValue,
   notFound,
   preconditionFailed,
+  tooManyAttempts,
   uniqueness,
 } from './errors.js';
 import { parseAttributePath, parseFilter } from './filter.js';
@@ -57,7 +58,8 @@ import {
   type GroupInput,
   type UserInput,
 } from './resources.js';
-import { authenticate } from './tokens.js';
+import { resolveToken } from './tokens.js';
+import { createScimAuthThrottle, type ScimAuthThrottle } from './throttle.js';
 
 type Json = Record<string, unknown>;
 type Headers = Record<string, string | readonly string[] | undefined>;
@@ -70,6 +72,11 @@ export interface ScimRequest {
   headers?: Headers;
   /** The parsed JSON body, if any. */
   body?: unknown;
+  /**
+   * The client's address (behind a proxy, the one the app trusts, e.g. Express's `req.ip`): failed
+   * authentications are throttled per address.
+   */
+  clientAddress?: string;
 }
 
 export interface ScimResponse {
@@ -93,6 +100,12 @@ export interface ScimServiceOptions {
   bulk?: { maxOperations?: number; maxPayloadSize?: number };
   /** Where failures answered with a 5xx are logged, with their cause and never the request (default console). */
   logger?: JitLogger;
+  /**
+   * Limits failed authentications per client address and per tenant (429 with `Retry-After`).
+   * Default: `createScimAuthThrottle()` in this process's memory; give one on Redis to share the
+   * counts between copies of the app, or `false` to turn throttling off.
+   */
+  authThrottle?: ScimAuthThrottle | false;
   /** Called instead of `logger` with each failure answered with a 5xx (the answer has no details). */
   onError?: (error: unknown) => void;
   now?: () => Date;
@@ -157,6 +170,7 @@ function response(status: number, body?: unknown, extra: Record<string, string> 
 function errorResponse(error: ScimError): ScimResponse {
   const extra: Record<string, string> =
     error.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="SCIM"' } : {};
+  if (error.retryAfterSeconds !== null) extra['Retry-After'] = String(error.retryAfterSeconds);
   return response(error.status, error.toJSON(), extra);
 }
 
@@ -210,6 +224,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? consoleLogger;
+  const throttle = options.authThrottle === false ? null : (options.authThrottle ?? createScimAuthThrottle());
   const report = (error: unknown, status: number, request?: Pick<ScimRequest, 'method' | 'path'>) =>
     options.onError
       ? options.onError(error)
@@ -1005,12 +1020,58 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     return errorResponse(answer);
   }
 
+  /**
+   * The directory the request's token opens. A client (or a tenant's revoked token) over its budget
+   * of failures is refused with 429 before its token is even looked at, and each burst is logged and
+   * audited once, without the token.
+   */
+  async function authenticated(request: ScimRequest): Promise<DirectoryRecord> {
+    const address = `address:${request.clientAddress ?? 'unknown'}`;
+    if (throttle) {
+      const wait = await throttle.blockedFor(address);
+      if (wait > 0) throw tooManyAttempts(wait);
+    }
+    const outcome = await resolveToken(store, header(request.headers, 'authorization'));
+    if ('directory' in outcome) return outcome.directory;
+    if (!throttle) throw outcome.refused;
+    const keys = [address, ...(outcome.tenantId !== null ? [`tenant:${outcome.tenantId}`] : [])];
+    let wait = 0;
+    for (const key of keys) {
+      const failed = await throttle.fail(key);
+      wait = Math.max(wait, failed.blockedForMs);
+      if (failed.started) await reportThrottled(key, request, outcome.tenantId);
+    }
+    throw wait > 0 ? tooManyAttempts(wait) : outcome.refused;
+  }
+
+  async function reportThrottled(key: string, request: ScimRequest, tenantId: string | null) {
+    const record = { key, clientAddress: request.clientAddress ?? null, tenantId };
+    const line = `SCIM authentication throttled for ${key}: too many failed attempts`;
+    if (logger.warn) logger.warn(record, line);
+    else logger.error(record, line);
+    // An unknown token names no tenant: the event is recorded without one.
+    await store.directoryTransaction((tx) =>
+      tx.appendAudit({
+        id: uuidv7(),
+        at: now(),
+        tenantId: tenantId ?? '',
+        actor: 'scim',
+        action: 'denied',
+        connectionId: null,
+        subject: request.clientAddress ?? null,
+        userId: null,
+        reason: 'SCIM_AUTH_THROTTLED',
+        changes: [],
+      }),
+    );
+  }
+
   async function handle(request: ScimRequest): Promise<ScimResponse> {
     try {
       const segments = pathSegments(request.path);
       const known = discovery(request, segments);
       if (known) return known;
-      const directory = await authenticate(store, header(request.headers, 'authorization'));
+      const directory = await authenticated(request);
       // Before anything walks the body recursively (PATCH, rendering, serialising).
       checkBody(request.body);
       return await route(await contextOf(directory), request, segments);
