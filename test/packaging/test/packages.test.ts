@@ -168,6 +168,10 @@ describe('peer ranges admit the framework versions apps run', () => {
     ['@jit-sso/koa', 'koa', ['2.13.0', '2.16.1', '3.0.0', '3.3.0']],
     ['@jit-sso/koa', 'koa-passport', ['5.0.0', '6.0.0']],
     ['@jit-sso/typeorm', 'typeorm', ['0.3.20', '0.3.28', '1.0.0', '1.1.1']],
+    // TypeORM 0.3.20 accepts better-sqlite3 up to 9 only.
+    ['@jit-sso/typeorm', 'better-sqlite3', ['9.6.0', '11.10.0', '12.6.2']],
+    ['@jit-sso/typeorm', 'pg', ['8.11.0', '8.23.1']],
+    ['@jit-sso/typeorm', 'mysql2', ['3.9.0', '3.24.6']],
   ];
   it.each(admits)('%s: %s %j', (name, peer, versions) => {
     const range = packedOf(name).manifest.peerDependencies?.[peer];
