@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { DataSource, MoreThan, type DataSourceOptions, type FindOptionsWhere } from 'typeorm';
 import {
   jitDataSourceOptions,
@@ -20,16 +19,22 @@ export const DRIVER_PACKAGES: Readonly<Record<DatabaseKind, string>> = {
   mysql: 'mysql2',
 };
 
-/** Loads a driver package by name (`require`); tests pass their own to simulate a missing one. */
+/** Loads a driver package by name; tests pass their own to simulate a missing one. */
 export type LoadDriver = (name: string) => unknown;
 
-const requireHere = createRequire(import.meta.url);
-export const loadInstalledDriver: LoadDriver = (name) => requireHere(name);
+/**
+ * The installed driver, as `require` gives it (the drivers are CommonJS: their `module.exports` is
+ * the namespace's default). A dynamic import works from the ES module build and the CommonJS one.
+ */
+export const loadInstalledDriver: LoadDriver = async (name) => {
+  const loaded = (await import(name)) as { default?: unknown };
+  return loaded.default ?? loaded;
+};
 
-function loadDriver(kind: DatabaseKind, description: string, load: LoadDriver): unknown {
+async function loadDriver(kind: DatabaseKind, description: string, load: LoadDriver): Promise<unknown> {
   const name = DRIVER_PACKAGES[kind];
   try {
-    return load(name);
+    return await load(name);
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     // Only the driver itself missing; a broken install of it (a missing dependency) is reported as is.
@@ -127,7 +132,7 @@ export async function openTypeormBackend(
 ): Promise<Backend> {
   const description = redactUrl(url);
   const kind = databaseKind(url);
-  const driver = loadDriver(kind, description, options.loadDriver ?? loadInstalledDriver);
+  const driver = await loadDriver(kind, description, options.loadDriver ?? loadInstalledDriver);
   let dataSourceOptions = { ...jitDataSourceOptions(storeUrl(url)), driver } as DataSourceOptions;
   if (kind === 'sqlite' && options.readOnly && dataSourceOptions.database !== ':memory:') {
     requireSqliteFile(String(dataSourceOptions.database));
