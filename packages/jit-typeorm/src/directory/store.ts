@@ -8,6 +8,7 @@ import {
   type DirectoryTokenRecord,
   type DirectoryTransaction,
   type GroupMember,
+  type MembershipChange,
   type NewScimResource,
   type ResourcePage,
   type ResourceQuery,
@@ -249,6 +250,7 @@ function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTran
     updateResource: (id, p) => directory.updateResource(id, p),
     deleteResource: (id) => directory.deleteResource(id),
     changeMembers: (g, a, r) => directory.changeMembers(g, a, r),
+    replaceMembers: (g, m) => directory.replaceMembers(g, m),
   };
 }
 
@@ -772,39 +774,155 @@ class DirectorySql {
     );
   }
 
+  /**
+   * Adds and removes members by their keys: existing rows are found through the primary key
+   * (group, member) for additions and the (directory, member key) index for removals, so that a
+   * change costs what its lists cost, whatever the size of the group.
+   */
   async changeMembers(
     groupId: string,
     add: readonly GroupMember[],
     remove: readonly string[],
-  ): Promise<void> {
-    for (const memberId of remove) {
-      await this.sql.run(
-        `DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ? AND ${this.q('member_id')} = ?`,
-        [groupId, memberId],
+  ): Promise<MembershipChange> {
+    if (!add.length && !remove.length) return { added: [], removed: [] };
+    const directoryId = await this.directoryOfGroup(groupId);
+    const q = this.q;
+    const removed: string[] = [];
+    const keys = [...new Set(remove.map((value) => value.toLowerCase()))];
+    for (const batch of batches(keys)) {
+      const rows = await this.sql.rows(
+        `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('directory_id')} = ? AND ${q('member_key')} IN (${marks(batch)}) AND ${q('group_id')} = ?`,
+        [directoryId, ...batch, groupId],
       );
+      removed.push(...rows.map((row) => row['member_id'] as string));
     }
-    if (!add.length) return;
+    await this.deleteMembers(groupId, removed);
+    const added = await this.insertMembers(groupId, directoryId, add);
+    return { added, removed };
+  }
+
+  /**
+   * Sets the members: the rows to remove are read with `NOT IN` the requested ids (the database
+   * compares; only what goes is read), the requested ids already present through the primary key.
+   * A list too long for one statement's parameters is compared here with the stored ids instead.
+   */
+  async replaceMembers(groupId: string, members: readonly GroupMember[]): Promise<MembershipChange> {
+    const directoryId = await this.directoryOfGroup(groupId);
+    const q = this.q;
+    const wanted = new Map<string, GroupMember>();
+    for (const member of members) if (!wanted.has(member.value)) wanted.set(member.value, member);
+    const ids = [...wanted.keys()];
+    let removed: string[];
+    if (ids.length <= MEMBER_BATCH) {
+      const keep = batches(ids)[0] ?? [];
+      const rows = await this.sql.rows(
+        `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('group_id')} = ?` +
+          (keep.length ? ` AND ${q('member_id')} NOT IN (${marks(keep)})` : ''),
+        [groupId, ...keep],
+      );
+      removed = rows.map((row) => row['member_id'] as string);
+    } else {
+      const rows = await this.sql.rows(
+        `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('group_id')} = ?`,
+        [groupId],
+      );
+      removed = rows.map((row) => row['member_id'] as string).filter((id) => !wanted.has(id));
+    }
+    await this.deleteMembers(groupId, removed);
+    const added = await this.insertMembers(groupId, directoryId, [...wanted.values()]);
+    return { added, removed };
+  }
+
+  private async directoryOfGroup(groupId: string): Promise<string> {
     const group = await this.sql.rows(
       `SELECT ${this.q('directory_id')} FROM ${this.t.resources} WHERE ${this.q('id')} = ?`,
       [groupId],
     );
     const directoryId = group[0]?.['directory_id'];
     if (typeof directoryId !== 'string') throw new StoreError(`changeMembers: no group "${groupId}"`);
-    const existing = new Set((await this.listMembers(groupId)).map((m) => m.value));
-    for (const member of add) {
-      if (existing.has(member.value)) continue;
-      existing.add(member.value);
+    return directoryId;
+  }
+
+  private async deleteMembers(groupId: string, memberIds: readonly string[]): Promise<void> {
+    for (const batch of batches(memberIds)) {
       await this.sql.run(
-        `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display', 'display_key', 'member_key'])}) VALUES (?, ?, ?, ?, ?, ?)`,
-        [
-          groupId,
-          member.value,
-          directoryId,
-          member.display,
-          member.display?.toLowerCase() ?? null,
-          member.value.toLowerCase(),
-        ],
+        `DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ? AND ${this.q('member_id')} IN (${marks(batch)})`,
+        [groupId, ...batch],
       );
     }
   }
+
+  /** Inserts the members that are not rows yet (found on the primary key); returns their values. */
+  private async insertMembers(
+    groupId: string,
+    directoryId: string,
+    members: readonly GroupMember[],
+  ): Promise<string[]> {
+    const q = this.q;
+    const unique = new Map<string, GroupMember>();
+    for (const member of members) if (!unique.has(member.value)) unique.set(member.value, member);
+    const added: string[] = [];
+    for (const batch of batches([...unique.keys()])) {
+      const present = new Set(
+        (
+          await this.sql.rows(
+            `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('group_id')} = ? AND ${q('member_id')} IN (${marks(batch)})`,
+            [groupId, ...batch],
+          )
+        ).map((row) => row['member_id'] as string),
+      );
+      const fresh = [...new Set(batch)].filter((id) => !present.has(id)).map((id) => unique.get(id)!);
+      for (const rows of insertSlices(fresh)) {
+        await this.sql.run(
+          `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display', 'display_key', 'member_key'])}) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+          rows.flatMap((member) => [
+            groupId,
+            member.value,
+            directoryId,
+            member.display,
+            member.display?.toLowerCase() ?? null,
+            member.value.toLowerCase(),
+          ]),
+        );
+      }
+      added.push(...fresh.map((member) => member.value));
+    }
+    return added;
+  }
 }
+
+/** Ids per statement when reading or deleting members by id: far below every driver's parameter limit. */
+const MEMBER_BATCH = 1024;
+/** Rows per member INSERT, at most. */
+const INSERT_BATCH = 64;
+
+/**
+ * `list` in slices of at most MEMBER_BATCH, each padded (repeating its last id) to a power of two:
+ * an `IN` list then has one of eleven lengths, so that a statement cache holds few texts per query.
+ */
+function batches(list: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < list.length; i += MEMBER_BATCH) {
+    const slice = list.slice(i, i + MEMBER_BATCH);
+    let size = 1;
+    while (size < slice.length) size *= 2;
+    while (slice.length < size) slice.push(slice[slice.length - 1]!);
+    out.push(slice);
+  }
+  return out;
+}
+
+/** `rows` in slices of INSERT_BATCH, then of descending powers of two: few statement texts. */
+function insertSlices<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let i = 0;
+  for (let size = INSERT_BATCH; size >= 1; size /= 2) {
+    while (rows.length - i >= size) {
+      out.push(rows.slice(i, i + size));
+      i += size;
+    }
+  }
+  return out;
+}
+
+const marks = (list: readonly unknown[]) => list.map(() => '?').join(', ');
