@@ -12,8 +12,11 @@ import { ScimListsAndMembersSqlite1795500000000 } from './directory/migrations/s
 import { ScimListsAndMembersPostgres1795500000000 } from './directory/migrations/postgres/1795500000000-ScimListsAndMembers.js';
 import { ScimListsAndMembersMysql1795500000000 } from './directory/migrations/mysql/1795500000000-ScimListsAndMembers.js';
 import { ScimMemberKeysSqlite1796554028010 } from './directory/migrations/sqlite/1796554028010-ScimMemberKeys.js';
+import { ScimGroupMemberCountsSqlite1796600000000 } from './directory/migrations/sqlite/1796600000000-ScimGroupMemberCounts.js';
 import { ScimMemberKeysPostgres1796554028010 } from './directory/migrations/postgres/1796554028010-ScimMemberKeys.js';
+import { ScimGroupMemberCountsPostgres1796600000000 } from './directory/migrations/postgres/1796600000000-ScimGroupMemberCounts.js';
 import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
+import { ScimGroupMemberCountsMysql1796600000000 } from './directory/migrations/mysql/1796600000000-ScimGroupMemberCounts.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -89,18 +92,21 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimDirectorySqlite1795439937548,
     ScimListsAndMembersSqlite1795500000000,
     ScimMemberKeysSqlite1796554028010,
+    ScimGroupMemberCountsSqlite1796600000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
     ScimDirectoryPostgres1795439937548,
     ScimListsAndMembersPostgres1795500000000,
     ScimMemberKeysPostgres1796554028010,
+    ScimGroupMemberCountsPostgres1796600000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
     ScimDirectoryMysql1795439937548,
     ScimListsAndMembersMysql1795500000000,
     ScimMemberKeysMysql1796554028010,
+    ScimGroupMemberCountsMysql1796600000000,
   ],
 };
 

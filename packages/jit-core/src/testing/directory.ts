@@ -480,6 +480,59 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       expect(await values()).toEqual([]);
     });
 
+    it("lists a group's users with the exact total through member changes, deletions and rollbacks", async () => {
+      const d = await directory(store);
+      const users: string[] = [];
+      for (const name of ['p', 'q', 'r', 's', 't'])
+        users.push((await scimUser(store, d.id, d.tenantId, name)).id);
+      const ids = [...users].sort();
+      const g = await write(store, (tx) =>
+        tx.insertResource({
+          id: randomUUID(),
+          directoryId: d.id,
+          type: 'Group',
+          name: 'Listed',
+          externalId: null,
+          data: {},
+          createdAt: new Date(),
+        }),
+      );
+      const inGroup = async (offset = 0, limit = 10, value = g.id, form: 'path' | 'value path' = 'path') => {
+        const filter: ScimFilter =
+          form === 'path'
+            ? { op: 'eq', attribute: attr('groups', 'value'), value }
+            : { op: 'has', attribute: attr('groups'), filter: { op: 'eq', attribute: attr('value'), value } };
+        const page = await store.queryResources({ directoryId: d.id, type: 'User', filter, offset, limit });
+        return { total: page.total, ids: page.resources.map((r) => r.id) };
+      };
+      expect(await inGroup()).toEqual({ total: 0, ids: [] });
+      await write(store, (tx) =>
+        tx.changeMembers(
+          g.id,
+          ids.slice(0, 4).map((value) => ({ value, display: null })),
+          [],
+        ),
+      );
+      expect(await inGroup()).toEqual({ total: 4, ids: ids.slice(0, 4) });
+      expect(await inGroup(1, 2)).toEqual({ total: 4, ids: ids.slice(1, 3) });
+      expect(await inGroup(4, 2)).toEqual({ total: 4, ids: [] });
+      expect(await inGroup(0, 10, g.id.toUpperCase())).toEqual({ total: 4, ids: ids.slice(0, 4) });
+      expect(await inGroup(0, 10, g.id, 'value path')).toEqual({ total: 4, ids: ids.slice(0, 4) });
+      await write(store, (tx) => tx.changeMembers(g.id, [{ value: ids[4]!, display: null }], [ids[0]!]));
+      expect(await inGroup()).toEqual({ total: 4, ids: ids.slice(1, 5) });
+      await write(store, (tx) => tx.deleteResource(ids[2]!));
+      expect(await inGroup()).toEqual({ total: 3, ids: [ids[1], ids[3], ids[4]] });
+      await expect(
+        write(store, async (tx) => {
+          await tx.replaceMembers(g.id, []);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await inGroup()).toEqual({ total: 3, ids: [ids[1], ids[3], ids[4]] });
+      await write(store, (tx) => tx.replaceMembers(g.id, [{ value: ids[0]!, display: null }]));
+      expect(await inGroup()).toEqual({ total: 1, ids: [ids[0]] });
+    });
+
     it('replaces the members of a group larger than one statement takes', async () => {
       const d = await directory(store);
       const g = await write(store, (tx) =>
