@@ -527,11 +527,14 @@ class DirectorySql {
     const total = Number(group['member_count']);
     if (query.limit <= 0 || query.offset >= total) return { total, resources: [] };
     const { columns, join } = this.resourceSelect('User');
+    // The page's member ids first: joined before the limit, a planner may walk the directory's users
+    // in id order (a merge join) until it meets the group's.
     const rows = await this.sql.rows(
-      `SELECT ${columns} FROM ${t.members} m JOIN ${t.resources} r ON r.${q('id')} = m.${q('member_id')}${join} ` +
-        `WHERE m.${q('group_id')} = ? AND r.${q('directory_id')} = ? AND r.${q('type')} = 'User' ` +
-        `ORDER BY m.${q('member_id')} ${this.db.limit(true)}`,
-      [groupId, query.directoryId, Math.floor(query.limit), Math.floor(query.offset)],
+      `SELECT ${columns} FROM (SELECT ${q('member_id')} FROM ${t.members} WHERE ${q('group_id')} = ? ` +
+        `ORDER BY ${q('member_id')} ${this.db.limit(true)}) m ` +
+        `JOIN ${t.resources} r ON r.${q('id')} = m.${q('member_id')}${join} ` +
+        `WHERE r.${q('directory_id')} = ? AND r.${q('type')} = 'User' ORDER BY r.${q('id')}`,
+      [groupId, Math.floor(query.limit), Math.floor(query.offset), query.directoryId],
     );
     return { total, resources: rows.map((row) => listedFrom('User', row)) };
   }
