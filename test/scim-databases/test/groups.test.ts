@@ -178,6 +178,41 @@ describe.each(DATABASES)('SCIM groups on %s', (database) => {
     expect(await scimRoles(b)).toEqual([]);
   });
 
+  it('keeps the member count exact while users are deleted and removed from the group at once', async () => {
+    const users = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => createUser(`leaving${i}@acme.test`)),
+    );
+    const g = await createGroup('Leaving', users);
+    const other = await createGroup('Also', users.slice(0, 6));
+    // Each user is deleted while a PATCH removes it from the group, or adds a newcomer, at the same time.
+    const newcomers = await Promise.all([0, 1, 2].map((i) => createUser(`newcomer${i}@acme.test`)));
+    const responses = await Promise.all([
+      ...users.slice(0, 8).map((id) => scim.request({ method: 'DELETE', path: `/Users/${id}` })),
+      ...users.slice(0, 8).map((id) =>
+        scim.request({
+          method: 'PATCH',
+          path: `/Groups/${g}`,
+          body: {
+            schemas: [PATCH_OP],
+            Operations: [{ op: 'Remove', path: 'members', value: [{ value: id }] }],
+          },
+        }),
+      ),
+      ...newcomers.map((id) =>
+        scim.request({
+          method: 'PATCH',
+          path: `/Groups/${g}`,
+          body: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] },
+        }),
+      ),
+    ]);
+    expect(responses.map((r) => r.status).every((s) => s === 204)).toBe(true);
+    const expected = [...users.slice(8), ...newcomers].sort();
+    expect(await membersOf(g)).toEqual(expected);
+    expect(await usersIn(g)).toEqual({ total: expected.length, ids: expected });
+    expect(await usersIn(other)).toEqual({ total: 0, ids: [] });
+  });
+
   it('changes a group of 2,000 members with the statements and rows it takes in a group of 10', async () => {
     const store = scim.copies[0]!.store;
     const users: string[] = [];

@@ -833,16 +833,19 @@ class DirectorySql {
         )
       ).map((row) => row['id'] as string);
       if (!groups.length) return;
-      for (const batch of batches(groups)) {
-        await this.sql.run(
-          `DELETE FROM ${this.t.members} WHERE ${q('member_id')} = ? AND ${q('group_id')} IN (${marks(batch)})`,
-          [memberId, ...batch],
+      // One group at a time, counting what each DELETE removed: a write that held a group's lock
+      // may have removed the member already, after this read found it.
+      let removed = 0;
+      for (const groupId of groups) {
+        const deleted = await this.sql.run(
+          `DELETE FROM ${this.t.members} WHERE ${q('group_id')} = ? AND ${q('member_id')} = ?`,
+          [groupId, memberId],
         );
-        await this.sql.run(
-          `UPDATE ${this.t.resources} SET ${q('member_count')} = ${q('member_count')} - 1 WHERE ${q('id')} IN (${marks(batch)})`,
-          batch,
-        );
+        await this.countMembers(groupId, -deleted);
+        removed += deleted;
       }
+      // A round that deleted nothing read memberships already gone (a snapshot older than the locks).
+      if (!removed) return;
     }
   }
 
@@ -881,9 +884,9 @@ class DirectorySql {
       );
       removed.push(...rows.map((row) => row['member_id'] as string));
     }
-    await this.deleteMembers(groupId, removed);
+    const deleted = await this.deleteMembers(groupId, removed);
     const added = await this.insertMembers(groupId, directoryId, add);
-    await this.countMembers(groupId, added.length - removed.length);
+    await this.countMembers(groupId, added.length - deleted);
     return { added, removed };
   }
 
@@ -914,9 +917,9 @@ class DirectorySql {
       );
       removed = rows.map((row) => row['member_id'] as string).filter((id) => !wanted.has(id));
     }
-    await this.deleteMembers(groupId, removed);
+    const deleted = await this.deleteMembers(groupId, removed);
     const added = await this.insertMembers(groupId, directoryId, [...wanted.values()]);
-    await this.countMembers(groupId, added.length - removed.length);
+    await this.countMembers(groupId, added.length - deleted);
     return { added, removed };
   }
 
@@ -940,13 +943,16 @@ class DirectorySql {
     return directoryId;
   }
 
-  private async deleteMembers(groupId: string, memberIds: readonly string[]): Promise<void> {
+  /** Deletes members; returns how many rows went (what the group's count moves by). */
+  private async deleteMembers(groupId: string, memberIds: readonly string[]): Promise<number> {
+    let deleted = 0;
     for (const batch of batches(memberIds)) {
-      await this.sql.run(
+      deleted += await this.sql.run(
         `DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ? AND ${this.q('member_id')} IN (${marks(batch)})`,
         [groupId, ...batch],
       );
     }
+    return deleted;
   }
 
   /** Inserts the members that are not rows yet (found on the primary key); returns their values. */
