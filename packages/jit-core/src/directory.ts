@@ -433,8 +433,29 @@ export interface DirectoryTransaction extends StoreTransaction, DirectoryReader 
   insertResource(resource: NewScimResource): Promise<ScimResourceRecord>;
   updateResource(id: string, patch: ScimResourcePatch): Promise<ScimResourceRecord>;
   deleteResource(id: string): Promise<void>;
-  /** Adds members (ignoring ones already present) and removes others; both lists may be empty. */
-  changeMembers(groupId: string, add: readonly GroupMember[], remove: readonly string[]): Promise<void>;
+  /**
+   * Adds members (ignoring ones already present) and removes others, whose values are compared
+   * ignoring case (the schema's `members.value` is not case-exact); both lists may be empty. Returns
+   * what changed. Its cost follows the lists, not the size of the group: a member added to or
+   * removed from a group of 100,000 costs what it costs in a group of ten.
+   */
+  changeMembers(
+    groupId: string,
+    add: readonly GroupMember[],
+    remove: readonly string[],
+  ): Promise<MembershipChange>;
+  /**
+   * Makes `members` the group's members (a PUT, or a PATCH that replaces them) and returns what
+   * changed. It reads the stored members that are not in `members` (those it removes) and the
+   * requested ones among the stored (an indexed read), never the whole list to compare it.
+   */
+  replaceMembers(groupId: string, members: readonly GroupMember[]): Promise<MembershipChange>;
+}
+
+/** What a change of a group's members did: the values it added and the stored values it removed. */
+export interface MembershipChange {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
 }
 
 export interface DirectoryStore extends IdentityStore, DirectoryReader {

@@ -262,12 +262,40 @@ export class MemoryDirectoryStore extends MemoryStore implements DirectoryStore 
     },
 
     changeMembers: async (groupId, add, remove) => {
-      const next = new Map(this.members.get(groupId) ?? []);
-      for (const value of remove) next.delete(value);
-      for (const member of add) {
-        if (!next.has(member.value)) next.set(member.value, Object.freeze({ ...member }));
+      const stored = this.members.get(groupId);
+      const next = new Map(stored ?? []);
+      const removed: string[] = [];
+      const gone = new Set(remove.map((value) => value.toLowerCase()));
+      if (gone.size) {
+        for (const value of next.keys()) {
+          if (!gone.has(value.toLowerCase())) continue;
+          next.delete(value);
+          removed.push(value);
+        }
       }
-      this.setMembership(groupId, next);
+      const added: string[] = [];
+      for (const member of add) {
+        if (next.has(member.value)) continue;
+        next.set(member.value, Object.freeze({ ...member }));
+        added.push(member.value);
+      }
+      if (added.length || removed.length) this.setMembership(groupId, next);
+      return { added, removed };
+    },
+
+    replaceMembers: async (groupId, members) => {
+      const stored = this.members.get(groupId) ?? new Map<string, GroupMember>();
+      const next = new Map<string, GroupMember>();
+      const added: string[] = [];
+      for (const member of members) {
+        if (next.has(member.value)) continue;
+        const kept = stored.get(member.value);
+        next.set(member.value, kept ?? Object.freeze({ ...member }));
+        if (!kept) added.push(member.value);
+      }
+      const removed = [...stored.keys()].filter((value) => !next.has(value));
+      if (added.length || removed.length) this.setMembership(groupId, next);
+      return { added, removed };
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   type DirectoryStore,
   type DirectoryTransaction,
   type GroupMember,
+  type MembershipChange,
   type Provisioner,
   type ResourceQuery,
   type RoleGrant,
@@ -43,7 +44,8 @@ import {
 } from './errors.js';
 import { parseAttributePath, parseFilter } from './filter.js';
 import { INPUT_LIMITS, checkBody, unstorable } from './limits.js';
-import { applyPatch, readPatchRequest } from './patch.js';
+import { splitGroupPatch, type MemberChange } from './members.js';
+import { applyPatch, readPatchRequest, type PatchOperation } from './patch.js';
 import {
   chooseEmail,
   etagOf,
@@ -118,6 +120,7 @@ export interface ScimService {
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 const PLACEHOLDER_DOMAIN = 'scim.invalid';
+const NO_IDS: ReadonlySet<string> = new Set();
 /** Runs of one write whose transaction the database ended as a deadlock victim. */
 const DEADLOCK_ATTEMPTS = 5;
 
@@ -550,6 +553,59 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     }
   }
 
+  /**
+   * The roles that membership of this group grants under the connection's rules (sorted). A user's
+   * roles are the union of what each of their groups grants (`rolesForGroups` matches each rule on
+   * any of the user's group keys), so a group that grants nothing changes no one's roles by its
+   * members coming or going.
+   */
+  function rolesOfGroup(ctx: Context, group: ScimResourceRecord): string[] {
+    if (!ctx.connection) return [];
+    const keys = [group.name, group.id, ...(group.externalId !== null ? [group.externalId] : [])];
+    return rolesForGroups(ctx.connection, keys) ?? [];
+  }
+
+  /**
+   * Recomputes the roles a group's write can change: those of the members added and removed, when
+   * the group grants roles; those of every member, when a new name or externalId makes it grant
+   * other roles (work per member, which no store can avoid); none otherwise.
+   */
+  async function syncGroupRoles(
+    tx: DirectoryTransaction,
+    ctx: Context,
+    before: ScimResourceRecord | null,
+    after: ScimResourceRecord,
+    change: MembershipChange,
+  ): Promise<void> {
+    if (!ctx.connection) return;
+    const granted = rolesOfGroup(ctx, after);
+    const grantedBefore = before ? rolesOfGroup(ctx, before) : granted;
+    if (granted.join('\n') !== grantedBefore.join('\n')) {
+      const members = await tx.listMembers(after.id);
+      await syncRoles(tx, ctx, [...members.map((m) => m.value), ...change.removed]);
+      return;
+    }
+    if (!granted.length) return;
+    await syncRoles(tx, ctx, [...change.added, ...change.removed]);
+  }
+
+  /**
+   * Writes what a request does to a group's members. Every member id a request names passes
+   * through `knownMembers` here, whichever form the request took.
+   */
+  async function writeMembers(
+    tx: DirectoryTransaction,
+    ctx: Context,
+    groupId: string,
+    change: MemberChange,
+  ): Promise<MembershipChange> {
+    const plain = change.plain ?? NO_IDS;
+    if (change.kind === 'replace')
+      return tx.replaceMembers(groupId, await existingMembers(tx, ctx, change.members, plain));
+    if (!change.add.length && !change.remove.length) return { added: [], removed: [] };
+    return tx.changeMembers(groupId, await existingMembers(tx, ctx, change.add, plain), change.remove);
+  }
+
   async function createGroup(ctx: Context, body: unknown): Promise<ScimResponse> {
     const input = readGroup(body);
     const { record, members } = await write(async (tx) => {
@@ -563,17 +619,16 @@ export function createScimService(options: ScimServiceOptions): ScimService {
         data: input.data,
         createdAt: at,
       });
-      const members = await existingMembers(tx, ctx, input.members, input.plainMembers);
-      if (members.length) await tx.changeMembers(record.id, members, []);
+      const change = await writeMembers(tx, ctx, record.id, {
+        kind: 'replace',
+        members: input.members,
+        plain: input.plainMembers,
+      });
       await audit(tx, ctx, 'created', {
         reason: 'scim-group',
         changes: [{ field: 'group', from: null, to: record.name }],
       });
-      await syncRoles(
-        tx,
-        ctx,
-        members.map((m) => m.value),
-      );
+      await syncGroupRoles(tx, ctx, null, record, change);
       return { record, members: await tx.listMembers(record.id) };
     });
     return response(201, renderGroup(record, members, render), {
@@ -582,42 +637,55 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     });
   }
 
+  /** A group as a write leaves it: its own attributes, and what happens to its members. */
+  interface GroupWrite extends Omit<GroupInput, 'members'> {
+    members: MemberChange;
+  }
+
+  /**
+   * Writes a new version of a group (PUT, PATCH). `build` sees the locked resource; it reads the
+   * stored members only when the request cannot be written without them.
+   */
   async function changeGroup(
     ctx: Context,
     id: string,
     request: ScimRequest,
-    build: (record: ScimResourceRecord, members: GroupMember[]) => GroupInput,
-  ): Promise<{ record: ScimResourceRecord; members: GroupMember[] }> {
+    build: (tx: DirectoryTransaction, current: ScimResourceRecord) => GroupWrite | Promise<GroupWrite>,
+  ): Promise<ScimResourceRecord> {
     return write(async (tx) => {
       const current = await tx.lockResource(ctx.directory.id, 'Group', id);
       if (!current) throw notFound(`Group "${id}" not found.`);
       checkIfMatch(request, current);
-      const before = await tx.listMembers(id);
-      const input = build(current, before);
-      const wantedIds = new Set(input.members.map((m) => m.value));
-      const beforeIds = new Set(before.map((m) => m.value));
-      const add = await existingMembers(
-        tx,
-        ctx,
-        input.members.filter((m) => !beforeIds.has(m.value)),
-        input.plainMembers,
-      );
-      const remove = before.filter((m) => !wantedIds.has(m.value)).map((m) => m.value);
-      if (add.length || remove.length) await tx.changeMembers(id, add, remove);
+      const input = await build(tx, current);
+      const change = await writeMembers(tx, ctx, id, input.members);
       const record = await tx.updateResource(id, {
         name: input.displayName,
         externalId: input.externalId,
         data: input.data,
         updatedAt: now(),
       });
-      const renamed = record.name !== current.name || record.externalId !== current.externalId;
-      await syncRoles(
-        tx,
-        ctx,
-        renamed ? [...beforeIds, ...wantedIds] : [...add.map((m) => m.value), ...remove],
-      );
-      return { record, members: await tx.listMembers(id) };
+      await syncGroupRoles(tx, ctx, current, record, change);
+      return record;
     });
+  }
+
+  /**
+   * A group PATCH as a write: member operations become additions and removals, the others apply to
+   * the group without its members. Only a member operation that needs the stored members (a filter
+   * on `display`, a sub-attribute) reads them, and then the PATCH applies to the whole document.
+   */
+  async function patchGroup(
+    tx: DirectoryTransaction,
+    current: ScimResourceRecord,
+    operations: readonly PatchOperation[],
+  ): Promise<GroupWrite> {
+    const split = splitGroupPatch(operations);
+    if (split) {
+      const input = readGroup(applyPatch(groupDocument(current, null), split.others));
+      return { ...input, members: split.members };
+    }
+    const input = readGroup(applyPatch(groupDocument(current, await tx.listMembers(current.id)), operations));
+    return { ...input, members: { kind: 'replace', members: input.members, plain: input.plainMembers } };
   }
 
   async function deleteGroup(ctx: Context, id: string, request: ScimRequest): Promise<ScimResponse> {
@@ -625,7 +693,8 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       const current = await tx.lockResource(ctx.directory.id, 'Group', id);
       if (!current) throw notFound(`Group "${id}" not found.`);
       checkIfMatch(request, current);
-      const members = await tx.listMembers(id);
+      // The members are read only when the group granted them roles that its deletion takes away.
+      const members = rolesOfGroup(ctx, current).length ? await tx.listMembers(id) : [];
       await tx.deleteResource(id);
       await audit(tx, ctx, 'deleted', {
         reason: 'scim-group',
@@ -640,15 +709,18 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     return response(204);
   }
 
-  function groupDocument(record: ScimResourceRecord, members: readonly GroupMember[]): Json {
+  /** The group as a PATCH applies to it; `members` null leaves them out. */
+  function groupDocument(record: ScimResourceRecord, members: readonly GroupMember[] | null): Json {
     const doc: Json = {
       ...(structuredClone(record.data) as Json),
       displayName: record.name,
-      members: members.map((m) => ({
+    };
+    if (members) {
+      doc['members'] = members.map((m) => ({
         value: m.value,
         ...(m.display !== null ? { display: m.display } : {}),
-      })),
-    };
+      }));
+    }
     if (record.externalId !== null) doc['externalId'] = record.externalId;
     return doc;
   }
@@ -702,6 +774,12 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       return renderUser(record, active, groups, render);
     }
     return renderGroup(record, await store.listMembers(record.id), render);
+  }
+
+  /** Whether a response projected by `attributes`/`excludedAttributes` shows a group's members. */
+  function wantsMembers(attributes: string[] | null, excluded: string[] | null): boolean {
+    if (excluded?.some((n) => n.toLowerCase() === 'members')) return false;
+    return attributes === null || attributes.some((n) => n.toLowerCase().startsWith('members'));
   }
 
   function listParams(request: ScimRequest): ListParams {
@@ -758,9 +836,7 @@ export function createScimService(options: ScimServiceOptions): ScimService {
       total += page.total;
       offset = Math.max(0, offset - page.total);
       remaining -= page.resources.length;
-      const skipMembers =
-        excluded?.some((n) => n.toLowerCase() === 'members') ||
-        (attributes !== null && !attributes.some((n) => n.toLowerCase().startsWith('members')));
+      const skipMembers = !wantsMembers(attributes, excluded);
       for (const record of page.resources) {
         const resource =
           record.type === 'Group' && skipMembers
@@ -810,9 +886,14 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     const headers = { ETag: etagOf(record), Location: `${baseUrl}/${record.type}s/${record.id}` };
     const attributes = readAttributeList(queryValue(request.query, 'attributes'));
     const excluded = readAttributeList(queryValue(request.query, 'excludedAttributes'));
-    // PATCH answers 204 (RFC 7644 §3.5.2) unless the client asked for attributes back.
+    // PATCH answers 204 (RFC 7644 §3.5.2) unless the client asked for attributes back: a group's
+    // change then costs what the change costs, not a read of all its members.
     if (asPatch && !attributes && !excluded) return response(204, undefined, headers);
-    return response(200, project(await renderOne(ctx, record, true), attributes, excluded), headers);
+    const resource =
+      record.type === 'Group' && !wantsMembers(attributes, excluded)
+        ? renderGroup(record, null, render)
+        : await renderOne(ctx, record, true);
+    return response(200, project(resource, attributes, excluded), headers);
   }
 
   // ---- bulk ----
@@ -939,7 +1020,10 @@ export function createScimService(options: ScimServiceOptions): ScimService {
           return written(ctx, record, request, false);
         }
         const input = readGroup(request.body);
-        const { record } = await changeGroup(ctx, id, request, () => input);
+        const record = await changeGroup(ctx, id, request, () => ({
+          ...input,
+          members: { kind: 'replace', members: input.members, plain: input.plainMembers },
+        }));
         return written(ctx, record, request, false);
       }
       case 'PATCH': {
@@ -950,8 +1034,8 @@ export function createScimService(options: ScimServiceOptions): ScimService {
           );
           return written(ctx, record, request, true);
         }
-        const { record } = await changeGroup(ctx, id, request, (current, members) =>
-          readGroup(applyPatch(groupDocument(current, members), operations)),
+        const record = await changeGroup(ctx, id, request, (tx, current) =>
+          patchGroup(tx, current, operations),
         );
         return written(ctx, record, request, true);
       }

@@ -15,8 +15,11 @@ import { ScimListsAndMembersSqlite1795500000000 } from './directory/migrations/s
 import { ScimListsAndMembersPostgres1795500000000 } from './directory/migrations/postgres/1795500000000-ScimListsAndMembers.js';
 import { ScimListsAndMembersMysql1795500000000 } from './directory/migrations/mysql/1795500000000-ScimListsAndMembers.js';
 import { ScimMemberKeysSqlite1796554028010 } from './directory/migrations/sqlite/1796554028010-ScimMemberKeys.js';
+import { ScimGroupMemberCountsSqlite1796600000000 } from './directory/migrations/sqlite/1796600000000-ScimGroupMemberCounts.js';
 import { ScimMemberKeysPostgres1796554028010 } from './directory/migrations/postgres/1796554028010-ScimMemberKeys.js';
+import { ScimGroupMemberCountsPostgres1796600000000 } from './directory/migrations/postgres/1796600000000-ScimGroupMemberCounts.js';
 import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
+import { ScimGroupMemberCountsMysql1796600000000 } from './directory/migrations/mysql/1796600000000-ScimGroupMemberCounts.js';
 import { ScimLargeResourcesMysql1797000000000 } from './directory/migrations/mysql/1797000000000-ScimLargeResources.js';
 
 /**
@@ -121,6 +124,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimListsAndMembersSqlite1795500000000,
     ScimMemberKeysSqlite1796554028010,
     JitSingleUsesSqlite1796587449098,
+    ScimGroupMemberCountsSqlite1796600000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
@@ -128,6 +132,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimListsAndMembersPostgres1795500000000,
     ScimMemberKeysPostgres1796554028010,
     JitSingleUsesPostgres1796587449098,
+    ScimGroupMemberCountsPostgres1796600000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
@@ -135,6 +140,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimListsAndMembersMysql1795500000000,
     ScimMemberKeysMysql1796554028010,
     JitSingleUsesMysql1796587449098,
+    ScimGroupMemberCountsMysql1796600000000,
     ScimLargeResourcesMysql1797000000000,
   ],
 };

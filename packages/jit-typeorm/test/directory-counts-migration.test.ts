@@ -8,11 +8,12 @@ import { dialectOfUrl } from '../src/data-source.js';
 import { TypeormDirectoryStore } from '../src/directory/index.js';
 import { freshMysql, freshPostgres } from './databases.js';
 
+const COUNTS_DATABASE = 'jit_scim_counts';
 const dir = mkdtempSync(join(tmpdir(), 'jit-scim-counts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The migrations after the first directory schema, which fill what they add from stored rows. */
-const filling = (name: string) => /^(ScimListsAndMembers|ScimMemberKeys)/.test(name);
+const filling = (name: string) => /^(ScimListsAndMembers|ScimMemberKeys|ScimGroupMemberCounts)/.test(name);
 
 /**
  * A database migrated before the directories kept their resource counts and the members their
@@ -75,6 +76,7 @@ async function expectCountsFilled(url: string): Promise<void> {
     expect(await migrate(after)).toEqual([
       expect.stringMatching(/^ScimListsAndMembers/),
       expect.stringMatching(/^ScimMemberKeys/),
+      expect.stringMatching(/^ScimGroupMemberCounts/),
     ]);
     const store = new TypeormDirectoryStore(after);
     const total = async (directoryId: string, type: 'User' | 'Group', offset = 0) =>
@@ -116,22 +118,34 @@ async function expectCountsFilled(url: string): Promise<void> {
       { value: 'U2', display: null },
       { value: 'u1', display: 'Ann Ärger' },
     ]);
-    // Both migrations go down and up again.
-    await after.undoLastMigration({ transaction: 'each' });
-    await after.undoLastMigration({ transaction: 'each' });
-    expect(await migrate(after)).toHaveLength(2);
+    // The group's member count, read as the total of the users in it.
+    const inGroup = async () => {
+      const found = await store.queryResources({
+        directoryId: 'dir-a',
+        type: 'User',
+        filter: { op: 'eq', attribute: { schema: null, name: 'groups', sub: 'value' }, value: 'g1' },
+        offset: 0,
+        limit: 1,
+      });
+      return { total: found.total, ids: found.resources.map((r) => r.id) };
+    };
+    expect(await inGroup()).toEqual({ total: 2, ids: [members[0]!.value] });
+    // The migrations go down and up again.
+    for (let i = 0; i < 3; i++) await after.undoLastMigration({ transaction: 'each' });
+    expect(await migrate(after)).toHaveLength(3);
     expect(await total('dir-a', 'User', 1)).toBe(3);
     expect(await byMember('u2')).toEqual(['g1']);
+    expect((await inGroup()).total).toBe(2);
   } finally {
     await after.destroy();
   }
 }
 
-describe('the migrations adding directory counts and member keys', () => {
+describe('the migrations adding directory counts, member keys and group member counts', () => {
   it('fills them from the stored rows on SQLite', () =>
     expectCountsFilled(`sqlite:${join(dir, 'counts.db')}`));
   it('fills them from the stored rows on PostgreSQL', async () =>
-    expectCountsFilled(await freshPostgres('jit_scim_counts')));
+    expectCountsFilled(await freshPostgres(COUNTS_DATABASE)));
   it('fills them from the stored rows on MariaDB', async () =>
-    expectCountsFilled((await freshMysql('jit_scim_counts')).replace(/^mysql:/, 'mariadb:')));
+    expectCountsFilled((await freshMysql(COUNTS_DATABASE)).replace(/^mysql:/, 'mariadb:')));
 });

@@ -70,6 +70,7 @@ export interface ScimCopy {
  */
 export interface ScimDeployment {
   database: DatabaseName;
+  directoryId: string;
   copies: ScimCopy[];
   token: string;
   /** Sends a request with the directory's token to copy `i % copies` (default: the first). */
@@ -80,7 +81,13 @@ export interface ScimDeployment {
 export async function deployScim(
   database: DatabaseName,
   name: string,
-  options: { copies?: number; service?: Partial<ScimServiceOptions> } = {},
+  options: {
+    copies?: number;
+    /** Options of each copy's service, or a function of the copy's store that returns them. */
+    service?: Partial<ScimServiceOptions> | ((store: TypeormDirectoryStore) => Partial<ScimServiceOptions>);
+    /** The connection whose role rules map the directory's groups to roles. */
+    connectionId?: string;
+  } = {},
 ): Promise<ScimDeployment> {
   const fresh = await freshDatabase(database, name);
   const copies: ScimCopy[] = [];
@@ -96,7 +103,7 @@ export async function deployScim(
       const service = createScimService({
         store,
         baseUrl: 'https://app.example.test/scim/v2',
-        ...options.service,
+        ...(typeof options.service === 'function' ? options.service(store) : options.service),
       });
       copies.push({ dataSource, store, service });
     }
@@ -105,10 +112,15 @@ export async function deployScim(
     throw error;
   }
   const first = copies[0]!.store;
-  const directory = await createDirectory(first, { tenantId: 'acme', name: 'Acme directory' });
+  const directory = await createDirectory(first, {
+    tenantId: 'acme',
+    name: 'Acme directory',
+    connectionId: options.connectionId ?? null,
+  });
   const { token } = await issueDirectoryToken(first, directory.id, { label: 'tests' });
   return {
     database,
+    directoryId: directory.id,
     copies,
     token,
     request(request, copy = 0) {
@@ -130,4 +142,94 @@ export function statusCounts(responses: readonly ScimResponse[]): Record<number,
   const counts: Record<number, number> = {};
   for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return counts;
+}
+
+/** What the app's store sent to the database and read back while counting. */
+export interface StatementCount {
+  statements: number;
+  rows: number;
+}
+
+/**
+ * Counts the statements a copy's store runs and the rows they return, from the driver's side:
+ * PostgreSQL's client and MariaDB's query runner (each connection the DataSource hands out) and
+ * SQLite's prepared statements. `count(work)` runs `work` and returns what it cost.
+ */
+export function statementCounter(copy: ScimCopy): {
+  count(work: () => Promise<unknown>): Promise<StatementCount>;
+} {
+  let counting: StatementCount | null = null;
+  const tally = (rows: unknown) => {
+    if (!counting) return;
+    counting.statements++;
+    counting.rows += Array.isArray(rows) ? rows.length : 0;
+  };
+  const dataSource = copy.dataSource;
+  if (dataSource.options.type === 'better-sqlite3') {
+    const connection = (
+      dataSource.driver as unknown as { databaseConnection: { prepare(sql: string): object } }
+    ).databaseConnection;
+    const statement = Object.getPrototypeOf(connection.prepare('SELECT 1')) as Record<
+      string,
+      (...args: unknown[]) => unknown
+    >;
+    const all = statement['all']!;
+    const run = statement['run']!;
+    const get = statement['get']!;
+    statement['all'] = function (this: unknown, ...args: unknown[]) {
+      const rows = all.apply(this, args);
+      tally(rows);
+      return rows;
+    };
+    statement['run'] = function (this: unknown, ...args: unknown[]) {
+      tally(null);
+      return run.apply(this, args);
+    };
+    statement['get'] = function (this: unknown, ...args: unknown[]) {
+      const row = get.apply(this, args);
+      tally(row === undefined ? [] : [row]);
+      return row;
+    };
+  } else {
+    const createQueryRunner = dataSource.createQueryRunner.bind(dataSource);
+    dataSource.createQueryRunner = (mode) => {
+      const runner = createQueryRunner(mode);
+      const query = runner.query.bind(runner);
+      runner.query = (async (sql: string, params?: unknown[], structured?: boolean) => {
+        const result = await query(sql, params, structured as true);
+        tally((result as { records?: unknown[] }).records ?? result);
+        return result;
+      }) as typeof runner.query;
+      const connect = runner.connect.bind(runner);
+      runner.connect = async () => {
+        const client = (await connect()) as { query(...args: unknown[]): Promise<{ rows?: unknown[] }> };
+        if (dataSource.options.type !== 'postgres') return client;
+        return new Proxy(client, {
+          get(target, key) {
+            if (key !== 'query') {
+              const value = (target as unknown as Record<string | symbol, unknown>)[key];
+              return typeof value === 'function' ? value.bind(target) : value;
+            }
+            return async (...args: unknown[]) => {
+              const result = await target.query(...args);
+              tally(result?.rows);
+              return result;
+            };
+          },
+        });
+      };
+      return runner;
+    };
+  }
+  return {
+    async count(work) {
+      counting = { statements: 0, rows: 0 };
+      try {
+        await work();
+        return counting;
+      } finally {
+        counting = null;
+      }
+    },
+  };
 }

@@ -420,6 +420,183 @@ export function runDirectoryConformance(options: DirectoryConformanceOptions): v
       expect(await store.findResource(d.id, 'Group', g.id)).toBeNull();
     });
 
+    it('changes and replaces members, reporting what it added and removed', async () => {
+      const d = await directory(store);
+      const users = [];
+      for (const name of ['a', 'b', 'c', 'd']) users.push(await scimUser(store, d.id, d.tenantId, name));
+      const [a, b, c, e] = users.map((u) => u.id) as [string, string, string, string];
+      const g = await write(store, (tx) =>
+        tx.insertResource({
+          id: randomUUID(),
+          directoryId: d.id,
+          type: 'Group',
+          name: 'Replaced',
+          externalId: null,
+          data: {},
+          createdAt: new Date(),
+        }),
+      );
+      const sorted = (list: readonly string[]) => [...list].sort();
+      const values = async () => (await store.listMembers(g.id)).map((m) => m.value);
+
+      const first = await write(store, (tx) =>
+        tx.changeMembers(
+          g.id,
+          [
+            { value: a, display: 'A' },
+            { value: b, display: null },
+            { value: a, display: 'twice' },
+          ],
+          [],
+        ),
+      );
+      expect({ added: sorted(first.added), removed: first.removed }).toEqual({
+        added: sorted([a, b]),
+        removed: [],
+      });
+      // Present members are not added again; removals compare ignoring case and skip non-members.
+      const second = await write(store, (tx) =>
+        tx.changeMembers(
+          g.id,
+          [
+            { value: b, display: 'B' },
+            { value: c, display: null },
+          ],
+          [a.toUpperCase(), e],
+        ),
+      );
+      expect(second).toEqual({ added: [c], removed: [a] });
+      expect(await values()).toEqual(sorted([b, c]));
+      expect((await store.listMembers(g.id)).find((m) => m.value === b)?.display).toBeNull();
+
+      const replaced = await write(store, (tx) =>
+        tx.replaceMembers(g.id, [
+          { value: c, display: 'kept' },
+          { value: e, display: 'E' },
+          { value: e, display: 'again' },
+        ]),
+      );
+      expect(replaced).toEqual({ added: [e], removed: [b] });
+      expect(await store.listMembers(g.id)).toEqual(
+        [
+          { value: c, display: null },
+          { value: e, display: 'E' },
+        ].sort((x, y) => (x.value < y.value ? -1 : 1)),
+      );
+      expect(
+        await write(store, (tx) =>
+          tx.replaceMembers(g.id, [
+            { value: c, display: null },
+            { value: e, display: null },
+          ]),
+        ),
+      ).toEqual({
+        added: [],
+        removed: [],
+      });
+      const emptied = await write(store, (tx) => tx.replaceMembers(g.id, []));
+      expect({ added: emptied.added, removed: sorted(emptied.removed) }).toEqual({
+        added: [],
+        removed: sorted([c, e]),
+      });
+      expect(await values()).toEqual([]);
+      // A failed transaction leaves the members as they were.
+      await expect(
+        write(store, async (tx) => {
+          await tx.replaceMembers(g.id, [{ value: a, display: null }]);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await values()).toEqual([]);
+    });
+
+    it("lists a group's users with the exact total through member changes, deletions and rollbacks", async () => {
+      const d = await directory(store);
+      const users: string[] = [];
+      for (const name of ['p', 'q', 'r', 's', 't'])
+        users.push((await scimUser(store, d.id, d.tenantId, name)).id);
+      const ids = [...users].sort();
+      const g = await write(store, (tx) =>
+        tx.insertResource({
+          id: randomUUID(),
+          directoryId: d.id,
+          type: 'Group',
+          name: 'Listed',
+          externalId: null,
+          data: {},
+          createdAt: new Date(),
+        }),
+      );
+      const inGroup = async (offset = 0, limit = 10, value = g.id, form: 'path' | 'value path' = 'path') => {
+        const filter: ScimFilter =
+          form === 'path'
+            ? { op: 'eq', attribute: attr('groups', 'value'), value }
+            : { op: 'has', attribute: attr('groups'), filter: { op: 'eq', attribute: attr('value'), value } };
+        const page = await store.queryResources({ directoryId: d.id, type: 'User', filter, offset, limit });
+        return { total: page.total, ids: page.resources.map((r) => r.id) };
+      };
+      expect(await inGroup()).toEqual({ total: 0, ids: [] });
+      await write(store, (tx) =>
+        tx.changeMembers(
+          g.id,
+          ids.slice(0, 4).map((value) => ({ value, display: null })),
+          [],
+        ),
+      );
+      expect(await inGroup()).toEqual({ total: 4, ids: ids.slice(0, 4) });
+      expect(await inGroup(1, 2)).toEqual({ total: 4, ids: ids.slice(1, 3) });
+      expect(await inGroup(4, 2)).toEqual({ total: 4, ids: [] });
+      expect(await inGroup(0, 10, g.id.toUpperCase())).toEqual({ total: 4, ids: ids.slice(0, 4) });
+      expect(await inGroup(0, 10, g.id, 'value path')).toEqual({ total: 4, ids: ids.slice(0, 4) });
+      await write(store, (tx) => tx.changeMembers(g.id, [{ value: ids[4]!, display: null }], [ids[0]!]));
+      expect(await inGroup()).toEqual({ total: 4, ids: ids.slice(1, 5) });
+      await write(store, (tx) => tx.deleteResource(ids[2]!));
+      expect(await inGroup()).toEqual({ total: 3, ids: [ids[1], ids[3], ids[4]] });
+      await expect(
+        write(store, async (tx) => {
+          await tx.replaceMembers(g.id, []);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await inGroup()).toEqual({ total: 3, ids: [ids[1], ids[3], ids[4]] });
+      await write(store, (tx) => tx.replaceMembers(g.id, [{ value: ids[0]!, display: null }]));
+      expect(await inGroup()).toEqual({ total: 1, ids: [ids[0]] });
+    });
+
+    it('replaces the members of a group larger than one statement takes', async () => {
+      const d = await directory(store);
+      const g = await write(store, (tx) =>
+        tx.insertResource({
+          id: randomUUID(),
+          directoryId: d.id,
+          type: 'Group',
+          name: 'Large',
+          externalId: null,
+          data: {},
+          createdAt: new Date(),
+        }),
+      );
+      // Members need not be users for the store: it keeps what the service checked.
+      const ids = Array.from({ length: 2500 }, () => randomUUID()).sort();
+      const all = ids.map((value) => ({ value, display: null }));
+      expect((await write(store, (tx) => tx.replaceMembers(g.id, all))).added).toHaveLength(2500);
+      const kept = all.filter((_, i) => i % 2 === 0);
+      const change = await write(store, (tx) => tx.replaceMembers(g.id, kept));
+      expect({ added: change.added, removed: [...change.removed].sort() }).toEqual({
+        added: [],
+        removed: ids.filter((_, i) => i % 2 === 1),
+      });
+      const removedMany = await write(store, (tx) =>
+        tx.changeMembers(
+          g.id,
+          [],
+          ids.filter((_, i) => i % 4 === 0),
+        ),
+      );
+      expect(removedMany.removed).toHaveLength(625);
+      expect((await store.listMembers(g.id)).map((m) => m.value)).toEqual(ids.filter((_, i) => i % 4 === 2));
+    });
+
     describe('queries', () => {
       const rng = random(options.seed ?? 20260101);
       const words = ['ann', 'Bob', 'carol', 'ANNA', 'bo', '', 'x@acme.test', 'y@Acme.test', 'a_b%c', 'zed'];

@@ -40,6 +40,7 @@ export interface ScimResourceRow {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  memberCount: number | null;
 }
 export interface ScimMemberRow {
   groupId: string;
@@ -126,6 +127,11 @@ function resourceEntity(dataType: 'text' | 'mediumtext'): EntitySchema<ScimResou
       version: { type: 'integer' },
       createdAt: { name: 'created_at', type: 'bigint', transformer: epochMillis },
       updatedAt: { name: 'updated_at', type: 'bigint', transformer: epochMillis },
+      /**
+       * How many members a group has (NULL for users), kept by the transactions that add and remove
+       * them: `groups.value eq "…"` reads its `totalResults` here instead of counting the group.
+       */
+      memberCount: { name: 'member_count', type: 'integer', nullable: true },
     },
     indices: [
       { name: USER_NAME_INDEX, columns: ['directoryId', 'userNameKey'], unique: true },

@@ -8,6 +8,7 @@ import {
   type DirectoryTokenRecord,
   type DirectoryTransaction,
   type GroupMember,
+  type MembershipChange,
   type NewScimResource,
   type ResourcePage,
   type ResourceQuery,
@@ -91,6 +92,25 @@ function selective(filter: ScimFilter, type: ScimResourceType): boolean {
   if (filter.op !== 'eq' || filter.attribute.schema !== null || filter.attribute.sub !== null) return false;
   const name = filter.attribute.name;
   return name === 'id' || name === 'externalid' || name === (type === 'User' ? 'username' : 'displayname');
+}
+
+/** The group id of `groups.value eq "…"` (also `groups eq`, `groups[value eq "…"]`), else null. */
+function groupOf(filter: ScimFilter): string | null {
+  const isGroups = (path: AttributePath) => path.schema === null && path.name === 'groups';
+  if (filter.op === 'eq' && isGroups(filter.attribute) && (filter.attribute.sub ?? 'value') === 'value')
+    return typeof filter.value === 'string' ? filter.value : null;
+  if (filter.op === 'has' && isGroups(filter.attribute) && filter.attribute.sub === null) {
+    const inner = filter.filter;
+    if (
+      inner.op === 'eq' &&
+      inner.attribute.schema === null &&
+      inner.attribute.name === 'value' &&
+      inner.attribute.sub === null &&
+      typeof inner.value === 'string'
+    )
+      return inner.value;
+  }
+  return null;
 }
 
 const classifyDirectoryConflict = (): 'other' => 'other';
@@ -256,6 +276,7 @@ function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTran
     updateResource: (id, p) => directory.updateResource(id, p),
     deleteResource: (id) => directory.deleteResource(id),
     changeMembers: (g, a, r) => directory.changeMembers(g, a, r),
+    replaceMembers: (g, m) => directory.replaceMembers(g, m),
   };
 }
 
@@ -430,6 +451,11 @@ class DirectorySql {
   }
 
   async queryResources(query: ResourceQuery): Promise<ResourcePage> {
+    const groupId = query.type === 'User' && !query.sortBy && query.filter ? groupOf(query.filter) : null;
+    if (groupId !== null) {
+      const page = await this.membersPage(query, groupId);
+      if (page) return page;
+    }
     const q = this.q;
     const t = this.t;
     const { columns, join } = this.resourceSelect(query.type);
@@ -515,6 +541,36 @@ class DirectorySql {
             ? 0
             : await count();
     return { total, resources };
+  }
+
+  /**
+   * The users of `groups.value eq "…"`, in id order: a walk of the group's members in the order of
+   * their primary key (group, member) from the page's offset, and the group's member count as the
+   * total, so that a page costs the same in a group of ten and one of 100,000. Null when the id
+   * names no group exactly (another case, say), or its count is not kept: the filter then runs as
+   * any other.
+   */
+  private async membersPage(query: ResourceQuery, groupId: string): Promise<ResourcePage | null> {
+    const q = this.q;
+    const t = this.t;
+    const [group] = await this.sql.rows(
+      `SELECT ${q('member_count')} FROM ${t.resources} WHERE ${q('id')} = ? AND ${q('directory_id')} = ? AND ${q('type')} = 'Group'`,
+      [groupId, query.directoryId],
+    );
+    if (!group || group['member_count'] == null) return null;
+    const total = Number(group['member_count']);
+    if (query.limit <= 0 || query.offset >= total) return { total, resources: [] };
+    const { columns, join } = this.resourceSelect('User');
+    // The page's member ids first: joined before the limit, a planner may walk the directory's users
+    // in id order (a merge join) until it meets the group's.
+    const rows = await this.sql.rows(
+      `SELECT ${columns} FROM (SELECT ${q('member_id')} FROM ${t.members} WHERE ${q('group_id')} = ? ` +
+        `ORDER BY ${q('member_id')} ${this.db.limit(true)}) m ` +
+        `JOIN ${t.resources} r ON r.${q('id')} = m.${q('member_id')}${join} ` +
+        `WHERE r.${q('directory_id')} = ? AND r.${q('type')} = 'User' ORDER BY r.${q('id')}`,
+      [groupId, Math.floor(query.limit), Math.floor(query.offset), query.directoryId],
+    );
+    return { total, resources: rows.map((row) => listedFrom('User', row)) };
   }
 
   /**
@@ -706,7 +762,7 @@ class DirectorySql {
     const at = input.createdAt.getTime();
     try {
       await this.sql.run(
-        `INSERT INTO ${this.t.resources} (${this.cols([...RESOURCE_COLUMNS, 'name_key', 'user_name_key'])}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+        `INSERT INTO ${this.t.resources} (${this.cols([...RESOURCE_COLUMNS, 'name_key', 'user_name_key', 'member_count'])}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
         [
           input.id,
           input.directoryId,
@@ -718,6 +774,7 @@ class DirectorySql {
           at,
           nameKey,
           input.type === 'User' ? nameKey : null,
+          input.type === 'Group' ? 0 : null,
         ],
       );
     } catch (error) {
@@ -788,10 +845,43 @@ class DirectorySql {
     );
     await this.sql.run(`DELETE FROM ${this.t.values} WHERE ${this.q('resource_id')} = ?`, [id]);
     await this.sql.run(`DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ?`, [id]);
-    await this.sql.run(`DELETE FROM ${this.t.members} WHERE ${this.q('member_id')} = ?`, [id]);
+    await this.leaveGroups(id);
     await this.sql.run(`DELETE FROM ${this.t.resources} WHERE ${this.q('id')} = ?`, [id]);
     if (resource)
       await this.count(resource['directory_id'] as string, resource['type'] as ScimResourceType, -1);
+  }
+
+  /**
+   * Removes a member from all its groups and counts it out of each. The groups are locked first, as
+   * a write to a group locks it before its member rows, so that the two never wait for each other
+   * in opposite orders; a membership committed meanwhile in another group is found by the next round.
+   */
+  private async leaveGroups(memberId: string): Promise<void> {
+    const q = this.q;
+    for (;;) {
+      const groups = (
+        await this.sql.lock(
+          `SELECT ${q('id')} FROM ${this.t.resources} WHERE ${q('id')} IN ` +
+            `(SELECT ${q('group_id')} FROM ${this.t.members} WHERE ${q('member_id')} = ?) ORDER BY ${q('id')}` +
+            (this.db.dialect === 'sqlite' ? '' : ' FOR UPDATE'),
+          [memberId],
+        )
+      ).map((row) => row['id'] as string);
+      if (!groups.length) return;
+      // One group at a time, counting what each DELETE removed: a write that held a group's lock
+      // may have removed the member already, after this read found it.
+      let removed = 0;
+      for (const groupId of groups) {
+        const deleted = await this.sql.run(
+          `DELETE FROM ${this.t.members} WHERE ${q('group_id')} = ? AND ${q('member_id')} = ?`,
+          [groupId, memberId],
+        );
+        await this.countMembers(groupId, -deleted);
+        removed += deleted;
+      }
+      // A round that deleted nothing read memberships already gone (a snapshot older than the locks).
+      if (!removed) return;
+    }
   }
 
   /**
@@ -807,39 +897,170 @@ class DirectorySql {
     );
   }
 
+  /**
+   * Adds and removes members by their keys: existing rows are found through the primary key
+   * (group, member) for additions and the (directory, member key) index for removals, so that a
+   * change costs what its lists cost, whatever the size of the group.
+   */
   async changeMembers(
     groupId: string,
     add: readonly GroupMember[],
     remove: readonly string[],
-  ): Promise<void> {
-    for (const memberId of remove) {
-      await this.sql.run(
-        `DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ? AND ${this.q('member_id')} = ?`,
-        [groupId, memberId],
+  ): Promise<MembershipChange> {
+    if (!add.length && !remove.length) return { added: [], removed: [] };
+    const directoryId = await this.directoryOfGroup(groupId);
+    const q = this.q;
+    const removed: string[] = [];
+    const keys = [...new Set(remove.map((value) => value.toLowerCase()))];
+    for (const batch of batches(keys)) {
+      const rows = await this.sql.rows(
+        `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('directory_id')} = ? AND ${q('member_key')} IN (${marks(batch)}) AND ${q('group_id')} = ?`,
+        [directoryId, ...batch, groupId],
       );
+      removed.push(...rows.map((row) => row['member_id'] as string));
     }
-    if (!add.length) return;
+    const deleted = await this.deleteMembers(groupId, removed);
+    const added = await this.insertMembers(groupId, directoryId, add);
+    await this.countMembers(groupId, added.length - deleted);
+    return { added, removed };
+  }
+
+  /**
+   * Sets the members: the rows to remove are read with `NOT IN` the requested ids (the database
+   * compares; only what goes is read), the requested ids already present through the primary key.
+   * A list too long for one statement's parameters is compared here with the stored ids instead.
+   */
+  async replaceMembers(groupId: string, members: readonly GroupMember[]): Promise<MembershipChange> {
+    const directoryId = await this.directoryOfGroup(groupId);
+    const q = this.q;
+    const wanted = new Map<string, GroupMember>();
+    for (const member of members) if (!wanted.has(member.value)) wanted.set(member.value, member);
+    const ids = [...wanted.keys()];
+    let removed: string[];
+    if (ids.length <= MEMBER_BATCH) {
+      const keep = batches(ids)[0] ?? [];
+      const rows = await this.sql.rows(
+        `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('group_id')} = ?` +
+          (keep.length ? ` AND ${q('member_id')} NOT IN (${marks(keep)})` : ''),
+        [groupId, ...keep],
+      );
+      removed = rows.map((row) => row['member_id'] as string);
+    } else {
+      const rows = await this.sql.rows(
+        `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('group_id')} = ?`,
+        [groupId],
+      );
+      removed = rows.map((row) => row['member_id'] as string).filter((id) => !wanted.has(id));
+    }
+    const deleted = await this.deleteMembers(groupId, removed);
+    const added = await this.insertMembers(groupId, directoryId, [...wanted.values()]);
+    await this.countMembers(groupId, added.length - deleted);
+    return { added, removed };
+  }
+
+  /** Moves a group's member count (its row is locked by the write that changes the members). */
+  private async countMembers(groupId: string, by: number): Promise<void> {
+    if (!by) return;
+    const column = this.q('member_count');
+    await this.sql.write(
+      `UPDATE ${this.t.resources} SET ${column} = ${column} + ? WHERE ${this.q('id')} = ?`,
+      [by, groupId],
+    );
+  }
+
+  private async directoryOfGroup(groupId: string): Promise<string> {
     const group = await this.sql.rows(
       `SELECT ${this.q('directory_id')} FROM ${this.t.resources} WHERE ${this.q('id')} = ?`,
       [groupId],
     );
     const directoryId = group[0]?.['directory_id'];
     if (typeof directoryId !== 'string') throw new StoreError(`changeMembers: no group "${groupId}"`);
-    const existing = new Set((await this.listMembers(groupId)).map((m) => m.value));
-    for (const member of add) {
-      if (existing.has(member.value)) continue;
-      existing.add(member.value);
-      await this.sql.run(
-        `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display', 'display_key', 'member_key'])}) VALUES (?, ?, ?, ?, ?, ?)`,
-        [
-          groupId,
-          member.value,
-          directoryId,
-          member.display,
-          member.display?.toLowerCase() ?? null,
-          member.value.toLowerCase(),
-        ],
+    return directoryId;
+  }
+
+  /** Deletes members; returns how many rows went (what the group's count moves by). */
+  private async deleteMembers(groupId: string, memberIds: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const batch of batches(memberIds)) {
+      deleted += await this.sql.run(
+        `DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ? AND ${this.q('member_id')} IN (${marks(batch)})`,
+        [groupId, ...batch],
       );
     }
+    return deleted;
+  }
+
+  /** Inserts the members that are not rows yet (found on the primary key); returns their values. */
+  private async insertMembers(
+    groupId: string,
+    directoryId: string,
+    members: readonly GroupMember[],
+  ): Promise<string[]> {
+    const q = this.q;
+    const unique = new Map<string, GroupMember>();
+    for (const member of members) if (!unique.has(member.value)) unique.set(member.value, member);
+    const added: string[] = [];
+    for (const batch of batches([...unique.keys()])) {
+      const present = new Set(
+        (
+          await this.sql.rows(
+            `SELECT ${q('member_id')} FROM ${this.t.members} WHERE ${q('group_id')} = ? AND ${q('member_id')} IN (${marks(batch)})`,
+            [groupId, ...batch],
+          )
+        ).map((row) => row['member_id'] as string),
+      );
+      const fresh = [...new Set(batch)].filter((id) => !present.has(id)).map((id) => unique.get(id)!);
+      for (const rows of insertSlices(fresh)) {
+        await this.sql.run(
+          `INSERT INTO ${this.t.members} (${this.cols(['group_id', 'member_id', 'directory_id', 'display', 'display_key', 'member_key'])}) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+          rows.flatMap((member) => [
+            groupId,
+            member.value,
+            directoryId,
+            member.display,
+            member.display?.toLowerCase() ?? null,
+            member.value.toLowerCase(),
+          ]),
+        );
+      }
+      added.push(...fresh.map((member) => member.value));
+    }
+    return added;
   }
 }
+
+/** Ids per statement when reading or deleting members by id: far below every driver's parameter limit. */
+const MEMBER_BATCH = 1024;
+/** Rows per member INSERT, at most. */
+const INSERT_BATCH = 64;
+
+/**
+ * `list` in slices of at most MEMBER_BATCH, each padded (repeating its last id) to a power of two:
+ * an `IN` list then has one of eleven lengths, so that a statement cache holds few texts per query.
+ */
+function batches(list: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < list.length; i += MEMBER_BATCH) {
+    const slice = list.slice(i, i + MEMBER_BATCH);
+    let size = 1;
+    while (size < slice.length) size *= 2;
+    while (slice.length < size) slice.push(slice[slice.length - 1]!);
+    out.push(slice);
+  }
+  return out;
+}
+
+/** `rows` in slices of INSERT_BATCH, then of descending powers of two: few statement texts. */
+function insertSlices<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let i = 0;
+  for (let size = INSERT_BATCH; size >= 1; size /= 2) {
+    while (rows.length - i >= size) {
+      out.push(rows.slice(i, i + size));
+      i += size;
+    }
+  }
+  return out;
+}
+
+const marks = (list: readonly unknown[]) => list.map(() => '?').join(', ');
