@@ -1,5 +1,4 @@
 import type { Request, RequestHandler } from 'express';
-import type { MultiSamlStrategy } from '@node-saml/passport-saml';
 import { UnknownConnectionError, type Provisioner } from '@jit-sso/core';
 import {
   createSamlStrategy as createProtocolSamlStrategy,
@@ -22,7 +21,7 @@ export function createSamlStrategy(options: SamlStrategyOptions): SamlStrategy {
 
 /** `GET .../metadata`: the SP metadata of the connection in the URL (entity id, ACS URL, signing certificate). */
 export function samlMetadata(
-  strategy: MultiSamlStrategy,
+  strategy: SamlStrategy,
   options: { provisioner: Provisioner; connectionParam?: string },
 ): RequestHandler {
   const param = options.connectionParam ?? 'connection';

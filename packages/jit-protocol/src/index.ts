@@ -24,7 +24,7 @@ export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from '.
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
 export { checkConnectionSettings, checkProvisionerConnections } from './connection-settings.js';
-export { samlVerify, type SamlVerifyDone, type SamlVerifyOptions } from './saml-verify.js';
+export { samlVerify, type SamlProfile, type SamlVerifyDone, type SamlVerifyOptions } from './saml-verify.js';
 export {
   fromPassportOpenIdConnect,
   oidcVerify,

@@ -19,8 +19,19 @@ export interface SamlStrategyOptions<R extends SsoRequest = SsoRequest> {
   name?: string;
 }
 
-/** passport-saml's strategy, typed so that passport's `use()` takes it. */
-export type SamlStrategy = MultiSamlStrategy & Strategy;
+/**
+ * passport-saml's `MultiSamlStrategy` as the app uses it: a passport strategy that also writes a
+ * connection's SP metadata. Declared here so that the package's types never name passport-saml's,
+ * which bring Express 4's request types into an app (and clash with Express 5's).
+ */
+export interface SamlStrategy extends Strategy {
+  generateServiceProviderMetadata(
+    req: unknown,
+    decryptionCert: string | null,
+    signingCert: string | string[] | null,
+    callback: (error: Error | null, metadata?: string) => void,
+  ): void;
+}
 
 /**
  * A passport-saml `MultiSamlStrategy` that picks the connection from the route parameter at each
@@ -74,5 +85,5 @@ export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
       done: (error: Error | null, user?: Record<string, unknown>) => void,
     ) => done(null, undefined),
   );
-  return strategy as SamlStrategy;
+  return strategy as unknown as SamlStrategy;
 }

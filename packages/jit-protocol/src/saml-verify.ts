@@ -6,6 +6,9 @@ import {
   type ProvisioningResult,
 } from '@jit-sso/core';
 import type { Profile } from '@node-saml/node-saml';
+
+/** The profile node-saml hands to the verify step. */
+export type SamlProfile = Profile;
 import { checkSamlAssertion } from './saml-checks.js';
 import { consumeAssertion, type ReplayCache } from './replay-cache.js';
 import { markAudited, recordProtocolDenial } from './errors.js';

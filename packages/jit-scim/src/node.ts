@@ -37,8 +37,10 @@ export type ScimNodeHandler = (
 ) => Promise<void>;
 
 async function readBody(req: NodeRequest, limit: number): Promise<unknown> {
-  // A body parser that ran before us (express.json(), or `ctx.req.body = ctx.request.body` in Koa).
-  if (req.body !== undefined) {
+  // A body parser that ran before us and read the stream (express.json(), or `ctx.req.body =
+  // ctx.request.body` in Koa). Express 4's parsers set `req.body = {}` even when they skip a body
+  // whose type they do not parse (application/scim+json), leaving the stream unread for us.
+  if (req.body !== undefined && (req.readableEnded || !req.readable)) {
     if (typeof req.body === 'string') return parse(req.body);
     if (req.body instanceof Buffer) return parse(req.body.toString('utf8'));
     return req.body;

@@ -1,5 +1,4 @@
 import type { Middleware, ParameterizedContext } from 'koa';
-import type { MultiSamlStrategy } from '@node-saml/passport-saml';
 import {
   isJitError,
   JitError,
@@ -13,6 +12,7 @@ import {
   recordProtocolDenial,
   refuseDoctypeInEncoded,
   toProtocolError,
+  type SamlStrategy,
   type SsoRequest,
 } from '@jit-sso/protocol';
 import type { OidcStrategies } from './strategies.js';
@@ -125,7 +125,7 @@ export function oidcAuthenticate(
 
 /** `GET .../metadata`: the SP metadata of the connection in the URL (entity id, ACS URL, signing certificate). */
 export function samlMetadata(
-  strategy: MultiSamlStrategy,
+  strategy: SamlStrategy,
   options: { provisioner: Provisioner; connectionParam?: string },
 ): Middleware {
   const param = options.connectionParam ?? 'connection';

@@ -1,18 +1,22 @@
 import type { ParameterizedContext } from 'koa';
-import type { Profile } from '@node-saml/passport-saml';
 import type { Provisioner } from '@jit-sso/core';
 import {
   oidcVerify as protocolOidcVerify,
   samlVerify as protocolSamlVerify,
   type OidcTokens,
   type ReplayCache,
+  type SamlProfile,
 } from '@jit-sso/protocol';
 import { connectionIdOf } from './authenticate.js';
 import type { KoaPassportRequest } from './strategies.js';
 
 /** Passport's `done`: an error, or the signed-in `UserRecord` and `{ result }`. */
 export type VerifyDone = (error: Error | null, user?: object | false, info?: object) => void;
-export type KoaSamlVerify = (request: KoaPassportRequest, profile: Profile | null, done: VerifyDone) => void;
+export type KoaSamlVerify = (
+  request: KoaPassportRequest,
+  profile: SamlProfile | null,
+  done: VerifyDone,
+) => void;
 export type KoaOidcVerify = (request: KoaPassportRequest, tokens: OidcTokens, done: VerifyDone) => void;
 
 const ctxOf = (request: KoaPassportRequest): ParameterizedContext => request.ctx;

@@ -6,7 +6,9 @@ import type { UserRecord } from '@jit-sso/core';
  * fields: `@CurrentUser() user: UserRecord`, `@CurrentUser('email') email: string`. `null` when the
  * route is not guarded and nobody is signed in.
  */
-export const CurrentUser = createParamDecorator(
+// Typed here rather than inferred: the inferred type names decorator options that exist only in
+// @nestjs/common 11 and later, which an app on Nest 10 would fail to compile.
+export const CurrentUser: (field?: keyof UserRecord) => ParameterDecorator = createParamDecorator(
   (field: keyof UserRecord | undefined, context: ExecutionContext): unknown => {
     const user = context.switchToHttp().getRequest<{ user?: UserRecord | null }>().user ?? null;
     if (!field) return user;

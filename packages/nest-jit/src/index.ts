@@ -11,7 +11,7 @@ export { AllowAnonymous, JitSessionGuard } from './session.guard.js';
 export { JitSessionSerializer } from './session.serializer.js';
 export { CurrentUser } from './current-user.decorator.js';
 export { roleNames } from './session.js';
-export { JitSamlStrategy, MultiSamlSignOnStrategy, SAML_STRATEGY } from './saml.strategy.js';
+export { JitSamlStrategy, SAML_STRATEGY } from './saml.strategy.js';
 export { JitOidcStrategy, OIDC_STRATEGY } from './oidc.strategy.js';
 export { MultiOidcStrategy, type MultiOidcStrategyOptions } from './protocol/multi-oidc.strategy.js';
 export { OidcAuthGuard, SamlAuthGuard } from './sso.guards.js';

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type Type } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import {
   MultiSamlStrategy,
@@ -20,7 +20,7 @@ function replayCacheOf(jit: JitService): ReplayCache {
 }
 
 /** passport-saml's strategy for sign-in only: single logout is not handled (the app ends its own session). */
-export class MultiSamlSignOnStrategy extends MultiSamlStrategy {
+class MultiSamlSignOnStrategy extends MultiSamlStrategy {
   constructor(options: MultiStrategyConfig, signonVerify: VerifyWithRequest) {
     super(options, signonVerify, (_request, _profile, done) => done(null, undefined));
   }
@@ -33,7 +33,7 @@ export class MultiSamlSignOnStrategy extends MultiSamlStrategy {
  * and runs the provisioning decision; the user it returns is the `UserRecord`.
  */
 @Injectable()
-export class JitSamlStrategy extends PassportStrategy(MultiSamlSignOnStrategy, SAML_STRATEGY) {
+class SamlSignInStrategy extends PassportStrategy(MultiSamlSignOnStrategy, SAML_STRATEGY) {
   constructor(@Inject(JitService) private readonly jit: JitService) {
     const param = jit.options.connectionParam ?? 'connection';
     super({
@@ -87,3 +87,13 @@ export class JitSamlStrategy extends PassportStrategy(MultiSamlSignOnStrategy, S
     );
   }
 }
+
+/**
+ * The SAML strategy as the app sees it (`@Inject(JitSamlStrategy)`). Declared on its own so that the
+ * package's types never name passport-saml's, which bring Express 4's request types into an app.
+ */
+export interface JitSamlStrategy {
+  /** The SP metadata of the connection in the request's URL (entity id, ACS URL, signing certificate). */
+  metadata(request: unknown): Promise<string>;
+}
+export const JitSamlStrategy: Type<JitSamlStrategy> = SamlSignInStrategy;

@@ -6,6 +6,7 @@ import {
   type MiddlewareConsumer,
   type NestModule,
 } from '@nestjs/common';
+import * as nestCommon from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createScimNodeHandler, type ScimNodeHandlerOptions, type ScimService } from '@jit-sso/scim';
 
@@ -29,6 +30,13 @@ export type JitScimForRootOptions = typeof JIT_SCIM_OPTIONS_TYPE;
 export type JitScimForRootAsyncOptions = typeof JIT_SCIM_ASYNC_OPTIONS_TYPE;
 
 type NodeRequest = IncomingMessage & { originalUrl?: string; body?: unknown };
+
+/**
+ * Nest 11 moved its routes to path-to-regexp 8, whose wildcards are named (`*rest`); Nest 10's are
+ * bare (`*`, where `*rest` would match only paths ending in "rest"). `IntrinsicException` arrived in
+ * @nestjs/common with 11, so its presence tells the two apart.
+ */
+const NAMED_WILDCARDS = 'IntrinsicException' in nestCommon;
 
 /**
  * `JitScimModule.forRoot({ service, path })` or `forRootAsync({ useFactory, inject, imports })`:
@@ -58,6 +66,9 @@ export class JitScimModule extends JitScimConfigurableModule implements NestModu
     };
     consumer
       .apply(serve)
-      .forRoutes({ path, method: RequestMethod.ALL }, { path: `${path}/*rest`, method: RequestMethod.ALL });
+      .forRoutes(
+        { path, method: RequestMethod.ALL },
+        { path: `${path}/${NAMED_WILDCARDS ? '*rest' : '*'}`, method: RequestMethod.ALL },
+      );
   }
 }

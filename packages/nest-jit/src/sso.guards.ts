@@ -1,4 +1,4 @@
-import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { JitError } from '@jit-sso/core';
 import { recordProtocolDenial, refuseDoctypeInEncoded, toProtocolError } from '@jit-sso/protocol';
@@ -57,10 +57,18 @@ function ssoGuard(protocol: 'saml' | 'oidc', strategy: string) {
   return SsoGuard;
 }
 
+/**
+ * A sign-in guard class, as `@UseGuards` takes it. Declared rather than inferred: the inferred class
+ * type names @nestjs/passport types that exist only in its version 11 and later.
+ */
+export interface SsoGuardClass {
+  new (jit: JitService): CanActivate;
+}
+
 /** `GET /auth/saml/:connection/login` and `POST /auth/saml/:connection/acs`. */
-export const SamlAuthGuard = ssoGuard('saml', SAML_STRATEGY);
-export type SamlAuthGuard = InstanceType<typeof SamlAuthGuard>;
+export const SamlAuthGuard: SsoGuardClass = ssoGuard('saml', SAML_STRATEGY);
+export type SamlAuthGuard = CanActivate;
 
 /** `GET /auth/oidc/:connection/login` and `GET /auth/oidc/:connection/callback`. */
-export const OidcAuthGuard = ssoGuard('oidc', OIDC_STRATEGY);
-export type OidcAuthGuard = InstanceType<typeof OidcAuthGuard>;
+export const OidcAuthGuard: SsoGuardClass = ssoGuard('oidc', OIDC_STRATEGY);
+export type OidcAuthGuard = CanActivate;
