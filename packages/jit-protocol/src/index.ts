@@ -43,6 +43,7 @@ export {
   type RefusalOptions,
   type RefusedRequest,
 } from './refusal-page.js';
+export { bindLoginsOf } from './login-binding.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
 export { checkConnectionSettings, checkProvisionerConnections } from './connection-settings.js';

@@ -8,6 +8,7 @@ import {
 import { connectionIdOf, type SsoRequest } from './connection-param.js';
 import { refuseDoctypeInEncoded } from './doctype.js';
 import { recordProtocolDenial, toProtocolError } from './errors.js';
+import { bindLogin } from './login-binding.js';
 
 export type SignInProtocol = 'saml' | 'oidc';
 
@@ -114,8 +115,11 @@ export function createSignInFlow<R extends SignInRequest>(
       const strategy = await options.strategy(connectionId, request);
       const done = await runStrategy(strategy, request);
       switch (done.action) {
-        case 'redirect':
-          return { kind: 'redirect', status: done.status, location: done.url, cookies: [] };
+        case 'redirect': {
+          const cookies =
+            protocol === 'saml' ? await bindLogin(strategy, request, connectionId, done.url) : [];
+          return { kind: 'redirect', status: done.status, location: done.url, cookies };
+        }
         case 'success': {
           const result = (done.info as { result?: ProvisioningResult } | undefined)?.result;
           return { kind: 'signed-in', user: done.user as UserRecord, result, cookies: [] };

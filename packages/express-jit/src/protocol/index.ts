@@ -1,5 +1,6 @@
 /** The framework-independent protocol code, kept here for apps that import it from this adapter: it lives in `@jit-sso/protocol`. */
 export {
+  bindLoginsOf,
   checkSamlAssertion,
   checkTenantId,
   claimsForEngine,
