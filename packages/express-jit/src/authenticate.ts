@@ -1,19 +1,14 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { PassportLike } from './passport-types.js';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Provisioner, ProvisioningResult } from '@jit-sso/core';
 import {
-  isJitError,
-  JitError,
-  type Provisioner,
-  type ProvisioningResult,
-  type UserRecord,
-} from '@jit-sso/core';
-import {
-  connectionIdOf,
-  recordProtocolDenial,
-  refuseDoctypeInEncoded,
-  toProtocolError,
+  createSignInFlow,
+  registeredStrategy,
   type OidcStrategies,
+  type PassportStrategyLike,
+  type SignInOutcome,
+  type SignInProtocol,
 } from '@jit-sso/protocol';
+import type { PassportLike } from './passport-types.js';
 
 export interface SsoRouteOptions {
   provisioner: Provisioner;
@@ -30,68 +25,36 @@ declare module 'express-serve-static-core' {
   }
 }
 
-type StrategyOf = (req: Request) => Promise<unknown> | unknown;
-
-function ssoHandler(
-  passport: PassportLike,
-  protocol: 'saml' | 'oidc',
-  strategyOf: StrategyOf,
+/** Renders the flow's outcome: Express only translates the request and the response. */
+function signInRoute(
+  protocol: SignInProtocol,
+  strategy: (connectionId: string) => PassportStrategyLike | Promise<PassportStrategyLike>,
   options: SsoRouteOptions,
 ): RequestHandler {
-  const param = options.connectionParam ?? 'connection';
-  return (req: Request, res: Response, next: NextFunction) => {
-    let connectionId = '';
-    const refuse = (error: unknown) => {
-      const jit = toProtocolError(error, protocol);
-      // A URL naming no connection belongs to no tenant: it is answered, not audited.
-      const audited = connectionId !== '' && jit.code !== 'UNKNOWN_CONNECTION';
-      const audit = audited
-        ? recordProtocolDenial(options.provisioner, { connectionId, error: jit })
-        : Promise.resolve(null);
-      audit.then(
-        () => next(jit),
-        () => next(jit),
-      );
-    };
-    (async () => {
-      connectionId = connectionIdOf(req, param);
-      if (protocol === 'saml') {
-        refuseDoctypeInEncoded(req.body?.SAMLResponse);
-        refuseDoctypeInEncoded(req.body?.SAMLRequest);
+  const signIn = createSignInFlow<Request>({
+    protocol,
+    provisioner: options.provisioner,
+    connectionParam: options.connectionParam,
+    strategy,
+  });
+  return (req, res, next) => {
+    signIn(req).then((outcome) => {
+      setCookies(res, outcome);
+      if (outcome.kind === 'refused') return next(outcome.error);
+      if (outcome.kind === 'redirect') return res.redirect(outcome.status, outcome.location);
+      if (outcome.result) res.locals.jitResult = outcome.result;
+      if (options.session === false) {
+        req.user = outcome.user as Express.User;
+        return next();
       }
-      return strategyOf(req);
-    })().then(
-      (strategy) => {
-        passport.authenticate(
-          strategy as never,
-          { session: false },
-          (error: unknown, found: unknown, info: unknown) => {
-            const user = found as UserRecord | false | undefined;
-            if (error) return refuse(error);
-            if (!user) {
-              const message =
-                typeof (info as { message?: unknown })?.message === 'string'
-                  ? (info as { message: string }).message
-                  : '';
-              return refuse(
-                protocol === 'oidc'
-                  ? toProtocolError(new Error(message || 'state'), 'oidc')
-                  : new JitError('SAML_RESPONSE_INVALID', 'The SAML response did not sign anyone in.'),
-              );
-            }
-            const result = (info as { result?: ProvisioningResult })?.result;
-            if (result) res.locals.jitResult = result;
-            if (options.session === false) {
-              req.user = user as Express.User;
-              return next();
-            }
-            req.logIn(user as Express.User, (loginError) => (loginError ? next(loginError) : next()));
-          },
-        )(req, res, next);
-      },
-      (error: unknown) => (isJitError(error) && !connectionId ? next(error) : refuse(error)),
-    );
+      req.logIn(outcome.user as Express.User, (error) => next(error));
+    }, next);
   };
+}
+
+function setCookies(res: Response, outcome: SignInOutcome): void {
+  for (const { name, value, maxAgeMs, ...attributes } of outcome.cookies)
+    res.cookie(name, value, { ...attributes, maxAge: maxAgeMs });
 }
 
 /**
@@ -103,15 +66,15 @@ export function samlAuthenticate(
   passport: PassportLike,
   options: SsoRouteOptions & { strategy?: string },
 ): RequestHandler {
-  return ssoHandler(passport, 'saml', () => options.strategy ?? 'saml', options);
+  const name = options.strategy ?? 'saml';
+  return signInRoute('saml', () => registeredStrategy(passport, name), options);
 }
 
 /** `GET /auth/oidc/:connection/login` and `GET /auth/oidc/:connection/callback`. */
 export function oidcAuthenticate(
-  passport: PassportLike,
+  _passport: PassportLike,
   strategies: OidcStrategies,
   options: SsoRouteOptions,
 ): RequestHandler {
-  const param = options.connectionParam ?? 'connection';
-  return ssoHandler(passport, 'oidc', (req) => strategies.strategyFor(connectionIdOf(req, param)), options);
+  return signInRoute('oidc', (connectionId) => strategies.strategyFor(connectionId), options);
 }

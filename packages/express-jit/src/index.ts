@@ -8,7 +8,8 @@ export {
   type OidcStrategiesOptions,
 } from './oidc.js';
 export { oidcAuthenticate, samlAuthenticate, type SsoRouteOptions } from './authenticate.js';
-export { requireActiveUser, roleNames, useJitSession } from './session.js';
+export { requireActiveUser, useJitSession } from './session.js';
+export { roleNames } from '@jit-sso/core';
 export { createJwtSession, type JwtSessionOptions } from './jwt.js';
 export { jitErrorHandler, type JitErrorHandlerOptions } from './error-handler.js';
 export {

@@ -1,10 +1,11 @@
 import type { RequestHandler } from 'express';
+import type { PassportRegistry } from '@jit-sso/protocol';
 
 /**
  * The part of a passport `Authenticator` (the default `passport` instance or `new Passport()`) that
  * the adapter uses; structural, so that apps with either typing pass it.
  */
-export interface PassportLike {
+export interface PassportLike extends PassportRegistry {
   authenticate(
     strategy: never,
     options: { session: boolean },

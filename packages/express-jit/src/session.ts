@@ -51,8 +51,3 @@ export function requireActiveUser(provisioner: Provisioner): RequestHandler {
     }, next);
   };
 }
-
-/** Role names of a user, from every source. */
-export function roleNames(user: Pick<UserRecord, 'roles'>): string[] {
-  return [...new Set(user.roles.map((g) => g.role))].sort();
-}

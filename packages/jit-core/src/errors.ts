@@ -29,6 +29,8 @@ export type JitErrorCode =
   | 'SAML_RECIPIENT_MISMATCH'
   | 'SAML_WEAK_SIGNATURE'
   | 'SAML_REPLAY'
+  | 'SAML_UNSOLICITED'
+  | 'LOGIN_NOT_STARTED_HERE'
   | 'SAML_DOCTYPE_FORBIDDEN'
   | 'OIDC_CALLBACK_INVALID'
   | 'OIDC_TENANT_NOT_ALLOWED'
@@ -68,6 +70,8 @@ const STATUS: Readonly<Record<JitErrorCode, number>> = {
   SAML_RECIPIENT_MISMATCH: 401,
   SAML_WEAK_SIGNATURE: 401,
   SAML_REPLAY: 401,
+  SAML_UNSOLICITED: 401,
+  LOGIN_NOT_STARTED_HERE: 401,
   SAML_DOCTYPE_FORBIDDEN: 400,
   OIDC_CALLBACK_INVALID: 401,
   OIDC_TENANT_NOT_ALLOWED: 403,
@@ -107,6 +111,10 @@ const HINTS: Readonly<Record<JitErrorCode, string>> = {
   SAML_RECIPIENT_MISMATCH: "Set the identity provider's ACS URL to this connection's ACS URL.",
   SAML_WEAK_SIGNATURE: 'Configure the identity provider to sign with RSA-SHA256.',
   SAML_REPLAY: 'Start the sign-in again from the application.',
+  SAML_UNSOLICITED:
+    'Start the sign-in from the application, or let this connection accept IdP-initiated sign-ins (allowIdpInitiated).',
+  LOGIN_NOT_STARTED_HERE:
+    'Start the sign-in again from the application, in this browser; a sign-in link from someone else does not work.',
   SAML_DOCTYPE_FORBIDDEN: 'SAML messages may not contain a DOCTYPE.',
   OIDC_CALLBACK_INVALID: 'Start the sign-in again from the application.',
   OIDC_TENANT_NOT_ALLOWED: 'Add the directory (tenant) id to the connection’s allow-list.',

@@ -66,3 +66,8 @@ export interface AuditEvent {
   readonly reason: string | null;
   readonly changes: readonly Change[];
 }
+
+/** Role names of a user, from every source, each once and sorted. */
+export function roleNames(user: Pick<UserRecord, 'roles'>): string[] {
+  return [...new Set(user.roles.map((g) => g.role))].sort();
+}

@@ -31,6 +31,7 @@ import {
 } from './errors.js';
 import { mapProfile, type MappedProfile } from './mapping.js';
 import { uuidv7 } from './ids.js';
+import { roleNames } from './model.js';
 import type {
   AuditAction,
   AuditActor,
@@ -159,8 +160,6 @@ export interface SeatAdmission {
 
 const CONTINUE: ResolverDecision = Object.freeze({ action: 'continue' });
 const RESOLVER_ACTIONS = new Set<string>(['continue', 'link', 'reject']);
-
-const roleNames = (grants: readonly RoleGrant[]) => [...new Set(grants.map((g) => g.role))].sort();
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => v === b[i]);
@@ -380,8 +379,8 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
       const granted = grantedRoles(connection, mapped);
       if (onlyJitGrantsOf(user.roles, granted)) return { patch, changes };
       const roles = syncGrants(user.roles, granted);
-      const before = roleNames(user.roles);
-      const after = roleNames(roles);
+      const before = roleNames(user);
+      const after = roleNames({ roles });
       if (!sameValue(before, after) || roles.length !== user.roles.length) {
         patch.roles = roles;
         changes.push({ field: 'roles', from: before, to: after });
@@ -408,7 +407,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
       action,
       user: updated,
       identity,
-      roles: roleNames(updated.roles),
+      roles: roleNames(updated),
       changes,
       connectionId: connection.id,
     };
@@ -455,7 +454,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
       action: 'linked',
       user: updated,
       identity,
-      roles: roleNames(updated.roles),
+      roles: roleNames(updated),
       changes,
       connectionId: connection.id,
     };
@@ -504,13 +503,13 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     const changes: Change[] = [
       { field: 'email', from: null, to: user.email },
       ...Object.entries(mapped.attributes).map(([field, to]) => ({ field, from: null, to })),
-      { field: 'roles', from: [], to: roleNames(user.roles) },
+      { field: 'roles', from: [], to: roleNames(user) },
     ];
     return {
       action: 'created',
       user,
       identity,
-      roles: roleNames(user.roles),
+      roles: roleNames(user),
       changes,
       connectionId: connection.id,
     };

@@ -21,6 +21,11 @@ export function isAudited(error: unknown): boolean {
 
 const SAML_REASONS: ReadonlyArray<[RegExp, JitErrorCode, string]> = [
   [
+    /InResponseTo is missing/i,
+    'SAML_UNSOLICITED',
+    'The response does not answer a sign-in this application started, and the connection does not accept IdP-initiated sign-ins.',
+  ],
+  [
     /InResponseTo/i,
     'SAML_REPLAY',
     'The response does not answer a sign-in this application started, or it was already used.',
@@ -71,13 +76,21 @@ function isNetworkFailure(error: unknown): boolean {
   return false;
 }
 
+/** The messages and codes of a failure; openid-client puts what was wrong (e.g. the state) in the cause. */
+function describeFailure(error: unknown, depth: number): string {
+  if (!(error instanceof Error)) return String(error);
+  const parts: string[] = [];
+  for (let e: unknown = error, d = 0; e instanceof Error && d < depth; e = e.cause, d++)
+    parts.push(`${e.message} ${(e as { code?: unknown }).code ?? ''}`);
+  return parts.join(' ');
+}
+
 export function toProtocolError(error: unknown, protocol: 'saml' | 'oidc'): JitError {
   if (isJitError(error)) return error;
   if (protocol === 'oidc' && isNetworkFailure(error)) {
     return new JitError('IDP_UNREACHABLE', 'The identity provider did not answer.', { cause: error });
   }
-  const text =
-    error instanceof Error ? `${error.message} ${(error as { code?: unknown }).code ?? ''}` : String(error);
+  const text = describeFailure(error, protocol === 'oidc' ? 4 : 1);
   if (protocol === 'saml') {
     const match = SAML_REASONS.find(([pattern]) => pattern.test(text));
     return new JitError(

@@ -1,7 +1,7 @@
 /**
  * The protocol side of jit-sso that no HTTP framework decides: the SAML and OIDC checks the protocol
- * libraries leave to the app, replay caches, node-saml and openid-client set-up, the verify steps and
- * the passport strategies. The Express, NestJS and Koa adapters are built on it.
+ * libraries leave to the app, replay caches, node-saml and openid-client set-up, the verify steps, the
+ * passport strategies, and the sign-in flow that runs them and answers refusals. The Express, NestJS and Koa adapters are built on it.
  */
 export { refuseDoctype, refuseDoctypeInEncoded } from './doctype.js';
 export {
@@ -20,7 +20,30 @@ export {
 } from './replay-cache.js';
 export { PostgresReplayCache, type PgQueryable } from './postgres-replay-cache.js';
 export { checkTenantId, claimsForEngine, isEntraMultiTenantIssuer } from './entra.js';
-export { isAudited, markAudited, recordProtocolDenial, toProtocolError } from './errors.js';
+export { recordProtocolDenial, toProtocolError } from './errors.js';
+export {
+  createSignInFlow,
+  registeredStrategy,
+  runStrategy,
+  type PassportRegistry,
+  type PassportStrategyLike,
+  type SignInCookie,
+  type SignInFlowOptions,
+  type SignInOutcome,
+  type SignInProtocol,
+  type SignInRequest,
+  type StrategyAction,
+} from './sign-in.js';
+export {
+  answerRefusal,
+  escapeHtml,
+  jitErrorBody,
+  refusalPage,
+  type RefusalAnswer,
+  type RefusalOptions,
+  type RefusedRequest,
+} from './refusal-page.js';
+export { bindLoginsOf } from './login-binding.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
 export { checkConnectionSettings, checkProvisionerConnections } from './connection-settings.js';

@@ -6,6 +6,7 @@ import { samlVerify } from './saml-verify.js';
 import type { ReplayCache } from './replay-cache.js';
 import { connectionIdOf, type SsoRequest } from './connection-param.js';
 import { checkProvisionerConnections } from './connection-settings.js';
+import { bindLoginsOf } from './login-binding.js';
 
 export interface SamlStrategyOptions<R extends SsoRequest = SsoRequest> {
   provisioner: Provisioner;
@@ -85,5 +86,5 @@ export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
       done: (error: Error | null, user?: Record<string, unknown>) => void,
     ) => done(null, undefined),
   );
-  return strategy as unknown as SamlStrategy;
+  return bindLoginsOf(strategy, options.replayCache) as unknown as SamlStrategy;
 }

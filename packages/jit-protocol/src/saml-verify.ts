@@ -13,6 +13,7 @@ import { checkSamlAssertion } from './saml-checks.js';
 import { consumeAssertion, type ReplayCache } from './replay-cache.js';
 import { markAudited, recordProtocolDenial } from './errors.js';
 import { readSamlSettings } from './saml-options.js';
+import { checkLoginBinding } from './login-binding.js';
 
 export interface SamlVerifyOptions<Req> {
   provisioner: Provisioner;
@@ -61,9 +62,14 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
       acsUrl: settings.acsUrl,
       allowSha1: settings.allowSha1,
     });
-    if (!checked.inResponseTo) {
+    if (checked.inResponseTo) {
+      await checkLoginBinding(replayCache, req, { requestId: checked.inResponseTo, connectionId });
+    } else {
       if (!settings.allowIdpInitiated) {
-        throw new JitError('SAML_REPLAY', 'The response does not answer a sign-in this application started.');
+        throw new JitError(
+          'SAML_UNSOLICITED',
+          'The response does not answer a sign-in this application started, and the connection does not accept IdP-initiated sign-ins.',
+        );
       }
       const relayState = options.relayState?.(req) ?? '';
       if (relayState !== '' && !settings.relayStateAllowList.includes(relayState)) {

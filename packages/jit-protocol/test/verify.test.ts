@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createProvisioner, MemoryStore, type JitError, type UserRecord } from '@jit-sso/core';
 import type { Profile } from '@node-saml/node-saml';
-import { MemoryReplayCache, oidcVerify, samlVerify } from '../src/index.js';
+import { deflateRawSync } from 'node:zlib';
+import { bindLoginsOf, MemoryReplayCache, oidcVerify, samlVerify, type ReplayCache } from '../src/index.js';
+import { bindLogin } from '../src/login-binding.js';
 
 const IDP = 'https://idp.test/metadata';
 const ACS = 'https://app.test/auth/saml/acme/acs';
@@ -57,6 +59,14 @@ function profile(o: { nameID: string; recipient?: string; format?: string; id?: 
   } as Profile;
 }
 
+/** A browser that started the login answered by `profile({ nameID })`, as the login route records it. */
+async function startedIn(cache: ReplayCache, nameID: string, connectionId = 'acme') {
+  const xml = `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r${nameID}"/>`;
+  const location = `https://idp.test/sso?SAMLRequest=${encodeURIComponent(deflateRawSync(xml).toString('base64'))}`;
+  const [cookie] = await bindLogin(bindLoginsOf({}, cache), {}, connectionId, location);
+  return { headers: { cookie: `other=1; ${cookie!.name}=${cookie!.value}` } };
+}
+
 function run<Req>(
   verify: (req: Req, p: never, done: (e: Error | null, u?: object | false) => void) => void,
   req: Req,
@@ -72,15 +82,13 @@ function run<Req>(
 describe('samlVerify', () => {
   it('provisions a verified profile, then refuses its replay, auditing the refusal once', async () => {
     const { store, provisioner } = setup();
-    const verify = samlVerify<object>({
-      provisioner,
-      replayCache: new MemoryReplayCache(),
-      connectionId: () => 'acme',
-    });
-    const first = await run(verify, {}, profile({ nameID: 'ann' }));
+    const cache = new MemoryReplayCache();
+    const verify = samlVerify<object>({ provisioner, replayCache: cache, connectionId: () => 'acme' });
+    const browser = await startedIn(cache, 'ann');
+    const first = await run(verify, browser, profile({ nameID: 'ann' }));
     expect(first.error).toBeNull();
     expect(first.user?.email).toBe('ann@acme.test');
-    const again = await run(verify, {}, profile({ nameID: 'ann' }));
+    const again = await run(verify, browser, profile({ nameID: 'ann' }));
     expect(again.error?.code).toBe('SAML_REPLAY');
     const denials = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).filter(
       (e) => e.action === 'denied',
@@ -97,16 +105,24 @@ describe('samlVerify', () => {
       connectionId: () => 'acme',
       tenantId: () => 'globex',
     });
-    expect((await run(inOtherTenant, {}, profile({ nameID: 'bob' }))).error?.code).toBe('TENANT_MISMATCH');
+    expect(
+      (await run(inOtherTenant, await startedIn(cache, 'bob'), profile({ nameID: 'bob' }))).error?.code,
+    ).toBe('TENANT_MISMATCH');
     const verify = samlVerify<object>({ provisioner, replayCache: cache, connectionId: () => 'acme' });
     expect(
-      (await run(verify, {}, profile({ nameID: 'cid', recipient: 'https://evil.test/acs' }))).error?.code,
+      (
+        await run(
+          verify,
+          await startedIn(cache, 'cid'),
+          profile({ nameID: 'cid', recipient: 'https://evil.test/acs' }),
+        )
+      ).error?.code,
     ).toBe('SAML_RECIPIENT_MISMATCH');
     expect(
       (
         await run(
           verify,
-          {},
+          await startedIn(cache, 'dan'),
           profile({ nameID: 'dan', format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' }),
         )
       ).error?.code,
@@ -114,6 +130,29 @@ describe('samlVerify', () => {
     expect(await store.listUsers({ tenantId: 'acme', limit: 10 })).toEqual([]);
     const reasons = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).map((e) => e.reason);
     expect(reasons).toEqual(['TENANT_MISMATCH', 'SAML_RECIPIENT_MISMATCH', 'TRANSIENT_SUBJECT']);
+  });
+});
+
+describe('login binding', () => {
+  it('refuses a response in a browser that did not start its login, or on another connection', async () => {
+    const { store, provisioner } = setup();
+    const cache = new MemoryReplayCache();
+    const verify = samlVerify<object>({ provisioner, replayCache: cache, connectionId: () => 'acme' });
+    await startedIn(cache, 'eve');
+    const elsewhere = await run(verify, { headers: {} }, profile({ nameID: 'eve' }));
+    expect(elsewhere.error?.code).toBe('LOGIN_NOT_STARTED_HERE');
+    const otherConnection = await startedIn(cache, 'fay', 'globex-saml');
+    expect((await run(verify, otherConnection, profile({ nameID: 'fay' }))).error?.code).toBe(
+      'LOGIN_NOT_STARTED_HERE',
+    );
+    const forged = { headers: { cookie: `jit-sso-login=${'A'.repeat(43)}` } };
+    await startedIn(cache, 'gus');
+    expect((await run(verify, forged, profile({ nameID: 'gus' }))).error?.code).toBe(
+      'LOGIN_NOT_STARTED_HERE',
+    );
+    expect(await store.listUsers({ tenantId: 'acme', limit: 10 })).toEqual([]);
+    const reasons = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).map((e) => e.reason);
+    expect(reasons).toEqual(['LOGIN_NOT_STARTED_HERE', 'LOGIN_NOT_STARTED_HERE', 'LOGIN_NOT_STARTED_HERE']);
   });
 });
 

@@ -1,18 +1,14 @@
 import type { Middleware, ParameterizedContext } from 'koa';
-import {
-  isJitError,
-  JitError,
-  type Provisioner,
-  type ProvisioningResult,
-  type UserRecord,
-} from '@jit-sso/core';
+import type { Provisioner, ProvisioningResult, UserRecord } from '@jit-sso/core';
 import {
   connectionIdOf as routeConnectionId,
+  createSignInFlow,
+  registeredStrategy,
   readSamlSettings,
-  recordProtocolDenial,
-  refuseDoctypeInEncoded,
-  toProtocolError,
+  type PassportRegistry,
+  type PassportStrategyLike,
   type SamlStrategy,
+  type SignInProtocol,
   type SsoRequest,
 } from '@jit-sso/protocol';
 import type { OidcStrategies } from './strategies.js';
@@ -26,7 +22,7 @@ export interface SsoRouteOptions {
 }
 
 /** The slice of koa-passport's instance the sign-in routes use. */
-export interface KoaAuthenticator {
+export interface KoaAuthenticator extends PassportRegistry {
   authenticate(
     strategy: string | object,
     options: object,
@@ -42,7 +38,7 @@ export interface SsoState {
 
 type Ctx = ParameterizedContext<SsoState> & {
   params?: Record<string, string>;
-  request: { body?: Record<string, unknown> };
+  session?: unknown;
   login(user: unknown): Promise<void>;
 };
 
@@ -51,48 +47,41 @@ export function connectionIdOf(ctx: ParameterizedContext, param: string): string
   return routeConnectionId(ctx as SsoRequest, param);
 }
 
-function ssoMiddleware(
-  passport: KoaAuthenticator,
-  protocol: 'saml' | 'oidc',
-  strategyOf: (ctx: ParameterizedContext) => Promise<string | object> | string | object,
+/** The request a passport strategy reads, as koa-passport builds it: Koa's request with the route, session and `ctx`. */
+function strategyRequest(ctx: Ctx): SsoRequest {
+  return Object.create(ctx.request, {
+    ctx: { value: ctx },
+    params: { value: ctx.params ?? {} },
+    session: { get: () => ctx.session, set: (value: unknown) => void (ctx.session = value) },
+  }) as SsoRequest;
+}
+
+/** Renders the flow's outcome: Koa only translates the request and the response. */
+function signInRoute(
+  protocol: SignInProtocol,
+  strategy: (connectionId: string) => PassportStrategyLike | Promise<PassportStrategyLike>,
   options: SsoRouteOptions,
 ): Middleware<SsoState> {
-  const param = options.connectionParam ?? 'connection';
+  const signIn = createSignInFlow({
+    protocol,
+    provisioner: options.provisioner,
+    connectionParam: options.connectionParam,
+    strategy,
+  });
   return async (context, next) => {
     const ctx = context as Ctx;
-    let connectionId = '';
-    let signedIn: UserRecord | null = null;
-    try {
-      connectionId = connectionIdOf(ctx, param);
-      if (protocol === 'saml') {
-        refuseDoctypeInEncoded(ctx.request.body?.['SAMLResponse']);
-        refuseDoctypeInEncoded(ctx.request.body?.['SAMLRequest']);
-      }
-      const strategy = await strategyOf(ctx);
-      await passport.authenticate(strategy, { session: false }, (error, user, info) => {
-        if (error) throw error;
-        if (!user) {
-          const message = (info as { message?: unknown } | undefined)?.message;
-          throw protocol === 'oidc'
-            ? toProtocolError(new Error(typeof message === 'string' && message ? message : 'state'), 'oidc')
-            : new JitError('SAML_RESPONSE_INVALID', 'The SAML response did not sign anyone in.');
-        }
-        const result = (info as { result?: ProvisioningResult } | undefined)?.result;
-        if (result) ctx.state.jitResult = result;
-        signedIn = user as UserRecord;
-      })(ctx, async () => {});
-      if (signedIn) {
-        if (options.session === false) ctx.state.user = signedIn;
-        else await ctx.login(signedIn);
-      }
-    } catch (error) {
-      if (isJitError(error) && !connectionId) throw error;
-      const refusal = toProtocolError(error, protocol);
-      if (connectionId) await recordProtocolDenial(options.provisioner, { connectionId, error: refusal });
-      throw refusal;
+    const outcome = await signIn(strategyRequest(ctx));
+    for (const { name, value, maxAgeMs, ...attributes } of outcome.cookies)
+      ctx.cookies.set(name, value, { ...attributes, maxAge: maxAgeMs, signed: false });
+    if (outcome.kind === 'refused') throw outcome.error;
+    if (outcome.kind === 'redirect') {
+      ctx.status = outcome.status;
+      return ctx.redirect(outcome.location);
     }
-    // The IdP redirect (sign-in start) is already the answer; only a completed sign-in goes on.
-    if (signedIn) await next();
+    if (outcome.result) ctx.state.jitResult = outcome.result;
+    if (options.session === false) ctx.state.user = outcome.user;
+    else await ctx.login(outcome.user);
+    await next();
   };
 }
 
@@ -105,22 +94,17 @@ export function samlAuthenticate(
   passport: KoaAuthenticator,
   options: SsoRouteOptions & { strategy?: string },
 ): Middleware<SsoState> {
-  return ssoMiddleware(passport, 'saml', () => options.strategy ?? 'saml', options);
+  const name = options.strategy ?? 'saml';
+  return signInRoute('saml', () => registeredStrategy(passport, name), options);
 }
 
 /** `GET /auth/oidc/:connection/login` and `GET /auth/oidc/:connection/callback`. */
 export function oidcAuthenticate(
-  passport: KoaAuthenticator,
+  _passport: KoaAuthenticator,
   strategies: OidcStrategies,
   options: SsoRouteOptions,
 ): Middleware<SsoState> {
-  const param = options.connectionParam ?? 'connection';
-  return ssoMiddleware(
-    passport,
-    'oidc',
-    (ctx) => strategies.strategyFor(connectionIdOf(ctx, param)),
-    options,
-  );
+  return signInRoute('oidc', (connectionId) => strategies.strategyFor(connectionId), options);
 }
 
 /** `GET .../metadata`: the SP metadata of the connection in the URL (entity id, ACS URL, signing certificate). */

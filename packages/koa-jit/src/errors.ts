@@ -1,16 +1,8 @@
 import type { Middleware, ParameterizedContext } from 'koa';
-import { consoleLogger, isJitError, logServerError, type JitError, type JitLogger } from '@jit-sso/core';
+import { isJitError, type JitError, type JitLogger } from '@jit-sso/core';
+import { answerRefusal } from '@jit-sso/protocol';
 
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/** The JSON every adapter answers a refusal with: `{ error: { code, message, hint } }`. */
-export function jitErrorBody(error: JitError): {
-  error: { code: JitError['code']; message: string; hint: string };
-} {
-  const { code, message, hint } = error.toJSON();
-  return { error: { code, message, hint } };
-}
+export { jitErrorBody } from '@jit-sso/protocol';
 
 export interface JitErrorHandlerOptions {
   /** Page title of the HTML answer (default "Sign-in failed"). */
@@ -30,29 +22,17 @@ export interface JitErrorHandlerOptions {
  * The cause and stack are never shown, only logged. Other errors go on to Koa's own handling.
  */
 export function jitErrorHandler(options: JitErrorHandlerOptions = {}): Middleware {
-  const title = options.title ?? 'Sign-in failed';
-  const logger = options.logger ?? consoleLogger;
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
       if (!isJitError(error)) throw error;
-      if (error.httpStatus >= 500) {
-        logServerError(logger, error, { method: ctx.method, path: ctx.path, status: error.httpStatus });
-        options.onServerError?.(error, ctx);
-      }
-      ctx.status = error.httpStatus;
-      ctx.set('Cache-Control', 'no-store');
-      const body = jitErrorBody(error);
-      if (ctx.accepts(['html', 'json']) === 'json') {
-        ctx.body = body;
-        return;
-      }
-      const { code, message, hint } = body.error;
-      ctx.type = 'html';
-      ctx.body =
-        `<!doctype html><meta charset="utf-8"><title>${escape(title)}</title>` +
-        `<h1>${escape(title)}</h1><p>${escape(message)}</p><p>${escape(hint)}</p><p><code>${escape(code)}</code></p>`;
+      const json = ctx.accepts(['html', 'json']) === 'json';
+      const answer = answerRefusal(error, { method: ctx.method, path: ctx.path, json }, options);
+      if (error.httpStatus >= 500) options.onServerError?.(error, ctx);
+      ctx.status = answer.status;
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
     }
   };
 }

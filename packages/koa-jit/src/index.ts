@@ -1,12 +1,12 @@
 export { jitErrorHandler, jitErrorBody, type JitErrorHandlerOptions } from './errors.js';
 export {
   requireActiveUser,
-  roleNames,
   useJitSession,
   type ActiveUserSource,
   type JitState,
   type PassportSerializers,
 } from './session.js';
+export { roleNames } from '@jit-sso/core';
 export {
   createOidcStrategies,
   createSamlStrategy,

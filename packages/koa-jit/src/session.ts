@@ -71,11 +71,6 @@ async function ended(ctx: SessionContext, message: string): Promise<never> {
   throw new JitError('SESSION_ENDED', message);
 }
 
-/** Role names of a user, from every source. */
-export function roleNames(user: Pick<UserRecord, 'roles'>): string[] {
-  return [...new Set(user.roles.map((g) => g.role))].sort();
-}
-
 declare module 'koa' {
   interface DefaultState {
     /** The signed-in user, as `passport.session()`, `requireActiveUser` or a sign-in route left it. */

@@ -126,7 +126,10 @@ describe('Koa SAML routes', () => {
       .send({})
       .expect(302);
     expect(res.headers['location']).toMatch(new RegExp(`^${ENTRY}\\?SAMLRequest=`));
-    expect(res.headers['set-cookie'] ?? []).toEqual([]);
+    // Only the cookie that binds the new login to this browser; no session.
+    const cookies = (res.headers['set-cookie'] ?? []) as unknown as string[];
+    expect(cookies.map((c) => c.split('=')[0])).toEqual(['jit-sso-login']);
+    expect(cookies[0]).toMatch(/; httponly/i);
   });
 
   it('serves the SP metadata of the connection', async () => {

@@ -10,7 +10,7 @@ export { JitExceptionFilter, jitErrorBody } from './jit-exception.filter.js';
 export { AllowAnonymous, JitSessionGuard } from './session.guard.js';
 export { JitSessionSerializer } from './session.serializer.js';
 export { CurrentUser } from './current-user.decorator.js';
-export { roleNames } from './session.js';
+export { roleNames } from '@jit-sso/core';
 export { JitSamlStrategy, SAML_STRATEGY } from './saml.strategy.js';
 export { JitOidcStrategy, OIDC_STRATEGY } from './oidc.strategy.js';
 export { MultiOidcStrategy, type MultiOidcStrategyOptions } from './protocol/multi-oidc.strategy.js';

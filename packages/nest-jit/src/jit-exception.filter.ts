@@ -1,19 +1,11 @@
 import { Catch, Inject, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { consoleLogger, JitError, logServerError, type JitLogger } from '@jit-sso/core';
+import { consoleLogger, JitError } from '@jit-sso/core';
+import { answerRefusal, type RefusalOptions } from '@jit-sso/protocol';
 import { JIT_MODULE_OPTIONS } from './jit.options-token.js';
 import type { JitModuleOptions } from './options.js';
 
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/** The JSON every adapter answers a refusal with: `{ error: { code, message, hint } }`. */
-export function jitErrorBody(error: JitError): {
-  error: { code: JitError['code']; message: string; hint: string };
-} {
-  const { code, message, hint } = error.toJSON();
-  return { error: { code, message, hint } };
-}
+export { jitErrorBody } from '@jit-sso/protocol';
 
 interface HttpRequestLike {
   accepts?: (types: string[]) => string | false;
@@ -32,15 +24,13 @@ interface HttpRequestLike {
  */
 @Catch(JitError)
 export class JitExceptionFilter implements ExceptionFilter<JitError> {
-  private readonly title = 'Sign-in failed';
-
-  private readonly logger: JitLogger;
+  private readonly options: RefusalOptions;
 
   constructor(
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
     @Optional() @Inject(JIT_MODULE_OPTIONS) options?: Pick<JitModuleOptions, 'logger'>,
   ) {
-    this.logger = options?.logger ?? consoleLogger;
+    this.options = { logger: options?.logger ?? consoleLogger };
   }
 
   catch(error: JitError, host: ArgumentsHost): void {
@@ -48,28 +38,15 @@ export class JitExceptionFilter implements ExceptionFilter<JitError> {
     const request = http.getRequest<HttpRequestLike>();
     const response = http.getResponse();
     const adapter = this.adapterHost?.httpAdapter;
-    if (error.httpStatus >= 500) {
-      const path = request.path ?? request.url?.split('?')[0];
-      logServerError(this.logger, error, { method: request.method, path, status: error.httpStatus });
-    }
-    if (adapter ? adapter.isHeadersSent(response) : response.headersSent) return;
-
-    const body = jitErrorBody(error);
     const json = typeof request.accepts !== 'function' || request.accepts(['html', 'json']) === 'json';
-    const { code, message, hint } = body.error;
-    const page =
-      `<!doctype html><meta charset="utf-8"><title>${escape(this.title)}</title>` +
-      `<h1>${escape(this.title)}</h1><p>${escape(message)}</p><p>${escape(hint)}</p><p><code>${escape(code)}</code></p>`;
-
+    const path = request.path ?? request.url?.split('?')[0];
+    const answer = answerRefusal(error, { method: request.method, path, json }, this.options);
+    if (adapter ? adapter.isHeadersSent(response) : response.headersSent) return;
     if (adapter) {
-      adapter.setHeader(response, 'Cache-Control', 'no-store');
-      if (json) return void adapter.reply(response, body, error.httpStatus);
-      adapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');
-      return void adapter.reply(response, page, error.httpStatus);
+      for (const [name, value] of Object.entries(answer.headers)) adapter.setHeader(response, name, value);
+      return void adapter.reply(response, answer.body, answer.status);
     }
     // Created with `new` outside the container: the platform is Express.
-    response.status(error.httpStatus).set('Cache-Control', 'no-store');
-    if (json) response.json(body);
-    else response.type('html').send(page);
+    response.status(answer.status).set(answer.headers).send(answer.body);
   }
 }

@@ -7,7 +7,13 @@ import {
   type VerifyWithRequest,
 } from '@node-saml/passport-saml';
 import { ConfigurationError, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
-import { readSamlSettings, samlOptionsFor, samlVerify, type ReplayCache } from '@jit-sso/protocol';
+import {
+  bindLoginsOf,
+  readSamlSettings,
+  samlOptionsFor,
+  samlVerify,
+  type ReplayCache,
+} from '@jit-sso/protocol';
 import { JitService } from './jit.service.js';
 import { connectionIdOf, connectionOf } from './protocol/connection-param.js';
 
@@ -44,6 +50,7 @@ class SamlSignInStrategy extends PassportStrategy(MultiSamlSignOnStrategy, SAML_
           .catch((error: Error) => done(error));
       },
     });
+    bindLoginsOf(this, () => replayCacheOf(jit));
   }
 
   private verifier: ReturnType<typeof samlVerify<unknown>> | null = null;

@@ -27,8 +27,3 @@ export async function endSession(request: SessionRequest): Promise<void> {
   }
   request.user = null;
 }
-
-/** Role names of a user, from every source. */
-export function roleNames(user: Pick<UserRecord, 'roles'>): string[] {
-  return [...new Set(user.roles.map((g) => g.role))].sort();
-}

@@ -5,6 +5,7 @@ import { registerOidcFlows, registerOidcLifecycle } from './suite/oidc-flows.js'
 import { registerSamlAttacks } from './suite/saml-attacks.js';
 import { registerOidcAttacks } from './suite/oidc-attacks.js';
 import { registerScimLifecycle } from './suite/scim-lifecycle.js';
+import { registerLoginCsrf } from './suite/login-csrf.js';
 import type { SuiteContext } from './suite/context.js';
 
 export type { E2eEnvironment } from './environment.js';
@@ -53,6 +54,7 @@ export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
     registerOidcLifecycle(context);
     registerSamlAttacks(context);
     registerOidcAttacks(context);
+    registerLoginCsrf(context);
     registerScimLifecycle(context);
   });
 }

@@ -1,13 +1,12 @@
 /** The framework-independent protocol code, kept here for apps that import it from this adapter: it lives in `@jit-sso/protocol`. */
 export {
+  bindLoginsOf,
   checkSamlAssertion,
   checkTenantId,
   claimsForEngine,
   consumeAssertion,
   fromPassportOpenIdConnect,
-  isAudited,
   isEntraMultiTenantIssuer,
-  markAudited,
   MemoryReplayCache,
   oidcVerify,
   passportOpenIdConnectVerify,

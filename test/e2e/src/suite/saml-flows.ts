@@ -147,6 +147,38 @@ export function registerSamlFlows(ctx: SuiteContext): void {
       );
     });
 
+    it('writes a denial to the audit for each sign-in route that names an unknown connection', async () => {
+      const routes = [
+        ['GET', 'saml', 'login'],
+        ['POST', 'saml', 'acs'],
+        ['GET', 'oidc', 'login'],
+        ['GET', 'oidc', 'callback'],
+      ] as const;
+      for (const [method, protocol, step] of routes) {
+        const connectionId = `no-such-${randomUUID()}`;
+        const since = await auditMark();
+        const url = `${ctx.baseUrl}/auth/${protocol}/${connectionId}/${step}`;
+        const answer =
+          method === 'POST'
+            ? await new Browser().post(url, { SAMLResponse: 'PHNhbWxwOlJlc3BvbnNlLz4=' }, { json: true })
+            : await new Browser().get(`${url}?code=x&state=y`, { json: true });
+        expectRefused(answer, 'UNKNOWN_CONNECTION');
+        await expectDenialAudited(ctx, { tenantId: 'unknown', connectionId }, 'UNKNOWN_CONNECTION', since);
+      }
+      // A connection of the other protocol belongs to a tenant: the denial is that tenant's.
+      const since = await auditMark();
+      expectRefused(
+        await new Browser().get(`${ctx.baseUrl}/auth/oidc/acme-saml/login`, { json: true }),
+        'UNKNOWN_CONNECTION',
+      );
+      await expectDenialAudited(
+        ctx,
+        { tenantId: 'acme', connectionId: 'acme-saml' },
+        'UNKNOWN_CONNECTION',
+        since,
+      );
+    });
+
     it('does not let a connection of tenant A sign anyone into tenant B', async () => {
       const person = newPerson('globex.test');
       const globex = { tenantId: 'globex', connectionId: 'globex-saml' };
