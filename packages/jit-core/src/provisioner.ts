@@ -10,8 +10,11 @@ import {
 } from './decision.js';
 import { ConfigurationError, JitError, StoreError } from './errors.js';
 import {
-  createLifecycle,
+  admitUser,
+  deactivateDormant,
+  setStatus,
   type DormantCleanupOptions,
+  type LifecycleSettings,
   type DormantCleanupReport,
   type SeatAdmission,
 } from './lifecycle.js';
@@ -20,7 +23,7 @@ import type { AuditActor, AuditEvent, UserRecord } from './model.js';
 import type { SsoProfile } from './profile.js';
 import { createRegistry } from './registry.js';
 import { singleUsePruner, useOnce } from './single-use.js';
-import type { IdentityStore } from './store.js';
+import type { IdentityStore, StoreTransaction } from './store.js';
 import { transactionRunner } from './transaction.js';
 
 export interface ProvisionRequest {
@@ -96,13 +99,13 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     resolve: checkedResolver(options.resolve, resolverErrors),
   };
   const emit = options.onEvent ? eventEmitter(options.onEvent, options.onEventError) : null;
-  const lifecycle = createLifecycle({
+  const lifecycle: LifecycleSettings = {
     store,
     now,
     tenantOf: registry.tenantOf,
     inTransaction,
     announce: emit && ((user, audit) => emit({ type: 'lifecycle', user, audit })),
-  });
+  };
   const pruneSingleUses = singleUsePruner(store, now);
 
   async function provision(request: ProvisionRequest): Promise<ProvisioningResult> {
@@ -146,7 +149,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     provision,
     getConnection: registry.getConnection,
     listConnections: () => registry.listed,
-    admitUser: lifecycle.admitUser,
+    admitUser: (tx: StoreTransaction, tenantId: string) => admitUser(lifecycle, tx, tenantId),
     async getActiveUser(userId: string) {
       try {
         const user = await store.findUserById(userId);
@@ -157,10 +160,10 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
       }
     },
     deactivateUser: (userId: string, o: { actor?: AuditActor; reason?: string } = {}) =>
-      lifecycle.setStatus(userId, 'deactivated', o.actor ?? 'admin', o.reason ?? null),
+      setStatus(lifecycle, userId, 'deactivated', o.actor ?? 'admin', o.reason ?? null),
     reactivateUser: (userId: string, o: { actor?: AuditActor; reason?: string } = {}) =>
-      lifecycle.setStatus(userId, 'active', o.actor ?? 'admin', o.reason ?? null),
-    deactivateDormant: lifecycle.deactivateDormant,
+      setStatus(lifecycle, userId, 'active', o.actor ?? 'admin', o.reason ?? null),
+    deactivateDormant: (cleanup: DormantCleanupOptions) => deactivateDormant(lifecycle, cleanup),
   });
 }
 
