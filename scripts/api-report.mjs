@@ -6,8 +6,8 @@
 //
 //   node scripts/api-report.mjs [--update] [<package folder>...]   (default: every package with an `api` target)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
 
 const root = resolve(import.meta.dirname, '..');
@@ -118,6 +118,7 @@ function report(folder) {
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    if (readdirSync(dirname(scratch)).length === 0) rmdirSync(dirname(scratch));
   }
   return !failed;
 }
