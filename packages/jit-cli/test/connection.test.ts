@@ -706,9 +706,7 @@ describe('jit connection check', () => {
     expect(out).toMatch(
       /warning\s+connections\[4\] \(expired\)\s+protocolOptions\.saml\.wantAssertionSigned: not a setting the adapters read/,
     );
-    expect(out).toMatch(
-      /error\s+connections\[5\] \(flat\)\s+protocolOptions\.saml\.idpCert is required/,
-    );
+    expect(out).toMatch(/error\s+connections\[5\] \(flat\)\s+protocolOptions\.saml\.idpCert is required/);
     expect(out).toMatch(
       /warning\s+connections\[5\] \(flat\)\s+protocolOptions\.idpCerts: not read by the adapters; SAML settings go in protocolOptions\.saml/,
     );

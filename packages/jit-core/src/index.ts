@@ -1,15 +1,124 @@
-export * from './errors.js';
-export * from './model.js';
-export * from './store.js';
-export * from './email.js';
-export * from './profile.js';
-export * from './mapping.js';
-export * from './connection.js';
-export * from './provisioner.js';
-export { MemoryStore } from './memory-store.js';
+// The public surface of @jit-sso/core, named one by one: what apps, adapters and stores use. Helpers
+// used only inside the engine stay unexported. `api/core.api.md` records this surface for review.
+
+// The engine
+export { createProvisioner, type Provisioner, type ProvisionerOptions } from './provisioner.js';
+export type { ProvisionRequest, ProvisioningEvent } from './provisioner.js';
+export type {
+  LoginOutcome,
+  ProvisioningResult,
+  Resolver,
+  ResolverContext,
+  ResolverDecision,
+} from './decision.js';
+export type { DormantCleanupOptions, DormantCleanupReport, SeatAdmission } from './lifecycle.js';
+
+// Connections, tenants and the mapping of IdP attributes
+export {
+  defineConnection,
+  defineTenant,
+  rolesForGroups,
+  type Connection,
+  type ConnectionInput,
+  type JitMode,
+  type RoleRule,
+  type Tenant,
+  type TenantInput,
+} from './connection.js';
+export {
+  buildMapping,
+  mapProfile,
+  PRESET_NAMES,
+  type AttributeMapping,
+  type FieldMapping,
+  type FieldMappingInput,
+  type MappedProfile,
+  type PresetName,
+} from './mapping.js';
+export {
+  fromOidcClaims,
+  fromSamlProfile,
+  NAMEID_TRANSIENT,
+  type SamlProfileInput,
+  type SsoProfile,
+} from './profile.js';
+export { isDomainVerified, normaliseEmail, tryNormaliseEmail } from './email.js';
+
+// Errors
+export {
+  ConfigurationError,
+  isJitError,
+  JitError,
+  MissingAttributeError,
+  SeatLimitReachedError,
+  StoreConflictError,
+  StoreError,
+  UnknownConnectionError,
+  type JitErrorCode,
+  type JitErrorOptions,
+} from './errors.js';
+
+// Records, the audit, and the store contract
+export type {
+  AuditAction,
+  AuditActor,
+  AuditEvent,
+  Change,
+  GrantSource,
+  IdentityRecord,
+  RoleGrant,
+  UserRecord,
+  UserSource,
+  UserStatus,
+} from './model.js';
+export { roleNames } from './model.js';
+export { auditEvent, type AuditFields } from './audit.js';
 export { uuidv7 } from './ids.js';
-export * from './directory.js';
+export type {
+  AuditQuery,
+  IdentityStore,
+  IdentityWithUser,
+  NewIdentity,
+  NewUser,
+  SingleUse,
+  StoreReader,
+  StoreTransaction,
+  UserPatch,
+  UserQuery,
+} from './store.js';
+export { MemoryStore } from './memory-store.js';
+
+// The SCIM directory's records, store contract and filter evaluation (for @jit-sso/scim and stores)
+export {
+  compareValue,
+  ENTERPRISE_USER_SCHEMA,
+  filterView,
+  getIgnoringCase,
+  isDateAttribute,
+  isDirectoryStore,
+  matchesFilter,
+  parseInstant,
+  type AttributePath,
+  type CompareOperator,
+  type DirectoryReader,
+  type DirectoryRecord,
+  type DirectoryStore,
+  type DirectoryTokenRecord,
+  type DirectoryTransaction,
+  type GroupMember,
+  type MembershipChange,
+  type NewScimResource,
+  type ResourcePage,
+  type ResourceQuery,
+  type ScimFilter,
+  type ScimResourcePatch,
+  type ScimResourceRecord,
+  type ScimResourceType,
+  type ScimValue,
+} from './directory.js';
 export { MemoryDirectoryStore } from './memory-directory.js';
+
+// Logging
 export {
   consoleLogger,
   describeError,

@@ -1,6 +1,5 @@
-export * from './errors.js';
-export * from './filter.js';
-export { applyPatch, readPatchRequest, type PatchOperation } from './patch.js';
+export { ScimError, type ScimType } from './errors.js';
+export { formatFilter, parseFilter, parsePatchPath, type PatchPath } from './filter.js';
 export {
   createScimService,
   type ScimRequest,

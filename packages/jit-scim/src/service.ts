@@ -1,4 +1,5 @@
 import {
+  auditEvent,
   JitError,
   SeatLimitReachedError,
   StoreConflictError,
@@ -253,18 +254,16 @@ export function createScimService(options: ScimServiceOptions): ScimService {
     action: AuditAction,
     fields: { userId?: string | null; reason?: string | null; changes?: Change[] },
   ): Promise<void> {
-    return tx.appendAudit({
-      id: uuidv7(),
-      at: now(),
-      tenantId: ctx.directory.tenantId,
-      actor: 'scim',
-      action,
-      connectionId: ctx.connection?.id ?? null,
-      subject: null,
-      userId: fields.userId ?? null,
-      reason: fields.reason ?? null,
-      changes: fields.changes ?? [],
-    });
+    return tx.appendAudit(
+      auditEvent({
+        at: now(),
+        tenantId: ctx.directory.tenantId,
+        actor: 'scim',
+        action,
+        connectionId: ctx.connection?.id ?? null,
+        ...fields,
+      }),
+    );
   }
 
   // ---- users ----

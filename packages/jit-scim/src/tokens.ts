@@ -1,5 +1,10 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { uuidv7, type DirectoryRecord, type DirectoryStore, type DirectoryTokenRecord } from '@jit-sso/core';
+import {
+  auditEvent,
+  type DirectoryRecord,
+  type DirectoryStore,
+  type DirectoryTokenRecord,
+} from '@jit-sso/core';
 import { unauthorized, type ScimError } from './errors.js';
 
 const PREFIX = 'scim_';
@@ -22,18 +27,17 @@ export async function createDirectory(
       connectionId: input.connectionId ?? null,
       createdAt: new Date(),
     });
-    await tx.appendAudit({
-      id: uuidv7(),
-      at: directory.createdAt,
-      tenantId: directory.tenantId,
-      actor: 'admin',
-      action: 'created',
-      connectionId: directory.connectionId,
-      subject: null,
-      userId: null,
-      reason: 'scim-directory',
-      changes: [{ field: 'directory', from: null, to: directory.id }],
-    });
+    await tx.appendAudit(
+      auditEvent({
+        at: directory.createdAt,
+        tenantId: directory.tenantId,
+        actor: 'admin',
+        action: 'created',
+        connectionId: directory.connectionId,
+        reason: 'scim-directory',
+        changes: [{ field: 'directory', from: null, to: directory.id }],
+      }),
+    );
     return directory;
   });
 }
@@ -58,18 +62,16 @@ export async function issueDirectoryToken(
       label: options.label ?? '',
       createdAt: new Date(),
     });
-    await tx.appendAudit({
-      id: uuidv7(),
-      at: inserted.createdAt,
-      tenantId: directory.tenantId,
-      actor: 'admin',
-      action: 'created',
-      connectionId: null,
-      subject: null,
-      userId: null,
-      reason: 'scim-token',
-      changes: [{ field: 'token', from: null, to: inserted.id }],
-    });
+    await tx.appendAudit(
+      auditEvent({
+        at: inserted.createdAt,
+        tenantId: directory.tenantId,
+        actor: 'admin',
+        action: 'created',
+        reason: 'scim-token',
+        changes: [{ field: 'token', from: null, to: inserted.id }],
+      }),
+    );
     return inserted;
   });
   return { token, record };

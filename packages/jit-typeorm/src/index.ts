@@ -14,7 +14,7 @@ export {
   type JitTenant,
 } from './schema.js';
 export { jitEntitiesWithoutUser } from './user-entity.js';
-export { jitUserColumns, epochMillis, jsonText } from './columns.js';
+export { jitUserColumns } from './columns.js';
 export {
   createJitDataSource,
   jitDataSourceOptions,
@@ -23,5 +23,4 @@ export {
   type JitDataSourceOptions,
 } from './data-source.js';
 export { dialectOf } from './sql.js';
-export { runMigrateCommand } from './cli.js';
-export * from './directory/index.js';
+export { TypeormDirectoryStore } from './directory/index.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
+  auditEvent,
   isDirectoryStore,
-  uuidv7,
   type DirectoryRecord,
   type DirectoryStore,
   type DirectoryTokenRecord,
@@ -169,18 +169,17 @@ export function registerScimCommands(program: Command, ctx: CommandContext): voi
         await store.directoryTransaction(async (tx) => {
           const at = io.now();
           await tx.revokeToken(tokenId, at);
-          await tx.appendAudit({
-            id: uuidv7(at),
-            at,
-            tenantId: directory.tenantId,
-            actor: 'admin',
-            action: 'deleted',
-            connectionId: directory.connectionId,
-            subject: null,
-            userId: null,
-            reason: 'scim-token',
-            changes: [{ field: 'token', from: tokenId, to: null }],
-          });
+          await tx.appendAudit(
+            auditEvent({
+              at,
+              tenantId: directory.tenantId,
+              actor: 'admin',
+              action: 'deleted',
+              connectionId: directory.connectionId,
+              reason: 'scim-token',
+              changes: [{ field: 'token', from: tokenId, to: null }],
+            }),
+          );
         });
         await write(io.stdout, `revoked ${tokenId}\n`);
       }),

@@ -49,7 +49,8 @@ const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user';
  * The directory part of the store contract, for any `DirectoryStore`. Each run uses fresh
  * directories, so the store need not be empty. The filter checks compare `queryResources` with
  * `matchesFilter` on random users and filters (a store that translates to SQL is graded against the
- * reference evaluator).
+ * reference evaluator). One long suite on purpose, like `runStoreConformance`: it reads as the
+ * contract, one `it` per rule.
  */
 export function runDirectoryConformance(options: DirectoryConformanceOptions): void {
   const write = async <T>(store: DirectoryStore, work: (tx: DirectoryTransaction) => Promise<T>) =>

@@ -68,6 +68,8 @@ class Rollback extends Error {}
  * ```ts
  * runStoreConformance({ name: 'postgres', store: () => new TypeormStore(ds), db: { count, reset } });
  * ```
+ *
+ * One long suite on purpose: it reads as the store's specification, one `it` per rule.
  */
 export function runStoreConformance(options: StoreConformanceOptions): void {
   const { db } = options;
