@@ -23,6 +23,22 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Writes the app's `connections.json`: a SAML and an OIDC connection of tenant `acme` to the dev IdP. */
+export async function writeConnections(consumer: ConsumerApp, appUrl: string, idpUrl: string): Promise<void> {
+  const values: Record<string, string> = {
+    APP_URL: appUrl,
+    DEV_IDP_URL: idpUrl,
+    DEV_IDP_SAML_CERT: defaultSamlKeys().certificate,
+    OIDC_CLIENT_ID: OIDC_CLIENT.clientId,
+    OIDC_CLIENT_SECRET: OIDC_CLIENT.clientSecret,
+  };
+  const template = await readFile(CONNECTIONS, 'utf8');
+  await consumer.writeFile(
+    'connections.json',
+    template.replace(/\$\{(\w+)\}/g, (_, name: string) => JSON.stringify(values[name]).slice(1, -1)),
+  );
+}
+
 /** A consumer app running against the dev IdP, with the connections file written for both. */
 export interface SignInEnvironment {
   readonly url: string;
@@ -47,18 +63,7 @@ export async function startWithDevIdp(consumer: ConsumerApp, entry: string): Pro
     ],
   });
   try {
-    const values: Record<string, string> = {
-      APP_URL: url,
-      DEV_IDP_URL: idp.url,
-      DEV_IDP_SAML_CERT: defaultSamlKeys().certificate,
-      OIDC_CLIENT_ID: OIDC_CLIENT.clientId,
-      OIDC_CLIENT_SECRET: OIDC_CLIENT.clientSecret,
-    };
-    const template = await readFile(CONNECTIONS, 'utf8');
-    const connections = template.replace(/\$\{(\w+)\}/g, (_, name: string) =>
-      JSON.stringify(values[name]).slice(1, -1),
-    );
-    await consumer.writeFile('connections.json', connections);
+    await writeConnections(consumer, url, idp.url);
     const databaseUrl = `sqlite:${join(consumer.dir, 'app.sqlite')}`;
     const app = await consumer.start(entry, {
       PORT: String(port),

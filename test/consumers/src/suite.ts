@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { ConsumerApp } from './consumer.js';
-import { signInEndToEnd, startWithDevIdp } from './sign-in.js';
+import { signInEndToEnd, startWithDevIdp, writeConnections } from './sign-in.js';
 
 const INSTALL_TIMEOUT = 300_000;
 
@@ -9,8 +11,8 @@ export interface ConsumerSuiteOptions {
   app: string;
   /** The compiled entry point `node` runs. */
   entry?: string;
-  /** More checks on the installed and compiled app (e.g. its own test runner). */
-  extra?: (consumer: () => ConsumerApp) => void;
+  /** The app has its own Jest tests, run with its installed `jest` after the sign-in. */
+  jest?: boolean;
 }
 
 /**
@@ -50,6 +52,15 @@ export function consumerSuite(title: string, options: ConsumerSuiteOptions): voi
       }
     }, 60_000);
 
-    options.extra?.(() => consumer);
+    if (options.jest) {
+      it("passes its own Jest tests (ts-jest), which boot the app's module", async () => {
+        await writeConnections(consumer, 'http://localhost:3000', 'http://localhost:3001');
+        await consumer.bin('jest', ['--ci'], {
+          DATABASE_URL: `sqlite:${join(consumer.dir, 'jest.sqlite')}`,
+          APP_URL: 'http://localhost:3000',
+          SESSION_SECRET: randomBytes(24).toString('base64url'),
+        });
+      }, 120_000);
+    }
   });
 }
