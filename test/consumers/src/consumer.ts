@@ -55,7 +55,12 @@ export class ConsumerApp {
 
   /** The app's own `tsc` (strict, library declarations checked), which also emits `dist/`. */
   async compile(): Promise<void> {
-    await this.exec('tsc', join(this.dir, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json']);
+    await this.exec('tsc', join(this.dir, 'node_modules', '.bin', 'tsc'), [
+      '-p',
+      'tsconfig.json',
+      '--pretty',
+      'false',
+    ]);
   }
 
   /** Runs one of the app's installed binaries (`jit`, `jest`, ...) and returns its stdout. */
