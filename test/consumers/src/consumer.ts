@@ -12,6 +12,18 @@ interface Manifest {
   overrides?: Record<string, string>;
 }
 
+/**
+ * This process's environment without what npm and the test runner put there (`npm_config_*` of the
+ * workspace's own npm run, `NODE_OPTIONS`), which must not reach the app's npm, tsc or Jest.
+ */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !/^(npm_|INIT_CWD$|NODE_OPTIONS$|VITEST|NODE_ENV$)/i.test(name),
+    ),
+  );
+}
+
 /** The output of a failed command, for the test's failure message. */
 function failure(what: string, error: unknown): Error {
   const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
@@ -92,7 +104,7 @@ export class ConsumerApp {
     try {
       const { stdout } = await run(file, args, {
         cwd: this.dir,
-        env: { ...process.env, ...env },
+        env: { ...cleanEnv(), ...env },
         maxBuffer: 64 * 1024 * 1024,
       });
       return stdout;
