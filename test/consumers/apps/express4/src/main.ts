@@ -1,0 +1,59 @@
+// CommonJS: `tsc` turns these imports into require() calls.
+import { readFileSync } from 'node:fs';
+import { createProvisioner } from '@jit-sso/core';
+import {
+  createOidcStrategies,
+  createSamlStrategy,
+  jitErrorHandler,
+  MemoryReplayCache,
+  oidcAuthenticate,
+  requireActiveUser,
+  samlAuthenticate,
+  scimRouter,
+  useJitSession,
+} from '@jit-sso/express';
+import { createScimService } from '@jit-sso/scim';
+import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+/* eslint-disable @typescript-eslint/no-require-imports -- TypeScript's typed form of require(), as CommonJS apps write it */
+import express = require('express');
+import session = require('express-session');
+/* eslint-enable @typescript-eslint/no-require-imports */
+import { Passport } from 'passport';
+
+async function main(): Promise<void> {
+  const { tenants, connections } = JSON.parse(readFileSync('connections.json', 'utf8'));
+  const dataSource = await createJitDataSource(process.env.DATABASE_URL ?? 'sqlite:jit.sqlite');
+  await migrate(dataSource);
+  const store = new TypeormDirectoryStore(dataSource);
+  const provisioner = createProvisioner({ store, tenants, connections });
+  const passport = new Passport();
+  useJitSession(passport, provisioner);
+  passport.use(createSamlStrategy({ provisioner, replayCache: new MemoryReplayCache() }));
+
+  const app = express();
+  app.use(
+    '/scim/v2',
+    scimRouter(createScimService({ store, provisioner, baseUrl: `${process.env.APP_URL}/scim/v2` })),
+  );
+  app.use(session({ secret: process.env.SESSION_SECRET!, resave: false, saveUninitialized: false }));
+  app.use(passport.initialize(), passport.session(), express.urlencoded({ extended: false }));
+  const saml = samlAuthenticate(passport, { provisioner });
+  app.get('/auth/saml/:connection/login', saml);
+  app.post('/auth/saml/:connection/acs', saml, (_req, res) => res.redirect('/'));
+  const oidc = oidcAuthenticate(passport, createOidcStrategies({ provisioner }), { provisioner });
+  app.get('/auth/oidc/:connection/login', oidc);
+  app.get('/auth/oidc/:connection/callback', oidc, (_req, res) => res.redirect('/'));
+  app.get('/me', requireActiveUser(provisioner), (req, res) => res.json(req.user));
+  app.get('/', (_req, res) => res.send('Signed in.'));
+  app.use(jitErrorHandler());
+
+  const server = app.listen(Number(process.env.PORT ?? 3000), () =>
+    console.log(`listening on ${process.env.PORT}`),
+  );
+  process.on('SIGTERM', () => server.close(() => void dataSource.destroy()));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

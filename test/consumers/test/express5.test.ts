@@ -1,0 +1,3 @@
+import { consumerSuite } from '../src/suite.js';
+
+consumerSuite('Express 5, ESM', { app: 'express5' });

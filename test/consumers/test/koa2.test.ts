@@ -1,0 +1,3 @@
+import { consumerSuite } from '../src/suite.js';
+
+consumerSuite('Koa 2, CommonJS', { app: 'koa2' });

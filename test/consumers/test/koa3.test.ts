@@ -1,0 +1,3 @@
+import { consumerSuite } from '../src/suite.js';
+
+consumerSuite('Koa 3, ESM', { app: 'koa3' });

@@ -1,0 +1,3 @@
+import { consumerSuite } from '../src/suite.js';
+
+consumerSuite('NestJS 12, ESM', { app: 'nest12' });
