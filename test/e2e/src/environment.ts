@@ -18,6 +18,8 @@ export interface E2eEnvironment {
   readonly connections: readonly ConnectionInput[];
   /** Shared between processes (Redis); give it to the SAML strategy as its cache provider. */
   readonly replayCache: ReplayCache;
+  /** Deletes everything the replay cache holds, as a Redis restart, flush or eviction would. */
+  forgetReplayCache(): Promise<void>;
   readonly sessionSecret: string;
   /** The SCIM service of tenant `acme`'s directory (linked to `acme-oidc`); the app serves it at `/scim/v2`. */
   readonly scim: ScimService;
@@ -140,7 +142,8 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
   const scim = createScimService({ store, provisioner, baseUrl: `${baseUrl}/scim/v2` });
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
-  const replayCache = new RedisReplayCache(redis, `jit-sso:e2e:${randomBytes(6).toString('hex')}:`);
+  const prefix = `jit-sso:e2e:${randomBytes(6).toString('hex')}:`;
+  const replayCache = new RedisReplayCache(redis, prefix);
 
   return {
     port,
@@ -149,6 +152,11 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     store,
     connections,
     replayCache,
+    async forgetReplayCache() {
+      // Only this suite's keys: the other adapters' suites share the Redis server.
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+    },
     sessionSecret: randomBytes(32).toString('hex'),
     scim,
     scimToken,

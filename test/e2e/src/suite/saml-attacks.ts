@@ -291,6 +291,36 @@ export function registerSamlAttacks(ctx: SuiteContext): void {
       await expectDenialAudited(ctx, where, 'SAML_REPLAY', since);
     });
 
+    it('refuses the replay of an IdP-initiated response after the replay cache lost its data', async () => {
+      const connectionId = 'acme-saml-idp-initiated';
+      const request = {
+        id: '',
+        acsUrl: `${ctx.baseUrl}/auth/saml/${connectionId}/acs`,
+        spEntityId: `${ctx.baseUrl}/auth/saml/${connectionId}/metadata`,
+        relayState: '/dashboard',
+        idpEntityId: ctx.env.saml.entityIdFor(connectionId),
+      };
+      const person = newPerson();
+      const fields = {
+        SAMLResponse: Buffer.from(
+          ctx.env.saml.createResponse({ request, user: samlUser(person), inResponseTo: null }),
+        ).toString('base64'),
+        RelayState: '/dashboard',
+      };
+      const browser = new Browser();
+      await expectSignedIn(
+        ctx,
+        browser,
+        await browser.post(request.acsUrl, fields, { json: true }),
+        person.email,
+      );
+      // Redis restarted empty, was flushed or evicted the key: the store still remembers the assertion.
+      await ctx.env.forgetReplayCache();
+      const since = await auditMark();
+      expectRefused(await new Browser().post(request.acsUrl, fields, { json: true }), 'SAML_REPLAY');
+      await expectDenialAudited(ctx, { tenantId: 'acme', connectionId }, 'SAML_REPLAY', since);
+    });
+
     it('refuses a transient NameID as a subject', async () => {
       const since = await auditMark();
       const person = newPerson();
