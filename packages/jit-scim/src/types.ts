@@ -1,3 +1,5 @@
+// `import { type … }` rather than `import type`: the emitted declarations, which api/scim.api.md
+// records, then keep these as plain imports.
 import { type DirectoryStore, type JitLogger, type Provisioner, type SeatAdmission } from '@jit-sso/core';
 import type { Limits } from './discovery.js';
 import type { ScimAuthThrottle } from './throttle.js';
