@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
+import { SignedXml } from 'xml-crypto';
 import xpath from 'xpath';
 import type { PresetName } from '@jit-sso/core';
 import { CliError } from './errors.js';
@@ -66,6 +67,95 @@ function parseXml(xml: string): Document {
     throw invalid(`The metadata is not well-formed XML: ${problems[0] ?? 'no root element'}`.trim());
   }
   return doc as unknown as Document;
+}
+
+const ALGORITHMS = {
+  signature: [
+    'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1',
+    'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+  ],
+  digest: ['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512'],
+};
+
+const badSignature = (message: string, hint?: string) =>
+  new CliError('METADATA_SIGNATURE_INVALID', message, hint ? { hint } : {});
+
+/** Whether the root element carries an XML signature (verified or not). */
+export function isSamlMetadataSigned(xml: string): boolean {
+  return nodes('ds:Signature', parseXml(xml).documentElement).length > 0;
+}
+
+/**
+ * Verifies the enveloped signature on the metadata's root element against `certificatePem`, and
+ * returns the XML that signature covers. Only that XML may be read afterwards: anything else in the
+ * document (a second EntityDescriptor, a KeyInfo certificate) is unauthenticated.
+ */
+export function verifySamlMetadataSignature(xml: string, certificatePem: string): string {
+  const root = parseXml(xml).documentElement;
+  const name = `<${root.tagName}>`;
+  const signatures = nodes('ds:Signature', root);
+  if (signatures.length === 0) {
+    throw badSignature(
+      `The metadata is not signed: its root element ${name} carries no signature.`,
+      'Ask the identity provider for signed metadata, or import without --metadata-cert.',
+    );
+  }
+  if (signatures.length > 1) throw badSignature(`The root element ${name} carries more than one signature.`);
+  const signature = signatures[0] as Element;
+  const signedInfo = nodes('ds:SignedInfo', signature);
+  if (signedInfo.length !== 1) throw badSignature('The signature must have exactly one <ds:SignedInfo>.');
+  const method = nodes('ds:SignatureMethod/@Algorithm', signedInfo[0]).map((a) => (a as Attr).value)[0];
+  if (!method || !ALGORITHMS.signature.includes(method)) {
+    throw badSignature(
+      `The metadata is signed with ${method ?? 'no algorithm'}, which is refused; only RSA with SHA-256 or SHA-512 is accepted.`,
+    );
+  }
+  const references = nodes('ds:Reference', signedInfo[0]);
+  if (references.length !== 1) {
+    throw badSignature(`The signature has ${references.length} references; it must reference only ${name}.`);
+  }
+  const reference = references[0] as Element;
+  const digest = nodes('ds:DigestMethod/@Algorithm', reference).map((a) => (a as Attr).value)[0];
+  if (!digest || !ALGORITHMS.digest.includes(digest)) {
+    throw badSignature(
+      `The metadata's digest uses ${digest ?? 'no algorithm'}, which is refused; only SHA-256 or SHA-512 is accepted.`,
+    );
+  }
+  // The signature must cover the element the settings are read from, not some other element that
+  // happens to be signed (signature wrapping).
+  const uri = reference.getAttribute('URI') ?? '';
+  const id = root.getAttribute('ID');
+  if (uri !== '' && !(id && uri === `#${id}`)) {
+    throw badSignature(
+      `The signature references "${uri}", not the root element ${name}${id ? ` (ID "${id}")` : ''}.`,
+    );
+  }
+
+  const verifier = new SignedXml({ publicCert: certificatePem, getCertFromKeyInfo: () => null });
+  // Also refused inside the library, in case a document slips an algorithm past the checks above.
+  verifier.SignatureAlgorithms = Object.fromEntries(
+    Object.entries(verifier.SignatureAlgorithms).filter(([uri]) => ALGORITHMS.signature.includes(uri)),
+  );
+  verifier.HashAlgorithms = Object.fromEntries(
+    Object.entries(verifier.HashAlgorithms).filter(([uri]) => ALGORITHMS.digest.includes(uri)),
+  );
+  const mismatch = badSignature(
+    'The metadata signature does not verify with the given certificate: the document was altered or signed with another key.',
+  );
+  let valid: boolean;
+  try {
+    verifier.loadSignature(signature);
+    valid = verifier.checkSignature(xml);
+  } catch (error) {
+    const message = (error as Error).message;
+    // A wrong key or a tampered SignedInfo shows as an incorrect signature value.
+    if (/signature value .* is incorrect/.test(message)) throw mismatch;
+    throw badSignature(`The metadata signature cannot be verified: ${message.replace(/\.$/, '')}.`);
+  }
+  const signed = verifier.getSignedReferences();
+  if (!valid || signed.length !== 1) throw mismatch;
+  return signed[0]!;
 }
 
 const attr = (node: unknown, name: string): string | null =>

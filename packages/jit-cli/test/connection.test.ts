@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignedXml } from 'xml-crypto';
 import { defineConnection, type ConnectionInput } from '@jit-sso/core';
 import { detectSamlPreset, parseSamlMetadata } from '../src/index.js';
 import { certBody, idpDescriptor, jit, metadata, serve, tempDir } from './helpers.js';
@@ -374,6 +375,171 @@ ${idpDescriptor({ entityId: 'https://idp.two.test/saml', sso: [{ binding: 'post'
       'ping',
     ]);
     expect(badPreset.code).toBe(2);
+  });
+});
+
+describe('jit connection import --metadata-cert', () => {
+  const keys = join(import.meta.dirname, '..', '..', '..', 'test', 'e2e', 'fixtures');
+  const pem = (name: string) => readFileSync(join(keys, name), 'utf8');
+  const idpCert = join(keys, 'idp-cert.pem');
+  const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+  const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+  const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+  const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+
+  const signed = (
+    xml: string,
+    o: { key?: string; cert?: string; reference?: string; algorithm?: string; digest?: string } = {},
+  ): string => {
+    const signer = new SignedXml({
+      privateKey: pem(o.key ?? 'idp-key.pem'),
+      ...(o.cert ? { publicCert: pem(o.cert) } : {}),
+      signatureAlgorithm: o.algorithm ?? RSA_SHA256,
+      canonicalizationAlgorithm: EXC_C14N,
+    });
+    signer.addReference({
+      xpath: o.reference ?? '/*',
+      transforms: [ENVELOPED, EXC_C14N],
+      digestAlgorithm: o.digest ?? SHA256,
+    });
+    // SAML metadata puts the signature first in the signed element.
+    signer.computeSignature(xml, { location: { reference: '/*', action: 'prepend' } });
+    return signer.getSignedXml();
+  };
+  const idp = (entityId: string, sso: string) =>
+    idpDescriptor({
+      entityId,
+      sso: [{ binding: 'redirect', location: sso }],
+      certs: [{ body: certBody('current.pem') }],
+    });
+  const single = idp('https://idp.signed.test/saml', 'https://idp.signed.test/sso').replace(
+    '<md:EntityDescriptor ',
+    '<md:EntityDescriptor ID="_metadata" ',
+  );
+  const importing = (name: string, xml: string, extra: string[] = []) => {
+    writeFileSync(file(name), xml);
+    return jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--saml-metadata',
+      file(name),
+      '--domain',
+      't.test',
+      '--app-url',
+      'https://app.test',
+      ...extra,
+    ]);
+  };
+
+  it('verifies metadata signed by the IdP key with its certificate, and imports it', async () => {
+    const result = await importing('signed.xml', signed(single), ['--metadata-cert', idpCert]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('metadata signature verified with CN=idp.jit-sso.test');
+    expect(result.stderr).not.toContain('warning');
+    expect(JSON.parse(result.stdout).connections[0]).toMatchObject({
+      issuer: 'https://idp.signed.test/saml',
+      protocolOptions: { saml: { entryPoint: 'https://idp.signed.test/sso' } },
+    });
+  });
+
+  it('refuses a tampered document, another key (even with its certificate in KeyInfo), and SHA-1', async () => {
+    const tampered = signed(single).replace('https://idp.signed.test/sso', 'https://evil.test/sso');
+    const other = signed(single, { key: 'other-idp-key.pem', cert: 'other-idp-cert.pem' });
+    expect(other).toContain('<X509Certificate>');
+    const sha1 = signed(single, {
+      algorithm: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+      digest: 'http://www.w3.org/2000/09/xmldsig#sha1',
+    });
+    const sha1Digest = signed(single, { digest: 'http://www.w3.org/2000/09/xmldsig#sha1' });
+    const results = await Promise.all([
+      importing('tampered.xml', tampered, ['--metadata-cert', idpCert]),
+      importing('other-key.xml', other, ['--metadata-cert', idpCert]),
+      importing('sha1.xml', sha1, ['--metadata-cert', idpCert]),
+      importing('sha1-digest.xml', sha1Digest, ['--metadata-cert', idpCert]),
+    ]);
+    for (const result of results) {
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stdout).toBe('');
+    }
+    const [altered, foreign, weak, weakDigest] = results.map((r) => r.stderr);
+    expect(altered).toContain('does not verify with the given certificate');
+    expect(foreign).toContain('does not verify with the given certificate');
+    expect(weak).toContain('signed with http://www.w3.org/2000/09/xmldsig#rsa-sha1, which is refused');
+    expect(weakDigest).toContain('digest uses http://www.w3.org/2000/09/xmldsig#sha1, which is refused');
+    // The other key's document does verify with the certificate it carries: only the given one counts.
+    const own = await importing('other-key-own.xml', other, [
+      '--metadata-cert',
+      join(keys, 'other-idp-cert.pem'),
+    ]);
+    expect(own.code, own.stderr).toBe(0);
+  });
+
+  it('refuses a signature that covers another element than the root (signature wrapping)', async () => {
+    // A genuinely signed entity, wrapped in an aggregate next to an unsigned forged one.
+    const aggregate = `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">
+${single}
+</md:EntitiesDescriptor>`;
+    const wrapped = signed(aggregate, { reference: "//*[@ID='_metadata']" }).replace(
+      '</md:EntitiesDescriptor>',
+      `${idp('https://idp.forged.test/saml', 'https://forged.test/sso')}\n</md:EntitiesDescriptor>`,
+    );
+    expect(wrapped).toContain('URI="#_metadata"');
+    const result = await importing('wrapped.xml', wrapped, [
+      '--metadata-cert',
+      idpCert,
+      '--entity-id',
+      'https://idp.forged.test/saml',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'The signature references "#_metadata", not the root element <md:EntitiesDescriptor>',
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses unsigned metadata when a certificate is given, and a certificate file that is not one', async () => {
+    const unsigned = await importing('unsigned.xml', single, ['--metadata-cert', idpCert]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stderr).toContain(
+      'The metadata is not signed: its root element <md:EntityDescriptor> carries no signature.',
+    );
+    expect(unsigned.stdout).toBe('');
+    const notCert = await importing('signed-again.xml', signed(single), [
+      '--metadata-cert',
+      join(keys, 'idp-key.pem'),
+    ]);
+    expect(notCert.code).toBe(1);
+    expect(notCert.stderr).toContain('must hold exactly one PEM certificate');
+    const oidc = await jit([
+      'connection',
+      'import',
+      '--tenant',
+      't',
+      '--oidc-discovery',
+      'https://idp.test',
+      '--metadata-cert',
+      idpCert,
+      '--mode',
+      'off',
+    ]);
+    expect(oidc.code).toBe(2);
+    expect(oidc.stderr).toContain('--metadata-cert verifies SAML metadata');
+  });
+
+  it('without a certificate, warns that the metadata is unsigned or unverified and imports it', async () => {
+    const [unsigned, unverified] = await Promise.all([
+      importing('plain.xml', single),
+      importing('signed-unchecked.xml', signed(single)),
+    ]);
+    expect(unsigned.code, unsigned.stderr).toBe(0);
+    expect(unsigned.stderr).toContain('warning: the metadata is unsigned');
+    expect(unverified.code, unverified.stderr).toBe(0);
+    expect(unverified.stderr).toContain(
+      'warning: the metadata signature was not verified; pass --metadata-cert',
+    );
+    expect(JSON.parse(unverified.stdout)).toEqual(JSON.parse(unsigned.stdout));
   });
 });
 

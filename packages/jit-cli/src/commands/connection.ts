@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import {
@@ -20,8 +21,10 @@ import {
   detectOidcPreset,
   detectSamlPreset,
   discoveryUrlOf,
+  isSamlMetadataSigned,
   parseOidcDiscovery,
   parseSamlMetadata,
+  verifySamlMetadataSignature,
   type SamlIdpMetadata,
 } from '../metadata.js';
 import { renderTable } from '../output.js';
@@ -82,6 +85,7 @@ async function fetchText(url: string, accept: string): Promise<string> {
 interface ImportOptions {
   tenant: string;
   samlMetadata?: string;
+  metadataCert?: string;
   oidcDiscovery?: string;
   id?: string;
   domain?: string[];
@@ -100,6 +104,31 @@ interface ImportOptions {
 }
 
 const day = 86_400_000;
+
+const readTextFile = (path: string) =>
+  readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new CliError('FILE_UNREADABLE', `Cannot read ${path}: ${error.code ?? error.message}.`);
+  });
+
+/** The PEM certificate the metadata's signature is checked against. */
+async function readMetadataCert(path: string): Promise<X509Certificate> {
+  const text = await readTextFile(path);
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length !== 1) {
+    throw new CliError(
+      'CERTIFICATE_INVALID',
+      `${path} must hold exactly one PEM certificate (-----BEGIN CERTIFICATE-----); it holds ${pems.length}.`,
+    );
+  }
+  try {
+    return new X509Certificate(pems[0]!);
+  } catch (error) {
+    throw new CliError(
+      'CERTIFICATE_INVALID',
+      `${path} is not a valid X.509 certificate (${(error as Error).message}).`,
+    );
+  }
+}
 
 function describeSaml(io: CliIo, metadata: SamlIdpMetadata): void {
   const now = io.now().getTime();
@@ -184,6 +213,9 @@ async function importConnection(io: CliIo, options: ImportOptions): Promise<void
   if (Boolean(options.samlMetadata) === Boolean(options.oidcDiscovery)) {
     throw new UsageError('Give exactly one of --saml-metadata and --oidc-discovery.');
   }
+  if (options.metadataCert !== undefined && !options.samlMetadata) {
+    throw new UsageError('--metadata-cert verifies SAML metadata; it goes with --saml-metadata.');
+  }
   if (options.mode !== 'off' && !options.domain?.length) {
     throw new UsageError(
       'List the email domains this tenant has verified with --domain (or import with --mode off).',
@@ -192,15 +224,27 @@ async function importConnection(io: CliIo, options: ImportOptions): Promise<void
   let connection: ConnectionInput;
   if (options.samlMetadata) {
     const source = options.samlMetadata;
+    // Read before fetching, so that a wrong certificate path fails without a network round trip.
+    const signer = options.metadataCert ? await readMetadataCert(options.metadataCert) : null;
     const xml = isUrl(source)
       ? await fetchText(source, 'application/samlmetadata+xml, application/xml, text/xml')
-      : await readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
-          throw new CliError('FILE_UNREADABLE', `Cannot read ${source}: ${error.code ?? error.message}.`);
-        });
-    const metadata = parseSamlMetadata(xml, options.entityId ? { entityId: options.entityId } : {});
+      : await readTextFile(source);
+    // With a certificate, only the XML its signature covers is read.
+    const trusted = signer ? verifySamlMetadataSignature(xml, signer.toString()) : xml;
+    const metadata = parseSamlMetadata(trusted, options.entityId ? { entityId: options.entityId } : {});
     const preset = options.preset ?? detectSamlPreset(metadata.entityId, metadata.ssoUrl);
     const id = options.id ?? `${options.tenant}-${preset}`;
     note(io, `SAML identity provider ${metadata.entityId} (preset ${preset})`);
+    if (signer) {
+      note(io, `  metadata signature verified with ${signer.subject.replace(/\n/g, ', ')}`);
+    } else {
+      note(
+        io,
+        isSamlMetadataSigned(xml)
+          ? '  warning: the metadata signature was not verified; pass --metadata-cert <file> to verify it'
+          : '  warning: the metadata is unsigned; its certificates are trusted as read',
+      );
+    }
     note(io, `  single sign-on ${metadata.ssoUrl}`);
     describeSaml(io, metadata);
     const sp = appSide(options, id, 'saml');
@@ -367,6 +411,10 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
     )
     .requiredOption('--tenant <id>', 'the tenant the connection belongs to')
     .option('--saml-metadata <file-or-url>', 'SAML 2.0 IdP metadata XML')
+    .option(
+      '--metadata-cert <file>',
+      "SAML: verify the metadata's signature against this PEM certificate before importing",
+    )
     .option('--oidc-discovery <url>', 'OIDC issuer URL or its /.well-known/openid-configuration URL')
     .option('--domain <domain...>', 'email domains the tenant has verified (jit.verifiedDomains)')
     .option('--id <connection-id>', 'connection id (default: <tenant>-<preset>)')
