@@ -13,9 +13,10 @@ import {
   type DirectoryTransaction,
   type JitLogger,
   type ScimResourceRecord,
+  type ScimResourceType,
 } from '@jit-sso/core';
 import type { Limits } from './discovery.js';
-import { ScimError, invalidValue, preconditionFailed, uniqueness } from './errors.js';
+import { ScimError, invalidValue, notFound, preconditionFailed, uniqueness } from './errors.js';
 import { INPUT_LIMITS } from './limits.js';
 import { etagOf } from './resources.js';
 import type { Headers, ScimRequest, ScimServiceOptions } from './types.js';
@@ -146,6 +147,23 @@ export function queryValue(query: ScimRequest['query'], name: string): string | 
 export function etagMatches(list: string, etag: string): boolean {
   const strip = (t: string) => t.trim().replace(/^W\//, '');
   return list.split(',').some((t) => t.trim() === '*' || strip(t) === strip(etag));
+}
+
+/**
+ * The resource a write changes, read under its row lock (so concurrent writes to it wait and then
+ * see this one's result), after the request's If-Match is compared with it under that lock.
+ */
+export async function lockForWrite(
+  tx: DirectoryTransaction,
+  ctx: Context,
+  type: ScimResourceType,
+  id: string,
+  request: ScimRequest,
+): Promise<ScimResourceRecord> {
+  const current = await tx.lockResource(ctx.directory.id, type, id);
+  if (!current) throw notFound(`${type} "${id}" not found.`);
+  checkIfMatch(request, current);
+  return current;
 }
 
 export function checkIfMatch(request: ScimRequest, record: ScimResourceRecord): void {

@@ -7,8 +7,8 @@ import {
   type RoleGrant,
   type ScimResourceRecord,
 } from '@jit-sso/core';
-import { checkIfMatch, type Context, type Json, type ServiceContext } from './context.js';
-import { invalidValue, notFound } from './errors.js';
+import { lockForWrite, type Context, type Json, type ServiceContext } from './context.js';
+import { invalidValue } from './errors.js';
 import { splitGroupPatch, type MemberChange } from './members.js';
 import { applyPatch, type PatchOperation } from './patch.js';
 import { etagOf, readGroup, renderGroup, type GroupInput } from './resources.js';
@@ -185,9 +185,7 @@ export async function changeGroup(
   build: (tx: DirectoryTransaction, current: ScimResourceRecord) => GroupWrite | Promise<GroupWrite>,
 ): Promise<ScimResourceRecord> {
   return service.write(async (tx) => {
-    const current = await tx.lockResource(ctx.directory.id, 'Group', id);
-    if (!current) throw notFound(`Group "${id}" not found.`);
-    checkIfMatch(request, current);
+    const current = await lockForWrite(tx, ctx, 'Group', id, request);
     const input = await build(tx, current);
     const change = await writeMembers(tx, ctx, id, input.members);
     const record = await tx.updateResource(id, {
@@ -227,9 +225,7 @@ export async function deleteGroup(
   request: ScimRequest,
 ): Promise<ScimResponse> {
   await service.write(async (tx) => {
-    const current = await tx.lockResource(ctx.directory.id, 'Group', id);
-    if (!current) throw notFound(`Group "${id}" not found.`);
-    checkIfMatch(request, current);
+    const current = await lockForWrite(tx, ctx, 'Group', id, request);
     // The members are read only when the group granted them roles that its deletion takes away.
     const members = rolesOfGroup(ctx, current).length ? await tx.listMembers(id) : [];
     await tx.deleteResource(id);

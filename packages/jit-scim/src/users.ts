@@ -5,7 +5,7 @@ import {
   type ScimResourceRecord,
   type UserRecord,
 } from '@jit-sso/core';
-import { checkIfMatch, type Context, type Json, type ServiceContext } from './context.js';
+import { lockForWrite, type Context, type Json, type ServiceContext } from './context.js';
 import { notFound, uniqueness } from './errors.js';
 import { chooseEmail, etagOf, readUser, renderUser, userAttributes, type UserInput } from './resources.js';
 import { response } from './responses.js';
@@ -234,9 +234,7 @@ export async function changeUser(
   build: (record: ScimResourceRecord, user: UserRecord | null) => UserInput,
 ): Promise<{ record: ScimResourceRecord; user: UserRecord }> {
   return service.write(async (tx) => {
-    const current = await tx.lockResource(ctx.directory.id, 'User', id);
-    if (!current) throw notFound(`User "${id}" not found.`);
-    checkIfMatch(request, current);
+    const current = await lockForWrite(tx, ctx, 'User', id, request);
     const user = await tx.findUserById(current.id);
     return updateUser(service, tx, ctx, current, user, build(current, user));
   });
@@ -249,9 +247,7 @@ export async function deleteUser(
   request: ScimRequest,
 ): Promise<ScimResponse> {
   await service.write(async (tx) => {
-    const current = await tx.lockResource(ctx.directory.id, 'User', id);
-    if (!current) throw notFound(`User "${id}" not found.`);
-    checkIfMatch(request, current);
+    await lockForWrite(tx, ctx, 'User', id, request);
     const groups = await tx.listGroupsOfMember(ctx.directory.id, id);
     await tx.deleteResource(id);
     const user = await tx.findUserById(id);
