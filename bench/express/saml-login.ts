@@ -119,6 +119,11 @@ function user(n: string): SamlIdpUser {
 async function login(person: SamlIdpUser): Promise<number> {
   const start = await fetch(`${baseUrl}/auth/saml/${id}/login`, { redirect: 'manual' });
   const request = idp.requestFromRedirect(start.headers.get('location')!);
+  // The login is bound to the browser that started it: the ACS post carries its binding cookie.
+  const binding = start.headers
+    .getSetCookie()
+    .map((cookie) => cookie.split(';')[0]!)
+    .join('; ');
   const body = new URLSearchParams({
     SAMLResponse: Buffer.from(idp.createResponse({ request, user: person })).toString('base64'),
     RelayState: request.relayState,
@@ -126,7 +131,7 @@ async function login(person: SamlIdpUser): Promise<number> {
   const t0 = performance.now();
   const answer = await fetch(request.acsUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: binding },
     body,
     redirect: 'manual',
   });
