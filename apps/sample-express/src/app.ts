@@ -26,6 +26,7 @@ import {
   type Viewer,
 } from './pages.js';
 import { latestAuditEvents } from './audit.js';
+import { securityHeaders } from './security.js';
 
 export interface SampleAppOptions {
   provisioner: Provisioner;
@@ -67,6 +68,7 @@ export function createSampleApp(options: SampleAppOptions): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders(publicUrl));
   if (options.scim) app.use('/scim/v2', options.scim);
 
   app.use(

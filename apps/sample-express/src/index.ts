@@ -10,6 +10,7 @@ export {
 } from './start.js';
 export { loadConfig, validateConfig, substitute, displayNameOf, type SampleConfig } from './config.js';
 export { runFromEnvironment } from './cli.js';
+export { securityHeaders } from './security.js';
 export { latestAuditEvents, lastSignInFromAudit } from './audit.js';
 export {
   adminOnlyPage,
@@ -18,6 +19,7 @@ export {
   homePage,
   layout,
   profilePage,
+  STYLE_HASH,
   type LastLogin,
   type Viewer,
 } from './pages.js';

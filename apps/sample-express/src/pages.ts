@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuditEvent, Change, Connection, IdentityRecord, UserRecord } from '@jit-sso/core';
 import { displayNameOf } from './config.js';
 import { Html, html } from './html.js';
@@ -27,6 +28,12 @@ code { background:#eef1f6; padding:1px 5px; border-radius:4px; font-size: 13px; 
 .error .code { font: 600 15px ui-monospace, SFMono-Regular, Menlo, monospace; color: var(--bad); }
 `;
 
+// Built outside the page template so that its text, and so its hash, stays exactly `STYLE`.
+const STYLE_ELEMENT = new Html(`<style>${STYLE}</style>`);
+
+/** The Content-Security-Policy source that allows the pages' one inline stylesheet. */
+export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
+
 export interface Viewer {
   email: string;
   roles: readonly string[];
@@ -39,9 +46,7 @@ export function layout(title: string, viewer: Viewer | null, body: Html): string
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · jit-sso sample</title>
-        <style>
-          ${new Html(STYLE)}
-        </style>
+        ${STYLE_ELEMENT}
       </head>
       <body>
         <header>

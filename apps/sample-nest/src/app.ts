@@ -41,6 +41,7 @@ import {
   lastSignInFromAudit,
   latestAuditEvents,
   profilePage,
+  securityHeaders,
   type LastLogin,
   type PreparedSample,
   type Viewer,
@@ -226,6 +227,7 @@ export async function createNestSampleApp(prepared: PreparedSample): Promise<{
 }> {
   const server = express();
   server.disable('x-powered-by');
+  server.use(securityHeaders(prepared.url));
   server.use('/scim/v2', prepared.scimHandler);
   server.use(
     session({

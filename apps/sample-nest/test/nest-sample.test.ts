@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sample } from '@jit-sso/sample-express';
+import { STYLE_HASH, type Sample } from '@jit-sso/sample-express';
 import { startNestSample } from '../src/index.js';
 import { Browser, textOf, type Page } from '@jit-sso/dev-idp/testing';
 
@@ -42,6 +42,13 @@ describe('the Nest sample', () => {
     const home = await new Browser().go(sample.url);
     expect(home.body).toContain('Sign in with SSO — Acme (OIDC)');
     expect(home.body).toContain('Sign in with SSO — Acme (SAML)');
+  });
+
+  it('sends the Express sample’s security headers', async () => {
+    const res = await fetch(`${sample.url}/admin`);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('content-security-policy')).toContain(`style-src '${STYLE_HASH}'`);
   });
 
   it('creates through OIDC, links through SAML, and shows the profile and the admin page', async () => {
