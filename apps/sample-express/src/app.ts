@@ -22,11 +22,12 @@ import {
   errorPage,
   homePage,
   profilePage,
+  signOutPage,
   type LastLogin,
   type Viewer,
 } from './pages.js';
 import { latestAuditEvents } from './audit.js';
-import { securityHeaders } from './security.js';
+import { securityHeaders, SESSION_COOKIE, sessionCookie } from './security.js';
 
 export interface SampleAppOptions {
   provisioner: Provisioner;
@@ -73,11 +74,11 @@ export function createSampleApp(options: SampleAppOptions): Express {
 
   app.use(
     session({
-      name: 'jit-sample.sid',
+      name: SESSION_COOKIE,
       secret: options.sessionSecret ?? randomBytes(32).toString('base64url'),
       resave: false,
       saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:') },
+      cookie: sessionCookie(publicUrl),
     }),
   );
   app.use(passport.initialize());
@@ -121,11 +122,22 @@ export function createSampleApp(options: SampleAppOptions): Express {
     afterLogin,
   );
 
-  app.get('/logout', (req, res, next) => {
+  // A state change, so only by POST: a link or an image elsewhere must not sign anyone out.
+  app.post('/logout', (req, res, next) => {
     req.logout((error) => {
       if (error) return next(error);
-      req.session.destroy(() => res.redirect(303, '/'));
+      req.session.destroy((destroyError) => {
+        if (destroyError) return next(destroyError);
+        res.clearCookie(SESSION_COOKIE, sessionCookie(publicUrl)).redirect(303, '/');
+      });
     });
+  });
+  app.get('/logout', (req, res) => {
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .type('html')
+      .send(signOutPage(viewerOf(req)));
   });
 
   app.get('/', (req, res) => {

@@ -10,7 +10,7 @@ export {
 } from './start.js';
 export { loadConfig, validateConfig, substitute, displayNameOf, type SampleConfig } from './config.js';
 export { runFromEnvironment } from './cli.js';
-export { securityHeaders } from './security.js';
+export { securityHeaders, SESSION_COOKIE, sessionCookie } from './security.js';
 export { latestAuditEvents, lastSignInFromAudit } from './audit.js';
 export {
   adminOnlyPage,
@@ -19,6 +19,7 @@ export {
   homePage,
   layout,
   profilePage,
+  signOutPage,
   STYLE_HASH,
   type LastLogin,
   type Viewer,

@@ -1,5 +1,5 @@
 import helmet from 'helmet';
-import type { RequestHandler } from 'express';
+import type { CookieOptions, RequestHandler } from 'express';
 import { STYLE_HASH } from './pages.js';
 
 /**
@@ -26,4 +26,11 @@ export function securityHeaders(publicUrl: string): RequestHandler {
     frameguard: { action: 'deny' },
     strictTransportSecurity: https,
   });
+}
+
+export const SESSION_COOKIE = 'jit-sample.sid';
+
+/** The session cookie's attributes; clearing it at sign-out needs the same ones. */
+export function sessionCookie(publicUrl: string): CookieOptions & { secure: boolean } {
+  return { path: '/', httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:') };
 }

@@ -122,7 +122,13 @@ describe('the Nest sample', () => {
   it('signs out', async () => {
     const browser = new Browser();
     await signIn(browser, 'acme-oidc', 'u1002');
-    const home = await browser.go(`${sample.url}/logout`);
+    const asked = await browser.go(`${sample.url}/logout`);
+    expect(asked.status).toBe(405);
+    expect((await browser.go(`${sample.url}/profile`)).status).toBe(200);
+    const out = await browser.fetch(`${sample.url}/logout`, { method: 'POST' });
+    expect(out.status).toBe(303);
+    expect(out.headers.getSetCookie().join()).toMatch(/^jit-sample\.sid=;.*Expires=Thu, 01 Jan 1970/);
+    const home = await browser.go(new URL(out.headers.get('location')!, sample.url).href);
     expect(home.body).toContain('not signed in');
     expect((await browser.go(`${sample.url}/profile`)).status).toBe(401);
   });
