@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
@@ -55,6 +56,27 @@ export const ADMIN_ROLE = 'admin';
 function viewerOf(req: Request): Viewer | null {
   const user = req.user as UserRecord | undefined;
   return user && typeof user.email === 'string' ? { email: user.email, roles: roleNames(user) } : null;
+}
+
+/**
+ * An error the request itself caused: body-parser's 413/415/400 and the router's 400 for a bad
+ * %-encoding carry a 4xx `status`. Its message is shown only when marked safe (`expose`, as
+ * `http-errors` does), else the status text.
+ */
+function clientError(error: unknown): { status: number; message: string } | null {
+  if (!error || typeof error !== 'object') return null;
+  const { status, expose, message } = error as { status?: unknown; expose?: unknown; message?: unknown };
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  return {
+    status,
+    message:
+      expose === true && typeof message === 'string' ? message : (STATUS_CODES[status] ?? 'Bad request'),
+  };
+}
+
+/** `413` → `PAYLOAD_TOO_LARGE`. */
+function codeOf(status: number): string {
+  return (STATUS_CODES[status] ?? 'Bad Request').toUpperCase().replace(/[^A-Z]+/g, '_');
 }
 
 export function createSampleApp(options: SampleAppOptions): Express {
@@ -201,6 +223,28 @@ export function createSampleApp(options: SampleAppOptions): Express {
         .set('Cache-Control', 'no-store')
         .type('html')
         .send(errorPage({ viewer: viewerOf(req), status: error.httpStatus, code, message, hint }));
+      return;
+    }
+    const refused = clientError(error);
+    if (refused) {
+      // The client's fault (a body over the limit, a malformed URL or body): a one-line warning, no stack.
+      const { status, message } = refused;
+      const code = codeOf(status);
+      console.warn(`${req.method} ${req.path}: ${status} ${code}: ${message}`);
+      res.status(status).set('Cache-Control', 'no-store');
+      if (req.accepts(['html', 'json']) === 'json') {
+        res.json({ error: { code, message } });
+        return;
+      }
+      res.type('html').send(
+        errorPage({
+          viewer: viewerOf(req),
+          status,
+          code,
+          message,
+          hint: 'The request was malformed or too large; nothing was changed. Retry from the sign-in page.',
+        }),
+      );
       return;
     }
     console.error(error);

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser } from '@jit-sso/dev-idp/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Browser, textOf } from '@jit-sso/dev-idp/testing';
 import { startSample, type Sample } from '../src/index.js';
 
 let sample: Sample;
@@ -61,5 +61,70 @@ describe('the sample app’s security headers', () => {
     const refused = await fetch(`${sample.url}/admin`);
     expect(refused.status).toBe(401);
     expect(refused.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
+
+describe('the sample app’s answer to malformed requests', () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+  async function answer(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const res = await fetch(`${sample.url}${path}`, init);
+      const body = await res.text();
+      return {
+        status: res.status,
+        body,
+        logged: [...warn.mock.calls, ...error.mock.calls].map((args) => args.map(String).join(' ')),
+        errors: error.mock.calls.length,
+      };
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
+  }
+
+  function expectNoStack(result: { body: string; logged: string[]; errors: number }) {
+    expect(result.body).not.toMatch(/\bat .+\(.*:\d+:\d+\)|node_modules/);
+    expect(result.errors).toBe(0);
+    expect(result.logged.length).toBeLessThanOrEqual(1);
+    for (const line of result.logged) expect(line).not.toContain('\n');
+  }
+
+  it('answers 413 to a 2 MB form post', async () => {
+    const result = await answer('/auth/saml/acme-saml/acs', {
+      method: 'POST',
+      headers: form,
+      body: `SAMLResponse=${'a'.repeat(2 * 1024 * 1024)}`,
+    });
+    expect(result.status).toBe(413);
+    expect(textOf(result.body, 'error-code')).toBe('PAYLOAD_TOO_LARGE');
+    expectNoStack(result);
+  });
+
+  it('answers 400 to a bad %-encoding in the path', async () => {
+    for (const path of ['/auth/oidc/%ZZ/login', '/auth/saml/%E0%A4%A/acs']) {
+      const result = await answer(path, { method: path.endsWith('acs') ? 'POST' : 'GET' });
+      expect(result.status).toBe(400);
+      expect(textOf(result.body, 'error-code')).toBe('BAD_REQUEST');
+      expectNoStack(result);
+    }
+  });
+
+  it('answers 415 to a body in an unknown charset, in JSON to an API client', async () => {
+    const result = await answer('/auth/saml/acme-saml/acs', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded; charset=latin9',
+        accept: 'application/json',
+      },
+      body: 'a=b',
+    });
+    expect(result.status).toBe(415);
+    expect(JSON.parse(result.body)).toEqual({
+      error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported charset "LATIN9"' },
+    });
+    expectNoStack(result);
   });
 });
