@@ -28,7 +28,7 @@ import {
   type Viewer,
 } from './pages.js';
 import { latestAuditEvents } from './audit.js';
-import { securityHeaders, SESSION_COOKIE, sessionCookie } from './security.js';
+import { securityHeaders, SESSION_COOKIE, sessionCookie, trustProxyFor } from './security.js';
 
 export interface SampleAppOptions {
   provisioner: Provisioner;
@@ -91,6 +91,7 @@ export function createSampleApp(options: SampleAppOptions): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  trustProxyFor(app, publicUrl);
   app.use(securityHeaders(publicUrl));
   if (options.scim) app.use('/scim/v2', options.scim);
 

@@ -10,7 +10,7 @@ export {
 } from './start.js';
 export { loadConfig, validateConfig, substitute, displayNameOf, type SampleConfig } from './config.js';
 export { runFromEnvironment } from './cli.js';
-export { securityHeaders, SESSION_COOKIE, sessionCookie } from './security.js';
+export { securityHeaders, SESSION_COOKIE, sessionCookie, trustProxyFor } from './security.js';
 export { latestAuditEvents, lastSignInFromAudit } from './audit.js';
 export {
   adminOnlyPage,

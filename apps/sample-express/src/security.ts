@@ -1,5 +1,5 @@
 import helmet from 'helmet';
-import type { CookieOptions, RequestHandler } from 'express';
+import type { CookieOptions, Express, RequestHandler } from 'express';
 import { STYLE_HASH } from './pages.js';
 
 /**
@@ -33,4 +33,13 @@ export const SESSION_COOKIE = 'jit-sample.sid';
 /** The session cookie's attributes; clearing it at sign-out needs the same ones. */
 export function sessionCookie(publicUrl: string): CookieOptions & { secure: boolean } {
   return { path: '/', httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:') };
+}
+
+/**
+ * Behind an `https:` public URL, a TLS-terminating proxy forwards plain HTTP: trust the one proxy in
+ * front for `X-Forwarded-Proto`, so that the request counts as secure and the `Secure` session cookie
+ * is sent. Served directly over HTTP, no forwarded header is trusted.
+ */
+export function trustProxyFor(app: Express, publicUrl: string): void {
+  if (publicUrl.startsWith('https:')) app.set('trust proxy', 1);
 }

@@ -45,6 +45,7 @@ import {
   SESSION_COOKIE,
   sessionCookie,
   signOutPage,
+  trustProxyFor,
   type LastLogin,
   type PreparedSample,
   type Viewer,
@@ -243,6 +244,7 @@ export async function createNestSampleApp(prepared: PreparedSample): Promise<{
 }> {
   const server = express();
   server.disable('x-powered-by');
+  trustProxyFor(server, prepared.url);
   server.use(securityHeaders(prepared.url));
   server.use('/scim/v2', prepared.scimHandler);
   server.use(
