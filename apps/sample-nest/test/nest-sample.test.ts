@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STYLE_HASH, type Sample } from '@jit-sso/sample-express';
 import { startNestSample } from '../src/index.js';
 import { Browser, textOf, type Page } from '@jit-sso/dev-idp/testing';
@@ -42,6 +42,24 @@ describe('the Nest sample', () => {
     const home = await new Browser().go(sample.url);
     expect(home.body).toContain('Sign in with SSO — Acme (OIDC)');
     expect(home.body).toContain('Sign in with SSO — Acme (SAML)');
+  });
+
+  it('answers 413 to a 2 MB form post and 400 to a bad %-encoding, logging no stack trace', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const big = await fetch(`${sample.url}/auth/saml/acme-saml/acs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `SAMLResponse=${'a'.repeat(2 * 1024 * 1024)}`,
+      });
+      expect(big.status).toBe(413);
+      const bad = await fetch(`${sample.url}/auth/oidc/%ZZ/login`);
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).not.toMatch(/\bat .+:\d+:\d+/);
+      expect(error).not.toHaveBeenCalled();
+    } finally {
+      error.mockRestore();
+    }
   });
 
   it('sends the Express sample’s security headers', async () => {
