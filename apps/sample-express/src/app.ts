@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
@@ -22,10 +23,12 @@ import {
   errorPage,
   homePage,
   profilePage,
+  signOutPage,
   type LastLogin,
   type Viewer,
 } from './pages.js';
 import { latestAuditEvents } from './audit.js';
+import { securityHeaders, SESSION_COOKIE, sessionCookie, trustProxyFor } from './security.js';
 
 export interface SampleAppOptions {
   provisioner: Provisioner;
@@ -55,6 +58,27 @@ function viewerOf(req: Request): Viewer | null {
   return user && typeof user.email === 'string' ? { email: user.email, roles: roleNames(user) } : null;
 }
 
+/**
+ * An error the request itself caused: body-parser's 413/415/400 and the router's 400 for a bad
+ * %-encoding carry a 4xx `status`. Its message is shown only when marked safe (`expose`, as
+ * `http-errors` does), else the status text.
+ */
+function clientError(error: unknown): { status: number; message: string } | null {
+  if (!error || typeof error !== 'object') return null;
+  const { status, expose, message } = error as { status?: unknown; expose?: unknown; message?: unknown };
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  return {
+    status,
+    message:
+      expose === true && typeof message === 'string' ? message : (STATUS_CODES[status] ?? 'Bad request'),
+  };
+}
+
+/** `413` → `PAYLOAD_TOO_LARGE`. */
+function codeOf(status: number): string {
+  return (STATUS_CODES[status] ?? 'Bad Request').toUpperCase().replace(/[^A-Z]+/g, '_');
+}
+
 export function createSampleApp(options: SampleAppOptions): Express {
   const { provisioner } = options;
   const publicUrl = options.publicUrl.replace(/\/$/, '');
@@ -67,15 +91,17 @@ export function createSampleApp(options: SampleAppOptions): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  trustProxyFor(app, publicUrl);
+  app.use(securityHeaders(publicUrl));
   if (options.scim) app.use('/scim/v2', options.scim);
 
   app.use(
     session({
-      name: 'jit-sample.sid',
+      name: SESSION_COOKIE,
       secret: options.sessionSecret ?? randomBytes(32).toString('base64url'),
       resave: false,
       saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:') },
+      cookie: sessionCookie(publicUrl),
     }),
   );
   app.use(passport.initialize());
@@ -119,11 +145,22 @@ export function createSampleApp(options: SampleAppOptions): Express {
     afterLogin,
   );
 
-  app.get('/logout', (req, res, next) => {
+  // A state change, so only by POST: a link or an image elsewhere must not sign anyone out.
+  app.post('/logout', (req, res, next) => {
     req.logout((error) => {
       if (error) return next(error);
-      req.session.destroy(() => res.redirect(303, '/'));
+      req.session.destroy((destroyError) => {
+        if (destroyError) return next(destroyError);
+        res.clearCookie(SESSION_COOKIE, sessionCookie(publicUrl)).redirect(303, '/');
+      });
     });
+  });
+  app.get('/logout', (req, res) => {
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .type('html')
+      .send(signOutPage(viewerOf(req)));
   });
 
   app.get('/', (req, res) => {
@@ -187,6 +224,28 @@ export function createSampleApp(options: SampleAppOptions): Express {
         .set('Cache-Control', 'no-store')
         .type('html')
         .send(errorPage({ viewer: viewerOf(req), status: error.httpStatus, code, message, hint }));
+      return;
+    }
+    const refused = clientError(error);
+    if (refused) {
+      // The client's fault (a body over the limit, a malformed URL or body): a one-line warning, no stack.
+      const { status, message } = refused;
+      const code = codeOf(status);
+      console.warn(`${req.method} ${req.path}: ${status} ${code}: ${message}`);
+      res.status(status).set('Cache-Control', 'no-store');
+      if (req.accepts(['html', 'json']) === 'json') {
+        res.json({ error: { code, message } });
+        return;
+      }
+      res.type('html').send(
+        errorPage({
+          viewer: viewerOf(req),
+          status,
+          code,
+          message,
+          hint: 'The request was malformed or too large; nothing was changed. Retry from the sign-in page.',
+        }),
+      );
       return;
     }
     console.error(error);

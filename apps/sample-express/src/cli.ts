@@ -4,7 +4,7 @@ import type { Sample, SampleOptions } from './start.js';
 const redact = (url: string) => url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 
 /**
- * `npm start`: reads `PORT`, `DATABASE_URL`, `JIT_DEMO_SCIM_TOKEN` and `JIT_SAMPLE_CONFIG`, starts a
+ * `npm start`: reads `PORT`, `PUBLIC_URL`, `DATABASE_URL`, `JIT_DEMO_SCIM_TOKEN` and `JIT_SAMPLE_CONFIG`, starts a
  * sample, prints where everything is, and stops it cleanly on Ctrl-C (SIGINT) or SIGTERM.
  */
 export async function runFromEnvironment(
@@ -21,6 +21,7 @@ export async function runFromEnvironment(
   try {
     sample = await start({
       port,
+      ...(env['PUBLIC_URL'] ? { publicUrl: env['PUBLIC_URL'] } : {}),
       ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
       ...(env['JIT_SAMPLE_CONFIG'] ? { configPath: env['JIT_SAMPLE_CONFIG'] } : {}),
       ...(env['JIT_DEMO_SCIM_TOKEN'] ? { scimToken: env['JIT_DEMO_SCIM_TOKEN'] } : {}),

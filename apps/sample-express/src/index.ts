@@ -10,6 +10,7 @@ export {
 } from './start.js';
 export { loadConfig, validateConfig, substitute, displayNameOf, type SampleConfig } from './config.js';
 export { runFromEnvironment } from './cli.js';
+export { securityHeaders, SESSION_COOKIE, sessionCookie, trustProxyFor } from './security.js';
 export { latestAuditEvents, lastSignInFromAudit } from './audit.js';
 export {
   adminOnlyPage,
@@ -18,6 +19,8 @@ export {
   homePage,
   layout,
   profilePage,
+  signOutPage,
+  STYLE_HASH,
   type LastLogin,
   type Viewer,
 } from './pages.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuditEvent, Change, Connection, IdentityRecord, UserRecord } from '@jit-sso/core';
 import { displayNameOf } from './config.js';
 import { Html, html } from './html.js';
@@ -9,6 +10,8 @@ body { margin:0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sa
 header { background:#0f2a57; color:#fff; padding: 10px 24px; display:flex; gap:20px; align-items:center; }
 header a { color:#dbe6ff; text-decoration:none; } header strong { font-size:17px; margin-right:12px; }
 header .who { margin-left:auto; color:#dbe6ff; }
+header form { display:inline; margin:0; }
+header button { background:none; color:#dbe6ff; padding:0; margin:0; border-radius:0; }
 main { max-width: 1200px; margin: 24px auto; padding: 0 24px; }
 h1 { font-size: 26px; margin: 8px 0 16px; } h2 { font-size: 18px; margin: 0 0 8px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:16px 20px; margin:14px 0; }
@@ -27,6 +30,12 @@ code { background:#eef1f6; padding:1px 5px; border-radius:4px; font-size: 13px; 
 .error .code { font: 600 15px ui-monospace, SFMono-Regular, Menlo, monospace; color: var(--bad); }
 `;
 
+// Built outside the page template so that its text, and so its hash, stays exactly `STYLE`.
+const STYLE_ELEMENT = new Html(`<style>${STYLE}</style>`);
+
+/** The Content-Security-Policy source that allows the pages' one inline stylesheet. */
+export const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
+
 export interface Viewer {
   email: string;
   roles: readonly string[];
@@ -39,16 +48,19 @@ export function layout(title: string, viewer: Viewer | null, body: Html): string
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · jit-sso sample</title>
-        <style>
-          ${new Html(STYLE)}
-        </style>
+        ${STYLE_ELEMENT}
       </head>
       <body>
         <header>
           <strong>jit-sso sample</strong><a href="/">Home</a><a href="/profile">Profile</a
           ><a href="/admin">Admin</a>
           <span class="who"
-            >${viewer ? html`${viewer.email} · <a href="/logout">Sign out</a>` : 'not signed in'}</span
+            >${
+              viewer
+                ? html`${viewer.email} ·
+                    <form method="post" action="/logout"><button type="submit">Sign out</button></form>`
+                : 'not signed in'
+            }</span
           >
         </header>
         <main>${body}</main>
@@ -326,6 +338,22 @@ export function adminOnlyPage(viewer: Viewer, role: string): string {
         Roles come from the identity provider's groups: put the person in <code>acme-admins</code> and sign in
         again.
       </p>
+    </div>`,
+  );
+}
+
+/** `GET /logout`: signing out changes state, so it takes this page's button (a POST). */
+export function signOutPage(viewer: Viewer | null): string {
+  return layout(
+    'Sign out',
+    viewer,
+    html`<div class="card">
+      <h1>Sign out</h1>
+      ${
+        viewer
+          ? html`<form method="post" action="/logout"><button type="submit">Sign out</button></form>`
+          : html`<p>You are not signed in. <a href="/">Back to sign-in</a></p>`
+      }
     </div>`,
   );
 }

@@ -38,6 +38,12 @@ export interface SampleOptions {
   host?: string;
   /** The demo directory's SCIM bearer token; default a random one issued at each start. */
   scimToken?: string;
+  /**
+   * The app's public origin, as browsers and identity providers reach it (default
+   * `http://localhost:<port>`). An `https:` origin means a TLS-terminating proxy in front: session
+   * cookies are then `Secure` and the proxy's `X-Forwarded-Proto` is trusted.
+   */
+  publicUrl?: string;
 }
 
 export interface DemoDirectory {
@@ -115,6 +121,22 @@ function registrations(connections: readonly Connection[], idpUrl: string) {
   return { oidcClients, samlServiceProviders };
 }
 
+/** `PUBLIC_URL` as an origin: http(s), no path, query or fragment (the app serves from `/`). */
+function publicOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError(`PUBLIC_URL must be a URL such as https://sso.example.com, not "${value}".`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash) {
+    throw new ConfigurationError(
+      `PUBLIC_URL must be an http(s) origin without a path, such as https://sso.example.com, not "${value}".`,
+    );
+  }
+  return url.origin;
+}
+
 /** Everything a sample app runs on, before the app itself is attached to `server`. */
 export interface PreparedSample extends Sample {
   readonly server: Server;
@@ -155,7 +177,7 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
   };
   try {
     const port = await listen(server, options.port ?? 0, host);
-    const url = `http://localhost:${port}`;
+    const url = options.publicUrl ? publicOrigin(options.publicUrl) : `http://localhost:${port}`;
 
     let idp: DevIdp | null = null;
     let loaded: Awaited<ReturnType<typeof loadConfig>>;

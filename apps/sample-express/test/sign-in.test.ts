@@ -132,13 +132,32 @@ describe('the sample app', () => {
     await sample.provisioner.reactivateUser(userId);
   });
 
-  it('signs out', async () => {
+  it('signs out by POST, ending the session and clearing its cookie', async () => {
     const browser = new Browser();
-    await signIn(browser, 'acme-oidc', 'u1002');
-    const home = await browser.go(`${sample.url}/logout`);
-    expect(home.url).toBe(`${sample.url}/`);
+    const profile = await signIn(browser, 'acme-oidc', 'u1002');
+    expect(profile.body).toContain('<form method="post" action="/logout">');
+    expect((await browser.fetch(`${sample.url}/profile`)).status).toBe(200);
+    const out = await browser.fetch(`${sample.url}/logout`, { method: 'POST' });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/');
+    const cleared = out.headers.getSetCookie().find((c) => c.startsWith('jit-sample.sid='));
+    expect(cleared).toMatch(
+      /^jit-sample\.sid=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax$/,
+    );
+    const home = await browser.go(`${sample.url}/`);
     expect(home.body).toContain('not signed in');
     expect((await browser.go(`${sample.url}/profile`)).status).toBe(401);
+  });
+
+  it('does not sign out on a GET: it answers 405 with the sign-out button', async () => {
+    const browser = new Browser();
+    await signIn(browser, 'acme-oidc', 'u1002');
+    const asked = await browser.fetch(`${sample.url}/logout`);
+    expect(asked.status).toBe(405);
+    expect(asked.headers.get('allow')).toBe('POST');
+    expect(asked.headers.getSetCookie()).toEqual([]);
+    expect(await asked.text()).toContain('<form method="post" action="/logout">');
+    expect((await browser.go(`${sample.url}/profile`)).status).toBe(200);
   });
 
   it('answers JSON errors to API clients', async () => {

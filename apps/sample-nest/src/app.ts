@@ -41,6 +41,11 @@ import {
   lastSignInFromAudit,
   latestAuditEvents,
   profilePage,
+  securityHeaders,
+  SESSION_COOKIE,
+  sessionCookie,
+  signOutPage,
+  trustProxyFor,
   type LastLogin,
   type PreparedSample,
   type Viewer,
@@ -182,9 +187,22 @@ class PagesController {
     res.type('html').send(adminPage({ viewer, users, audit }));
   }
 
+  @Post('logout')
+  async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await new Promise<void>((resolve, reject) => req.logout((error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      req.session.destroy((error) => (error ? reject(error) : resolve())),
+    );
+    res.clearCookie(SESSION_COOKIE, sessionCookie(this.sample.publicUrl)).redirect(303, '/');
+  }
+
   @Get('logout')
-  logout(@Req() req: Request, @Res() res: Response): void {
-    req.logout(() => req.session.destroy(() => res.redirect(303, '/')));
+  signOut(@Req() req: Request, @Res() res: Response): void {
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .type('html')
+      .send(signOutPage(viewerOf(req)));
   }
 }
 
@@ -226,14 +244,16 @@ export async function createNestSampleApp(prepared: PreparedSample): Promise<{
 }> {
   const server = express();
   server.disable('x-powered-by');
+  trustProxyFor(server, prepared.url);
+  server.use(securityHeaders(prepared.url));
   server.use('/scim/v2', prepared.scimHandler);
   server.use(
     session({
-      name: 'jit-sample.sid',
+      name: SESSION_COOKIE,
       secret: randomBytes(32).toString('base64url'),
       resave: false,
       saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: prepared.url.startsWith('https:') },
+      cookie: sessionCookie(prepared.url),
     }),
     passport.initialize(),
     passport.session(),

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sample } from '@jit-sso/sample-express';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { STYLE_HASH, type Sample } from '@jit-sso/sample-express';
 import { startNestSample } from '../src/index.js';
 import { Browser, textOf, type Page } from '@jit-sso/dev-idp/testing';
 
@@ -42,6 +42,31 @@ describe('the Nest sample', () => {
     const home = await new Browser().go(sample.url);
     expect(home.body).toContain('Sign in with SSO — Acme (OIDC)');
     expect(home.body).toContain('Sign in with SSO — Acme (SAML)');
+  });
+
+  it('answers 413 to a 2 MB form post and 400 to a bad %-encoding, logging no stack trace', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const big = await fetch(`${sample.url}/auth/saml/acme-saml/acs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `SAMLResponse=${'a'.repeat(2 * 1024 * 1024)}`,
+      });
+      expect(big.status).toBe(413);
+      const bad = await fetch(`${sample.url}/auth/oidc/%ZZ/login`);
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).not.toMatch(/\bat .+:\d+:\d+/);
+      expect(error).not.toHaveBeenCalled();
+    } finally {
+      error.mockRestore();
+    }
+  });
+
+  it('sends the Express sample’s security headers', async () => {
+    const res = await fetch(`${sample.url}/admin`);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('content-security-policy')).toContain(`style-src '${STYLE_HASH}'`);
   });
 
   it('creates through OIDC, links through SAML, and shows the profile and the admin page', async () => {
@@ -115,7 +140,13 @@ describe('the Nest sample', () => {
   it('signs out', async () => {
     const browser = new Browser();
     await signIn(browser, 'acme-oidc', 'u1002');
-    const home = await browser.go(`${sample.url}/logout`);
+    const asked = await browser.go(`${sample.url}/logout`);
+    expect(asked.status).toBe(405);
+    expect((await browser.go(`${sample.url}/profile`)).status).toBe(200);
+    const out = await browser.fetch(`${sample.url}/logout`, { method: 'POST' });
+    expect(out.status).toBe(303);
+    expect(out.headers.getSetCookie().join()).toMatch(/^jit-sample\.sid=;.*Expires=Thu, 01 Jan 1970/);
+    const home = await browser.go(new URL(out.headers.get('location')!, sample.url).href);
     expect(home.body).toContain('not signed in');
     expect((await browser.go(`${sample.url}/profile`)).status).toBe(401);
   });

@@ -3,7 +3,7 @@
 
 // The engine
 export { createProvisioner, type Provisioner, type ProvisionerOptions } from './provisioner.js';
-export type { ProvisionRequest, ProvisioningEvent } from './provisioner.js';
+export type { ProtocolDenial, ProvisionRequest, ProvisioningEvent } from './provisioner.js';
 export type {
   LoginOutcome,
   ProvisioningResult,

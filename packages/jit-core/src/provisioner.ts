@@ -40,7 +40,10 @@ export interface ProvisionRequest {
   readonly singleUse?: { readonly key: string; readonly expiresAt: Date };
 }
 
-/** Sent after each decision has been committed (or, for a denial, after it was audited). */
+/**
+ * Sent after each decision has been committed (or, for a denial, after it was audited). `denied`
+ * covers the protocol's refusals too (signature, replay, issuer), recorded through `recordDenial`.
+ */
 export type ProvisioningEvent =
   | { type: 'provisioned'; result: ProvisioningResult; audit: AuditEvent }
   | { type: 'denied'; error: JitError; audit: AuditEvent | null }
@@ -73,7 +76,21 @@ export interface Provisioner {
    * are built; none when connections come from a loader (those are checked as they load).
    */
   listConnections?(): readonly Connection[];
+  /**
+   * Records a refusal decided before `provision` (a protocol check: signature, replay, issuer, a
+   * failed OIDC callback) as `provision` records its own: audited, then sent to `onEvent` as a
+   * `denied` event. Returns the audit event, or `null` when the store could not take it.
+   */
+  recordDenial(denial: ProtocolDenial): Promise<AuditEvent | null>;
   readonly store: IdentityStore;
+}
+
+/** A refusal decided outside the engine, at the connection `connectionId`. */
+export interface ProtocolDenial {
+  readonly connectionId: string;
+  readonly error: JitError;
+  /** The subject the message named, when it could be read. */
+  readonly subject?: string | null;
 }
 
 /**
@@ -138,10 +155,27 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
       return result;
     } catch (error) {
       if (!(error instanceof JitError)) throw error;
-      const recorded = await recordDenial(store, denialEvent(error, connection, request, now()));
-      if (emit) await emit({ type: 'denied', error, audit: recorded });
+      const subject = request.profile?.subject;
+      await deny(error, denialEvent(error, connection, { ...request, subject }, now()));
       throw error;
     }
+  }
+
+  async function deny(error: JitError, event: AuditEvent): Promise<AuditEvent | null> {
+    const recorded = await recordDenial(store, event);
+    if (emit) await emit({ type: 'denied', error, audit: recorded });
+    return recorded;
+  }
+
+  async function recordProtocolDenial(denial: ProtocolDenial): Promise<AuditEvent | null> {
+    let connection: Connection | null = null;
+    try {
+      connection =
+        registry.cached(denial.connectionId) ?? (await registry.getConnection(denial.connectionId));
+    } catch {
+      // An unknown connection is audited under the "unknown" tenant.
+    }
+    return deny(denial.error, denialEvent(denial.error, connection, denial, now()));
   }
 
   return Object.freeze({
@@ -149,6 +183,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     provision,
     getConnection: registry.getConnection,
     listConnections: () => registry.listed,
+    recordDenial: recordProtocolDenial,
     admitUser: (tx: StoreTransaction, tenantId: string) => admitUser(lifecycle, tx, tenantId),
     async getActiveUser(userId: string) {
       try {
@@ -184,7 +219,7 @@ function eventEmitter(
 function denialEvent(
   error: JitError,
   connection: Connection | null,
-  request: ProvisionRequest,
+  request: { connectionId: string; tenantId?: string; subject?: unknown },
   at: Date,
 ): AuditEvent {
   return auditEvent({
@@ -193,7 +228,7 @@ function denialEvent(
     actor: 'jit',
     action: 'denied',
     connectionId: connection?.id ?? request.connectionId,
-    subject: typeof request.profile?.subject === 'string' ? request.profile.subject : null,
+    subject: typeof request.subject === 'string' ? request.subject : null,
     userId: typeof error.details['userId'] === 'string' ? error.details['userId'] : null,
     reason: error.code,
   });

@@ -1,9 +1,9 @@
 import {
   isJitError,
   JitError,
-  uuidv7,
   type AuditEvent,
   type JitErrorCode,
+  type ProtocolDenial,
   type Provisioner,
 } from '@jit-sso/core';
 
@@ -111,38 +111,15 @@ export function toProtocolError(error: unknown, protocol: 'saml' | 'oidc'): JitE
 }
 
 /**
- * Writes a denial to the audit for a refusal the engine did not see (protocol failures, replay,
- * issuer/recipient checks). Returns the event, or `null` when the store could not take it.
+ * Records a refusal the engine did not see (protocol failures, replay, issuer/recipient checks)
+ * through the provisioner, which audits it and sends it to `onEvent`. Once per error: returns the
+ * audit event, or `null` when the error was already recorded or the store could not take it.
  */
 export async function recordProtocolDenial(
   provisioner: Provisioner,
-  denial: { connectionId: string; error: JitError; subject?: string | null },
+  denial: ProtocolDenial,
 ): Promise<AuditEvent | null> {
   if (isAudited(denial.error)) return null;
   markAudited(denial.error);
-  let tenantId = 'unknown';
-  try {
-    tenantId = (await provisioner.getConnection(denial.connectionId)).tenantId;
-  } catch {
-    // An unknown connection is audited under the "unknown" tenant.
-  }
-  const at = new Date();
-  const event: AuditEvent = Object.freeze({
-    id: uuidv7(at),
-    at,
-    tenantId,
-    actor: 'jit',
-    action: 'denied',
-    connectionId: denial.connectionId,
-    subject: denial.subject ?? null,
-    userId: null,
-    reason: denial.error.code,
-    changes: Object.freeze([]),
-  });
-  try {
-    await provisioner.store.transaction((tx) => tx.appendAudit(event));
-    return event;
-  } catch {
-    return null;
-  }
+  return provisioner.recordDenial(denial);
 }

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createProvisioner, MemoryStore, type JitError, type UserRecord } from '@jit-sso/core';
+import {
+  createProvisioner,
+  MemoryStore,
+  type JitError,
+  type ProvisioningEvent,
+  type UserRecord,
+} from '@jit-sso/core';
 import type { Profile } from '@node-saml/node-saml';
 import { deflateRawSync } from 'node:zlib';
 import { bindLoginsOf, MemoryReplayCache, oidcVerify, samlVerify, type ReplayCache } from '../src/index.js';
@@ -9,10 +15,11 @@ import { bindLogin } from '../src/login-binding.js';
 const IDP = 'https://idp.test/metadata';
 const ACS = 'https://app.test/auth/saml/acme/acs';
 
-function setup() {
+function setup(onEvent?: (event: ProvisioningEvent) => void) {
   const store = new MemoryStore();
   const provisioner = createProvisioner({
     store,
+    ...(onEvent ? { onEvent } : {}),
     connections: [
       {
         id: 'acme',
@@ -130,6 +137,77 @@ describe('samlVerify', () => {
     expect(await store.listUsers({ tenantId: 'acme', limit: 10 })).toEqual([]);
     const reasons = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).map((e) => e.reason);
     expect(reasons).toEqual(['TENANT_MISMATCH', 'SAML_RECIPIENT_MISMATCH', 'TRANSIENT_SUBJECT']);
+  });
+});
+
+describe('protocol denials through onEvent', () => {
+  /** The events a listener saw, as [type, code, audited reason]. */
+  function listen() {
+    const events: ProvisioningEvent[] = [];
+    const seen = () =>
+      events.map((e) =>
+        e.type === 'denied'
+          ? [e.type, e.error.code, e.audit?.reason ?? null]
+          : [e.type, e.type === 'provisioned' ? e.result.action : e.audit.action, null],
+      );
+    return { events, seen, onEvent: (event: ProvisioningEvent) => void events.push(event) };
+  }
+
+  it('sends a SAML replay to onEvent once, with the audit event it wrote', async () => {
+    const { events, seen, onEvent } = listen();
+    const { store, provisioner } = setup(onEvent);
+    const cache = new MemoryReplayCache();
+    const verify = samlVerify<object>({ provisioner, replayCache: cache, connectionId: () => 'acme' });
+    const browser = await startedIn(cache, 'ann');
+    await run(verify, browser, profile({ nameID: 'ann' }));
+    const again = await run(verify, browser, profile({ nameID: 'ann' }));
+    expect(again.error?.code).toBe('SAML_REPLAY');
+    expect(seen()).toEqual([
+      ['provisioned', 'created', null],
+      ['denied', 'SAML_REPLAY', 'SAML_REPLAY'],
+    ]);
+    const denied = events[1] as Extract<ProvisioningEvent, { type: 'denied' }>;
+    expect(denied.error).toBe(again.error);
+    const audited = (await store.listAuditEvents({ tenantId: 'acme', limit: 10 })).filter(
+      (e) => e.action === 'denied',
+    );
+    expect(audited).toEqual([denied.audit]);
+    expect(denied.audit).toMatchObject({ tenantId: 'acme', connectionId: 'acme', subject: 'ann' });
+  });
+
+  it('sends an OIDC refusal to onEvent once, whether the protocol or the engine refused', async () => {
+    const { seen, onEvent } = listen();
+    const { provisioner } = setup(onEvent);
+    const claims = { iss: 'https://op.test', sub: 'u1', email: 'eve@acme.test', email_verified: true };
+    await run(oidcVerify<object>({ provisioner, connectionId: 'oidc' }), {}, { claims: () => undefined });
+    await run(
+      oidcVerify<object>({ provisioner, connectionId: 'oidc', tenantId: () => 'globex' }),
+      {},
+      { claims: () => claims },
+    );
+    expect(seen()).toEqual([
+      ['denied', 'OIDC_CALLBACK_INVALID', 'OIDC_CALLBACK_INVALID'],
+      ['denied', 'TENANT_MISMATCH', 'TENANT_MISMATCH'],
+    ]);
+  });
+
+  it('audits and sends a refusal at an unknown connection under the "unknown" tenant', async () => {
+    const { events, onEvent } = listen();
+    const { store, provisioner } = setup(onEvent);
+    const refused = await run(
+      oidcVerify<object>({ provisioner, connectionId: 'nope' }),
+      {},
+      {
+        claims: () => ({ iss: 'https://op.test', sub: 'u1' }),
+      },
+    );
+    expect(refused.error?.code).toBe('UNKNOWN_CONNECTION');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'denied',
+      audit: { tenantId: 'unknown', connectionId: 'nope', subject: 'u1', reason: 'UNKNOWN_CONNECTION' },
+    });
+    expect(await store.listAuditEvents({ tenantId: 'unknown', limit: 10 })).toEqual([events[0]!.audit]);
   });
 });
 

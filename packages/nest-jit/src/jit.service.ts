@@ -3,10 +3,12 @@ import {
   ConfigurationError,
   createProvisioner,
   type AuditActor,
+  type AuditEvent,
   type Connection,
   type DormantCleanupOptions,
   type DormantCleanupReport,
   type IdentityStore,
+  type ProtocolDenial,
   type ProvisionerOptions,
   type ProvisioningResult,
   type ProvisionRequest,
@@ -64,6 +66,10 @@ export class JitService implements Provisioner, SeatAdmission {
 
   getConnection(id: string): Promise<Connection> {
     return this.engine.getConnection(id);
+  }
+
+  recordDenial(denial: ProtocolDenial): Promise<AuditEvent | null> {
+    return this.engine.recordDenial(denial);
   }
 
   listConnections(): readonly Connection[] {

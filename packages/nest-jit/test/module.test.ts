@@ -10,7 +10,7 @@ import {
   type ConnectionInput,
   type ProvisioningEvent,
 } from '@jit-sso/core';
-import { MemoryReplayCache } from '@jit-sso/protocol';
+import { MemoryReplayCache, recordProtocolDenial } from '@jit-sso/protocol';
 import { JitModule, JitService, type JitModuleOptions } from '../src/index.js';
 import { annLogin, oidcConnection, options } from './fixtures.js';
 
@@ -108,6 +108,10 @@ describe('JitModule registration', () => {
     expect(jit.store).toBe(store);
     await expectFirstLoginCreates(jit);
     expect(events).toEqual(['provisioned']);
+    const refusal = new JitError('SAML_REPLAY', 'The assertion was already used.');
+    const audit = await recordProtocolDenial(jit, { connectionId: oidcConnection().id, error: refusal });
+    expect(audit?.reason).toBe('SAML_REPLAY');
+    expect(events).toEqual(['provisioned', 'denied']);
   });
 
   it('isGlobal makes JitService injectable in modules that do not import JitModule', async () => {

@@ -221,7 +221,7 @@ describe.each(SAMPLES)('the %s sample in a browser', (name, start) => {
 
   it('signs Alice out', async () => {
     await alice.goto(`${sample.url}/profile`);
-    await alice.getByRole('link', { name: 'Sign out' }).click();
+    await alice.getByRole('button', { name: 'Sign out' }).click();
     await alice.waitForURL(`${sample.url}/`);
     expect(await alice.locator('.who').textContent()).toContain('not signed in');
   });
