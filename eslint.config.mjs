@@ -11,6 +11,8 @@ export default tseslint.config(
       '**/coverage/**',
       '**/reports/**',
       '**/.nx/**',
+      // Scratch folders that other tasks (the API reports) create and remove while lint runs.
+      '**/tmp/',
       '**/*.d.ts',
     ],
   },

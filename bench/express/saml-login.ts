@@ -89,7 +89,7 @@ if (CACHE === 'redis') {
 }
 
 // Everything the app uses; the OIDC provider and the SCIM token belong to other suites.
-const used: Omit<E2eEnvironment, 'oidc' | 'scimToken' | 'close'> = {
+const used: Omit<E2eEnvironment, 'oidc' | 'scimToken' | 'close' | 'forgetReplayCache'> = {
   port,
   baseUrl,
   provisioner,
