@@ -1,4 +1,4 @@
-import { uuidv7, type DirectoryRecord } from '@jit-sso/core';
+import { auditEvent, type DirectoryRecord } from '@jit-sso/core';
 import { header, type ServiceContext } from './context.js';
 import { tooManyAttempts } from './errors.js';
 import type { ScimAuthThrottle } from './throttle.js';
@@ -46,17 +46,15 @@ async function reportThrottled(
   else logger.error(record, line);
   // An unknown token names no tenant: the event is recorded without one.
   await service.store.directoryTransaction((tx) =>
-    tx.appendAudit({
-      id: uuidv7(),
-      at: service.now(),
-      tenantId: tenantId ?? '',
-      actor: 'scim',
-      action: 'denied',
-      connectionId: null,
-      subject: request.clientAddress ?? null,
-      userId: null,
-      reason: 'SCIM_AUTH_THROTTLED',
-      changes: [],
-    }),
+    tx.appendAudit(
+      auditEvent({
+        at: service.now(),
+        tenantId: tenantId ?? '',
+        actor: 'scim',
+        action: 'denied',
+        subject: request.clientAddress ?? null,
+        reason: 'SCIM_AUTH_THROTTLED',
+      }),
+    ),
   );
 }
