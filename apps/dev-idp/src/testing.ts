@@ -21,6 +21,11 @@ export class Browser {
     return res;
   }
 
+  /** The value of the cookie `name` this browser holds for `origin`, if any. */
+  cookie(origin: string, name: string): string | undefined {
+    return this.#cookies.get(new URL(origin).origin)?.get(name);
+  }
+
   /** Follows redirects and SAML auto-post forms; returns the final page. */
   async go(url: string, init: RequestInit = {}): Promise<Page> {
     let current = url;

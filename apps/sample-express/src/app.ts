@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
-import session from 'express-session';
+import session, { type Store } from 'express-session';
 import { Passport } from 'passport';
 import { isJitError, type Connection, type Provisioner, type UserRecord } from '@jit-sso/core';
 import {
@@ -40,8 +40,10 @@ export interface SampleAppOptions {
   scim?: (req: Request, res: express.Response, next: express.NextFunction) => void;
   /** The local identity providers' origin, linked from the home page. */
   idpUrl?: string | null;
-  /** SAML replay cache; one process, so memory is enough for the sample. */
+  /** SAML replay cache (default in memory: one process only). */
   replayCache?: ReplayCache;
+  /** The session store (default express-session's memory store: one process only). */
+  sessionStore?: Store;
   sessionSecret?: string;
 }
 
@@ -99,6 +101,7 @@ export function createSampleApp(options: SampleAppOptions): Express {
     session({
       name: SESSION_COOKIE,
       secret: options.sessionSecret ?? randomBytes(32).toString('base64url'),
+      ...(options.sessionStore ? { store: options.sessionStore } : {}),
       resave: false,
       saveUninitialized: false,
       cookie: sessionCookie(publicUrl),

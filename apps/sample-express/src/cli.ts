@@ -1,10 +1,9 @@
 import { isJitError } from '@jit-sso/core';
+import { redact } from './shared-state.js';
 import type { Sample, SampleOptions } from './start.js';
 
-const redact = (url: string) => url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
-
 /**
- * `npm start`: reads `PORT`, `PUBLIC_URL`, `DATABASE_URL`, `JIT_DEMO_SCIM_TOKEN` and `JIT_SAMPLE_CONFIG`, starts a
+ * `npm start`: reads `PORT`, `PUBLIC_URL`, `DATABASE_URL`, `REDIS_URL`, `SESSION_SECRET`, `JIT_DEMO_SCIM_TOKEN` and `JIT_SAMPLE_CONFIG`, starts a
  * sample, prints where everything is, and stops it cleanly on Ctrl-C (SIGINT) or SIGTERM.
  */
 export async function runFromEnvironment(
@@ -23,6 +22,8 @@ export async function runFromEnvironment(
       port,
       ...(env['PUBLIC_URL'] ? { publicUrl: env['PUBLIC_URL'] } : {}),
       ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
+      ...(env['REDIS_URL'] ? { redisUrl: env['REDIS_URL'] } : {}),
+      ...(env['SESSION_SECRET'] ? { sessionSecret: env['SESSION_SECRET'] } : {}),
       ...(env['JIT_SAMPLE_CONFIG'] ? { configPath: env['JIT_SAMPLE_CONFIG'] } : {}),
       ...(env['JIT_DEMO_SCIM_TOKEN'] ? { scimToken: env['JIT_DEMO_SCIM_TOKEN'] } : {}),
     });
@@ -38,6 +39,9 @@ export async function runFromEnvironment(
   const lines = [
     `jit-sso sample (${name}) at ${sample.url}`,
     `  database        ${redact(sample.databaseUrl)}${sample.migrations.length ? ` (applied ${sample.migrations.length} migrations)` : ''}`,
+    ...(env['REDIS_URL']
+      ? [`  redis           ${redact(env['REDIS_URL'])} (sessions and replay cache)`]
+      : []),
     ...sample.connections.map((c) => `  sign in         ${sample.url}/auth/${c.protocol}/${c.id}/login`),
   ];
   if (sample.idp) lines.push(`  local IdPs      ${sample.idp.url}  (people admin: ${sample.idp.url}/admin)`);

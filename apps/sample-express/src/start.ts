@@ -22,7 +22,10 @@ import { defaultSamlKeys, startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
 import { readOidcSettings } from '@jit-sso/express';
 import { readSamlSettings } from '@jit-sso/express/protocol';
 import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import type { Store } from 'express-session';
+import type { ReplayCache } from '@jit-sso/express';
 import { createSampleApp } from './app.js';
+import { sharedState } from './shared-state.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type SampleConfig } from './config.js';
 
 export interface SampleOptions {
@@ -44,6 +47,13 @@ export interface SampleOptions {
    * cookies are then `Secure` and the proxy's `X-Forwarded-Proto` is trusted.
    */
   publicUrl?: string;
+  /**
+   * `redis://…`: sessions and the SAML replay cache in this Redis, so that several copies of the app
+   * (on one database) serve the same users. Default: both in this process's memory.
+   */
+  redisUrl?: string;
+  /** The session cookie's signing secret (at least 32 characters); default a random one. */
+  sessionSecret?: string;
 }
 
 export interface DemoDirectory {
@@ -144,6 +154,11 @@ export interface PreparedSample extends Sample {
   readonly store: TypeormDirectoryStore;
   /** The SCIM 2.0 Node handler of the demo directory, to mount at `/scim/v2`. */
   readonly scimHandler: ScimNodeHandler;
+  /** The session store (`null`: express-session's memory store), shared through Redis with `redisUrl`. */
+  readonly sessionStore: Store | null;
+  /** The SAML replay cache, shared through Redis with `redisUrl`. */
+  readonly replayCache: ReplayCache;
+  readonly sessionSecret: string;
   /** Serves `handler` on `server` from now on, instead of the 503 answered while starting. */
   attach(handler: (req: IncomingMessage, res: ServerResponse) => void): void;
 }
@@ -178,6 +193,12 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
   try {
     const port = await listen(server, options.port ?? 0, host);
     const url = options.publicUrl ? publicOrigin(options.publicUrl) : `http://localhost:${port}`;
+
+    const shared = await sharedState({
+      ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+      ...(options.sessionSecret !== undefined ? { sessionSecret: options.sessionSecret } : {}),
+    });
+    cleanups.push(() => shared.close());
 
     let idp: DevIdp | null = null;
     let loaded: Awaited<ReturnType<typeof loadConfig>>;
@@ -222,6 +243,9 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
       provisioner,
       scim,
       scimHandler,
+      sessionStore: shared.sessionStore,
+      replayCache: shared.replayCache,
+      sessionSecret: shared.sessionSecret,
       attach(handler) {
         server.off('request', starting);
         server.on('request', handler);
@@ -244,6 +268,9 @@ export async function startSample(options: SampleOptions = {}): Promise<Sample> 
       publicUrl: prepared.url,
       idpUrl: prepared.idp?.url ?? null,
       scim: prepared.scimHandler,
+      replayCache: prepared.replayCache,
+      sessionSecret: prepared.sessionSecret,
+      ...(prepared.sessionStore ? { sessionStore: prepared.sessionStore } : {}),
     });
     prepared.attach(app);
     return prepared;

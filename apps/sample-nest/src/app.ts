@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import {
   Catch,
   Controller,
@@ -22,7 +21,6 @@ import express, { type Request, type Response } from 'express';
 import session from 'express-session';
 import passport from 'passport';
 import { isJitError, type Connection, type UserRecord } from '@jit-sso/core';
-import { MemoryReplayCache } from '@jit-sso/express';
 import {
   JitModule,
   JitSamlStrategy,
@@ -216,7 +214,7 @@ class SampleModule {
           store: prepared.store,
           tenants: prepared.config.tenants,
           connections: prepared.config.connections,
-          replayCache: new MemoryReplayCache(),
+          replayCache: prepared.replayCache,
         }),
       ],
       controllers: [AuthController, PagesController],
@@ -250,7 +248,8 @@ export async function createNestSampleApp(prepared: PreparedSample): Promise<{
   server.use(
     session({
       name: SESSION_COOKIE,
-      secret: randomBytes(32).toString('base64url'),
+      secret: prepared.sessionSecret,
+      ...(prepared.sessionStore ? { store: prepared.sessionStore } : {}),
       resave: false,
       saveUninitialized: false,
       cookie: sessionCookie(prepared.url),
