@@ -1,4 +1,7 @@
 // Test helpers for apps signing in through the dev IdP: exported as `@jit-sso/dev-idp/testing`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+
 /** A browser stand-in for HTTP tests: cookies per origin, redirects and auto-submitting forms followed. */
 export class Browser {
   readonly #cookies = new Map<string, Map<string, string>>();
@@ -97,4 +100,83 @@ export function textOf(body: string, id: string): string {
         .replace(/\s+/g, ' ')
         .trim()
     : '';
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+  });
+}
+
+/** A process a test started. */
+export interface Child {
+  readonly process: ChildProcess;
+  /** What `ready` matched in its output. */
+  readonly match: RegExpExecArray;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM, resolved once it exited. */
+  stop(): Promise<void>;
+}
+
+/** Starts `command` and resolves once its output matches `ready`; rejects if it exits or times out first. */
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; ready: RegExp; timeoutMs?: number },
+): Promise<Child> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${command} did not start within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = options.ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ process: child, match, output: () => output, stop });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited (${code ?? signal}) before it was ready:\n${output}`));
+    });
+  });
+}
+
+/** A private `redis-server` on a free port, without persistence: a test may flush or stop it. */
+export async function startRedisServer(): Promise<Child & { url: string }> {
+  const port = await freePort();
+  const child = await startProcess(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { ready: /Ready to accept connections/ },
+  );
+  return { ...child, url: `redis://127.0.0.1:${port}` };
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser } from '@jit-sso/dev-idp/testing';
+import { Browser, startProcess, startRedisServer, type Child } from '@jit-sso/dev-idp/testing';
 import { SESSION_COOKIE, startSample } from '../src/index.js';
-import { startRedisServer, startSampleProcess, type Child } from './processes.js';
 
 // The server of the development machine and CI; override with JIT_TEST_POSTGRES_URL.
 const POSTGRES_SERVER = process.env['JIT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432';
@@ -18,6 +19,22 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await client.end();
   }
+}
+
+const require = createRequire(import.meta.url);
+
+/** `npm start` as its own process, on a free port, with `env` added to this one's. */
+async function startSampleProcess(env: Record<string, string>): Promise<Child & { url: string }> {
+  const child = await startProcess(
+    process.execPath,
+    [require.resolve('tsx/cli'), '--conditions=source', 'src/main.ts'],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, PORT: '0', ...env },
+      ready: /at (https?:\/\/\S+)\n[\s\S]*Press Ctrl-C/,
+    },
+  );
+  return { ...child, url: child.match[1]! };
 }
 
 let redis: Child & { url: string };
