@@ -201,13 +201,13 @@ describe.each(DATABASES.map(([name], index) => [name, index] as const))(
         for (const answer of await race(SHARED, fields)) expectRefused(answer, 'SAML_REPLAY');
       }
       expect(await replayDenials(SHARED, since)).toHaveLength(2 * ROUNDS);
-    });
+    }, 60_000);
 
     it(`accepts one of two copies, ${ROUNDS} times, when each process has its own replay cache (the database decides)`, async () => {
       for (let round = 0; round < ROUNDS; round++) {
         const { person, fields } = unsolicited(OWN);
         await expectOneAccepted(OWN, fields, person.email);
       }
-    });
+    }, 60_000);
   },
 );
