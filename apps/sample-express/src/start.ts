@@ -52,7 +52,10 @@ export interface SampleOptions {
    * (on one database) serve the same users. Default: both in this process's memory.
    */
   redisUrl?: string;
-  /** The session cookie's signing secret (at least 32 characters); default a random one. */
+  /**
+   * The session cookie's signing secret (at least 32 characters). Default: a random one; with
+   * `redisUrl`, one random secret the first copy keeps in Redis for the others.
+   */
   sessionSecret?: string;
 }
 
