@@ -3,7 +3,14 @@ import { STATUS_CODES } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import session, { type Store } from 'express-session';
 import { Passport } from 'passport';
-import { isJitError, type Connection, type Provisioner, type UserRecord } from '@jit-sso/core';
+import {
+  consoleLogger,
+  isJitError,
+  logServerError,
+  type Connection,
+  type Provisioner,
+  type UserRecord,
+} from '@jit-sso/core';
 import {
   createOidcStrategies,
   createSamlStrategy,
@@ -221,6 +228,14 @@ export function createSampleApp(options: SampleAppOptions): Express {
     if (res.headersSent) return next(error);
     if (isJitError(error)) {
       if (req.accepts(['html', 'json']) === 'json') return json(error, req, res, next);
+      // A dependency failed (the database, Redis): the page says so, the log says why.
+      if (error.httpStatus >= 500) {
+        logServerError(consoleLogger, error, {
+          method: req.method,
+          path: req.path,
+          status: error.httpStatus,
+        });
+      }
       const { code, message, hint } = error.toJSON();
       res
         .status(error.httpStatus)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Store } from 'express-session';
+import type { SessionData, Store } from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
@@ -29,6 +29,36 @@ function chosenSecret(secret: string | undefined): string | undefined {
     );
   }
   return secret || undefined;
+}
+
+// connect-redis's own callback type: `data` is a session, a count or a list, by method.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type SessionCallback = (error?: unknown, data?: any) => unknown;
+
+/**
+ * connect-redis, whose failures are `STORE_FAILURE` (503, logged with the cause) instead of an
+ * unexplained 500: the store answers express-session through these four.
+ */
+class SessionStore extends RedisStore {
+  private static failClosed(cb?: SessionCallback): SessionCallback | undefined {
+    return (
+      cb &&
+      ((error, data) =>
+        cb(error ? new StoreError('The session store (Redis) did not answer.', error) : error, data))
+    );
+  }
+  override get(sid: string, cb?: SessionCallback) {
+    return super.get(sid, SessionStore.failClosed(cb));
+  }
+  override set(sid: string, session: SessionData, cb?: SessionCallback) {
+    return super.set(sid, session, SessionStore.failClosed(cb));
+  }
+  override touch(sid: string, session: SessionData, cb?: SessionCallback) {
+    return super.touch(sid, session, SessionStore.failClosed(cb));
+  }
+  override destroy(sid: string, cb?: SessionCallback) {
+    return super.destroy(sid, SessionStore.failClosed(cb));
+  }
 }
 
 /** One warning per outage, not one per reconnection attempt. */
@@ -111,7 +141,7 @@ export async function sharedState(options: {
       if (!sessionSecret) throw new Error(`${SECRET_KEY} vanished from Redis.`);
     }
     return {
-      sessionStore: new RedisStore({ client: sessions, prefix: SESSION_PREFIX }),
+      sessionStore: new SessionStore({ client: sessions, prefix: SESSION_PREFIX }),
       replayCache: new RedisReplayCache(replay),
       sessionSecret,
       close,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Browser, startProcess, startRedisServer, type Child } from '@jit-sso/dev-idp/testing';
 import { SESSION_COOKIE, startSample } from '../src/index.js';
 
@@ -132,5 +132,33 @@ describe('REDIS_URL and SESSION_SECRET', () => {
       message: 'Redis at REDIS_URL (redis://:***@127.0.0.1:1) did not answer.',
     });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('answers 503 STORE_FAILURE at once while Redis is down, and logs why', async () => {
+    const own = await startRedisServer();
+    const sample = await startSample({ port: 0, databaseUrl: `sqlite::memory:`, redisUrl: own.url });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const browser = new Browser();
+      await browser.pick(await browser.go(`${sample.url}/auth/saml/acme-saml/login`), 'u1001');
+      const sid = browser.cookie(sample.url, SESSION_COOKIE)!;
+      expect((await profile(sample.url, sid)).status).toBe(200);
+
+      await own.stop();
+      const started = Date.now();
+      const down = await profile(sample.url, sid);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(down.status).toBe(503);
+      expect(await down.text()).toContain('STORE_FAILURE');
+      expect(error.mock.calls.flat().join('\n')).toMatch(
+        /GET \/profile answered 503 STORE_FAILURE: .*session store \(Redis\) did not answer/,
+      );
+    } finally {
+      error.mockRestore();
+      warn.mockRestore();
+      await sample.close();
+      await own.stop();
+    }
   });
 });
