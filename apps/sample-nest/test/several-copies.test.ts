@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SESSION_COOKIE } from '@jit-sso/sample-express';
 import { Browser, startProcess, startRedisServer, type Child } from '@jit-sso/dev-idp/testing';
+import { startNestSample } from '../src/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -67,5 +68,34 @@ describe('two copies of the Nest sample on one database and REDIS_URL', () => {
     });
     expect(signOut.status).toBe(303);
     expect((await profile(first.url, sid)).status).toBe(401);
+  });
+
+  it('answers 503 STORE_FAILURE at once while Redis is down, and logs why', async () => {
+    const own = await startRedisServer();
+    // One Nest sample in this process: @nestjs/passport keeps its serializer on passport's global instance.
+    const sample = await startNestSample({ port: 0, databaseUrl: 'sqlite::memory:', redisUrl: own.url });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const browser = new Browser();
+      await browser.pick(await browser.go(`${sample.url}/auth/saml/acme-saml/login`), 'u1001');
+      const sid = browser.cookie(sample.url, SESSION_COOKIE)!;
+      expect((await profile(sample.url, sid)).status).toBe(200);
+
+      await own.stop();
+      const started = Date.now();
+      const down = await profile(sample.url, sid);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(down.status).toBe(503);
+      expect(await down.text()).toContain('STORE_FAILURE');
+      expect(error.mock.calls.flat().join('\n')).toMatch(
+        /GET \/profile answered 503 STORE_FAILURE: .*session store \(Redis\) did not answer/,
+      );
+    } finally {
+      error.mockRestore();
+      warn.mockRestore();
+      await sample.close();
+      await own.stop();
+    }
   });
 });
