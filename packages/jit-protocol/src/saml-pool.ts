@@ -93,12 +93,18 @@ export class SamlValidationPool {
   private readonly worker: { filename: string; execArgv: string[] };
   private pool: Piscina | null = null;
   private closed = false;
+  private validations = 0;
 
   constructor(options: SamlValidationPoolOptions = {}) {
     this.threads = positiveInteger(options.threads, Math.max(1, availableParallelism() - 1), 'threads');
     this.maxQueue = positiveInteger(options.maxQueue, 256, 'maxQueue');
     this.retryAfterSeconds = positiveInteger(options.retryAfterSeconds, 2, 'retryAfterSeconds');
     this.worker = findSamlWorker();
+  }
+
+  /** Responses a worker has validated (or refused) so far. */
+  get completed(): number {
+    return this.validations;
   }
 
   /** Responses waiting for a free thread. */
@@ -173,6 +179,7 @@ export class SamlValidationPool {
     let result: ValidationResult;
     try {
       result = (await pool.run(task, { transferList: [channel.port2] })) as ValidationResult;
+      this.validations++;
     } catch (error) {
       if (error instanceof Error && /queue is at limit/i.test(error.message)) throw this.busy();
       throw error;
