@@ -78,6 +78,20 @@ describe('benchmark smoke runs', () => {
     expect(run.stdout).toMatch(new RegExp(`validatePostResponseAsync alone: mean ${number} ms`));
   });
 
+  it('express: in-process SAML validation against a worker pool, with /healthz probed under load', async () => {
+    const run = await bench('bench/express/saml-pool.ts', [
+      ...['--rounds=1', '--logins=6', '--concurrency=3', '--threads=1,2'],
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    for (const mode of ['in-process', 'pool, 1 thread', 'pool, 2 threads']) {
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `\\| ${mode} \\| ${number} \\| ${number} \\| ${number}x \\| ${number} \\| ${number} \\| \\d+ \\| ${number} \\|`,
+        ),
+      );
+    }
+  });
+
   it('adapters: Express, NestJS and Koa on the same login and request', async () => {
     const run = await bench('bench/adapters/compare.ts', ['--logins=5', '--requests=20', '--cache=memory'], {
       TSX_TSCONFIG_PATH: 'bench/adapters/tsconfig.json',
