@@ -182,7 +182,9 @@ export class SamlValidationPool {
       this.validations++;
     } catch (error) {
       if (error instanceof Error && /queue is at limit/i.test(error.message)) throw this.busy();
-      throw error;
+      // The worker did not run the task (it could not load, or it died): a server failure (500,
+      // logged with its cause), not a refusal of the response.
+      throw new ConfigurationError('The SAML validation worker failed; see the cause.', { cause: error });
     } finally {
       channel.port1.close();
     }

@@ -138,6 +138,19 @@ describe('SamlValidationPool', () => {
     }
   });
 
+  it('fails with INVALID_CONFIGURATION (500), not a refusal, when the worker stops under a validation', async () => {
+    const stopping = new SamlValidationPool({ threads: 1 });
+    await stopping.warm();
+    const config = samlOptionsFor(connection, new MemoryReplayCache());
+    const pending = stopping
+      .validatePostResponse(config, { SAMLResponse: response() })
+      .catch((e: unknown) => e);
+    await stopping.destroy();
+    const error = await pending;
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).httpStatus).toBe(500);
+  });
+
   it('says which file is missing when the worker cannot be found, and refuses work once closed', async () => {
     expect(() => findSamlWorker(tmpdir())).toThrow(ConfigurationError);
     expect(() => findSamlWorker(tmpdir())).toThrow(/saml-worker\.js/);
