@@ -120,6 +120,9 @@ export class SamlValidationPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       maxQueue: this.maxQueue,
+      // A validation waits for the main thread's answers to its cache look-ups; meanwhile the
+      // thread validates another response instead of idling.
+      concurrentTasksPerWorker: 4,
       idleTimeout: Infinity,
       execArgv: [...process.execArgv, ...this.worker.execArgv],
     });
