@@ -18,6 +18,7 @@ import type {
   ValidationTask,
 } from './saml-worker.js';
 
+/** How many threads validate SAML responses, and how many responses may wait for one. */
 export interface SamlValidationPoolOptions {
   /** Worker threads validating SAML responses (default: the machine's cores − 1, at least 1). */
   threads?: number;
@@ -32,7 +33,9 @@ export interface SamlValidationPoolOptions {
 
 /** What node-saml's `validatePostResponseAsync` resolves to, with the checks already made. */
 export interface PooledValidation {
+  /** The verified login, its functions (`getAssertionXml`...) rebuilt on this thread; null for a logout or NoPassive answer. */
   profile: Profile | null;
+  /** True for a logout response. */
   loggedOut: boolean;
 }
 
@@ -87,7 +90,9 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
  * when the app shuts down (`close()`), or worker threads keep the process alive.
  */
 export class SamlValidationPool {
+  /** Worker threads validating responses. */
   readonly threads: number;
+  /** Responses that may wait for a thread before logins are refused with `SERVER_BUSY`. */
   readonly maxQueue: number;
   private readonly retryAfterSeconds: number;
   private readonly worker: { filename: string; execArgv: string[] };
