@@ -43,6 +43,10 @@ await migrate(dataSource);
 const store = new TypeormDirectoryStore(dataSource);
 
 const server = createServer();
+// The client keeps its connections between rounds (while it signs the next responses): the server
+// must not close them as idle meanwhile, or a reused one fails with ECONNRESET.
+server.keepAliveTimeout = 10 * 60_000;
+server.headersTimeout = 10 * 60_000 + 1000;
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as { port: number }).port;
 const baseUrl = `http://127.0.0.1:${port}`;
