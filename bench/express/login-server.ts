@@ -10,6 +10,7 @@
  * when the parent sends `close`.
  */
 import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,16 @@ server.on('request', app);
 
 process.send?.({ port });
 process.on('message', (message) => {
+  // CPU time of the whole process (every thread) and the main thread's busy time, for the client to
+  // take per login: figures that do not depend on how many other processes share the cores.
+  if (message === 'stats') {
+    const { user, system } = process.cpuUsage();
+    process.send?.({
+      cpuMs: (user + system) / 1000,
+      mainActiveMs: performance.eventLoopUtilization().active,
+    });
+    return;
+  }
   if (message !== 'close') return;
   void (async () => {
     server.closeAllConnections();

@@ -35,6 +35,9 @@ interface Mode {
   rates: number[];
   healthz: number[];
   loads: number[];
+  /** Per login: CPU of the server process (all threads), and busy time of its main thread. */
+  cpuMs: number[];
+  mainMs: number[];
 }
 
 const idp = new TestSamlIdp();
@@ -64,7 +67,16 @@ async function start(threads: number): Promise<Mode> {
     rates: [],
     healthz: [],
     loads: [],
+    cpuMs: [],
+    mainMs: [],
   };
+}
+
+function stats(mode: Mode): Promise<{ cpuMs: number; mainActiveMs: number }> {
+  return new Promise((resolve) => {
+    mode.child.once('message', (m) => resolve(m as { cpuMs: number; mainActiveMs: number }));
+    mode.child.send('stats');
+  });
 }
 
 interface Prepared {
@@ -156,7 +168,11 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const mode of order) {
     const logins = await batch(mode, LOGINS);
     const before = loadavg()[0]!;
+    const used = await stats(mode);
     const { rate, healthz } = await load(mode, logins);
+    const after = await stats(mode);
+    mode.cpuMs.push((after.cpuMs - used.cpuMs) / logins.length);
+    mode.mainMs.push((after.mainActiveMs - used.mainActiveMs) / logins.length);
     mode.rates.push(rate);
     mode.healthz.push(...healthz);
     mode.loads.push((before + loadavg()[0]!) / 2);
@@ -168,13 +184,13 @@ console.log(
   `SAML logins through @jit-sso/express, in-process validation against a SamlValidationPool; ${ROUNDS} rounds of ${LOGINS} logins per mode, ${CONCURRENCY} in flight, ${CACHE} replay cache, Node ${process.version}, ${availableParallelism()} cores`,
 );
 console.log(
-  '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average |',
+  '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average | CPU ms per login (all threads) | main thread busy ms per login |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const mode of modes) {
   const rate = median(mode.rates);
   console.log(
-    `| ${mode.name} | ${rate.toFixed(1)} | ${mode.rates.map((r) => r.toFixed(1)).join(', ')} | ${(rate / base).toFixed(2)}x | ${percentile(mode.healthz, 0.5).toFixed(2)} | ${percentile(mode.healthz, 0.99).toFixed(2)} | ${mode.healthz.length} | ${mode.loads.map((l) => l.toFixed(1)).join(', ')} |`,
+    `| ${mode.name} | ${rate.toFixed(1)} | ${mode.rates.map((r) => r.toFixed(1)).join(', ')} | ${(rate / base).toFixed(2)}x | ${percentile(mode.healthz, 0.5).toFixed(2)} | ${percentile(mode.healthz, 0.99).toFixed(2)} | ${mode.healthz.length} | ${mode.loads.map((l) => l.toFixed(1)).join(', ')} | ${median(mode.cpuMs).toFixed(2)} | ${median(mode.mainMs).toFixed(2)} |`,
   );
 }
 

@@ -95,7 +95,7 @@ describe('benchmark smoke runs', () => {
     for (const mode of ['in-process', 'pool, 1 thread', 'pool, 2 threads']) {
       expect(run.stdout).toMatch(
         new RegExp(
-          `\\| ${mode} \\| ${number} \\| ${number} \\| ${number}x \\| ${number} \\| ${number} \\| \\d+ \\| ${number} \\|`,
+          `\\| ${mode} \\| ${number} \\| ${number} \\| ${number}x \\| ${number} \\| ${number} \\| \\d+ \\| ${number} \\| ${number} \\| ${number} \\|`,
         ),
       );
     }
