@@ -67,6 +67,7 @@ async function environment(): Promise<E2eEnvironment> {
   const provisioner = createProvisioner({ store, connections: [connection] });
   // Everything the apps use; the OIDC provider and the SCIM token belong to other suites.
   const used: Omit<E2eEnvironment, 'oidc' | 'scimToken' | 'close' | 'forgetReplayCache'> = {
+    samlValidationPool: undefined,
     port,
     baseUrl,
     provisioner,

@@ -1,12 +1,14 @@
 /**
  * A whole SAML login through the Express adapter (POST of a signed response to the ACS, until the
- * answer that sets the session cookie), and the JIT step (`provisioner.provision`) inside it, on
- * SQLite through @jit-sso/typeorm. The figure is the JIT step's share of the login's time.
+ * answer that sets the session cookie), a whole OIDC login (the callback, token exchange included),
+ * and the JIT step (`provisioner.provision`) inside each, on SQLite through @jit-sso/typeorm. The
+ * figure is the JIT step's share of the login's time, with SAML responses validated in-process and
+ * in a `SamlValidationPool`, in the same run.
  *
- *   node --conditions=source --import tsx bench/express/saml-login.ts [--logins=300] [--cache=redis|memory]
+ *   node --conditions=source --import tsx bench/express/saml-login.ts [--logins=300] [--cache=redis|memory] [--validation=in-process,pool]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -19,10 +21,13 @@ import {
   samlOptionsFor,
   type ReplayCache,
 } from '@jit-sso/express/protocol';
+import { SamlValidationPool } from '@jit-sso/express';
 import { SAML } from '@node-saml/node-saml';
 import { buildExpressApp } from '../../test/e2e/src/apps/express.js';
 import { IDP_KEY, SP_KEY, TestSamlIdp, type SamlIdpUser } from '../../test/e2e/src/saml-idp.js';
 import { freePort } from '../../test/e2e/src/ports.js';
+import { TestOidcProvider } from '../../test/e2e/src/oidc-idp.js';
+import { Browser, readForm } from '../../test/e2e/src/browser.js';
 import type { E2eEnvironment } from '../../test/e2e/src/environment.js';
 
 const arg = (name: string, fallback: string) =>
@@ -30,6 +35,7 @@ const arg = (name: string, fallback: string) =>
 const LOGINS = Number(arg('logins', '300'));
 const WARMUP = 30;
 const CACHE = arg('cache', 'redis');
+const MODES = arg('validation', 'in-process,pool').split(',') as ('in-process' | 'pool')[];
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-bench-'));
 const dataSource = await createJitDataSource(`sqlite:${join(dir, 'jit.sqlite')}`);
@@ -41,6 +47,31 @@ await idp.start();
 const port = await freePort();
 const baseUrl = `http://127.0.0.1:${port}`;
 const id = 'acme-saml';
+const oidcId = 'acme-oidc';
+const oidc = new TestOidcProvider();
+await oidc.start([
+  {
+    client_id: oidcId,
+    client_secret: 'bench-client-secret-0123456789abcdef',
+    redirect_uris: [`${baseUrl}/auth/oidc/${oidcId}/callback`],
+  },
+]);
+const oidcConnection: ConnectionInput = {
+  id: oidcId,
+  tenantId: 'acme',
+  protocol: 'oidc',
+  issuer: oidc.issuer,
+  jit: { verifiedDomains: ['acme.test'], defaultRoles: ['member'] },
+  protocolOptions: {
+    oidc: {
+      clientId: oidcId,
+      clientSecret: 'bench-client-secret-0123456789abcdef',
+      redirectUri: `${baseUrl}/auth/oidc/${oidcId}/callback`,
+      scope: 'openid email profile groups',
+      allowInsecureRequests: true,
+    },
+  },
+};
 const connection: ConnectionInput = {
   id,
   tenantId: 'acme',
@@ -63,7 +94,7 @@ const connection: ConnectionInput = {
     },
   },
 };
-const engine = createProvisioner({ store, connections: [connection] });
+const engine = createProvisioner({ store, connections: [connection, oidcConnection] });
 
 // The JIT step, timed where the adapter calls it.
 const jitTimes: number[] = [];
@@ -88,20 +119,19 @@ if (CACHE === 'redis') {
   replayCache = new MemoryReplayCache();
 }
 
-// Everything the app uses; the OIDC provider and the SCIM token belong to other suites.
-const used: Omit<E2eEnvironment, 'oidc' | 'scimToken' | 'close' | 'forgetReplayCache'> = {
+// Everything the app uses; the SCIM token and the replay cache's reset belong to other suites.
+const used: Omit<E2eEnvironment, 'scimToken' | 'close' | 'forgetReplayCache' | 'samlValidationPool'> = {
   port,
   baseUrl,
   provisioner,
   store,
-  connections: [connection],
+  connections: [connection, oidcConnection],
   replayCache,
   sessionSecret: randomBytes(32).toString('hex'),
   scim: createScimService({ store, provisioner: engine, baseUrl: `${baseUrl}/scim/v2` }),
   saml: idp,
+  oidc,
 };
-const env = used as E2eEnvironment;
-const app = await buildExpressApp(env);
 
 function user(n: string): SamlIdpUser {
   return {
@@ -143,6 +173,40 @@ async function login(person: SamlIdpUser): Promise<number> {
   return elapsed;
 }
 
+/** One OIDC login; returns the callback's time in ms (the authorization request and the IdP's forms are not timed). */
+async function oidcLogin(subject: string): Promise<number> {
+  oidc.accounts.set(subject, {
+    email: `${subject}@acme.test`,
+    email_verified: true,
+    given_name: 'Bench',
+    family_name: subject,
+    groups: ['engineering'],
+  });
+  const browser = new Browser();
+  const start = await browser.get(`${baseUrl}/auth/oidc/${oidcId}/login`);
+  let page = start.location!;
+  let current = await browser.get(page);
+  for (let step = 0; step < 20; step++) {
+    if (current.status >= 300 && current.status < 400 && current.location) {
+      if (current.location.startsWith(baseUrl)) {
+        const t0 = performance.now();
+        const answer = await browser.get(current.location);
+        const elapsed = performance.now() - t0;
+        if (answer.status !== 303) throw new Error(`OIDC login failed: ${answer.status} ${answer.body}`);
+        return elapsed;
+      }
+      page = current.location;
+      current = await browser.get(page);
+      continue;
+    }
+    const form = readForm(current.body);
+    const fields =
+      form.fields['prompt'] === 'login' ? { ...form.fields, login: subject, password: 'test' } : form.fields;
+    current = await browser.post(new URL(form.action, page).href, fields);
+  }
+  throw new Error('the OIDC login did not come back to the app');
+}
+
 interface Stats {
   mean: number;
   median: number;
@@ -161,11 +225,11 @@ function stats(samples: number[]): Stats {
   };
 }
 
-async function scenario(name: string, personFor: (i: number) => SamlIdpUser) {
-  for (let i = 0; i < WARMUP; i++) await login(personFor(-1 - i));
+async function scenario(name: string, once: (i: number) => Promise<number>) {
+  for (let i = 0; i < WARMUP; i++) await once(-1 - i);
   jitTimes.length = 0;
   const logins: number[] = [];
-  for (let i = 0; i < LOGINS; i++) logins.push(await login(personFor(i)));
+  for (let i = 0; i < LOGINS; i++) logins.push(await once(i));
   const l = stats(logins);
   const j = stats(jitTimes);
   return { name, login: l, jit: j, share: j.total / l.total };
@@ -197,29 +261,46 @@ async function validationOnly(): Promise<Stats> {
 }
 
 const tag = randomBytes(3).toString('hex');
-const results = [
-  await scenario('first login (created)', (i) => user(`${tag}-new-${i}`)),
-  await scenario('returning login (unchanged)', () => user(`${tag}-returning`)),
-];
-const validation = await validationOnly();
-
 const ms = (v: number) => v.toFixed(2).padStart(7);
 console.log(
-  `SAML login through @jit-sso/express, TypeormStore on SQLite (WAL file), ${CACHE} replay cache, ${LOGINS} logins each, Node ${process.version}`,
+  `Logins through @jit-sso/express, TypeormStore on SQLite (WAL file), ${CACHE} replay cache, ${LOGINS} logins each, Node ${process.version}`,
 );
 console.log(
-  'scenario                       | login mean / median / p95 (ms) | JIT mean / median / p95 (ms) | JIT share (sum) | JIT share (medians)',
+  'validation | scenario                       | login mean / median / p95 (ms) | JIT mean / median / p95 (ms) | JIT share (sum) | JIT share (medians) | load average',
 );
-for (const r of results) {
-  console.log(
-    `${r.name.padEnd(30)} | ${ms(r.login.mean)} ${ms(r.login.median)} ${ms(r.login.p95)}     | ${ms(r.jit.mean)} ${ms(r.jit.median)} ${ms(r.jit.p95)}   | ${(r.share * 100).toFixed(1).padStart(6)}%         | ${((r.jit.median / r.login.median) * 100).toFixed(1)}%`,
-  );
+for (const mode of MODES) {
+  const samlValidationPool = mode === 'pool' ? new SamlValidationPool() : undefined;
+  await samlValidationPool?.warm();
+  const app = await buildExpressApp({ ...used, samlValidationPool } as E2eEnvironment);
+  const saml = (person: (i: number) => SamlIdpUser) => (i: number) => login(person(i));
+  const results = [
+    await scenario(
+      'SAML first login (created)',
+      saml((i) => user(`${tag}-${mode}-new-${i}`)),
+    ),
+    await scenario(
+      'SAML returning (unchanged)',
+      saml(() => user(`${tag}-${mode}-returning`)),
+    ),
+    await scenario('OIDC first login (created)', (i) => oidcLogin(`oidc-${tag}-${mode}-new-${i}`)),
+    await scenario('OIDC returning (unchanged)', () => oidcLogin(`oidc-${tag}-${mode}-returning`)),
+  ];
+  for (const r of results) {
+    console.log(
+      `${mode.padEnd(10)} | ${r.name.padEnd(30)} | ${ms(r.login.mean)} ${ms(r.login.median)} ${ms(r.login.p95)}     | ${ms(r.jit.mean)} ${ms(r.jit.median)} ${ms(r.jit.p95)}   | ${(r.share * 100).toFixed(1).padStart(6)}%         | ${((r.jit.median / r.login.median) * 100).toFixed(1).padStart(6)}%             | ${loadavg()[0]!.toFixed(1)}`,
+    );
+  }
+  await app.close();
+  await samlValidationPool?.close();
+  // The next mode's app listens on the same port: let the client see the old connections close.
+  await new Promise((resolve) => setTimeout(resolve, 500));
 }
+const validation = await validationOnly();
 console.log(
   `node-saml validatePostResponseAsync alone: mean ${validation.mean.toFixed(2)} ms, median ${validation.median.toFixed(2)} ms, p95 ${validation.p95.toFixed(2)} ms`,
 );
 
-await app.close();
+await oidc.close();
 await idp.close();
 redis?.disconnect();
 await dataSource.destroy();

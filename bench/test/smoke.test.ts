@@ -67,15 +67,38 @@ describe('benchmark smoke runs', () => {
     expect(run.stdout).toMatch(new RegExp(`\\| PostgreSQL \\| first \\| 32 \\| store \\| \\d+ \\|`));
   });
 
-  it('express: the JIT step within a whole SAML login', async () => {
+  it('express: the JIT step within a whole SAML and OIDC login, SAML validated in-process and in a pool', async () => {
     const run = await bench('bench/express/saml-login.ts', ['--logins=5', '--cache=memory']);
     expect(run.code, run.stderr).toBe(0);
-    for (const scenario of [String.raw`first login \(created\)`, String.raw`returning login \(unchanged\)`]) {
-      expect(run.stdout).toMatch(
-        new RegExp(`${scenario}\\s+\\|(\\s+${number}){3}\\s+\\|(\\s+${number}){3}\\s+\\|\\s+${number}%`),
-      );
+    for (const mode of ['in-process', 'pool      ']) {
+      for (const scenario of [
+        String.raw`SAML first login \(created\)`,
+        String.raw`SAML returning \(unchanged\)`,
+        String.raw`OIDC first login \(created\)`,
+        String.raw`OIDC returning \(unchanged\)`,
+      ]) {
+        expect(run.stdout).toMatch(
+          new RegExp(
+            `${mode} \\| ${scenario}\\s+\\|(\\s+${number}){3}\\s+\\|(\\s+${number}){3}\\s+\\|\\s+${number}%`,
+          ),
+        );
+      }
     }
     expect(run.stdout).toMatch(new RegExp(`validatePostResponseAsync alone: mean ${number} ms`));
+  });
+
+  it('express: in-process SAML validation against a worker pool, with /healthz probed under load', async () => {
+    const run = await bench('bench/express/saml-pool.ts', [
+      ...['--rounds=1', '--logins=6', '--concurrency=3', '--threads=1,2'],
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    for (const mode of ['in-process', 'pool, 1 thread', 'pool, 2 threads']) {
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `\\| ${mode} \\| ${number} \\| ${number} \\| ${number}x \\| ${number} \\| ${number} \\| \\d+ \\| ${number} \\| ${number} \\| ${number} \\|`,
+        ),
+      );
+    }
   });
 
   it('adapters: Express, NestJS and Koa on the same login and request', async () => {

@@ -19,7 +19,9 @@ export {
   PostgresReplayCache,
   RedisReplayCache,
   recordProtocolDenial,
+  SamlValidationPool,
   type ReplayCache,
+  type SamlValidationPoolOptions,
 } from '@jit-sso/protocol';
 export { scimRouter } from './scim.js';
 export type { JitUser } from './user.js';

@@ -23,6 +23,7 @@ export type JitErrorCode =
   | 'NO_ROLE_GRANTED'
   | 'REJECTED_BY_RESOLVER'
   | 'STORE_FAILURE'
+  | 'SERVER_BUSY'
   // Protocol checks made by the adapters on top of node-saml and openid-client.
   | 'SAML_RESPONSE_INVALID'
   | 'SAML_ISSUER_MISMATCH'
@@ -65,6 +66,7 @@ const STATUS: Readonly<Record<JitErrorCode, number>> = {
   NO_ROLE_GRANTED: 403,
   REJECTED_BY_RESOLVER: 403,
   STORE_FAILURE: 503,
+  SERVER_BUSY: 503,
   SAML_RESPONSE_INVALID: 401,
   SAML_ISSUER_MISMATCH: 401,
   SAML_RECIPIENT_MISMATCH: 401,
@@ -106,6 +108,8 @@ const HINTS: Readonly<Record<JitErrorCode, string>> = {
     "Add the person to a group that grants a role, or add a rule for one of the person's groups.",
   REJECTED_BY_RESOLVER: "The application's own sign-in rules refused this login.",
   STORE_FAILURE: 'The account database did not answer; try again, and check the database if it persists.',
+  SERVER_BUSY:
+    'Too many sign-ins are being checked at this moment; try again in a few seconds. If it lasts, give the SAML validation pool more threads or processes.',
   SAML_RESPONSE_INVALID: "Check the identity provider's signing certificate, clock and audience settings.",
   SAML_ISSUER_MISMATCH: "Set the connection's IdP entity id to the Issuer the identity provider sends.",
   SAML_RECIPIENT_MISMATCH: "Set the identity provider's ACS URL to this connection's ACS URL.",
@@ -316,6 +320,19 @@ export class ResolverRejectedError extends JitError {
 export class StoreError extends JitError {
   constructor(message: string, cause?: unknown) {
     super('STORE_FAILURE', message, { cause });
+  }
+}
+
+/**
+ * The server has no room for this request now (a full queue of SAML responses waiting to be
+ * validated): answered 503 with `Retry-After: retryAfterSeconds`, and worth trying again.
+ */
+export class ServerBusyError extends JitError {
+  /** Seconds the client should wait before trying again (`Retry-After`). */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super('SERVER_BUSY', message, { details: { retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -51,6 +51,7 @@ export {
   JitError,
   MissingAttributeError,
   SeatLimitReachedError,
+  ServerBusyError,
   StoreConflictError,
   StoreError,
   UnknownConnectionError,

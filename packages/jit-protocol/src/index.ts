@@ -58,7 +58,13 @@ export {
   type PassportOpenIdConnectProfile,
 } from './oidc-verify.js';
 export { connectionIdOf, type SsoRequest } from './connection-param.js';
-export { createSamlStrategy, type SamlStrategy, type SamlStrategyOptions } from './saml-strategy.js';
+export {
+  authenticateInPool,
+  createSamlStrategy,
+  type SamlStrategy,
+  type SamlStrategyOptions,
+} from './saml-strategy.js';
+export { SamlValidationPool, type PooledValidation, type SamlValidationPoolOptions } from './saml-pool.js';
 export {
   createOidcStrategies,
   createOidcStrategy,

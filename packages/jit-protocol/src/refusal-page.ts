@@ -1,4 +1,4 @@
-import { consoleLogger, logServerError, type JitError, type JitLogger } from '@jit-sso/core';
+import { consoleLogger, logServerError, ServerBusyError, type JitError, type JitLogger } from '@jit-sso/core';
 
 const ENTITIES: Readonly<Record<string, string>> = {
   '&': '&amp;',
@@ -55,7 +55,8 @@ export interface RefusalAnswer {
 
 /**
  * The answer to a refusal, the same on every framework: its `httpStatus`, never cached, JSON or the
- * HTML page, and none of its cause or stack, which are logged (5xx only).
+ * HTML page, and none of its cause or stack, which are logged (5xx only). A `ServerBusyError` also
+ * carries `Retry-After`.
  */
 export function answerRefusal(
   error: JitError,
@@ -66,7 +67,9 @@ export function answerRefusal(
     const { method, path } = request;
     logServerError(options.logger ?? consoleLogger, error, { method, path, status: error.httpStatus });
   }
-  const headers = { 'Cache-Control': 'no-store' };
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+  // A full validation queue (`SERVER_BUSY`): the client may try again after this many seconds.
+  if (error instanceof ServerBusyError) headers['Retry-After'] = String(error.retryAfterSeconds);
   if (request.json) return { status: error.httpStatus, headers, body: jitErrorBody(error) };
   return {
     status: error.httpStatus,

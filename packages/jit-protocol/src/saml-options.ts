@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { ConfigurationError, UnknownConnectionError, type Connection } from '@jit-sso/core';
 import type { SamlConfig } from '@node-saml/node-saml';
 import type { ReplayCache } from './replay-cache.js';
+import { rememberExpectations } from './saml-precheck.js';
 
 /** A SAML connection's `protocolOptions.saml`. */
 export interface SamlSettings {
@@ -163,7 +164,7 @@ export function samlOptionsFor(
   cache: ReplayCache,
   settings = readSamlSettings(connection),
 ): SamlConfig {
-  return {
+  const config: SamlConfig = {
     entryPoint: settings.entryPoint,
     idpCert: [...settings.idpCert],
     idpIssuer: settings.idpEntityId,
@@ -184,4 +185,11 @@ export function samlOptionsFor(
     ...(settings.privateKey ? { privateKey: settings.privateKey } : {}),
     ...(settings.publicCert ? { publicCert: settings.publicCert } : {}),
   };
+  // What checkSamlAssertion expects of responses validated with these options (by a worker thread).
+  rememberExpectations(config, {
+    idpEntityId: settings.idpEntityId,
+    acsUrl: settings.acsUrl,
+    allowSha1: settings.allowSha1,
+  });
+  return config;
 }

@@ -1,4 +1,4 @@
-import { MultiSamlStrategy } from '@node-saml/passport-saml';
+import { AbstractStrategy, MultiSamlStrategy, SAML, type SamlConfig } from '@node-saml/passport-saml';
 import type { Strategy } from 'passport';
 import { UnknownConnectionError, type Provisioner } from '@jit-sso/core';
 import { samlOptionsFor } from './saml-options.js';
@@ -7,6 +7,7 @@ import type { ReplayCache } from './replay-cache.js';
 import { connectionIdOf, type SsoRequest } from './connection-param.js';
 import { checkProvisionerConnections } from './connection-settings.js';
 import { bindLoginsOf } from './login-binding.js';
+import type { SamlValidationPool } from './saml-pool.js';
 
 export interface SamlStrategyOptions<R extends SsoRequest = SsoRequest> {
   provisioner: Provisioner;
@@ -18,6 +19,11 @@ export interface SamlStrategyOptions<R extends SsoRequest = SsoRequest> {
   tenantId?(req: R): string | undefined;
   /** The passport strategy name (default `saml`). */
   name?: string;
+  /**
+   * Validates SAML responses on the pool's worker threads instead of the event loop. Without it
+   * (the default), node-saml validates in-process, as before.
+   */
+  samlValidationPool?: SamlValidationPool;
 }
 
 /**
@@ -63,7 +69,10 @@ export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
   }
     ? Q
     : never;
-  const strategy = new MultiSamlStrategy(
+  const Strategy = options.samlValidationPool
+    ? pooledMultiSamlStrategy(options.samlValidationPool)
+    : MultiSamlStrategy;
+  const strategy = new Strategy(
     {
       name: options.name ?? 'saml',
       passReqToCallback: true,
@@ -87,4 +96,42 @@ export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
     ) => done(null, undefined),
   );
   return bindLoginsOf(strategy, options.replayCache) as unknown as SamlStrategy;
+}
+
+/**
+ * passport-saml's `MultiSamlStrategy` whose node-saml sends the validation of a posted response to
+ * the pool; the rest (AuthnRequests, metadata, the verify step) is passport-saml's own.
+ */
+function pooledMultiSamlStrategy(pool: SamlValidationPool): typeof MultiSamlStrategy {
+  return class PooledMultiSamlStrategy extends MultiSamlStrategy {
+    override authenticate(req: Parameters<MultiSamlStrategy['authenticate']>[0], options: object) {
+      authenticateInPool(this, pool, req, options);
+    }
+  };
+}
+
+/**
+ * `MultiSamlStrategy.authenticate` of passport-saml (for `strategy`, a `MultiSamlStrategy` or a
+ * subclass, as passport calls it), with node-saml's validation of a posted response made by the
+ * pool. For strategies the app or an adapter declares itself (Nest's `JitSamlStrategy`).
+ */
+export function authenticateInPool(
+  strategy: object,
+  pool: SamlValidationPool,
+  request: unknown,
+  options: object,
+): void {
+  const self = strategy as MultiSamlStrategy;
+  const req = request as Parameters<MultiSamlStrategy['authenticate']>[0];
+  self._options.getSamlOptions(req, (error, samlOptions) => {
+    if (error || !samlOptions) return self.error(error ?? new Error('No SAML options for this request.'));
+    const config = samlOptions as SamlConfig;
+    const saml = new SAML({ ...self._options, ...config } as SamlConfig);
+    saml.validatePostResponseAsync = (container) =>
+      pool.validatePostResponse(config, container) as ReturnType<SAML['validatePostResponseAsync']>;
+    // As passport-saml does: a copy of the strategy (with passport's actions) holding this SAML.
+    const attempt = Object.assign({}, self, { _saml: saml });
+    Object.setPrototypeOf(attempt, self);
+    AbstractStrategy.prototype.authenticate.call(attempt, req, options as never);
+  });
 }

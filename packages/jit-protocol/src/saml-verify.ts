@@ -14,6 +14,7 @@ import { consumeAssertion, type ReplayCache } from './replay-cache.js';
 import { markAudited, recordProtocolDenial } from './errors.js';
 import { readSamlSettings } from './saml-options.js';
 import { checkLoginBinding } from './login-binding.js';
+import { precheckedAssertion } from './saml-precheck.js';
 
 export interface SamlVerifyOptions<Req> {
   provisioner: Provisioner;
@@ -57,11 +58,14 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
     if (!profile) throw new JitError('SAML_RESPONSE_INVALID', 'The SAML message carries no login.');
     const connection = await provisioner.getConnection(connectionId);
     const settings = readSamlSettings(connection);
-    const checked = checkSamlAssertion(profile, {
-      idpEntityId: settings.idpEntityId,
-      acsUrl: settings.acsUrl,
-      allowSha1: settings.allowSha1,
-    });
+    // Made on the worker thread when a SamlValidationPool validated the response.
+    const checked =
+      precheckedAssertion(profile) ??
+      checkSamlAssertion(profile, {
+        idpEntityId: settings.idpEntityId,
+        acsUrl: settings.acsUrl,
+        allowSha1: settings.allowSha1,
+      });
     if (checked.inResponseTo) {
       await checkLoginBinding(replayCache, req, { requestId: checked.inResponseTo, connectionId });
     } else {

@@ -6,6 +6,7 @@ import {
   type OidcStrategies,
   type ReplayCache,
   type SamlStrategy,
+  type SamlValidationPool,
 } from '@jit-sso/protocol';
 
 /** The request koa-passport hands to strategies: Koa's request, with `ctx` and passport's fields. */
@@ -25,6 +26,8 @@ export interface SamlStrategyOptions {
   tenantId?(ctx: ParameterizedContext): string | undefined;
   /** The passport strategy name (default `saml`). */
   name?: string;
+  /** Validates SAML responses on the pool's worker threads instead of the event loop (default: in-process). */
+  samlValidationPool?: SamlValidationPool;
 }
 
 /**

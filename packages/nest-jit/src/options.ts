@@ -7,7 +7,7 @@ import {
   type Provisioner,
   type ProvisionerOptions,
 } from '@jit-sso/core';
-import { checkConnectionSettings, type ReplayCache } from '@jit-sso/protocol';
+import { checkConnectionSettings, type ReplayCache, type SamlValidationPool } from '@jit-sso/protocol';
 
 /**
  * What `JitModule.forRoot` / `forRootAsync` take: the engine's options (store, connections, tenants,
@@ -30,6 +30,11 @@ export interface JitProtocolOptions {
    * in more than one process, `MemoryReplayCache` for one. Required when a connection is SAML.
    */
   replayCache?: ReplayCache;
+  /**
+   * Validates SAML responses on the pool's worker threads instead of the event loop (default:
+   * in-process). The app closes it at shutdown (`pool.close()`).
+   */
+  samlValidationPool?: SamlValidationPool;
   /** The route parameter that names the connection (default `connection`). */
   connectionParam?: string;
   /** The tenant being signed into, when the app knows it from the request; the connection must belong to it. */

@@ -8,6 +8,7 @@ import {
 } from '@node-saml/passport-saml';
 import { ConfigurationError, type ProvisioningResult, type UserRecord } from '@jit-sso/core';
 import {
+  authenticateInPool,
   bindLoginsOf,
   readSamlSettings,
   samlOptionsFor,
@@ -51,6 +52,13 @@ class SamlSignInStrategy extends PassportStrategy(MultiSamlSignOnStrategy, SAML_
       },
     });
     bindLoginsOf(this, () => replayCacheOf(jit));
+  }
+
+  /** With `samlValidationPool`, node-saml validates posted responses on the pool's worker threads. */
+  override authenticate(request: Parameters<MultiSamlStrategy['authenticate']>[0], options: object): void {
+    const pool = this.jit.options.samlValidationPool;
+    if (pool) return authenticateInPool(this, pool, request, options);
+    super.authenticate(request, options as never);
   }
 
   private verifier: ReturnType<typeof samlVerify<unknown>> | null = null;

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
 import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
 import { createDirectory, createScimService, issueDirectoryToken, type ScimService } from '@jit-sso/scim';
-import { RedisReplayCache, type ReplayCache } from '@jit-sso/protocol';
+import { RedisReplayCache, SamlValidationPool, type ReplayCache } from '@jit-sso/protocol';
 import { IDP_KEY, OTHER_IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
 import { TestOidcProvider } from './oidc-idp.js';
 import { freePort } from './ports.js';
@@ -18,6 +18,8 @@ export interface E2eEnvironment {
   readonly connections: readonly ConnectionInput[];
   /** Shared between processes (Redis); give it to the SAML strategy as its cache provider. */
   readonly replayCache: ReplayCache;
+  /** Where the app's SAML strategy validates responses: a worker pool, or in-process when absent. */
+  readonly samlValidationPool: SamlValidationPool | undefined;
   /** Deletes everything the replay cache holds, as a Redis restart, flush or eviction would. */
   forgetReplayCache(): Promise<void>;
   readonly sessionSecret: string;
@@ -37,8 +39,13 @@ const ROLE_RULES = [
 
 export const OIDC_CLIENT_SECRET = 'e2e-client-secret-0123456789abcdef';
 
+/** How the app validates SAML responses: on the event loop (the default), or in a worker pool. */
+export type SamlValidationMode = 'in-process' | 'pool';
+
 /** Starts both identity providers and builds the connections, the store and the provisioner. */
-export async function createE2eEnvironment(): Promise<E2eEnvironment> {
+export async function createE2eEnvironment(
+  samlValidation: SamlValidationMode = 'in-process',
+): Promise<E2eEnvironment> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const saml = new TestSamlIdp();
@@ -144,6 +151,8 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
   await redis.connect();
   const prefix = `jit-sso:e2e:${randomBytes(6).toString('hex')}:`;
   const replayCache = new RedisReplayCache(redis, prefix);
+  // One thread: the suites of the three adapters run side by side.
+  const samlValidationPool = samlValidation === 'pool' ? new SamlValidationPool({ threads: 1 }) : undefined;
 
   return {
     port,
@@ -152,6 +161,7 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     store,
     connections,
     replayCache,
+    samlValidationPool,
     async forgetReplayCache() {
       // Only this suite's keys: the other adapters' suites share the Redis server.
       const keys = await redis.keys(`${prefix}*`);
@@ -163,7 +173,7 @@ export async function createE2eEnvironment(): Promise<E2eEnvironment> {
     saml,
     oidc,
     async close() {
-      await Promise.allSettled([saml.close(), oidc.close()]);
+      await Promise.allSettled([saml.close(), oidc.close(), samlValidationPool?.close()]);
       redis.disconnect();
       await dataSource.destroy();
     },

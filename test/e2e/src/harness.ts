@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe } from 'vitest';
-import { createE2eEnvironment, type E2eEnvironment } from './environment.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createE2eEnvironment, type E2eEnvironment, type SamlValidationMode } from './environment.js';
 import { registerSamlFlows } from './suite/saml-flows.js';
 import { registerOidcFlows, registerOidcLifecycle } from './suite/oidc-flows.js';
 import { registerSamlAttacks } from './suite/saml-attacks.js';
@@ -8,7 +8,7 @@ import { registerScimLifecycle } from './suite/scim-lifecycle.js';
 import { registerLoginCsrf } from './suite/login-csrf.js';
 import type { SuiteContext } from './suite/context.js';
 
-export type { E2eEnvironment } from './environment.js';
+export type { E2eEnvironment, SamlValidationMode } from './environment.js';
 export { Browser, readForm } from './browser.js';
 
 /** A running adapter app that serves the suite's routes on `env.baseUrl`. */
@@ -26,13 +26,22 @@ export interface AdapterApp {
  */
 export type BuildAdapterApp = (env: E2eEnvironment) => Promise<AdapterApp>;
 
-/** Registers every flow and attack test against the app `build` returns. */
-export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
-  describe(`${name} adapter`, () => {
+/**
+ * Registers every flow and attack test against the app `build` returns. With `samlValidation:
+ * 'pool'` the app validates SAML responses in a worker pool (`env.samlValidationPool`), and only
+ * the tests that go through SAML validation run: SAML flows, SAML attacks and login CSRF.
+ */
+export function defineAdapterSuite(
+  name: string,
+  build: BuildAdapterApp,
+  options: { samlValidation?: SamlValidationMode } = {},
+): void {
+  const mode = options.samlValidation ?? 'in-process';
+  describe(`${name} adapter${mode === 'pool' ? ', SAML validated in a worker pool' : ''}`, () => {
     let env: E2eEnvironment | undefined;
     let app: AdapterApp | undefined;
     beforeAll(async () => {
-      env = await createE2eEnvironment();
+      env = await createE2eEnvironment(mode);
       app = await build(env);
     });
     afterAll(async () => {
@@ -50,11 +59,17 @@ export function defineAdapterSuite(name: string, build: BuildAdapterApp): void {
       },
     };
     registerSamlFlows(context);
+    registerSamlAttacks(context);
+    registerLoginCsrf(context);
+    if (mode === 'pool') {
+      it('validated the SAML responses of these tests in the worker pool', () => {
+        expect(context.env.samlValidationPool?.completed).toBeGreaterThanOrEqual(30);
+      });
+      return;
+    }
     registerOidcFlows(context);
     registerOidcLifecycle(context);
-    registerSamlAttacks(context);
     registerOidcAttacks(context);
-    registerLoginCsrf(context);
     registerScimLifecycle(context);
   });
 }

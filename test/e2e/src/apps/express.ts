@@ -22,7 +22,11 @@ export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> 
   const { provisioner } = env;
   const passport = new Passport();
   useJitSession(passport, provisioner);
-  const saml = createSamlStrategy({ provisioner, replayCache: env.replayCache });
+  const saml = createSamlStrategy({
+    provisioner,
+    replayCache: env.replayCache,
+    ...(env.samlValidationPool ? { samlValidationPool: env.samlValidationPool } : {}),
+  });
   passport.use(saml);
   const oidc = createOidcStrategies({ provisioner });
 

@@ -35,7 +35,11 @@ export async function buildKoaApp(env: E2eEnvironment): Promise<AdapterApp> {
   const { provisioner } = env;
   const passport = new koaPassport.KoaPassport();
   useJitSession(passport, provisioner);
-  const saml = createSamlStrategy({ provisioner, replayCache: env.replayCache });
+  const saml = createSamlStrategy({
+    provisioner,
+    replayCache: env.replayCache,
+    ...(env.samlValidationPool ? { samlValidationPool: env.samlValidationPool } : {}),
+  });
   passport.use(saml);
   const oidc = createOidcStrategies({ provisioner });
 

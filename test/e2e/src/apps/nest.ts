@@ -85,6 +85,7 @@ export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
         provisioner: env.provisioner,
         connections: env.connections,
         replayCache: env.replayCache,
+        ...(env.samlValidationPool ? { samlValidationPool: env.samlValidationPool } : {}),
       }),
       JitScimModule.forRoot({ service: env.scim }),
     ],

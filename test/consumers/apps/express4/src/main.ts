@@ -9,6 +9,7 @@ import {
   oidcAuthenticate,
   requireActiveUser,
   samlAuthenticate,
+  SamlValidationPool,
   scimRouter,
   useJitSession,
 } from '@jit-sso/express';
@@ -28,7 +29,9 @@ async function main(): Promise<void> {
   const provisioner = createProvisioner({ store, tenants, connections });
   const passport = new Passport();
   useJitSession(passport, provisioner);
-  passport.use(createSamlStrategy({ provisioner, replayCache: new MemoryReplayCache() }));
+  // SAML responses validated on worker threads (the CommonJS build's worker).
+  const samlValidationPool = new SamlValidationPool({ threads: 1 });
+  passport.use(createSamlStrategy({ provisioner, replayCache: new MemoryReplayCache(), samlValidationPool }));
 
   const app = express();
   app.use(
@@ -50,7 +53,9 @@ async function main(): Promise<void> {
   const server = app.listen(Number(process.env.PORT ?? 3000), () =>
     console.log(`listening on ${process.env.PORT}`),
   );
-  process.on('SIGTERM', () => server.close(() => void dataSource.destroy()));
+  process.on('SIGTERM', () =>
+    server.close(() => void Promise.all([samlValidationPool.close(), dataSource.destroy()])),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -12,7 +12,7 @@ import {
   useJitSession,
   type JitState,
 } from '@jit-sso/koa';
-import { MemoryReplayCache } from '@jit-sso/protocol';
+import { MemoryReplayCache, SamlValidationPool } from '@jit-sso/protocol';
 import { createScimService } from '@jit-sso/scim';
 import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
 import Koa from 'koa';
@@ -28,7 +28,9 @@ const provisioner = createProvisioner({ store, tenants, connections });
 
 const passport = new koaPassport.KoaPassport();
 useJitSession(passport, provisioner);
-passport.use(createSamlStrategy({ provisioner, replayCache: new MemoryReplayCache() }));
+// SAML responses validated on worker threads (the ES module build's worker).
+const samlValidationPool = new SamlValidationPool({ threads: 1 });
+passport.use(createSamlStrategy({ provisioner, replayCache: new MemoryReplayCache(), samlValidationPool }));
 const oidc = createOidcStrategies({ provisioner });
 
 const app = new Koa<JitState>();
@@ -51,4 +53,6 @@ app.use(router.routes()).use(router.allowedMethods());
 const server = app.listen(Number(process.env.PORT ?? 3000), () =>
   console.log(`listening on ${process.env.PORT}`),
 );
-process.on('SIGTERM', () => server.close(() => void dataSource.destroy()));
+process.on('SIGTERM', () =>
+  server.close(() => void Promise.all([samlValidationPool.close(), dataSource.destroy()])),
+);

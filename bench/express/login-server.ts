@@ -1,0 +1,132 @@
+/**
+ * The app `saml-pool.ts` loads, in a process of its own so that the load generator does not share
+ * its event loop: SAML login through @jit-sso/express (passport-saml, the SAML checks, the replay
+ * cache, `provisioner.provision`, an express-session login) on a SQLite file, and `GET /healthz`,
+ * the cheap unrelated request. SAML responses are validated in-process, or in a
+ * `SamlValidationPool` of `JIT_BENCH_THREADS` threads.
+ *
+ * Environment: JIT_BENCH_IDP (the test IdP's base URL), JIT_BENCH_THREADS (0 = in-process),
+ * JIT_BENCH_CACHE (memory | redis). It sends `{ port }` to its parent once listening, and closes
+ * when the parent sends `close`.
+ */
+import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import session from 'express-session';
+import { Passport } from 'passport';
+import { Redis } from 'ioredis';
+import { createProvisioner, type ConnectionInput } from '@jit-sso/core';
+import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import {
+  createSamlStrategy,
+  jitErrorHandler,
+  MemoryReplayCache,
+  RedisReplayCache,
+  samlAuthenticate,
+  SamlValidationPool,
+  useJitSession,
+  type ReplayCache,
+} from '@jit-sso/express';
+import { IDP_KEY, SP_KEY } from '../../test/e2e/src/saml-idp.js';
+
+const idpBase = process.env['JIT_BENCH_IDP'] ?? '';
+const threads = Number(process.env['JIT_BENCH_THREADS'] ?? '0');
+const cache = process.env['JIT_BENCH_CACHE'] ?? 'memory';
+const id = 'acme-saml';
+
+const dir = mkdtempSync(join(tmpdir(), 'jit-bench-pool-'));
+const dataSource = await createJitDataSource(`sqlite:${join(dir, 'jit.sqlite')}`);
+await migrate(dataSource);
+const store = new TypeormDirectoryStore(dataSource);
+
+const server = createServer();
+// The client keeps its connections between rounds (while it signs the next responses): the server
+// must not close them as idle meanwhile, or a reused one fails with ECONNRESET.
+server.keepAliveTimeout = 10 * 60_000;
+server.headersTimeout = 10 * 60_000 + 1000;
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const port = (server.address() as { port: number }).port;
+const baseUrl = `http://127.0.0.1:${port}`;
+
+const connection: ConnectionInput = {
+  id,
+  tenantId: 'acme',
+  protocol: 'saml',
+  issuer: `${idpBase}/metadata/${id}`,
+  jit: { verifiedDomains: ['acme.test'], emailAuthoritative: true, defaultRoles: ['member'] },
+  protocolOptions: {
+    saml: {
+      entryPoint: `${idpBase}/sso/${id}`,
+      idpCert: [IDP_KEY.cert],
+      spEntityId: `${baseUrl}/auth/saml/${id}/metadata`,
+      acsUrl: `${baseUrl}/auth/saml/${id}/acs`,
+      privateKey: SP_KEY.key,
+      publicCert: SP_KEY.cert,
+    },
+  },
+};
+const provisioner = createProvisioner({ store, connections: [connection] });
+const redis = cache === 'redis' ? new Redis({ host: '127.0.0.1', port: 6379 }) : null;
+const replayCache: ReplayCache = redis
+  ? new RedisReplayCache(redis, `jit-sso:bench-pool:${randomBytes(4).toString('hex')}:`)
+  : new MemoryReplayCache();
+const samlValidationPool = threads > 0 ? new SamlValidationPool({ threads, maxQueue: 1024 }) : undefined;
+await samlValidationPool?.warm();
+
+const passport = new Passport();
+useJitSession(passport, provisioner);
+passport.use(
+  createSamlStrategy({ provisioner, replayCache, ...(samlValidationPool ? { samlValidationPool } : {}) }),
+);
+const app = express();
+app.get('/healthz', (_req, res) => {
+  res.json({ ok: true });
+});
+app.use(
+  session({
+    name: 'sid',
+    secret: randomBytes(32).toString('hex'),
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax' },
+  }),
+);
+app.use(passport.initialize());
+app.use(passport.session());
+app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
+app.post(
+  '/auth/saml/:connection/acs',
+  express.urlencoded({ extended: false }),
+  samlAuthenticate(passport, { provisioner }),
+  (_req, res) => res.redirect(303, '/'),
+);
+app.use(jitErrorHandler());
+server.on('request', app);
+
+process.send?.({ port });
+process.on('message', (message) => {
+  // CPU time of the whole process (every thread) and the main thread's busy time, for the client to
+  // take per login: figures that do not depend on how many other processes share the cores.
+  if (message === 'stats') {
+    const { user, system } = process.cpuUsage();
+    process.send?.({
+      cpuMs: (user + system) / 1000,
+      mainActiveMs: performance.eventLoopUtilization().active,
+    });
+    return;
+  }
+  if (message !== 'close') return;
+  void (async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await samlValidationPool?.close();
+    redis?.disconnect();
+    await dataSource.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    process.disconnect?.();
+  })();
+});

@@ -1,0 +1,201 @@
+/**
+ * SAML validation in-process against a `SamlValidationPool` of 1, 2 and 4 threads, in one run: the
+ * same app (`login-server.ts`, one process per mode, all started at once) loaded with the same
+ * logins. Each round loads every mode, in an order that rotates from round to round, with
+ * `--concurrency` logins in flight (a closed loop: each finished login starts the next); meanwhile a
+ * probe sends `GET /healthz` one at a time. Reported: logins/s (median of the rounds), the `/healthz`
+ * latency (p50 and p99 of every probe of the mode), and the load average of the machine.
+ *
+ *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--cache=memory|redis]
+ *
+ * A login here is its ACS POST only: the AuthnRequest (`GET .../login`, which binds the login to
+ * this client's cookie) and the IdP's signing run before the timed phase.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { loadavg, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TestSamlIdp, type SamlIdpUser } from '../../test/e2e/src/saml-idp.js';
+
+const arg = (name: string, fallback: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const ROUNDS = Number(arg('rounds', '3'));
+const LOGINS = Number(arg('logins', '300'));
+const CONCURRENCY = Number(arg('concurrency', '50'));
+const THREADS = arg('threads', '1,2,4').split(',').map(Number);
+const CACHE = arg('cache', 'memory');
+const WARMUP = Math.min(60, LOGINS);
+const id = 'acme-saml';
+
+interface Mode {
+  name: string;
+  threads: number;
+  child: ChildProcess;
+  baseUrl: string;
+  rates: number[];
+  healthz: number[];
+  loads: number[];
+  /** Per login: CPU of the server process (all threads), and busy time of its main thread. */
+  cpuMs: number[];
+  mainMs: number[];
+}
+
+const idp = new TestSamlIdp();
+await idp.start();
+const idpBase = idp.entityIdFor(id).replace(`/metadata/${id}`, '');
+
+async function start(threads: number): Promise<Mode> {
+  const child = fork(join(import.meta.dirname, 'login-server.ts'), [], {
+    execArgv: ['--conditions=source', '--import', 'tsx'],
+    env: {
+      ...process.env,
+      JIT_BENCH_IDP: idpBase,
+      JIT_BENCH_THREADS: String(threads),
+      JIT_BENCH_CACHE: CACHE,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`login server exited with ${code}`)));
+  });
+  return {
+    name: threads === 0 ? 'in-process' : `pool, ${threads} thread${threads > 1 ? 's' : ''}`,
+    threads,
+    child,
+    baseUrl: `http://127.0.0.1:${port}`,
+    rates: [],
+    healthz: [],
+    loads: [],
+    cpuMs: [],
+    mainMs: [],
+  };
+}
+
+function stats(mode: Mode): Promise<{ cpuMs: number; mainActiveMs: number }> {
+  return new Promise((resolve) => {
+    mode.child.once('message', (m) => resolve(m as { cpuMs: number; mainActiveMs: number }));
+    mode.child.send('stats');
+  });
+}
+
+interface Prepared {
+  acsUrl: string;
+  cookie: string;
+  body: string;
+}
+
+const tag = randomBytes(3).toString('hex');
+let people = 0;
+function person(): SamlIdpUser {
+  const n = `${tag}-${people++}`;
+  return {
+    nameID: `pool-${n}`,
+    attributes: { email: `pool.${n}@acme.test`, givenName: 'Pool', sn: n, groups: ['engineering'] },
+  };
+}
+
+/** Starts a login (AuthnRequest, binding cookie) and signs the IdP's response to it; nothing timed. */
+async function prepare(mode: Mode): Promise<Prepared> {
+  const start = await fetch(`${mode.baseUrl}/auth/saml/${id}/login`, { redirect: 'manual' });
+  const request = idp.requestFromRedirect(start.headers.get('location')!);
+  const cookie = start.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
+  const body = new URLSearchParams({
+    SAMLResponse: Buffer.from(idp.createResponse({ request, user: person() })).toString('base64'),
+    RelayState: request.relayState,
+  }).toString();
+  return { acsUrl: request.acsUrl, cookie, body };
+}
+
+async function post(login: Prepared): Promise<void> {
+  const answer = await fetch(login.acsUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: login.cookie },
+    body: login.body,
+    redirect: 'manual',
+  });
+  await answer.arrayBuffer();
+  if (answer.status !== 303) throw new Error(`login failed: ${answer.status}`);
+}
+
+/** Posts every prepared login with `CONCURRENCY` in flight; probes `/healthz` meanwhile. */
+async function load(mode: Mode, logins: Prepared[]): Promise<{ rate: number; healthz: number[] }> {
+  let next = 0;
+  let running = true;
+  const healthz: number[] = [];
+  const probe = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const answer = await fetch(`${mode.baseUrl}/healthz`);
+      await answer.arrayBuffer();
+      if (running || healthz.length === 0) healthz.push(performance.now() - t0);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < logins.length) await post(logins[next++]!);
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  running = false;
+  await probe;
+  return { rate: (logins.length / elapsed) * 1000, healthz };
+}
+
+async function batch(mode: Mode, n: number): Promise<Prepared[]> {
+  const logins: Prepared[] = [];
+  for (let i = 0; i < n; i++) logins.push(await prepare(mode));
+  return logins;
+}
+
+const percentile = (samples: number[], p: number) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+};
+const median = (samples: number[]) => percentile(samples, 0.5);
+
+const modes = [await start(0)];
+for (const threads of THREADS) modes.push(await start(threads));
+for (const mode of modes) await load(mode, await batch(mode, WARMUP));
+
+for (let round = 0; round < ROUNDS; round++) {
+  const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
+  for (const mode of order) {
+    const logins = await batch(mode, LOGINS);
+    const before = loadavg()[0]!;
+    const used = await stats(mode);
+    const { rate, healthz } = await load(mode, logins);
+    const after = await stats(mode);
+    mode.cpuMs.push((after.cpuMs - used.cpuMs) / logins.length);
+    mode.mainMs.push((after.mainActiveMs - used.mainActiveMs) / logins.length);
+    mode.rates.push(rate);
+    mode.healthz.push(...healthz);
+    mode.loads.push((before + loadavg()[0]!) / 2);
+  }
+}
+
+const base = median(modes[0]!.rates);
+console.log(
+  `SAML logins through @jit-sso/express, in-process validation against a SamlValidationPool; ${ROUNDS} rounds of ${LOGINS} logins per mode, ${CONCURRENCY} in flight, ${CACHE} replay cache, Node ${process.version}, ${availableParallelism()} cores`,
+);
+console.log(
+  '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average | CPU ms per login (all threads) | main thread busy ms per login |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const mode of modes) {
+  const rate = median(mode.rates);
+  console.log(
+    `| ${mode.name} | ${rate.toFixed(1)} | ${mode.rates.map((r) => r.toFixed(1)).join(', ')} | ${(rate / base).toFixed(2)}x | ${percentile(mode.healthz, 0.5).toFixed(2)} | ${percentile(mode.healthz, 0.99).toFixed(2)} | ${mode.healthz.length} | ${mode.loads.map((l) => l.toFixed(1)).join(', ')} | ${median(mode.cpuMs).toFixed(2)} | ${median(mode.mainMs).toFixed(2)} |`,
+  );
+}
+
+for (const mode of modes) {
+  mode.child.send('close');
+  await new Promise((resolve) => mode.child.once('exit', resolve));
+}
+await idp.close();

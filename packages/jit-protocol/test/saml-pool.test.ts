@@ -1,0 +1,164 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { SAML, type SamlConfig } from '@node-saml/node-saml';
+import { ConfigurationError, JitError, ServerBusyError, StoreError, type Connection } from '@jit-sso/core';
+import {
+  answerRefusal,
+  MemoryReplayCache,
+  samlOptionsFor,
+  SamlValidationPool,
+  toProtocolError,
+  type ReplayCache,
+} from '../src/index.js';
+import { findSamlWorker } from '../src/saml-pool.js';
+
+// The pool runs node-saml and the checks on a worker thread; what a login sees of a refusal (the
+// error's class, message and the code it maps to) must be the same as in-process. The signed
+// responses of real logins are covered by the end-to-end suite, which runs in both modes.
+
+const cert = readFileSync(new URL('./fixtures/idp-cert.pem', import.meta.url), 'utf8');
+const connection = Object.freeze({
+  id: 'acme-saml',
+  tenantId: 'acme',
+  protocol: 'saml',
+  issuer: 'https://idp.test/metadata',
+  jit: {},
+  protocolOptions: {
+    saml: {
+      entryPoint: 'https://idp.test/sso',
+      idpCert: cert,
+      spEntityId: 'https://app.test/metadata',
+      acsUrl: 'https://app.test/acs',
+    },
+  },
+}) as unknown as Connection;
+
+const encode = (xml: string) => Buffer.from(xml).toString('base64');
+const response = (inResponseTo?: string) =>
+  encode(
+    `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r1" Version="2.0"` +
+      `${inResponseTo ? ` InResponseTo="${inResponseTo}"` : ''}>` +
+      `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1"/></samlp:Response>`,
+  );
+
+async function outcome(
+  run: () => Promise<unknown>,
+): Promise<{ name: string; message: string; code: string }> {
+  try {
+    await run();
+  } catch (error) {
+    const e = error as Error;
+    return { name: e.name, message: e.message, code: toProtocolError(e, 'saml').code };
+  }
+  throw new Error('validation passed');
+}
+
+describe('SamlValidationPool', () => {
+  const pool = new SamlValidationPool({ threads: 1 });
+  afterAll(() => pool.close());
+
+  async function both(cache: ReplayCache, samlResponse: string) {
+    const config = samlOptionsFor(connection, cache);
+    const inProcess = await outcome(() =>
+      new SAML(config).validatePostResponseAsync({ SAMLResponse: samlResponse }),
+    );
+    const pooled = await outcome(() => pool.validatePostResponse(config, { SAMLResponse: samlResponse }));
+    return { inProcess, pooled };
+  }
+
+  it.each([
+    ['no InResponseTo', response()],
+    ['an unknown InResponseTo', response('_unknown')],
+    ['text that is not XML', encode('not xml at all')],
+  ])('refuses %s with the same error as in-process', async (_name, samlResponse) => {
+    const { inProcess, pooled } = await both(new MemoryReplayCache(), samlResponse);
+    expect(pooled).toEqual(inProcess);
+  });
+
+  it('asks the main thread’s cache for the request id, and node-saml removes it after a refusal', async () => {
+    for (const mode of ['in-process', 'pool'] as const) {
+      const cache = new MemoryReplayCache();
+      await cache.saveAsync('_req1', new Date().toISOString());
+      const config = samlOptionsFor(connection, cache);
+      const run = () =>
+        mode === 'pool'
+          ? pool.validatePostResponse(config, { SAMLResponse: response('_req1') })
+          : new SAML(config).validatePostResponseAsync({ SAMLResponse: response('_req1') });
+      expect(await outcome(run), mode).toEqual({
+        name: 'Error',
+        message: 'Invalid document signature',
+        code: 'SAML_RESPONSE_INVALID',
+      });
+      expect(await cache.getAsync('_req1'), mode).toBeNull();
+    }
+  });
+
+  it('hands back the very error of a failing replay cache (STORE_FAILURE, 503)', async () => {
+    const outage = new StoreError('The replay cache (Redis) did not answer during sign-in.');
+    const cache = new MemoryReplayCache();
+    cache.getAsync = () => Promise.reject(outage);
+    const config = samlOptionsFor(connection, cache);
+    const error = await pool
+      .validatePostResponse(config, { SAMLResponse: response('_req1') })
+      .catch((e: unknown) => e);
+    expect(error).toBe(outage);
+    const inProcess = await new SAML(config)
+      .validatePostResponseAsync({ SAMLResponse: response('_req1') })
+      .catch((e: unknown) => e);
+    expect(inProcess).toBe(outage);
+  });
+
+  it('refuses at once with SERVER_BUSY (503, Retry-After) when its queue is full', async () => {
+    const small = new SamlValidationPool({ threads: 1, maxQueue: 2, retryAfterSeconds: 3 });
+    try {
+      const config = samlOptionsFor(connection, new MemoryReplayCache());
+      const results = await Promise.allSettled(
+        Array.from({ length: 16 }, () => small.validatePostResponse(config, { SAMLResponse: response() })),
+      );
+      const busy = results.flatMap((r) =>
+        r.status === 'rejected' && r.reason instanceof ServerBusyError ? [r.reason] : [],
+      );
+      const validated = results.filter(
+        (r) => r.status === 'rejected' && !(r.reason instanceof ServerBusyError),
+      ).length;
+      // At most four running on the thread and two waiting: the others are refused without being queued.
+      expect(validated).toBeGreaterThanOrEqual(1);
+      expect(validated).toBeLessThanOrEqual(6);
+      expect(busy.length).toBe(16 - validated);
+      const refusal = busy[0]!;
+      expect(refusal).toBeInstanceOf(JitError);
+      expect(refusal.code).toBe('SERVER_BUSY');
+      expect(refusal.httpStatus).toBe(503);
+      const answer = answerRefusal(refusal, { json: true }, { logger: { error: () => undefined } as never });
+      expect(answer.status).toBe(503);
+      expect(answer.headers['Retry-After']).toBe('3');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('fails with INVALID_CONFIGURATION (500), not a refusal, when the worker stops under a validation', async () => {
+    const stopping = new SamlValidationPool({ threads: 1 });
+    await stopping.warm();
+    const config = samlOptionsFor(connection, new MemoryReplayCache());
+    const pending = stopping
+      .validatePostResponse(config, { SAMLResponse: response() })
+      .catch((e: unknown) => e);
+    await stopping.destroy();
+    const error = await pending;
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).httpStatus).toBe(500);
+  });
+
+  it('says which file is missing when the worker cannot be found, and refuses work once closed', async () => {
+    expect(() => findSamlWorker(tmpdir())).toThrow(ConfigurationError);
+    expect(() => findSamlWorker(tmpdir())).toThrow(/saml-worker\.js/);
+    const closed = new SamlValidationPool({ threads: 1 });
+    await closed.close();
+    const config = samlOptionsFor(connection, new MemoryReplayCache());
+    await expect(
+      closed.validatePostResponse(config as SamlConfig, { SAMLResponse: response() }),
+    ).rejects.toThrow(ConfigurationError);
+  });
+});
