@@ -1,7 +1,18 @@
 import type { DataSource, EntityMetadata, EntityTarget } from 'typeorm';
 import {
+  lifecycleEventOf,
   StoreError,
   type AuditEvent,
+  type ClaimedDelivery,
+  type ClaimOptions,
+  type DeliveryOutcome,
+  type DeliveryQuery,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EndpointPatch,
+  type LifecycleEvent,
+  type OutboxStore,
+  type WebhookEndpointRecord,
   type AuditQuery,
   type IdentityRecord,
   type IdentityStore,
@@ -25,6 +36,8 @@ import {
   JitUserEntity,
 } from './schema.js';
 import { openDatabase, type Database, type Row, type Sql } from './sql.js';
+import { JitOutboxEventEntity, JitWebhookDeliveryEntity, JitWebhookEndpointEntity } from './outbox/schema.js';
+import { OutboxSql } from './outbox/store.js';
 
 export interface TypeormStoreOptions {
   /**
@@ -68,6 +81,7 @@ interface Statements {
   col: (property: JitUserProperty) => string;
   updates: Map<string, string>;
   queries: Map<string, string>;
+  outbox: OutboxSql;
 }
 
 /**
@@ -78,7 +92,7 @@ interface Statements {
  * entity works. Unique keys in the database decide races: a violation becomes `StoreConflictError`,
  * which the engine retries. Any other database failure becomes `StoreError` (`STORE_FAILURE`).
  */
-export class TypeormStore implements IdentityStore {
+export class TypeormStore implements IdentityStore, OutboxStore {
   readonly dataSource: DataSource;
   private readonly userTarget: EntityTarget<unknown>;
   private prepared: { db: Database; q: Statements } | null = null;
@@ -117,9 +131,14 @@ export class TypeormStore implements IdentityStore {
       if (message.includes(`${identities.tableName}.subject`)) return 'identity';
       return 'other' satisfies StoreConflictError['constraint'];
     });
+    const outbox = new OutboxSql(db, {
+      events: metadataOf(this.dataSource, JitOutboxEventEntity, 'JitOutboxEvent'),
+      endpoints: metadataOf(this.dataSource, JitWebhookEndpointEntity, 'JitWebhookEndpoint'),
+      deliveries: metadataOf(this.dataSource, JitWebhookDeliveryEntity, 'JitWebhookDelivery'),
+    });
     this.prepared = {
       db,
-      q: buildStatements(db, users, userColumn, identities, audit, tenants, singleUses),
+      q: buildStatements(db, users, userColumn, identities, audit, tenants, singleUses, outbox),
     };
     return this.prepared;
   }
@@ -154,6 +173,42 @@ export class TypeormStore implements IdentityStore {
   async pruneSingleUse(before: Date, limit = 10_000): Promise<number> {
     const { db, q } = this.ready;
     return db.sql.run(q.pruneSingleUse, [before.getTime(), Math.floor(limit)]);
+  }
+
+  // ---- OutboxStore -------------------------------------------------------------------------
+
+  dispatchEvents(limit: number, now: Date): Promise<number> {
+    return this.ready.q.outbox.dispatchEvents(limit, now);
+  }
+  claimDeliveries(options: ClaimOptions): Promise<ClaimedDelivery[]> {
+    return this.ready.q.outbox.claimDeliveries(options);
+  }
+  finishDelivery(id: string, attempt: number, outcome: DeliveryOutcome): Promise<void> {
+    return this.ready.q.outbox.finishDelivery(id, attempt, outcome);
+  }
+  redeliver(
+    query: { endpointId?: string; eventId?: string; tenantId?: string; status?: DeliveryStatus },
+    at: Date,
+  ): Promise<number> {
+    return this.ready.q.outbox.redeliver(query, at);
+  }
+  listDeliveries(query: DeliveryQuery): Promise<DeliveryRecord[]> {
+    return this.ready.q.outbox.listDeliveries(query);
+  }
+  listEvents(query: { tenantId?: string; afterId?: string; limit: number }): Promise<LifecycleEvent[]> {
+    return this.ready.q.outbox.listEvents(query);
+  }
+  findEndpoint(id: string): Promise<WebhookEndpointRecord | null> {
+    return this.ready.q.outbox.findEndpoint(id);
+  }
+  listEndpoints(tenantId?: string): Promise<WebhookEndpointRecord[]> {
+    return this.ready.q.outbox.listEndpoints(tenantId);
+  }
+  insertEndpoint(endpoint: WebhookEndpointRecord, audit: AuditEvent | null): Promise<WebhookEndpointRecord> {
+    return this.ready.q.outbox.insertEndpoint(endpoint, audit, (sql) => this.transactionOn(sql));
+  }
+  updateEndpoint(id: string, patch: EndpointPatch, audit: AuditEvent | null): Promise<WebhookEndpointRecord> {
+    return this.ready.q.outbox.updateEndpoint(id, patch, audit, (sql) => this.transactionOn(sql));
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
@@ -210,6 +265,7 @@ function buildStatements(
   audit: EntityMetadata,
   tenants: EntityMetadata,
   singleUses: EntityMetadata,
+  outbox: OutboxSql,
 ): Statements {
   const q = db.quote;
   const S = q(singleUses.tablePath);
@@ -278,6 +334,7 @@ function buildStatements(
     col,
     updates: new Map(),
     queries: new Map(),
+    outbox,
   };
 }
 
@@ -598,6 +655,9 @@ class Transaction implements StoreTransaction {
       clip(event.reason, AUDIT_LIMITS.reason),
       JSON.stringify(event.changes),
     ]);
+    // The lifecycle event it describes goes to the outbox in the same transaction.
+    const lifecycle = lifecycleEventOf(event);
+    if (lifecycle) await this.q.outbox.insertEvent(this.sql, lifecycle);
   }
 
   private userFilter(query: Omit<UserQuery, 'afterId' | 'limit'>): { where: string[]; params: unknown[] } {
