@@ -16,6 +16,9 @@ export interface Received {
 export class Receiver {
   readonly received: Received[] = [];
   maxInFlightPerId = 0;
+  /** The most requests in flight at once, all ids together. */
+  maxInFlight = 0;
+  private inFlightTotal = 0;
   answer: (r: Received) => { status: number; delayMs?: number } | 'hang' = () => ({ status: 204 });
   private readonly inFlight = new Map<string, number>();
   private server: Server | null = null;
@@ -40,7 +43,11 @@ export class Receiver {
         this.inFlight.set(r.id, n);
         this.maxInFlightPerId = Math.max(this.maxInFlightPerId, n);
         this.received.push(r);
-        const done = () => this.inFlight.set(r.id, (this.inFlight.get(r.id) ?? 1) - 1);
+        this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlightTotal);
+        const done = () => {
+          this.inFlightTotal--;
+          this.inFlight.set(r.id, (this.inFlight.get(r.id) ?? 1) - 1);
+        };
         const answer = this.answer(r);
         if (answer === 'hang') {
           this.hanging.add(res);

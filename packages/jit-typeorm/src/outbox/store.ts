@@ -237,21 +237,47 @@ export class OutboxSql {
     }
     if (!kinds.length) return [];
     const now = options.now.getTime();
+    const limit = Math.max(1, Math.floor(options.limit));
+    const due =
+      `((d.${q('status')} = 'pending' AND d.${q('next_attempt_at')} <= ?) ` +
+      `OR (d.${q('status')} = 'sending' AND d.${q('lease_until')} <= ?)) ` +
+      `AND d.${q('endpoint_id')} IN (SELECT ${q('id')} FROM ${this.W} WHERE ${q('paused')} = 0 AND (${kinds.join(' OR ')})) ` +
+      // The first undelivered event of its ordering key for this endpoint, or none.
+      `AND NOT EXISTS (SELECT 1 FROM ${this.D} p WHERE p.${q('endpoint_id')} = d.${q('endpoint_id')} ` +
+      `AND p.${q('ordering_key')} = d.${q('ordering_key')} AND p.${q('event_id')} < d.${q('event_id')} ` +
+      `AND p.${q('status')} IN ('pending', 'sending'))`;
+    const shape = `${options.http}:${options.subscribers.length}`;
     const select = this.statement(
-      `claim:${options.http}:${options.subscribers.length}`,
+      `claim:${shape}`,
       () =>
-        `SELECT d.* FROM ${this.D} d ` +
-        `WHERE ((d.${q('status')} = 'pending' AND d.${q('next_attempt_at')} <= ?) ` +
-        `OR (d.${q('status')} = 'sending' AND d.${q('lease_until')} <= ?)) ` +
-        `AND d.${q('endpoint_id')} IN (SELECT ${q('id')} FROM ${this.W} WHERE ${q('paused')} = 0 AND (${kinds.join(' OR ')})) ` +
-        // The first undelivered event of its ordering key for this endpoint, or none.
-        `AND NOT EXISTS (SELECT 1 FROM ${this.D} p WHERE p.${q('endpoint_id')} = d.${q('endpoint_id')} ` +
-        `AND p.${q('ordering_key')} = d.${q('ordering_key')} AND p.${q('event_id')} < d.${q('event_id')} ` +
-        `AND p.${q('status')} IN ('pending', 'sending')) ` +
-        `ORDER BY d.${q('event_id')} ${this.db.limit()}${this.skipLocked}`,
+        `SELECT d.* FROM ${this.D} d WHERE ${due} ORDER BY d.${q('event_id')} ${this.db.limit()}${this.skipLocked}`,
     );
+    const dueParams = [now, now, ...kindParams];
+    // InnoDB locks every row a locking read matches before it sorts and cuts to the LIMIT, so that
+    // one claim would hold (and others skip) every due delivery. There the candidates are read
+    // first without locks, then locked by primary key with the same conditions checked again.
+    let candidates: unknown[] | null = null;
+    if (this.db.dialect === 'mysql') {
+      candidates = (
+        await this.db.sql.rows(
+          this.statement(
+            `candidates:${shape}`,
+            () =>
+              `SELECT d.${q('id')} FROM ${this.D} d WHERE ${due} ORDER BY d.${q('event_id')} ${this.db.limit()}`,
+          ),
+          [...dueParams, limit * 4],
+        )
+      ).map((r) => r['id']);
+      if (!candidates.length) return [];
+    }
     return this.db.transaction(async (sql) => {
-      const rows = await sql.lock(select, [now, now, ...kindParams, Math.max(1, Math.floor(options.limit))]);
+      const rows = candidates
+        ? await sql.lock(
+            `SELECT d.* FROM ${this.D} d WHERE d.${q('id')} IN (${marks(candidates.length)}) AND ${due} ` +
+              `ORDER BY d.${q('event_id')} ${this.db.limit()}${this.skipLocked}`,
+            [...candidates, ...dueParams, limit],
+          )
+        : await sql.lock(select, [...dueParams, limit]);
       if (!rows.length) return [];
       const ids = rows.map((r) => r['id']);
       const leaseUntil = now + options.leaseMs;
