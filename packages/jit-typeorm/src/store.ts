@@ -46,6 +46,12 @@ export interface TypeormStoreOptions {
    * names and extra columns (nullable or with defaults) are the app's.
    */
   userEntity?: EntityTarget<unknown>;
+  /**
+   * Whether `appendAudit` also writes the lifecycle event of each change to the outbox (default
+   * true). `false` is for apps that neither deliver webhooks nor subscribe to events: their changes
+   * then leave no event behind, and none can be delivered later.
+   */
+  events?: boolean;
 }
 
 /** Column lengths of the audit table: a denial for a hostile, oversized value is still recorded. */
@@ -82,6 +88,8 @@ interface Statements {
   updates: Map<string, string>;
   queries: Map<string, string>;
   outbox: OutboxSql;
+  /** Whether `appendAudit` writes lifecycle events. */
+  events: boolean;
 }
 
 /**
@@ -96,10 +104,12 @@ export class TypeormStore implements IdentityStore, OutboxStore {
   readonly dataSource: DataSource;
   private readonly userTarget: EntityTarget<unknown>;
   private prepared: { db: Database; q: Statements } | null = null;
+  private readonly events: boolean;
 
   constructor(dataSource: DataSource, options: TypeormStoreOptions = {}) {
     this.dataSource = dataSource;
     this.userTarget = options.userEntity ?? JitUserEntity;
+    this.events = options.events ?? true;
   }
 
   private get ready(): { db: Database; q: Statements } {
@@ -138,7 +148,10 @@ export class TypeormStore implements IdentityStore, OutboxStore {
     });
     this.prepared = {
       db,
-      q: buildStatements(db, users, userColumn, identities, audit, tenants, singleUses, outbox),
+      q: {
+        ...buildStatements(db, users, userColumn, identities, audit, tenants, singleUses, outbox),
+        events: this.events,
+      },
     };
     return this.prepared;
   }
@@ -266,7 +279,7 @@ function buildStatements(
   tenants: EntityMetadata,
   singleUses: EntityMetadata,
   outbox: OutboxSql,
-): Statements {
+): Omit<Statements, 'events'> {
   const q = db.quote;
   const S = q(singleUses.tablePath);
   const singleUseKey = `${q('connection_id')} = ? AND ${q('key')} = ?`;
@@ -656,7 +669,7 @@ class Transaction implements StoreTransaction {
       JSON.stringify(event.changes),
     ]);
     // The lifecycle event it describes goes to the outbox in the same transaction.
-    const lifecycle = lifecycleEventOf(event);
+    const lifecycle = this.q.events ? lifecycleEventOf(event) : null;
     if (lifecycle) await this.q.outbox.insertEvent(this.sql, lifecycle);
   }
 
