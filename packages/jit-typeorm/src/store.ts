@@ -36,7 +36,12 @@ import {
   JitUserEntity,
 } from './schema.js';
 import { openDatabase, type Database, type Row, type Sql } from './sql.js';
-import { JitOutboxEventEntity, JitWebhookDeliveryEntity, JitWebhookEndpointEntity } from './outbox/schema.js';
+import {
+  JitOutboxEventEntity,
+  JitOutboxPendingEntity,
+  JitWebhookDeliveryEntity,
+  JitWebhookEndpointEntity,
+} from './outbox/schema.js';
 import { OutboxSql } from './outbox/store.js';
 
 export interface TypeormStoreOptions {
@@ -141,11 +146,17 @@ export class TypeormStore implements IdentityStore, OutboxStore {
       if (message.includes(`${identities.tableName}.subject`)) return 'identity';
       return 'other' satisfies StoreConflictError['constraint'];
     });
-    const outbox = new OutboxSql(db, {
-      events: metadataOf(this.dataSource, JitOutboxEventEntity, 'JitOutboxEvent'),
-      endpoints: metadataOf(this.dataSource, JitWebhookEndpointEntity, 'JitWebhookEndpoint'),
-      deliveries: metadataOf(this.dataSource, JitWebhookDeliveryEntity, 'JitWebhookDelivery'),
-    });
+    const outbox = new OutboxSql(
+      db,
+      {
+        audit,
+        pending: metadataOf(this.dataSource, JitOutboxPendingEntity, 'JitOutboxPending'),
+        events: metadataOf(this.dataSource, JitOutboxEventEntity, 'JitOutboxEvent'),
+        endpoints: metadataOf(this.dataSource, JitWebhookEndpointEntity, 'JitWebhookEndpoint'),
+        deliveries: metadataOf(this.dataSource, JitWebhookDeliveryEntity, 'JitWebhookDelivery'),
+      },
+      auditFrom,
+    );
     this.prepared = {
       db,
       q: {
@@ -668,9 +679,8 @@ class Transaction implements StoreTransaction {
       clip(event.reason, AUDIT_LIMITS.reason),
       JSON.stringify(event.changes),
     ]);
-    // The lifecycle event it describes goes to the outbox in the same transaction.
-    const lifecycle = this.q.events ? lifecycleEventOf(event) : null;
-    if (lifecycle) await this.q.outbox.insertEvent(this.sql, lifecycle);
+    // A change with a lifecycle event marks it for the outbox, in the same transaction.
+    if (this.q.events && lifecycleEventOf(event)) await this.q.outbox.markPending(this.sql, event.id);
   }
 
   private userFilter(query: Omit<UserQuery, 'afterId' | 'limit'>): { where: string[]; params: unknown[] } {

@@ -67,6 +67,9 @@ describe('the outbox', () => {
     await expect(p.provision({ connectionId: CONNECTION.id, profile: profile('ann') })).rejects.toThrow(
       JitError,
     );
+    // Written with each change as a marker; dispatching makes the events.
+    expect(await store.listEvents({ limit: 10 })).toEqual([]);
+    expect(await store.dispatchEvents(100, new Date())).toBe(3);
     const events = await store.listEvents({ limit: 10 });
     expect(events.map((e) => e.type)).toEqual(['user.created', 'user.deactivated', 'login.refused']);
     expect(events[0]).toMatchObject({
@@ -94,7 +97,18 @@ describe('the outbox', () => {
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
+    expect(await store.dispatchEvents(100, new Date())).toBe(0);
     expect(await store.listEvents({ limit: 10 })).toEqual([]);
+  });
+
+  it('writes no event with events: false', async () => {
+    const quiet = new TypeormStore(dataSource, { events: false });
+    await createProvisioner({ store: quiet, connections: [CONNECTION] }).provision({
+      connectionId: CONNECTION.id,
+      profile: profile('quiet'),
+    });
+    expect(await quiet.listAuditEvents({ limit: 10 })).toHaveLength(1);
+    expect(await store.dispatchEvents(100, new Date())).toBe(0);
   });
 });
 

@@ -4,7 +4,7 @@ import { epochMillis } from '../columns.js';
 type Column = EntitySchemaColumnOptions;
 
 /**
- * The outbox: lifecycle events written with the change they describe, the webhook endpoints (and
+ * The outbox: a marker per change that has a lifecycle event, written with the change, then the events, the webhook endpoints (and
  * in-process subscribers) that receive them, and one delivery per (event, endpoint). Instants are
  * epoch milliseconds and structured values JSON text, as in the rest of the store.
  */
@@ -15,7 +15,10 @@ export interface JitOutboxEvent {
   at: Date;
   orderingKey: string;
   payload: string;
-  dispatched: number;
+}
+
+export interface JitOutboxPending {
+  auditId: string;
 }
 
 export interface JitWebhookEndpoint {
@@ -55,8 +58,11 @@ export const outboxEventColumns = {
   orderingKey: { name: 'ordering_key', type: 'varchar', length: 160 },
   /** The versioned payload, JSON. */
   payload: { name: 'payload', type: 'text' },
-  /** 1 once its deliveries exist. */
-  dispatched: { name: 'dispatched', type: 'int', default: 0 },
+} as const satisfies Record<string, Column>;
+
+export const outboxPendingColumns = {
+  /** An audit event whose lifecycle event is not dispatched yet. */
+  auditId: { name: 'audit_id', type: 'varchar', length: 36, primary: true },
 } as const satisfies Record<string, Column>;
 
 export const webhookEndpointColumns = {
@@ -97,10 +103,18 @@ export const JitOutboxEventEntity = new EntitySchema<JitOutboxEvent>({
   name: 'JitOutboxEvent',
   tableName: 'jit_outbox_events',
   columns: outboxEventColumns,
-  indices: [
-    { name: 'IDX_jit_outbox_events_dispatched_id', columns: ['dispatched', 'id'] },
-    { name: 'IDX_jit_outbox_events_tenant_id', columns: ['tenantId', 'id'] },
-  ],
+  indices: [{ name: 'IDX_jit_outbox_events_tenant_id', columns: ['tenantId', 'id'] }],
+});
+
+/**
+ * What a change adds to its transaction: the id of its audit event, in a table with no other index,
+ * the cheapest row a database writes. Dispatching builds the event from the audit row, writes it to
+ * `jit_outbox_events` with its deliveries, and deletes the marker.
+ */
+export const JitOutboxPendingEntity = new EntitySchema<JitOutboxPending>({
+  name: 'JitOutboxPending',
+  tableName: 'jit_outbox_pending',
+  columns: outboxPendingColumns,
 });
 
 export const JitWebhookEndpointEntity = new EntitySchema<JitWebhookEndpoint>({
@@ -125,6 +139,7 @@ export const JitWebhookDeliveryEntity = new EntitySchema<JitWebhookDelivery>({
 });
 
 export const outboxEntities: EntitySchema[] = [
+  JitOutboxPendingEntity,
   JitOutboxEventEntity,
   JitWebhookEndpointEntity,
   JitWebhookDeliveryEntity,

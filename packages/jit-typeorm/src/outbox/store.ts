@@ -1,4 +1,5 @@
 import {
+  lifecycleEventOf,
   StoreError,
   uuidv7,
   type AuditEvent,
@@ -24,12 +25,14 @@ const clip = (value: string | null, max: number) =>
   value !== null && value.length > max ? value.slice(0, max) : value;
 
 export interface OutboxTables {
+  audit: EntityMetadata;
+  pending: EntityMetadata;
   events: EntityMetadata;
   endpoints: EntityMetadata;
   deliveries: EntityMetadata;
 }
 
-const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'at', 'ordering_key', 'payload', 'dispatched'];
+const EVENT_COLUMNS = ['id', 'tenant_id', 'type', 'at', 'ordering_key', 'payload'];
 const ENDPOINT_COLUMNS = [
   'id',
   'tenant_id',
@@ -116,34 +119,34 @@ function receives(endpoint: WebhookEndpointRecord, event: { tenantId: string; ty
  * transaction; the rest is what delivery workers and endpoint management run.
  */
 export class OutboxSql {
+  private readonly A: string;
+  private readonly P: string;
   private readonly E: string;
   private readonly W: string;
   private readonly D: string;
-  readonly insertEventSql: string;
+  private readonly insertPendingSql: string;
   private readonly cache = new Map<string, string>();
 
   constructor(
     private readonly db: Database,
     tables: OutboxTables,
+    private readonly auditFrom: (row: Row) => AuditEvent,
   ) {
     const q = db.quote;
+    this.A = q(tables.audit.tablePath);
+    this.P = q(tables.pending.tablePath);
     this.E = q(tables.events.tablePath);
     this.W = q(tables.endpoints.tablePath);
     this.D = q(tables.deliveries.tablePath);
-    this.insertEventSql = `INSERT INTO ${this.E} (${EVENT_COLUMNS.map(q).join(', ')}) VALUES (${marks(EVENT_COLUMNS.length)})`;
+    this.insertPendingSql = `INSERT INTO ${this.P} (${q('audit_id')}) VALUES (?)`;
   }
 
-  /** Writes the event in the caller's transaction (held with its other writes on PostgreSQL). */
-  insertEvent(sql: Sql, event: LifecycleEvent): Promise<void> {
-    return sql.write(this.insertEventSql, [
-      event.id,
-      clip(event.tenantId, 128),
-      event.type,
-      event.at.getTime(),
-      clip(event.orderingKey, 160),
-      JSON.stringify(event.payload),
-      0,
-    ]);
+  /**
+   * Marks an audit event as having a lifecycle event to dispatch, in the caller's transaction (held
+   * with its other writes on PostgreSQL): one key in a table without other indexes.
+   */
+  markPending(sql: Sql, auditId: string): Promise<void> {
+    return sql.write(this.insertPendingSql, [auditId]);
   }
 
   private get forUpdate(): string {
@@ -169,23 +172,39 @@ export class OutboxSql {
         this.statement(
           'dispatch',
           () =>
-            `SELECT ${q('id')}, ${q('tenant_id')}, ${q('type')}, ${q('ordering_key')} FROM ${this.E} ` +
-            `WHERE ${q('dispatched')} = 0 ORDER BY ${q('id')} ${this.db.limit()}${this.forUpdate}`,
+            `SELECT ${q('audit_id')} FROM ${this.P} ORDER BY ${q('audit_id')} ${this.db.limit()}${this.forUpdate}`,
         ),
         [Math.max(1, Math.floor(limit))],
       );
       if (!pending.length) return 0;
-      const endpoints = (await sql.rows(`SELECT * FROM ${this.W} ORDER BY ${q('id')}`, [])).map(endpointFrom);
-      const rows: unknown[][] = [];
-      for (const row of pending) {
-        const event = { tenantId: row['tenant_id'] as string, type: row['type'] as string };
+      const ids = pending.map((r) => r['audit_id']);
+      const audits = await sql.rows(
+        `SELECT * FROM ${this.A} WHERE ${q('id')} IN (${marks(ids.length)}) ORDER BY ${q('id')}`,
+        ids,
+      );
+      const events = audits
+        .map((row) => lifecycleEventOf(this.auditFrom(row)))
+        .filter((e): e is LifecycleEvent => e !== null);
+      const endpoints = events.length
+        ? (await sql.rows(`SELECT * FROM ${this.W} ORDER BY ${q('id')}`, [])).map(endpointFrom)
+        : [];
+      const eventRows = events.map((event) => [
+        event.id,
+        clip(event.tenantId, 128),
+        event.type,
+        event.at.getTime(),
+        clip(event.orderingKey, 160),
+        JSON.stringify(event.payload),
+      ]);
+      const deliveryRows: unknown[][] = [];
+      for (const event of events) {
         for (const endpoint of endpoints) {
           if (!receives(endpoint, event)) continue;
-          rows.push([
+          deliveryRows.push([
             uuidv7(now),
-            row['id'],
+            event.id,
             endpoint.id,
-            row['ordering_key'],
+            clip(event.orderingKey, 160),
             'pending',
             0,
             now.getTime(),
@@ -197,21 +216,24 @@ export class OutboxSql {
           ]);
         }
       }
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        const chunk = rows.slice(i, i + INSERT_CHUNK);
-        const values = chunk.map(() => `(${marks(DELIVERY_COLUMNS.length)})`).join(', ');
-        await sql.run(
-          `${this.insertIgnore} INTO ${this.D} (${DELIVERY_COLUMNS.map(q).join(', ')}) VALUES ${values}${this.onConflictIgnore}`,
-          chunk.flat(),
-        );
-      }
-      const ids = pending.map((r) => r['id']);
-      await sql.run(
-        `UPDATE ${this.E} SET ${q('dispatched')} = 1 WHERE ${q('id')} IN (${marks(ids.length)})`,
-        ids,
-      );
+      await this.insertRows(sql, this.E, EVENT_COLUMNS, eventRows);
+      await this.insertRows(sql, this.D, DELIVERY_COLUMNS, deliveryRows);
+      await sql.run(`DELETE FROM ${this.P} WHERE ${q('audit_id')} IN (${marks(ids.length)})`, ids);
       return pending.length;
     });
+  }
+
+  /** Multi-row inserts that skip rows whose key exists (a dispatch that ran twice). */
+  private async insertRows(sql: Sql, table: string, columns: readonly string[], rows: unknown[][]) {
+    const q = this.db.quote;
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK);
+      const values = chunk.map(() => `(${marks(columns.length)})`).join(', ');
+      await sql.run(
+        `${this.insertIgnore} INTO ${table} (${columns.map(q).join(', ')}) VALUES ${values}${this.onConflictIgnore}`,
+        chunk.flat(),
+      );
+    }
   }
 
   private get insertIgnore(): string {

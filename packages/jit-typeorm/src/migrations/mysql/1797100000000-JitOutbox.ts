@@ -6,7 +6,10 @@ export class JitOutboxMysql1797100000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
-      `CREATE TABLE \`jit_outbox_events\` (\`id\` varchar(36) NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`type\` varchar(32) NOT NULL, \`at\` bigint NOT NULL, \`ordering_key\` varchar(160) NOT NULL, \`payload\` text NOT NULL, \`dispatched\` int NOT NULL DEFAULT '0', INDEX \`IDX_jit_outbox_events_dispatched_id\` (\`dispatched\`, \`id\`), INDEX \`IDX_jit_outbox_events_tenant_id\` (\`tenant_id\`, \`id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      `CREATE TABLE \`jit_outbox_pending\` (\`audit_id\` varchar(36) NOT NULL, PRIMARY KEY (\`audit_id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE \`jit_outbox_events\` (\`id\` varchar(36) NOT NULL, \`tenant_id\` varchar(128) NOT NULL, \`type\` varchar(32) NOT NULL, \`at\` bigint NOT NULL, \`ordering_key\` varchar(160) NOT NULL, \`payload\` text NOT NULL, INDEX \`IDX_jit_outbox_events_tenant_id\` (\`tenant_id\`, \`id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
     await queryRunner.query(
       `CREATE TABLE \`jit_webhook_endpoints\` (\`id\` varchar(36) NOT NULL, \`tenant_id\` varchar(128) NULL, \`url\` varchar(2048) NOT NULL, \`secret\` varchar(128) NULL, \`previous_secret\` varchar(128) NULL, \`previous_secret_expires_at\` bigint NULL, \`paused\` int NOT NULL DEFAULT '0', \`event_types\` text NULL, \`created_at\` bigint NOT NULL, \`updated_at\` bigint NOT NULL, INDEX \`IDX_jit_webhook_endpoints_tenant\` (\`tenant_id\`), PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
@@ -20,5 +23,6 @@ export class JitOutboxMysql1797100000000 implements MigrationInterface {
     await queryRunner.query(`DROP TABLE \`jit_webhook_deliveries\``);
     await queryRunner.query(`DROP TABLE \`jit_webhook_endpoints\``);
     await queryRunner.query(`DROP TABLE \`jit_outbox_events\``);
+    await queryRunner.query(`DROP TABLE \`jit_outbox_pending\``);
   }
 }

@@ -6,10 +6,10 @@ export class JitOutboxPostgres1797100000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
-      `CREATE TABLE "jit_outbox_events" ("id" character varying(36) NOT NULL, "tenant_id" character varying(128) NOT NULL, "type" character varying(32) NOT NULL, "at" bigint NOT NULL, "ordering_key" character varying(160) NOT NULL, "payload" text NOT NULL, "dispatched" integer NOT NULL DEFAULT '0', CONSTRAINT "PK_4e66551a857ef4a2659c2db058e" PRIMARY KEY ("id"))`,
+      `CREATE TABLE "jit_outbox_pending" ("audit_id" character varying(36) NOT NULL, CONSTRAINT "PK_20bcdc7d87922420db777a50fa5" PRIMARY KEY ("audit_id"))`,
     );
     await queryRunner.query(
-      `CREATE INDEX "IDX_jit_outbox_events_dispatched_id" ON "jit_outbox_events"  ("dispatched", "id") `,
+      `CREATE TABLE "jit_outbox_events" ("id" character varying(36) NOT NULL, "tenant_id" character varying(128) NOT NULL, "type" character varying(32) NOT NULL, "at" bigint NOT NULL, "ordering_key" character varying(160) NOT NULL, "payload" text NOT NULL, CONSTRAINT "PK_4e66551a857ef4a2659c2db058e" PRIMARY KEY ("id"))`,
     );
     await queryRunner.query(
       `CREATE INDEX "IDX_jit_outbox_events_tenant_id" ON "jit_outbox_events"  ("tenant_id", "id") `,
@@ -42,7 +42,7 @@ export class JitOutboxPostgres1797100000000 implements MigrationInterface {
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_webhook_endpoints_tenant"`);
     await queryRunner.query(`DROP TABLE "jit_webhook_endpoints"`);
     await queryRunner.query(`DROP INDEX "public"."IDX_jit_outbox_events_tenant_id"`);
-    await queryRunner.query(`DROP INDEX "public"."IDX_jit_outbox_events_dispatched_id"`);
     await queryRunner.query(`DROP TABLE "jit_outbox_events"`);
+    await queryRunner.query(`DROP TABLE "jit_outbox_pending"`);
   }
 }

@@ -6,10 +6,10 @@ export class JitOutboxSqlite1797100000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
-      `CREATE TABLE "jit_outbox_events" ("id" varchar(36) PRIMARY KEY NOT NULL, "tenant_id" varchar(128) NOT NULL, "type" varchar(32) NOT NULL, "at" bigint NOT NULL, "ordering_key" varchar(160) NOT NULL, "payload" text NOT NULL, "dispatched" integer NOT NULL DEFAULT (0))`,
+      `CREATE TABLE "jit_outbox_pending" ("audit_id" varchar(36) PRIMARY KEY NOT NULL)`,
     );
     await queryRunner.query(
-      `CREATE INDEX "IDX_jit_outbox_events_dispatched_id" ON "jit_outbox_events" ("dispatched", "id") `,
+      `CREATE TABLE "jit_outbox_events" ("id" varchar(36) PRIMARY KEY NOT NULL, "tenant_id" varchar(128) NOT NULL, "type" varchar(32) NOT NULL, "at" bigint NOT NULL, "ordering_key" varchar(160) NOT NULL, "payload" text NOT NULL)`,
     );
     await queryRunner.query(
       `CREATE INDEX "IDX_jit_outbox_events_tenant_id" ON "jit_outbox_events" ("tenant_id", "id") `,
@@ -42,7 +42,7 @@ export class JitOutboxSqlite1797100000000 implements MigrationInterface {
     await queryRunner.query(`DROP INDEX "IDX_jit_webhook_endpoints_tenant"`);
     await queryRunner.query(`DROP TABLE "jit_webhook_endpoints"`);
     await queryRunner.query(`DROP INDEX "IDX_jit_outbox_events_tenant_id"`);
-    await queryRunner.query(`DROP INDEX "IDX_jit_outbox_events_dispatched_id"`);
     await queryRunner.query(`DROP TABLE "jit_outbox_events"`);
+    await queryRunner.query(`DROP TABLE "jit_outbox_pending"`);
   }
 }
