@@ -8,7 +8,8 @@
  *   (2) delivery throughput: events per second from the outbox to a local HTTP receiver (node:http,
  *       answering 204), signed, by one worker (`runOnce`, batches of 50 sent in parallel).
  *
- *   node --conditions=source --import tsx bench/outbox/run.ts [--ops=2000] [--rounds=5] [--events=2000] [--smoke]
+ *   node --conditions=source --import tsx bench/outbox/run.ts [--ops=2000] [--rounds=5] [--events=2000]
+ *     [--backends=sqlite,postgres] [--smoke]
  *
  * Needs PostgreSQL at JIT_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432, no database);
  * its database is named JIT_BENCH_DATABASE_PREFIX (default jit_bench) + _outbox_ + a random suffix, and
@@ -40,6 +41,9 @@ const SMOKE = process.argv.includes('--smoke');
 const OPS = SMOKE ? 20 : option('ops', 2000);
 const ROUNDS = SMOKE ? 2 : option('rounds', 5);
 const EVENTS = SMOKE ? 40 : option('events', 2000);
+const BACKENDS = (
+  process.argv.find((a) => a.startsWith('--backends='))?.slice(11) ?? 'sqlite,postgres'
+).split(',');
 const SERVER = process.env['JIT_BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432';
 const DATABASE = `${process.env['JIT_BENCH_DATABASE_PREFIX'] ?? 'jit_bench'}_outbox_${randomBytes(3).toString('hex')}`;
 const CONNECTION = {
@@ -209,7 +213,9 @@ try {
     ['SQLite (file, WAL)', `sqlite:${join(dir, 'outbox.db')}`],
     ['PostgreSQL', `${SERVER}/${DATABASE}`],
   ];
-  for (const [backend, url] of backends) {
+  for (const [backend, url] of backends.filter(([b]) =>
+    BACKENDS.includes(b.startsWith('SQLite') ? 'sqlite' : 'postgres'),
+  )) {
     const dataSource = await createJitDataSource(url);
     try {
       await migrate(dataSource);

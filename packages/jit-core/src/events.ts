@@ -99,6 +99,19 @@ const USER_TYPES: Partial<Record<AuditEvent['action'], LifecycleEventType>> = {
 const CONFIG_OBJECTS = new Set(['scim-directory', 'scim-token', 'webhook-endpoint']);
 
 /**
+ * Whether `lifecycleEventOf(audit)` is an event, without building it: what a store asks on every
+ * `appendAudit`.
+ */
+export function hasLifecycleEvent(audit: AuditEvent): boolean {
+  if (audit.action === 'unchanged') return false;
+  if (audit.action === 'denied') return audit.actor === 'jit';
+  if (audit.reason !== null && CONFIG_OBJECTS.has(audit.reason)) return true;
+  if (audit.reason === 'scim-group' && (audit.action === 'created' || audit.action === 'deleted'))
+    return true;
+  return audit.userId !== null && USER_TYPES[audit.action] !== undefined;
+}
+
+/**
  * The lifecycle event an audit event describes, or `null` when it describes none (a login that
  * changed nothing, a refused SCIM token).
  */

@@ -92,6 +92,7 @@ export { MemoryStore } from './memory-store.js';
 // Lifecycle events, the outbox and webhook delivery
 export {
   EVENT_PAYLOAD_VERSION,
+  hasLifecycleEvent,
   LIFECYCLE_EVENT_TYPES,
   lifecycleEventOf,
   MAX_EVENT_PAYLOAD_BYTES,

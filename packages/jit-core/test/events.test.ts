@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   auditEvent,
+  hasLifecycleEvent,
   isPublicAddress,
   lifecycleEventOf,
   MAX_EVENT_PAYLOAD_BYTES,
@@ -132,6 +133,41 @@ describe('lifecycleEventOf', () => {
     expect(event.payload).not.toHaveProperty('roles');
     expect(Buffer.byteLength(webhookBody(event))).toBeLessThan(MAX_EVENT_PAYLOAD_BYTES);
   });
+});
+
+it('hasLifecycleEvent says whether lifecycleEventOf makes an event, for every kind of audit event', () => {
+  const actions = [
+    'created',
+    'linked',
+    'updated',
+    'unchanged',
+    'denied',
+    'deactivated',
+    'reactivated',
+    'deleted',
+  ] as const;
+  const actors = ['jit', 'scim', 'admin', 'system'] as const;
+  const reasons = [
+    null,
+    'scim',
+    'dormant',
+    'scim-group',
+    'scim-token',
+    'scim-directory',
+    'webhook-endpoint',
+    'X',
+  ];
+  let events = 0;
+  for (const action of actions)
+    for (const actor of actors)
+      for (const reason of reasons)
+        for (const userId of [null, 'u1']) {
+          const audit = auditEvent({ tenantId: 't', actor, action, reason, userId });
+          const event = lifecycleEventOf(audit);
+          expect(hasLifecycleEvent(audit), JSON.stringify(audit)).toBe(event !== null);
+          if (event) events++;
+        }
+  expect(events).toBeGreaterThan(100);
 });
 
 describe('webhook signatures', () => {

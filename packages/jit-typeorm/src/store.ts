@@ -1,6 +1,6 @@
 import type { DataSource, EntityMetadata, EntityTarget } from 'typeorm';
 import {
-  lifecycleEventOf,
+  hasLifecycleEvent,
   StoreError,
   type AuditEvent,
   type ClaimedDelivery,
@@ -680,7 +680,7 @@ class Transaction implements StoreTransaction {
       JSON.stringify(event.changes),
     ]);
     // A change with a lifecycle event marks it for the outbox, in the same transaction.
-    if (this.q.events && lifecycleEventOf(event)) await this.q.outbox.markPending(this.sql, event.id);
+    if (this.q.events && hasLifecycleEvent(event)) await this.q.outbox.markPending(this.sql, event.id);
   }
 
   private userFilter(query: Omit<UserQuery, 'afterId' | 'limit'>): { where: string[]; params: unknown[] } {

@@ -115,6 +115,8 @@ export const JitOutboxPendingEntity = new EntitySchema<JitOutboxPending>({
   name: 'JitOutboxPending',
   tableName: 'jit_outbox_pending',
   columns: outboxPendingColumns,
+  // SQLite: the key is the table (one B-tree, no rowid beside it).
+  withoutRowid: true,
 });
 
 export const JitWebhookEndpointEntity = new EntitySchema<JitWebhookEndpoint>({

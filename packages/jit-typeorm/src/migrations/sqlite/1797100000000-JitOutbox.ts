@@ -6,7 +6,7 @@ export class JitOutboxSqlite1797100000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
-      `CREATE TABLE "jit_outbox_pending" ("audit_id" varchar(36) PRIMARY KEY NOT NULL)`,
+      `CREATE TABLE "jit_outbox_pending" ("audit_id" varchar(36) PRIMARY KEY NOT NULL) WITHOUT ROWID`,
     );
     await queryRunner.query(
       `CREATE TABLE "jit_outbox_events" ("id" varchar(36) PRIMARY KEY NOT NULL, "tenant_id" varchar(128) NOT NULL, "type" varchar(32) NOT NULL, "at" bigint NOT NULL, "ordering_key" varchar(160) NOT NULL, "payload" text NOT NULL)`,
