@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { isJitError } from './errors.js';
@@ -70,7 +70,7 @@ export interface DeliveryWorker {
   start(): void;
   /** Wakes a started worker now (after a commit, for a prompt delivery). */
   notify(): void;
-  /** Stops the loop and waits for the run in progress. */
+  /** Stops the loop, waits for the run in progress, and closes the kept connections. */
   stop(): Promise<void>;
 }
 
@@ -138,6 +138,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const maxMs = options.retry?.maxMs ?? 3_600_000;
   const deadAfterMs = options.retry?.deadAfterMs ?? 3 * 24 * 3_600_000;
   const lookup = guardedLookup(mode, resolve);
+  // Connections are kept between deliveries to the same endpoint; each new one is checked by
+  // `lookup` (the address it connects to), so a kept connection was checked when it was made.
+  const agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 16, lookup: lookup as never }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 16, lookup: lookup as never }),
+  };
   let subscribersReady: Promise<void> | null = null;
 
   const ensureSubscribers = () =>
@@ -187,6 +193,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
           },
+          agent: url.protocol === 'https:' ? agents.https : agents.http,
           lookup: lookup as never,
           signal: deadline,
         },
@@ -337,6 +344,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       stopping = true;
       wake?.();
       await running;
+      agents.http.destroy();
+      agents.https.destroy();
     },
   });
 }

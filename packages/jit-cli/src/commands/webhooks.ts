@@ -287,8 +287,10 @@ export function registerWebhookCommands(program: Command, ctx: CommandContext): 
           },
         });
         let report: DeliveryReport;
-        if (options.once) report = await worker.runOnce();
-        else {
+        if (options.once) {
+          report = await worker.runOnce();
+          await worker.stop();
+        } else {
           worker.start();
           note(io, 'delivering events; stop with Ctrl-C');
           await new Promise<void>((resolve) => {
