@@ -9,7 +9,7 @@
  *       answering 204), signed, by one worker (`runOnce`, batches of 50 sent in parallel).
  *
  *   node --conditions=source --import tsx bench/outbox/run.ts [--ops=2000] [--rounds=5] [--events=2000]
- *     [--backends=sqlite,postgres] [--smoke]
+ *     [--backends=sqlite,postgres] [--batch=50] [--smoke]
  *
  * Needs PostgreSQL at JIT_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432, no database);
  * its database is named JIT_BENCH_DATABASE_PREFIX (default jit_bench) + _outbox_ + a random suffix, and
@@ -41,6 +41,7 @@ const SMOKE = process.argv.includes('--smoke');
 const OPS = SMOKE ? 20 : option('ops', 2000);
 const ROUNDS = SMOKE ? 2 : option('rounds', 5);
 const EVENTS = SMOKE ? 40 : option('events', 2000);
+const BATCH = option('batch', 50);
 const BACKENDS = (
   process.argv.find((a) => a.startsWith('--backends='))?.slice(11) ?? 'sqlite,postgres'
 ).split(',');
@@ -171,7 +172,7 @@ async function throughput(dataSource: DataSource, receiverUrl: string): Promise<
     connections: [{ ...CONNECTION, id: 'bench-delivery', tenantId: 'bench-delivery' }],
   });
   // Deliver what the comparison wrote (those events have no endpoint: dispatched, nothing to send).
-  const worker = createDeliveryWorker({ store, mode: 'development', batchSize: 50 });
+  const worker = createDeliveryWorker({ store, mode: 'development', batchSize: BATCH });
   await worker.runOnce();
   for (let i = 0; i < EVENTS; i++) {
     await provisioner.provision({
