@@ -40,7 +40,7 @@ export interface DeliveryWorkerOptions {
   timeoutMs?: number;
   /** How long a claimed delivery stays with this worker before another may take it (default 2 min). */
   leaseMs?: number;
-  /** Deliveries claimed at a time, sent in parallel (default 20). */
+  /** Deliveries claimed at a time, sent in parallel (default 50). */
   batchSize?: number;
   /** The pause between polls of `start()` when there was nothing to do (default 1 s). */
   pollMs?: number;
@@ -131,7 +131,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
   const leaseMs = options.leaseMs ?? Math.max(120_000, timeoutMs * 3);
-  const batchSize = options.batchSize ?? 20;
+  const batchSize = options.batchSize ?? 50;
   const pollMs = options.pollMs ?? 1000;
   const maxPayloadBytes = options.maxPayloadBytes ?? MAX_EVENT_PAYLOAD_BYTES;
   const baseMs = options.retry?.baseMs ?? 5000;
