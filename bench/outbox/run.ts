@@ -3,12 +3,12 @@
  *   (1) a first login (the engine's `provision`, which creates a user) and a SCIM create (POST /Users
  *       through `createScimService().handle`), each with the outbox row written in its transaction
  *       (`TypeormStore`, the default) and without it (`new TypeormStore(ds, { events: false })`), on
- *       SQLite (a file, WAL) and PostgreSQL. The two variants run in alternating blocks on the same
- *       database, so that drift and caches hit both alike; each op is a new user.
+ *       SQLite (a file, WAL) and PostgreSQL. The two variants alternate op by op on the same
+ *       database, so that drift, load and caches hit both alike; each op is a new user.
  *   (2) delivery throughput: events per second from the outbox to a local HTTP receiver (node:http,
  *       answering 204), signed, by one worker (`runOnce`, batches of 50 sent in parallel).
  *
- *   node --conditions=source --import tsx bench/outbox/run.ts [--ops=2000] [--rounds=5] [--events=2000]
+ *   node --conditions=source --import tsx bench/outbox/run.ts [--ops=2000] [--events=2000]
  *     [--backends=sqlite,postgres] [--batch=50] [--smoke]
  *
  * Needs PostgreSQL at JIT_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432, no database);
@@ -39,7 +39,6 @@ const option = (name: string, fallback: number) => {
 };
 const SMOKE = process.argv.includes('--smoke');
 const OPS = SMOKE ? 20 : option('ops', 2000);
-const ROUNDS = SMOKE ? 2 : option('rounds', 5);
 const EVENTS = SMOKE ? 40 : option('events', 2000);
 const BATCH = option('batch', 50);
 const BACKENDS = (
@@ -130,26 +129,23 @@ async function compare(
     with: { total: 0, latencies: [] as number[] },
     without: { total: 0, latencies: [] as number[] },
   };
-  const block = Math.max(1, Math.floor(OPS / ROUNDS));
   let i = 0;
-  // One warm-up block each, not counted.
-  for (let k = 0; k < Math.min(block, 50); k++, i++) {
+  // A warm-up, not counted.
+  for (; i < Math.min(OPS, 50); i++) {
     await withEvents[op](i);
     await without[op](i);
   }
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? (['without', 'with'] as const) : (['with', 'without'] as const);
+  // Alternating op by op (which goes first alternates too): a change of the machine's load hits
+  // both variants alike.
+  for (let k = 0; k < OPS; k++, i++) {
+    const order = k % 2 ? (['without', 'with'] as const) : (['with', 'without'] as const);
     for (const which of order) {
-      const v = which === 'with' ? withEvents : without;
-      const start = performance.now();
-      for (let k = 0; k < block; k++) {
-        const t = performance.now();
-        await v[op](i + k);
-        samples[which].latencies.push(performance.now() - t);
-      }
-      samples[which].total += performance.now() - start;
+      const t = performance.now();
+      await (which === 'with' ? withEvents : without)[op](i);
+      const ms = performance.now() - t;
+      samples[which].latencies.push(ms);
+      samples[which].total += ms;
     }
-    i += block;
   }
   return samples;
 }
@@ -235,7 +231,7 @@ try {
   await admin((c) => c.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`)).catch(() => undefined);
 }
 
-console.log(`outbox cost: ${OPS} ops per variant in ${ROUNDS} alternating blocks; times in ms per op\n`);
+console.log(`outbox cost: ${OPS} ops per variant, alternating op by op; times in ms per op\n`);
 console.log(
   '| backend | operation | ops | mean without | mean with | p50 without | p50 with | overhead (mean) | overhead (p50) |',
 );
