@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { isJitError } from './errors.js';
-import { MAX_EVENT_PAYLOAD_BYTES, webhookBody, type LifecycleEvent } from './events.js';
+import { MAX_EVENT_PAYLOAD_BYTES, payloadBytes, webhookBody, type LifecycleEvent } from './events.js';
 import { consoleLogger, describeError, type JitLogger } from './logger.js';
 import type { ClaimedDelivery, DeliveryOutcome, OutboxStore, WebhookEndpointRecord } from './outbox.js';
 import {
@@ -44,7 +44,7 @@ export interface DeliveryWorkerOptions {
   batchSize?: number;
   /** The pause between polls of `start()` when there was nothing to do (default 1 s). */
   pollMs?: number;
-  /** The largest body sent; a larger event is dead-lettered (default `MAX_EVENT_PAYLOAD_BYTES`). */
+  /** The largest payload sent (UTF-8 bytes of its JSON); a larger event is dead-lettered (default `MAX_EVENT_PAYLOAD_BYTES`). */
   maxPayloadBytes?: number;
   logger?: JitLogger;
   now?: () => Date;
@@ -235,10 +235,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         );
       }
     }
-    const body = webhookBody(event);
-    if (Buffer.byteLength(body) > maxPayloadBytes) {
-      return failed(`PAYLOAD_TOO_LARGE: the body is over ${maxPayloadBytes} bytes.`, null, true);
+    if (payloadBytes(event.payload) > maxPayloadBytes) {
+      return failed(`PAYLOAD_TOO_LARGE: the payload is over ${maxPayloadBytes} bytes.`, null, true);
     }
+    const body = webhookBody(event);
     let url: URL;
     try {
       url = parseWebhookUrl(endpoint.url, mode);
