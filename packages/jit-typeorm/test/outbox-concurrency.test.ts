@@ -6,7 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDeliveryWorker, createProvisioner, registerWebhookEndpoint } from '@jit-sso/core';
+import {
+  createDeliveryWorker,
+  createProvisioner,
+  listDeliveryFailures,
+  listWebhookEndpoints,
+  pauseWebhookEndpoint,
+  redeliverWebhooks,
+  registerWebhookEndpoint,
+  rotateWebhookSecret,
+} from '@jit-sso/core';
 import { createJitDataSource, migrate, TypeormStore } from '../src/index.js';
 import { freshMysql, freshPostgres, MYSQL_SERVER, POSTGRES_SERVER } from './databases.js';
 import { Receiver } from './receiver.js';
@@ -149,6 +158,53 @@ describe.each(Object.keys(targets))('delivery leases on %s', (dialect) => {
       await receiver.stop();
       await source.destroy();
       await other.destroy();
+    }
+  }, 60_000);
+
+  it('manages endpoints the same way: rotation, pause, failures and redelivery', async () => {
+    const url = await targets[dialect]!();
+    const source = await createJitDataSource(url);
+    const receiver = new Receiver();
+    await receiver.start();
+    try {
+      await migrate(source);
+      for (const table of [
+        'jit_webhook_deliveries',
+        'jit_webhook_endpoints',
+        'jit_outbox_events',
+        'jit_outbox_pending',
+      ]) {
+        await source.query(`DELETE FROM ${table}`);
+      }
+      const store = new TypeormStore(source);
+      const ctx = { store, mode: 'development' as const };
+      const { endpoint, secret } = await registerWebhookEndpoint(ctx, {
+        tenantId: TENANT,
+        url: receiver.url,
+      });
+      const { secret: fresh } = await rotateWebhookSecret(ctx, endpoint.id, { overlapMs: 3_600_000 });
+      await pauseWebhookEndpoint(ctx, endpoint.id, true);
+      expect(await listWebhookEndpoints(ctx, TENANT)).toEqual([
+        expect.objectContaining({ id: endpoint.id, paused: true, rotating: true }),
+      ]);
+      const worker = createDeliveryWorker({ store, mode: 'development', retry: { deadAfterMs: 0 } });
+      expect(await worker.runOnce()).toMatchObject({ dispatched: 3, delivered: 0 });
+      await pauseWebhookEndpoint(ctx, endpoint.id, false);
+      receiver.answer = () => ({ status: 503 });
+      // Undeliverable and too old at once (deadAfterMs 0): dead, listed, then sent again.
+      expect(await worker.runOnce()).toMatchObject({ dead: 4 });
+      expect(await listDeliveryFailures(ctx, { tenantId: TENANT })).toHaveLength(4);
+      receiver.answer = () => ({ status: 204 });
+      receiver.received.length = 0;
+      expect(await redeliverWebhooks(ctx, { tenantId: TENANT })).toBe(4);
+      expect(await worker.runOnce()).toMatchObject({ delivered: 4 });
+      expect(receiver.verified(secret)).toHaveLength(4);
+      expect(receiver.verified(fresh)).toHaveLength(4);
+      expect(await listDeliveryFailures(ctx)).toEqual([]);
+      await worker.stop();
+    } finally {
+      await receiver.stop();
+      await source.destroy();
     }
   }, 60_000);
 });
