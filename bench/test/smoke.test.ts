@@ -67,6 +67,25 @@ describe('benchmark smoke runs', () => {
     expect(run.stdout).toMatch(new RegExp(`\\| PostgreSQL \\| first \\| 32 \\| store \\| \\d+ \\|`));
   });
 
+  it('outbox: a login and a SCIM create with and without the outbox row, and delivery throughput', async () => {
+    const run = await bench('bench/outbox/run.ts', ['--smoke'], {
+      JIT_BENCH_DATABASE_PREFIX: process.env['JIT_BENCH_DATABASE_PREFIX'] ?? 'jit_bench_smoke',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    for (const backend of [String.raw`SQLite \(file, WAL\)`, 'PostgreSQL']) {
+      for (const operation of ['first login', 'SCIM create']) {
+        expect(run.stdout).toMatch(
+          new RegExp(
+            `\\| ${backend} \\| ${operation} \\| \\d+ \\|( ${number} \\|){4} -?${number}% \\| -?${number}% \\|`,
+          ),
+        );
+      }
+      expect(run.stdout).toMatch(
+        new RegExp(`\\| ${backend} \\| \\d+ events in ${number} s: \\d+ events/s \\|`),
+      );
+    }
+  });
+
   it('express: the JIT step within a whole SAML and OIDC login, SAML validated in-process and in a pool', async () => {
     const run = await bench('bench/express/saml-login.ts', ['--logins=5', '--cache=memory']);
     expect(run.code, run.stderr).toBe(0);

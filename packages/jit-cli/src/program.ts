@@ -11,6 +11,7 @@ import { registerCleanupCommands } from './commands/cleanup.js';
 import { registerOffboardCommand } from './commands/offboard.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerScimCommands } from './commands/scim.js';
+import { registerWebhookCommands } from './commands/webhooks.js';
 
 export const VERSION = '0.1.0';
 
@@ -120,7 +121,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
 
   const program = new Command('jit')
     .description(
-      'Operate jit-sso: migrations, users, dormant cleanup, offboarding, SCIM tokens, audit export, connections.',
+      'Operate jit-sso: migrations, users, dormant cleanup, offboarding, SCIM tokens, audit export, connections, webhooks.',
     )
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
@@ -138,6 +139,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   registerScimCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerConnectionCommands(program, ctx);
+  registerWebhookCommands(program, ctx);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

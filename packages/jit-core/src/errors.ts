@@ -36,7 +36,11 @@ export type JitErrorCode =
   | 'OIDC_CALLBACK_INVALID'
   | 'OIDC_TENANT_NOT_ALLOWED'
   | 'IDP_UNREACHABLE'
-  | 'SESSION_ENDED';
+  | 'SESSION_ENDED'
+  // Webhook endpoints.
+  | 'WEBHOOK_URL_INVALID'
+  | 'WEBHOOK_URL_REFUSED'
+  | 'WEBHOOK_ENDPOINT_NOT_FOUND';
 
 export interface JitErrorOptions {
   cause?: unknown;
@@ -79,6 +83,9 @@ const STATUS: Readonly<Record<JitErrorCode, number>> = {
   OIDC_TENANT_NOT_ALLOWED: 403,
   IDP_UNREACHABLE: 502,
   SESSION_ENDED: 401,
+  WEBHOOK_URL_INVALID: 400,
+  WEBHOOK_URL_REFUSED: 400,
+  WEBHOOK_ENDPOINT_NOT_FOUND: 404,
 };
 
 const HINTS: Readonly<Record<JitErrorCode, string>> = {
@@ -125,7 +132,19 @@ const HINTS: Readonly<Record<JitErrorCode, string>> = {
   IDP_UNREACHABLE:
     "The identity provider did not answer (discovery or token endpoint); try again, and check the connection's issuer URL.",
   SESSION_ENDED: 'Sign in again.',
+  WEBHOOK_URL_INVALID: 'Give an absolute https URL (http only outside production), without credentials.',
+  WEBHOOK_URL_REFUSED:
+    'The URL resolves to a private, loopback or link-local address; in production webhooks go to public addresses only.',
+  WEBHOOK_ENDPOINT_NOT_FOUND: 'Check the endpoint id (`jit webhooks list`).',
 };
+
+/** The hints of the codes, for code that only has a code (a stored refusal). */
+export const HINTS_BY_CODE: Readonly<Record<string, string>> = HINTS;
+
+/** The hint shown with an error code. */
+export function hintFor(code: JitErrorCode): string {
+  return HINTS[code];
+}
 
 export class JitError extends Error {
   readonly code: JitErrorCode;
@@ -160,6 +179,17 @@ export class JitError extends Error {
 
 export function isJitError(value: unknown): value is JitError {
   return value instanceof JitError;
+}
+
+/** A webhook endpoint that cannot be registered or reached as given. */
+export class WebhookError extends JitError {
+  constructor(
+    code: 'WEBHOOK_URL_INVALID' | 'WEBHOOK_URL_REFUSED' | 'WEBHOOK_ENDPOINT_NOT_FOUND',
+    message: string,
+    options?: JitErrorOptions,
+  ) {
+    super(code, message, options);
+  }
 }
 
 export class ConfigurationError extends JitError {

@@ -55,6 +55,7 @@ export {
   StoreConflictError,
   StoreError,
   UnknownConnectionError,
+  WebhookError,
   type JitErrorCode,
   type JitErrorOptions,
 } from './errors.js';
@@ -88,6 +89,64 @@ export type {
   UserQuery,
 } from './store.js';
 export { MemoryStore } from './memory-store.js';
+
+// Lifecycle events, the outbox and webhook delivery
+export {
+  EVENT_PAYLOAD_VERSION,
+  hasLifecycleEvent,
+  LIFECYCLE_EVENT_TYPES,
+  lifecycleEventOf,
+  MAX_EVENT_PAYLOAD_BYTES,
+  webhookBody,
+  type ConfigEventPayload,
+  type EventPayload,
+  type EventPayloadBase,
+  type GroupEventPayload,
+  type LifecycleEvent,
+  type LifecycleEventType,
+  type RefusedLoginPayload,
+  type UserEventPayload,
+  type WebhookBody,
+} from './events.js';
+export {
+  isOutboxStore,
+  type ClaimedDelivery,
+  type ClaimOptions,
+  type DeliveryOutcome,
+  type DeliveryQuery,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EndpointPatch,
+  type OutboxStore,
+  type WebhookEndpointRecord,
+} from './outbox.js';
+export {
+  createDeliveryWorker,
+  signatures as webhookSignatures,
+  type DeliveryReport,
+  type DeliveryWorker,
+  type DeliveryWorkerOptions,
+  type EventSubscriber,
+  type RetryPolicy,
+} from './webhooks.js';
+export {
+  checkWebhookUrl,
+  isPublicAddress,
+  type AddressResolver,
+  type WebhookMode,
+} from './webhook-address.js';
+export {
+  endpointView,
+  listDeliveryFailures,
+  listWebhookEndpoints,
+  newWebhookSecret,
+  pauseWebhookEndpoint,
+  redeliverWebhooks,
+  registerWebhookEndpoint,
+  rotateWebhookSecret,
+  type EndpointContext,
+  type EndpointView,
+} from './endpoints.js';
 
 // The SCIM directory's records, store contract and filter evaluation (for @jit-sso/scim and stores)
 export {

@@ -55,6 +55,11 @@ export interface ProvisionerOptions {
   connections: readonly ConnectionInput[] | ((id: string) => Promise<ConnectionInput | null>);
   tenants?: readonly TenantInput[];
   resolve?: Resolver;
+  /**
+   * Called in this process after each decision, once: an event is lost if the process dies after
+   * the commit or the listener throws. For at least once, across restarts and processes, subscribe
+   * to the outbox instead: `createDeliveryWorker({ store, subscribers: { name: fn } })`.
+   */
   onEvent?: (event: ProvisioningEvent) => void | Promise<void>;
   /** Where errors thrown by `onEvent` go (they never undo a committed login). Default: console.error. */
   onEventError?: (error: unknown) => void;

@@ -7,6 +7,10 @@ import { JitInitMysql1795439311928 } from './migrations/mysql/1795439311928-JitI
 import { JitSingleUsesSqlite1796587449098 } from './migrations/sqlite/1796587449098-JitSingleUses.js';
 import { JitSingleUsesPostgres1796587449098 } from './migrations/postgres/1796587449098-JitSingleUses.js';
 import { JitSingleUsesMysql1796587449098 } from './migrations/mysql/1796587449098-JitSingleUses.js';
+import { outboxEntities } from './outbox/schema.js';
+import { JitOutboxSqlite1797100000000 } from './migrations/sqlite/1797100000000-JitOutbox.js';
+import { JitOutboxPostgres1797100000000 } from './migrations/postgres/1797100000000-JitOutbox.js';
+import { JitOutboxMysql1797100000000 } from './migrations/mysql/1797100000000-JitOutbox.js';
 import { scimDirectoryEntities, scimDirectoryEntitiesMysql } from './directory/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
@@ -101,6 +105,7 @@ export const jitEntities: EntitySchema[] = [
   JitTenantEntity,
   JitSingleUseEntity,
   ...scimDirectoryEntities,
+  ...outboxEntities,
 ] as EntitySchema[];
 
 export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -125,6 +130,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimMemberKeysSqlite1796554028010,
     JitSingleUsesSqlite1796587449098,
     ScimGroupMemberCountsSqlite1796600000000,
+    JitOutboxSqlite1797100000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
@@ -133,6 +139,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimMemberKeysPostgres1796554028010,
     JitSingleUsesPostgres1796587449098,
     ScimGroupMemberCountsPostgres1796600000000,
+    JitOutboxPostgres1797100000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
@@ -142,6 +149,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitSingleUsesMysql1796587449098,
     ScimGroupMemberCountsMysql1796600000000,
     ScimLargeResourcesMysql1797000000000,
+    JitOutboxMysql1797100000000,
   ],
 };
 

@@ -1,7 +1,18 @@
 import type { DataSource, EntityMetadata, EntityTarget } from 'typeorm';
 import {
+  hasLifecycleEvent,
   StoreError,
   type AuditEvent,
+  type ClaimedDelivery,
+  type ClaimOptions,
+  type DeliveryOutcome,
+  type DeliveryQuery,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EndpointPatch,
+  type LifecycleEvent,
+  type OutboxStore,
+  type WebhookEndpointRecord,
   type AuditQuery,
   type IdentityRecord,
   type IdentityStore,
@@ -25,6 +36,13 @@ import {
   JitUserEntity,
 } from './schema.js';
 import { openDatabase, type Database, type Row, type Sql } from './sql.js';
+import {
+  JitOutboxEventEntity,
+  JitOutboxPendingEntity,
+  JitWebhookDeliveryEntity,
+  JitWebhookEndpointEntity,
+} from './outbox/schema.js';
+import { OutboxSql } from './outbox/store.js';
 
 export interface TypeormStoreOptions {
   /**
@@ -33,6 +51,12 @@ export interface TypeormStoreOptions {
    * names and extra columns (nullable or with defaults) are the app's.
    */
   userEntity?: EntityTarget<unknown>;
+  /**
+   * Whether `appendAudit` also writes the lifecycle event of each change to the outbox (default
+   * true). `false` is for apps that neither deliver webhooks nor subscribe to events: their changes
+   * then leave no event behind, and none can be delivered later.
+   */
+  events?: boolean;
 }
 
 /** Column lengths of the audit table: a denial for a hostile, oversized value is still recorded. */
@@ -68,6 +92,9 @@ interface Statements {
   col: (property: JitUserProperty) => string;
   updates: Map<string, string>;
   queries: Map<string, string>;
+  outbox: OutboxSql;
+  /** Whether `appendAudit` writes lifecycle events. */
+  events: boolean;
 }
 
 /**
@@ -78,14 +105,16 @@ interface Statements {
  * entity works. Unique keys in the database decide races: a violation becomes `StoreConflictError`,
  * which the engine retries. Any other database failure becomes `StoreError` (`STORE_FAILURE`).
  */
-export class TypeormStore implements IdentityStore {
+export class TypeormStore implements IdentityStore, OutboxStore {
   readonly dataSource: DataSource;
   private readonly userTarget: EntityTarget<unknown>;
   private prepared: { db: Database; q: Statements } | null = null;
+  private readonly events: boolean;
 
   constructor(dataSource: DataSource, options: TypeormStoreOptions = {}) {
     this.dataSource = dataSource;
     this.userTarget = options.userEntity ?? JitUserEntity;
+    this.events = options.events ?? true;
   }
 
   private get ready(): { db: Database; q: Statements } {
@@ -117,9 +146,23 @@ export class TypeormStore implements IdentityStore {
       if (message.includes(`${identities.tableName}.subject`)) return 'identity';
       return 'other' satisfies StoreConflictError['constraint'];
     });
+    const outbox = new OutboxSql(
+      db,
+      {
+        audit,
+        pending: metadataOf(this.dataSource, JitOutboxPendingEntity, 'JitOutboxPending'),
+        events: metadataOf(this.dataSource, JitOutboxEventEntity, 'JitOutboxEvent'),
+        endpoints: metadataOf(this.dataSource, JitWebhookEndpointEntity, 'JitWebhookEndpoint'),
+        deliveries: metadataOf(this.dataSource, JitWebhookDeliveryEntity, 'JitWebhookDelivery'),
+      },
+      auditFrom,
+    );
     this.prepared = {
       db,
-      q: buildStatements(db, users, userColumn, identities, audit, tenants, singleUses),
+      q: {
+        ...buildStatements(db, users, userColumn, identities, audit, tenants, singleUses, outbox),
+        events: this.events,
+      },
     };
     return this.prepared;
   }
@@ -154,6 +197,42 @@ export class TypeormStore implements IdentityStore {
   async pruneSingleUse(before: Date, limit = 10_000): Promise<number> {
     const { db, q } = this.ready;
     return db.sql.run(q.pruneSingleUse, [before.getTime(), Math.floor(limit)]);
+  }
+
+  // ---- OutboxStore -------------------------------------------------------------------------
+
+  dispatchEvents(limit: number, now: Date): Promise<number> {
+    return this.ready.q.outbox.dispatchEvents(limit, now);
+  }
+  claimDeliveries(options: ClaimOptions): Promise<ClaimedDelivery[]> {
+    return this.ready.q.outbox.claimDeliveries(options);
+  }
+  finishDelivery(id: string, attempt: number, outcome: DeliveryOutcome): Promise<void> {
+    return this.ready.q.outbox.finishDelivery(id, attempt, outcome);
+  }
+  redeliver(
+    query: { endpointId?: string; eventId?: string; tenantId?: string; status?: DeliveryStatus },
+    at: Date,
+  ): Promise<number> {
+    return this.ready.q.outbox.redeliver(query, at);
+  }
+  listDeliveries(query: DeliveryQuery): Promise<DeliveryRecord[]> {
+    return this.ready.q.outbox.listDeliveries(query);
+  }
+  listEvents(query: { tenantId?: string; afterId?: string; limit: number }): Promise<LifecycleEvent[]> {
+    return this.ready.q.outbox.listEvents(query);
+  }
+  findEndpoint(id: string): Promise<WebhookEndpointRecord | null> {
+    return this.ready.q.outbox.findEndpoint(id);
+  }
+  listEndpoints(tenantId?: string): Promise<WebhookEndpointRecord[]> {
+    return this.ready.q.outbox.listEndpoints(tenantId);
+  }
+  insertEndpoint(endpoint: WebhookEndpointRecord, audit: AuditEvent | null): Promise<WebhookEndpointRecord> {
+    return this.ready.q.outbox.insertEndpoint(endpoint, audit, (sql) => this.transactionOn(sql));
+  }
+  updateEndpoint(id: string, patch: EndpointPatch, audit: AuditEvent | null): Promise<WebhookEndpointRecord> {
+    return this.ready.q.outbox.updateEndpoint(id, patch, audit, (sql) => this.transactionOn(sql));
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
@@ -210,7 +289,8 @@ function buildStatements(
   audit: EntityMetadata,
   tenants: EntityMetadata,
   singleUses: EntityMetadata,
-): Statements {
+  outbox: OutboxSql,
+): Omit<Statements, 'events'> {
   const q = db.quote;
   const S = q(singleUses.tablePath);
   const singleUseKey = `${q('connection_id')} = ? AND ${q('key')} = ?`;
@@ -278,6 +358,7 @@ function buildStatements(
     col,
     updates: new Map(),
     queries: new Map(),
+    outbox,
   };
 }
 
@@ -598,6 +679,8 @@ class Transaction implements StoreTransaction {
       clip(event.reason, AUDIT_LIMITS.reason),
       JSON.stringify(event.changes),
     ]);
+    // A change with a lifecycle event marks it for the outbox, in the same transaction.
+    if (this.q.events && hasLifecycleEvent(event)) await this.q.outbox.markPending(this.sql, event.id);
   }
 
   private userFilter(query: Omit<UserQuery, 'afterId' | 'limit'>): { where: string[]; params: unknown[] } {

@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import {
+  auditEvent,
+  hasLifecycleEvent,
+  isPublicAddress,
+  lifecycleEventOf,
+  MAX_EVENT_PAYLOAD_BYTES,
+  webhookBody,
+  webhookSignatures,
+} from '../src/index.js';
+import { Webhook } from 'standardwebhooks';
+
+const at = new Date('2030-01-01T00:00:00Z');
+
+describe('lifecycleEventOf', () => {
+  it.each([
+    ['created', 'user.created'],
+    ['linked', 'user.linked'],
+    ['deactivated', 'user.deactivated'],
+    ['reactivated', 'user.reactivated'],
+    ['deleted', 'user.deleted'],
+  ] as const)('maps a user audit event %s to %s, ordered by the user', (action, type) => {
+    const audit = auditEvent({ at, tenantId: 't', actor: 'scim', action, userId: 'u1', reason: 'scim' });
+    expect(lifecycleEventOf(audit)).toEqual({
+      id: audit.id,
+      type,
+      at,
+      tenantId: 't',
+      orderingKey: 'u1',
+      payload: { version: 1, actor: 'scim', connectionId: null, userId: 'u1', reason: 'scim', fields: [] },
+    });
+  });
+
+  it('names the fields an update changed without their values, and a roles-only change user.roles_changed', () => {
+    const update = auditEvent({
+      at,
+      tenantId: 't',
+      actor: 'jit',
+      action: 'updated',
+      userId: 'u1',
+      changes: [
+        { field: 'email', from: 'old@x.test', to: 'new@x.test' },
+        { field: 'roles', from: ['a'], to: ['a', 'b'] },
+      ],
+    });
+    const event = lifecycleEventOf(update)!;
+    expect(event.type).toBe('user.updated');
+    expect(event.payload).toMatchObject({
+      fields: ['email', 'roles'],
+      roles: { from: ['a'], to: ['a', 'b'] },
+    });
+    expect(JSON.stringify(event)).not.toContain('x.test');
+    const roles = auditEvent({
+      at,
+      tenantId: 't',
+      actor: 'scim',
+      action: 'updated',
+      userId: 'u1',
+      reason: 'scim-groups',
+      changes: [{ field: 'roles', from: [], to: ['admin'] }],
+    });
+    expect(lifecycleEventOf(roles)).toMatchObject({
+      type: 'user.roles_changed',
+      payload: { roles: { to: ['admin'] } },
+    });
+  });
+
+  it('writes no event for an unchanged login or a refused SCIM token, and a refused login with its code and hint', () => {
+    expect(
+      lifecycleEventOf(auditEvent({ tenantId: 't', actor: 'jit', action: 'unchanged', userId: 'u' })),
+    ).toBeNull();
+    expect(
+      lifecycleEventOf(auditEvent({ tenantId: 't', actor: 'scim', action: 'denied', reason: 'TOKEN' })),
+    ).toBeNull();
+    const refused = lifecycleEventOf(
+      auditEvent({
+        tenantId: 't',
+        actor: 'jit',
+        action: 'denied',
+        connectionId: 'c',
+        subject: 's',
+        reason: 'MISSING_ATTRIBUTE',
+      }),
+    )!;
+    expect(refused).toMatchObject({
+      type: 'login.refused',
+      orderingKey: 'tenant:t',
+      payload: { code: 'MISSING_ATTRIBUTE', hint: expect.stringContaining('attribute'), connectionId: 'c' },
+    });
+    expect(JSON.stringify(refused)).not.toContain('"s"');
+    const unknownCode = lifecycleEventOf(
+      auditEvent({ tenantId: 't', actor: 'jit', action: 'denied', reason: 'X' }),
+    );
+    expect(unknownCode!.payload).toMatchObject({ code: 'X', hint: null });
+  });
+
+  it('maps groups and configuration changes', () => {
+    const group = auditEvent({
+      tenantId: 't',
+      actor: 'scim',
+      action: 'deleted',
+      reason: 'scim-group',
+      changes: [{ field: 'group', from: 'Engineering', to: null }],
+    });
+    expect(lifecycleEventOf(group)).toMatchObject({
+      type: 'group.deleted',
+      payload: { group: 'Engineering' },
+    });
+    const token = auditEvent({
+      tenantId: 't',
+      actor: 'admin',
+      action: 'created',
+      reason: 'scim-token',
+      changes: [{ field: 'token', from: null, to: 'tok-1' }],
+    });
+    expect(lifecycleEventOf(token)).toMatchObject({
+      type: 'config.changed',
+      payload: { object: 'scim-token', change: 'created', id: 'tok-1' },
+    });
+  });
+
+  it('cuts a payload over the limit, and says so', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => `role-${i}`);
+    const audit = auditEvent({
+      tenantId: 't',
+      actor: 'scim',
+      action: 'updated',
+      userId: 'u',
+      changes: [{ field: 'roles', from: [], to: many }],
+    });
+    const event = lifecycleEventOf(audit)!;
+    expect(event.payload).toMatchObject({ truncated: true, fields: [] });
+    expect(event.payload).not.toHaveProperty('roles');
+    expect(Buffer.byteLength(webhookBody(event))).toBeLessThan(MAX_EVENT_PAYLOAD_BYTES);
+  });
+});
+
+it('hasLifecycleEvent says whether lifecycleEventOf makes an event, for every kind of audit event', () => {
+  const actions = [
+    'created',
+    'linked',
+    'updated',
+    'unchanged',
+    'denied',
+    'deactivated',
+    'reactivated',
+    'deleted',
+  ] as const;
+  const actors = ['jit', 'scim', 'admin', 'system'] as const;
+  const reasons = [
+    null,
+    'scim',
+    'dormant',
+    'scim-group',
+    'scim-token',
+    'scim-directory',
+    'webhook-endpoint',
+    'X',
+  ];
+  let events = 0;
+  for (const action of actions)
+    for (const actor of actors)
+      for (const reason of reasons)
+        for (const userId of [null, 'u1']) {
+          const audit = auditEvent({ tenantId: 't', actor, action, reason, userId });
+          const event = lifecycleEventOf(audit);
+          expect(hasLifecycleEvent(audit), JSON.stringify(audit)).toBe(event !== null);
+          if (event) events++;
+        }
+  expect(events).toBeGreaterThan(100);
+});
+
+describe('webhook signatures', () => {
+  it('verify with the reference implementation, with either secret during a rotation', () => {
+    const current = 'whsec_' + Buffer.alloc(32, 1).toString('base64');
+    const previous = 'whsec_' + Buffer.alloc(32, 2).toString('base64');
+    const now = new Date();
+    const header = webhookSignatures(
+      { secret: current, previousSecret: previous, previousSecretExpiresAt: new Date(now.getTime() + 1000) },
+      'evt-1',
+      now,
+      '{"a":1}',
+    );
+    const headers = {
+      'webhook-id': 'evt-1',
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': header,
+    };
+    expect(header.split(' ')).toHaveLength(2);
+    for (const secret of [current, previous])
+      expect(new Webhook(secret).verify('{"a":1}', headers)).toEqual({ a: 1 });
+    const expired = webhookSignatures(
+      { secret: current, previousSecret: previous, previousSecretExpiresAt: now },
+      'evt-1',
+      now,
+      '{"a":1}',
+    );
+    expect(() =>
+      new Webhook(previous).verify('{"a":1}', { ...headers, 'webhook-signature': expired }),
+    ).toThrow();
+  });
+});
+
+describe('isPublicAddress', () => {
+  it.each([
+    ['93.184.215.14', true],
+    ['2606:4700:4700::1111', true],
+    ['127.0.0.1', false],
+    ['10.1.2.3', false],
+    ['172.16.0.1', false],
+    ['192.168.0.1', false],
+    ['169.254.169.254', false],
+    ['100.64.0.1', false],
+    ['0.0.0.0', false],
+    ['::1', false],
+    ['fe80::1', false],
+    ['fd00::1', false],
+    ['::ffff:127.0.0.1', false],
+    ['224.0.0.1', false],
+    ['not-an-ip', false],
+  ])('%s: %s', (address, expected) => {
+    expect(isPublicAddress(address)).toBe(expected);
+  });
+});
