@@ -21,7 +21,8 @@ import {
 import { mapProfile } from './mapping.js';
 import type { AuditActor, AuditEvent, UserRecord } from './model.js';
 import type { SsoProfile } from './profile.js';
-import { createRegistry } from './registry.js';
+import type { ConfigurationStore } from './configuration.js';
+import { createRegistry, type StoredConfigurationOptions } from './registry.js';
 import { singleUsePruner, useOnce } from './single-use.js';
 import type { IdentityStore, StoreTransaction } from './store.js';
 import { transactionRunner } from './transaction.js';
@@ -38,6 +39,12 @@ export interface ProvisionRequest {
    * front of the store remembers.
    */
   readonly singleUse?: { readonly key: string; readonly expiresAt: Date };
+  /**
+   * The connection as the login resolved it when it started (the protocol checks used it): the
+   * decision uses this snapshot, so a login finishes with the configuration it started with even
+   * when the connection changes meanwhile. Its id must be `connectionId`.
+   */
+  readonly connection?: Connection;
 }
 
 /**
@@ -52,7 +59,13 @@ export type ProvisioningEvent =
 export interface ProvisionerOptions {
   store: IdentityStore;
   /** The connections, or a loader for apps that keep them in a database (validated on first use, cached). */
-  connections: readonly ConnectionInput[] | ((id: string) => Promise<ConnectionInput | null>);
+  connections?: readonly ConnectionInput[] | ((id: string) => Promise<ConnectionInput | null>);
+  /**
+   * Tenants, connections and verified domains kept in a configuration store and changed at run time
+   * (by the admin service): used for every connection id that `connections` does not name, and
+   * re-read on every copy of the app when the configuration version moves.
+   */
+  configuration?: ConfigurationStore | StoredConfigurationOptions;
   tenants?: readonly TenantInput[];
   resolve?: Resolver;
   onEvent?: (event: ProvisioningEvent) => void | Promise<void>;
@@ -82,6 +95,10 @@ export interface Provisioner {
    * `denied` event. Returns the audit event, or `null` when the store could not take it.
    */
   recordDenial(denial: ProtocolDenial): Promise<AuditEvent | null>;
+  /** Reads the configuration version now (stored configuration), so a change made here applies at once. */
+  refreshConfiguration?(): Promise<void>;
+  /** Stops watching the configuration store. */
+  close?(): void;
   readonly store: IdentityStore;
 }
 
@@ -104,7 +121,15 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
   }
   const { store } = options;
   const now = options.now ?? (() => new Date());
-  const registry = createRegistry(options.connections, options.tenants ?? []);
+  const configuration = options.configuration
+    ? 'store' in options.configuration
+      ? options.configuration
+      : { store: options.configuration }
+    : undefined;
+  if (!options.connections && !configuration) {
+    throw new ConfigurationError('createProvisioner needs connections, a configuration store, or both.');
+  }
+  const registry = createRegistry(options.connections ?? [], options.tenants ?? [], configuration);
   // Errors thrown by the app's resolver: its own bugs, passed on rather than reported as store failures.
   const resolverErrors = new WeakSet<object>();
   const inTransaction = transactionRunner(store, options.maxAttempts ?? 5, (error) =>
@@ -129,7 +154,9 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     let connection: Connection | null = null;
     try {
       connection =
-        registry.cached(request.connectionId) ?? (await registry.getConnection(request.connectionId));
+        request.connection?.id === request.connectionId
+          ? request.connection
+          : (registry.cached(request.connectionId) ?? (await registry.getConnection(request.connectionId)));
       checkIssuer(connection, request);
       const mapped = mapProfile(request.profile, connection.mapping);
       const chosen = connection;
@@ -184,6 +211,8 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     getConnection: registry.getConnection,
     listConnections: () => registry.listed,
     recordDenial: recordProtocolDenial,
+    refreshConfiguration: registry.refresh,
+    close: registry.close,
     admitUser: (tx: StoreTransaction, tenantId: string) => admitUser(lifecycle, tx, tenantId),
     async getActiveUser(userId: string) {
       try {
