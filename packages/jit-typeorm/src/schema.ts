@@ -8,6 +8,7 @@ import { JitSingleUsesSqlite1796587449098 } from './migrations/sqlite/1796587449
 import { JitSingleUsesPostgres1796587449098 } from './migrations/postgres/1796587449098-JitSingleUses.js';
 import { JitSingleUsesMysql1796587449098 } from './migrations/mysql/1796587449098-JitSingleUses.js';
 import { scimDirectoryEntities, scimDirectoryEntitiesMysql } from './directory/schema.js';
+import { configurationEntities } from './configuration/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
 import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/1795439937548-ScimDirectory.js';
@@ -21,6 +22,9 @@ import { ScimGroupMemberCountsPostgres1796600000000 } from './directory/migratio
 import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
 import { ScimGroupMemberCountsMysql1796600000000 } from './directory/migrations/mysql/1796600000000-ScimGroupMemberCounts.js';
 import { ScimLargeResourcesMysql1797000000000 } from './directory/migrations/mysql/1797000000000-ScimLargeResources.js';
+import { JitConfigurationSqlite1797100000000 } from './migrations/sqlite/1797100000000-JitConfiguration.js';
+import { JitConfigurationPostgres1797100000000 } from './migrations/postgres/1797100000000-JitConfiguration.js';
+import { JitConfigurationMysql1797100000000 } from './migrations/mysql/1797100000000-JitConfiguration.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -101,6 +105,7 @@ export const jitEntities: EntitySchema[] = [
   JitTenantEntity,
   JitSingleUseEntity,
   ...scimDirectoryEntities,
+  ...configurationEntities,
 ] as EntitySchema[];
 
 export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -125,6 +130,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimMemberKeysSqlite1796554028010,
     JitSingleUsesSqlite1796587449098,
     ScimGroupMemberCountsSqlite1796600000000,
+    JitConfigurationSqlite1797100000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
@@ -133,6 +139,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimMemberKeysPostgres1796554028010,
     JitSingleUsesPostgres1796587449098,
     ScimGroupMemberCountsPostgres1796600000000,
+    JitConfigurationPostgres1797100000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
@@ -142,6 +149,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitSingleUsesMysql1796587449098,
     ScimGroupMemberCountsMysql1796600000000,
     ScimLargeResourcesMysql1797000000000,
+    JitConfigurationMysql1797100000000,
   ],
 };
 
