@@ -2,6 +2,7 @@ import {
   fromSamlProfile,
   isJitError,
   JitError,
+  type Connection,
   type Provisioner,
   type ProvisioningResult,
 } from '@jit-sso/core';
@@ -25,6 +26,11 @@ export interface SamlVerifyOptions<Req> {
   tenantId?(req: Req): string | undefined;
   /** The RelayState of the request, checked against the allow-list of IdP-initiated logins. */
   relayState?(req: Req): string | undefined;
+  /**
+   * The connection node-saml checked the response with, when the strategy kept it: the login ends
+   * with that snapshot, even if the connection changed meanwhile.
+   */
+  connectionOf?(req: Req): Connection | undefined;
 }
 
 export type SamlVerifyDone = (
@@ -55,7 +61,7 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
 
   async function run(req: Req, connectionId: string, profile: Profile | null): Promise<ProvisioningResult> {
     if (!profile) throw new JitError('SAML_RESPONSE_INVALID', 'The SAML message carries no login.');
-    const connection = await provisioner.getConnection(connectionId);
+    const connection = options.connectionOf?.(req) ?? (await provisioner.getConnection(connectionId));
     const settings = readSamlSettings(connection);
     const checked = checkSamlAssertion(profile, {
       idpEntityId: settings.idpEntityId,
@@ -86,6 +92,7 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
     try {
       return await provisioner.provision({
         connectionId,
+        connection,
         tenantId: options.tenantId?.(req),
         profile: ssoProfile,
         singleUse: {
