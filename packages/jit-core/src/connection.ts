@@ -103,7 +103,7 @@ const text = z.string().trim().min(1);
  * section included: `github.io` is refused as `co.uk` is). A tenant verifying one would admit every
  * email under it.
  */
-function isPublicSuffix(domain: string): boolean {
+export function isPublicSuffix(domain: string): boolean {
   return getDomain(domain, { allowPrivateDomains: true }) === null;
 }
 const domain = z

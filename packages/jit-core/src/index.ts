@@ -3,7 +3,7 @@
 
 // The engine
 export { createProvisioner, type Provisioner, type ProvisionerOptions } from './provisioner.js';
-export type { ProtocolDenial, ProvisionRequest, ProvisioningEvent } from './provisioner.js';
+export type { ProtocolDenial, ProvisionRequest, ProvisioningEvent, SignInAttempt } from './provisioner.js';
 export type {
   LoginOutcome,
   ProvisioningResult,
@@ -44,6 +44,7 @@ export {
   type SsoProfile,
 } from './profile.js';
 export { isDomainVerified, normaliseEmail, tryNormaliseEmail } from './email.js';
+export { isPublicSuffix } from './connection.js';
 
 // Configuration kept in a database and changed at run time
 export {

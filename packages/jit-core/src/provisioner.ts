@@ -45,6 +45,19 @@ export interface ProvisionRequest {
    * when the connection changes meanwhile. Its id must be `connectionId`.
    */
   readonly connection?: Connection;
+  /**
+   * A test sign-in: the decision is made as for a real login and returned, but nothing is written
+   * (no account, no link, no audit event, no single-use record) and `onEvent` is not told. Refusals
+   * are audited as usual.
+   */
+  readonly dryRun?: boolean;
+}
+
+/** Carries a test sign-in's outcome out of the transaction it rolls back. */
+class DryRun extends Error {
+  constructor(readonly outcome: ProvisioningResult) {
+    super('dry run');
+  }
 }
 
 /**
@@ -69,6 +82,12 @@ export interface ProvisionerOptions {
   tenants?: readonly TenantInput[];
   resolve?: Resolver;
   onEvent?: (event: ProvisioningEvent) => void | Promise<void>;
+  /**
+   * Told of every sign-in attempt the engine decides or records (successes, denials, protocol
+   * refusals) with the profile received, for a sign-in tracer; its errors are passed to
+   * `onEventError` and never change the outcome. The profile is personal data: redact before keeping.
+   */
+  onSignInAttempt?: (attempt: SignInAttempt) => void | Promise<void>;
   /** Where errors thrown by `onEvent` go (they never undo a committed login). Default: console.error. */
   onEventError?: (error: unknown) => void;
   /** Attempts of one login when concurrent first logins collide on a unique key (default 5). */
@@ -102,6 +121,27 @@ export interface Provisioner {
   readonly store: IdentityStore;
 }
 
+/** One sign-in attempt as the engine saw it. */
+export interface SignInAttempt {
+  readonly at: Date;
+  readonly connectionId: string;
+  /** The connection's tenant; `null` for an unknown connection. */
+  readonly tenantId: string | null;
+  readonly subject: string | null;
+  /** `created`, `linked`, `updated`, `unchanged`, or the refusal's error code. */
+  readonly outcome: string;
+  readonly ok: boolean;
+  /** The refusal's hint for the administrator; `null` on success. */
+  readonly hint: string | null;
+  readonly userId: string | null;
+  /** The user's roles after a successful login. */
+  readonly roles: readonly string[] | null;
+  /** The profile received, when the attempt got as far as reading one. */
+  readonly profile: SsoProfile | null;
+  /** A test sign-in (`dryRun`): decided, nothing written. */
+  readonly test: boolean;
+}
+
 /** A refusal decided outside the engine, at the connection `connectionId`. */
 export interface ProtocolDenial {
   readonly connectionId: string;
@@ -132,8 +172,10 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
   const registry = createRegistry(options.connections ?? [], options.tenants ?? [], configuration);
   // Errors thrown by the app's resolver: its own bugs, passed on rather than reported as store failures.
   const resolverErrors = new WeakSet<object>();
-  const inTransaction = transactionRunner(store, options.maxAttempts ?? 5, (error) =>
-    resolverErrors.has(error),
+  const inTransaction = transactionRunner(
+    store,
+    options.maxAttempts ?? 5,
+    (error) => resolverErrors.has(error) || error instanceof DryRun,
   );
   const decision: DecisionSettings = {
     now,
@@ -174,16 +216,38 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
           userId: outcome.user.id,
           changes: outcome.changes,
         });
+        // A test sign-in: the decision is made, then everything it wrote is rolled back.
+        if (request.dryRun) throw new DryRun(outcome);
         await tx.appendAudit(written);
         return outcome;
+      }).catch((error: unknown) => {
+        if (error instanceof DryRun) return error.outcome;
+        throw error;
       });
-      if (emit) await emit({ type: 'provisioned', result, audit: written! });
+      if (emit && !request.dryRun) await emit({ type: 'provisioned', result, audit: written! });
+      await trace({
+        at: now(),
+        connectionId: chosen.id,
+        tenantId: chosen.tenantId,
+        subject: request.profile.subject,
+        outcome: result.action,
+        ok: true,
+        hint: null,
+        userId: result.user.id,
+        roles: result.roles,
+        profile: request.profile,
+        test: request.dryRun === true,
+      });
       if (request.singleUse) await pruneSingleUses();
       return result;
     } catch (error) {
       if (!(error instanceof JitError)) throw error;
       const subject = request.profile?.subject;
       await deny(error, denialEvent(error, connection, { ...request, subject }, now()));
+      await trace({
+        ...attemptOf(error, connection, request.connectionId, subject, request.profile ?? null, now()),
+        test: request.dryRun === true,
+      });
       throw error;
     }
   }
@@ -202,7 +266,20 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     } catch {
       // An unknown connection is audited under the "unknown" tenant.
     }
-    return deny(denial.error, denialEvent(denial.error, connection, denial, now()));
+    const recorded = await deny(denial.error, denialEvent(denial.error, connection, denial, now()));
+    await trace(
+      attemptOf(denial.error, connection, denial.connectionId, denial.subject ?? null, null, now()),
+    );
+    return recorded;
+  }
+
+  async function trace(attempt: SignInAttempt): Promise<void> {
+    if (!options.onSignInAttempt) return;
+    try {
+      await options.onSignInAttempt(attempt);
+    } catch (error) {
+      (options.onEventError ?? ((e) => console.error('jit: onSignInAttempt listener failed', e)))(error);
+    }
   }
 
   return Object.freeze({
@@ -242,6 +319,29 @@ function eventEmitter(
     } catch (error) {
       (onEventError ?? ((e) => console.error('jit: onEvent listener failed', e)))(error);
     }
+  };
+}
+
+function attemptOf(
+  error: JitError,
+  connection: Connection | null,
+  connectionId: string,
+  subject: unknown,
+  profile: SsoProfile | null,
+  at: Date,
+): SignInAttempt {
+  return {
+    at,
+    connectionId: connection?.id ?? connectionId,
+    tenantId: connection?.tenantId ?? null,
+    subject: typeof subject === 'string' ? subject : null,
+    outcome: error.code,
+    ok: false,
+    hint: error.hint,
+    userId: typeof error.details['userId'] === 'string' ? error.details['userId'] : null,
+    roles: null,
+    profile: profile && typeof profile === 'object' ? profile : null,
+    test: false,
   };
 }
 

@@ -68,3 +68,17 @@ export {
   type OidcStrategiesOptions,
   type OidcStrategyVerify,
 } from './oidc-strategy.js';
+export {
+  detectOidcPreset,
+  detectSamlPreset,
+  discoveryUrlOf,
+  isSamlMetadataSigned,
+  parseOidcDiscovery,
+  parseSamlMetadata,
+  readCertificate,
+  verifySamlMetadataSignature,
+  type OidcDiscovery,
+  type SamlIdpMetadata,
+  type SigningCertificate,
+} from './admin/metadata.js';
+export { AdminError, isAdminError, toAdminError, type AdminErrorCode } from './admin/errors.js';
