@@ -82,3 +82,36 @@ export {
   type SigningCertificate,
 } from './admin/metadata.js';
 export { AdminError, isAdminError, toAdminError, type AdminErrorCode } from './admin/errors.js';
+export {
+  createAdminService,
+  DEFAULT_ADMIN_ROUTES,
+  type AdminCaller,
+  type AdminRoutes,
+  type AdminService,
+  type AdminServiceOptions,
+  type CertificateReport,
+  type ConnectionView,
+  type DomainView,
+  type JitPolicyView,
+  type MappingPreview,
+  type SamlImportReport,
+  type ServiceProviderValues,
+} from './admin/service.js';
+export {
+  CHALLENGE_LABEL,
+  CHALLENGE_PREFIX,
+  challengeRecord,
+  normaliseClaimedDomain,
+  type DnsChallenge,
+  type TxtResolver,
+} from './admin/domains.js';
+export { fetchDocument, isPrivateAddress, type DocumentFetchOptions } from './admin/fetch.js';
+export {
+  defaultRedaction,
+  MemorySignInTracer,
+  redactAttributes,
+  type Redaction,
+  type SignInTracer,
+  type SignInTracerOptions,
+  type TracedAttempt,
+} from './admin/tracer.js';
