@@ -22,4 +22,5 @@ export {
   type ReplayCache,
 } from '@jit-sso/protocol';
 export { scimRouter } from './scim.js';
+export { adminRouter, type AdminRouterOptions } from './admin.js';
 export type { JitUser } from './user.js';

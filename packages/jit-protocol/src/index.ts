@@ -115,3 +115,12 @@ export {
   type SignInTracerOptions,
   type TracedAttempt,
 } from './admin/tracer.js';
+export {
+  createAdminApi,
+  createAdminNodeHandler,
+  type AdminApi,
+  type AdminApiRequest,
+  type AdminApiResponse,
+  type AdminNodeHandler,
+  type AdminNodeHandlerOptions,
+} from './admin/api.js';

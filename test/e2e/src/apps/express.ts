@@ -12,13 +12,15 @@ import {
   roleNames,
   samlAuthenticate,
   samlMetadata,
+  adminRouter,
   scimRouter,
   useJitSession,
 } from '@jit-sso/express';
-import type { AdapterApp, E2eEnvironment } from '../harness.js';
+import type { AdapterApp, AppEnvironment } from '../harness.js';
+import { adminCallerOf } from '../environment.js';
 
 /** The suite's app, built the way an Express user builds it with `@jit-sso/express`. */
-export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> {
+export async function buildExpressApp(env: AppEnvironment): Promise<AdapterApp> {
   const { provisioner } = env;
   const passport = new Passport();
   useJitSession(passport, provisioner);
@@ -28,6 +30,9 @@ export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> 
 
   const app = express();
   app.use('/scim/v2', scimRouter(env.scim));
+  if (env.admin) {
+    app.use('/admin/api', adminRouter(env.admin, { caller: (req) => adminCallerOf(req.headers) }));
+  }
   app.use(
     session({
       name: 'sid',

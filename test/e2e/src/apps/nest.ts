@@ -20,6 +20,7 @@ import passport from 'passport';
 import type { UserRecord } from '@jit-sso/core';
 import {
   CurrentUser,
+  JitAdminModule,
   JitExceptionFilter,
   JitModule,
   JitSamlStrategy,
@@ -29,10 +30,11 @@ import {
   roleNames,
   SamlAuthGuard,
 } from '@jit-sso/nest';
-import type { AdapterApp, E2eEnvironment } from '../harness.js';
+import type { AdapterApp, AppEnvironment } from '../harness.js';
+import { adminCallerOf } from '../environment.js';
 
 /** The suite's app, built the way a NestJS user builds it with `@jit-sso/nest`. */
-export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
+export async function buildNestApp(env: AppEnvironment): Promise<AdapterApp> {
   @Controller()
   @UseFilters(JitExceptionFilter)
   class AuthController {
@@ -87,6 +89,9 @@ export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
         replayCache: env.replayCache,
       }),
       JitScimModule.forRoot({ service: env.scim }),
+      ...(env.admin
+        ? [JitAdminModule.forRoot({ service: env.admin, caller: (req) => adminCallerOf(req.headers) })]
+        : []),
     ],
     controllers: [AuthController],
   })
