@@ -11,6 +11,7 @@ import { registerCleanupCommands } from './commands/cleanup.js';
 import { registerOffboardCommand } from './commands/offboard.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerScimCommands } from './commands/scim.js';
+import { registerConfigCommands } from './commands/config.js';
 
 export const VERSION = '0.1.0';
 
@@ -136,6 +137,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   registerCleanupCommands(program, ctx);
   registerOffboardCommand(program, ctx);
   registerScimCommands(program, ctx);
+  registerConfigCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerConnectionCommands(program, ctx);
 

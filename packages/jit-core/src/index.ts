@@ -64,6 +64,11 @@ export {
   type StoredTenant,
 } from './configuration.js';
 export { MemoryConfigurationStore } from './memory-configuration.js';
+export {
+  importConfiguration,
+  type ConfigurationImport,
+  type ConfigurationImportReport,
+} from './import-configuration.js';
 export type { StoredConfigurationOptions } from './registry.js';
 
 // Errors

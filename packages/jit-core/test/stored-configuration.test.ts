@@ -4,6 +4,7 @@ import {
   createProvisioner,
   diffConfiguration,
   fromOidcClaims,
+  importConfiguration,
   MemoryConfigurationStore,
   MemoryStore,
   type ConfigurationStore,
@@ -223,5 +224,42 @@ describe('diffConfiguration', () => {
     expect(diffConfiguration(undefined, { jit: { roleRules: [{ group: 'g', roles: ['r'] }] } })).toEqual([
       { field: 'jit.roleRules', from: null, to: [{ group: 'g', roles: ['r'] }] },
     ]);
+  });
+});
+
+describe('importConfiguration', () => {
+  it('refuses, before writing anything, a domain another tenant holds in the store', async () => {
+    const store = new MemoryConfigurationStore();
+    await onboard(store);
+    await expect(
+      importConfiguration(
+        store,
+        {
+          connections: [
+            oidcConnection({ id: 'acme-oidc' }, { verifiedDomains: ['acme.test', 'globex.test'] }),
+          ],
+        },
+        { actor: 'ops' },
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_CONFIGURATION' });
+    expect(await store.configurationVersion()).toBe(1);
+    expect(await store.getConnection('acme-oidc')).toBeNull();
+  });
+
+  it('stores the verified domains as the tenant’s, and logins use them', async () => {
+    const store = new MemoryConfigurationStore();
+    const report = await importConfiguration(store, { connections: [oidcConnection()] }, { actor: 'ops' });
+    expect(report).toEqual({
+      tenants: { saved: 1, unchanged: 0 },
+      connections: { created: 1, updated: 0, unchanged: 0 },
+      domains: { added: 1, unchanged: 0 },
+    });
+    expect((await store.getConnection('acme-oidc'))?.definition.jit).toEqual({});
+    const provisioner = createProvisioner({ store: new MemoryStore(), configuration: store });
+    try {
+      expect((await provisioner.getConnection('acme-oidc')).verifiedDomains).toEqual(['acme.test']);
+    } finally {
+      provisioner.close!();
+    }
   });
 });
