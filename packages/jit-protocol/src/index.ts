@@ -47,7 +47,13 @@ export { bindLoginsOf } from './login-binding.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
 export { checkConnectionSettings, checkProvisionerConnections } from './connection-settings.js';
-export { samlVerify, type SamlProfile, type SamlVerifyDone, type SamlVerifyOptions } from './saml-verify.js';
+export {
+  samlVerify,
+  TEST_SIGN_IN_RELAY_STATE,
+  type SamlProfile,
+  type SamlVerifyDone,
+  type SamlVerifyOptions,
+} from './saml-verify.js';
 export {
   fromPassportOpenIdConnect,
   oidcVerify,

@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProvisioner } from '@jit-sso/core';
 import { startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
 import { Browser } from '@jit-sso/dev-idp/testing';
-import { createAdminService, MemoryReplayCache, MemorySignInTracer } from '@jit-sso/protocol';
+import {
+  createAdminService,
+  MemoryReplayCache,
+  MemorySignInTracer,
+  TEST_SIGN_IN_RELAY_STATE,
+} from '@jit-sso/protocol';
 import { createScimService } from '@jit-sso/scim';
 import {
   createJitDataSource,
@@ -183,6 +188,20 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
       });
       expect(metadata.headers.get('content-type')).toMatch(/samlmetadata\+xml/);
       expect(await metadata.text()).toContain(`${baseUrl}/auth/saml/${CONNECTION}/acs`);
+    });
+
+    it('runs a test sign-in: the decision is shown, nothing is written, nobody is signed in', async () => {
+      const browser = new Browser();
+      const picker = await browser.go(
+        `${baseUrl}/auth/saml/${CONNECTION}/login?RelayState=${encodeURIComponent(TEST_SIGN_IN_RELAY_STATE)}`,
+      );
+      const decided = await browser.pick(picker, 'u1002');
+      expect(JSON.parse(decided.body)).toEqual({ test: true, action: 'created', roles: ['viewer'] });
+      const me = await browser.fetch(`${baseUrl}/me`, { headers: { accept: 'application/json' } });
+      expect(me.status).toBe(401);
+      expect(await provisioner.store.findUserByEmail('newco', 'bob@acme.test')).toBeNull();
+      const [latest] = (await call('GET', `/connections/${CONNECTION}/attempts`, 'newco')).body;
+      expect(latest).toMatchObject({ outcome: 'created', ok: true, test: true, roles: ['viewer'] });
     });
 
     it('keeps every route of the tenant away from another tenant’s administrator', async () => {

@@ -45,7 +45,12 @@ export async function buildExpressApp(env: AppEnvironment): Promise<AdapterApp> 
   app.use(passport.initialize());
   app.use(passport.session());
 
-  const signedIn: express.RequestHandler = (_req, res) => res.redirect(303, '/');
+  const signedIn: express.RequestHandler = (_req, res) => {
+    const test = res.locals.jitTestResult;
+    // A test sign-in: the decision, and no session.
+    if (test) return void res.json({ test: true, action: test.action, roles: test.roles });
+    res.redirect(303, '/');
+  };
   app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
   app.post(
     '/auth/saml/:connection/acs',

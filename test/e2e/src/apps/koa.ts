@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import session from 'koa-session';
 import koaPassport from 'koa-passport';
-import type { UserRecord } from '@jit-sso/core';
+import type { ProvisioningResult, UserRecord } from '@jit-sso/core';
 import {
   createOidcStrategies,
   createSamlStrategy,
@@ -56,7 +56,13 @@ export async function buildKoaApp(env: AppEnvironment): Promise<AdapterApp> {
   app.use(passport.session());
 
   const router = new Router<JitState>();
-  const signedIn: Koa.Middleware = (ctx) => {
+  const signedIn: Koa.Middleware<JitState> = (ctx) => {
+    const test = (ctx.state as { jitTestResult?: ProvisioningResult }).jitTestResult;
+    // A test sign-in: the decision, and no session.
+    if (test) {
+      ctx.body = { test: true, action: test.action, roles: test.roles };
+      return;
+    }
     ctx.status = 303;
     ctx.redirect('/');
   };

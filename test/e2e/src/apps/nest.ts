@@ -9,15 +9,16 @@ import {
   Post,
   Redirect,
   Req,
+  Res,
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import session from 'express-session';
 import passport from 'passport';
-import type { UserRecord } from '@jit-sso/core';
+import type { ProvisioningResult, UserRecord } from '@jit-sso/core';
 import {
   CurrentUser,
   JitAdminModule,
@@ -46,8 +47,12 @@ export async function buildNestApp(env: AppEnvironment): Promise<AdapterApp> {
 
     @Post('auth/saml/:connection/acs')
     @UseGuards(SamlAuthGuard)
-    @Redirect('/', 303)
-    samlAcs(): void {}
+    samlAcs(@Req() req: Request & { jitTestResult?: ProvisioningResult }, @Res() res: Response): void {
+      const test = req.jitTestResult;
+      // A test sign-in: the decision, and no session.
+      if (test) res.json({ test: true, action: test.action, roles: test.roles });
+      else res.redirect(303, '/');
+    }
 
     @Get('auth/saml/:connection/metadata')
     @Header('Content-Type', 'application/samlmetadata+xml')
