@@ -21,7 +21,14 @@ import {
 import { defaultSamlKeys, startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
 import { readOidcSettings } from '@jit-sso/express';
 import { readSamlSettings } from '@jit-sso/express/protocol';
-import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import {
+  createJitDataSource,
+  migrate,
+  TypeormConfigurationStore,
+  TypeormDirectoryStore,
+} from '@jit-sso/typeorm';
+import { createAdminService, MemorySignInTracer, type AdminService } from '@jit-sso/protocol';
+import { DemoDns } from './portal.js';
 import { createSampleApp } from './app.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, type SampleConfig } from './config.js';
 
@@ -142,6 +149,9 @@ export interface PreparedSample extends Sample {
   readonly server: Server;
   readonly config: SampleConfig;
   readonly store: TypeormDirectoryStore;
+  /** The admin service behind the portal, and the demo DNS zone its domain checks read. */
+  readonly admin: AdminService;
+  readonly demoDns: DemoDns;
   /** The SCIM 2.0 Node handler of the demo directory, to mount at `/scim/v2`. */
   readonly scimHandler: ScimNodeHandler;
   /** Serves `handler` on `server` from now on, instead of the 503 answered while starting. */
@@ -199,10 +209,26 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
     cleanups.push(() => dataSource.destroy());
     const migrations = await migrate(dataSource);
     const store = new TypeormDirectoryStore(dataSource);
+    // Connections added in the admin portal live in the database, beside the static ones.
+    const configuration = new TypeormConfigurationStore(dataSource);
+    const tracer = new MemorySignInTracer();
     const provisioner = createProvisioner({
       store,
       tenants: loaded.config.tenants,
       connections: loaded.config.connections,
+      configuration,
+      onSignInAttempt: tracer.record,
+    });
+    cleanups.push(async () => provisioner.close?.());
+    const demoDns = new DemoDns();
+    const admin = createAdminService({
+      configuration,
+      publicUrl: url,
+      tracer,
+      dns: demoDns,
+      // The local IdP runs on this machine.
+      documents: { allowPrivateNetworks: options.devIdp ?? true },
+      onChange: () => provisioner.refreshConfiguration?.(),
     });
 
     const scim = await demoDirectory(store, loaded.connections[0]!, options.scimToken);
@@ -220,6 +246,8 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
       migrations,
       store,
       provisioner,
+      admin,
+      demoDns,
       scim,
       scimHandler,
       attach(handler) {
@@ -244,6 +272,12 @@ export async function startSample(options: SampleOptions = {}): Promise<Sample> 
       publicUrl: prepared.url,
       idpUrl: prepared.idp?.url ?? null,
       scim: prepared.scimHandler,
+      portal: {
+        admin: prepared.admin,
+        dns: prepared.demoDns,
+        idpMetadataUrl: prepared.idp?.saml.metadataUrl ?? null,
+        ...(prepared.idp ? { registerAtIdp: prepared.idp.saml.register } : {}),
+      },
     });
     prepared.attach(app);
     return prepared;
