@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -134,6 +137,70 @@ describe('two copies of an app on one PostgreSQL database', () => {
     } finally {
       copyA.close!();
       copyB.close!();
+    }
+  });
+});
+
+describe('two app processes on one PostgreSQL database', () => {
+  let url: string;
+  let dataSource: DataSource;
+  beforeAll(async () => {
+    url = await servers.postgres.url();
+    dataSource = await createJitDataSource(url);
+    await migrate(dataSource);
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await servers.postgres.drop();
+  });
+
+  it('uses a certificate rotated through this process at the next login of the other, within a second', async () => {
+    const store = new TypeormConfigurationStore(dataSource);
+    const saml = (cert: string) => ({
+      protocol: 'saml' as const,
+      issuer: 'https://idp.acme.test/saml',
+      protocolOptions: { saml: { idpCert: cert, entryPoint: 'https://idp.acme.test/sso' } },
+    });
+    const rotate = (cert: string) =>
+      changeConfiguration(
+        store,
+        { tenantId: 'acme', actor: 'ann', action: 'connection.updated', target: 'acme-saml' },
+        async (tx, version) => {
+          await tx.putConnection(storedConnection('acme-saml', 'acme', version, saml(cert)));
+          return { result: null, changes: [] };
+        },
+      );
+    await rotate('OLD');
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'fixtures', 'config-watcher.ts'),
+        url,
+        'acme-saml',
+      ],
+      { cwd: join(import.meta.dirname, '..'), stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const next = async () =>
+      JSON.parse(((await lines.next()).value as string) ?? 'null') as { cert: string; at: number };
+    try {
+      expect((await next()).cert).toBe('OLD');
+      const delays: number[] = [];
+      for (const cert of ['NEW-1', 'NEW-2', 'NEW-3']) {
+        await rotate(cert);
+        const committed = Date.now();
+        const seen = await next();
+        expect(seen.cert).toBe(cert);
+        delays.push(seen.at - committed);
+      }
+      console.log(`rotation seen by the other process after ${delays.join(', ')} ms`);
+      expect(Math.max(...delays)).toBeLessThan(1000);
+    } finally {
+      child.stdin!.end();
+      await new Promise((resolve) => child.once('close', resolve));
     }
   });
 });
