@@ -158,6 +158,20 @@ describe('benchmark smoke runs', () => {
     );
   });
 
+  it('configuration: logins on stored connections against static configuration', async () => {
+    const run = await bench('bench/configuration/run.ts', ['--logins=50', '--rounds=1'], {
+      JIT_BENCH_DATABASE_PREFIX: process.env['JIT_BENCH_DATABASE_PREFIX'] ?? 'jit_bench_smoke',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    for (const backend of [String.raw`SQLite \(file, WAL\)`, 'PostgreSQL']) {
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `${backend}: returning-user login p50 ${number} ms static, ${number} ms stored .* stored/static at the median: ${number}x`,
+        ),
+      );
+    }
+  });
+
   it('scim: jit-scim and the floor (the peers are installed apart, with npm install --prefix bench/scim)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jit-bench-scim-'));
     try {

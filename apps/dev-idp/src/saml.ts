@@ -21,6 +21,8 @@ export interface SamlIdp {
   /** The signing certificate (PEM) that service providers pin. */
   readonly certificate: string;
   readonly router: Router;
+  /** Registers (or replaces) a service provider at run time, as an IdP administrator adds an app. */
+  register(sp: SamlServiceProvider): void;
 }
 
 const NS_PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
@@ -151,23 +153,19 @@ export function createSamlIdp(options: {
     wantAuthnRequestsSigned: false,
     singleSignOnService: [{ Binding: samlify.Constants.namespace.binding.redirect, Location: ssoUrl }],
   });
-  const spEntities = new Map(
-    options.serviceProviders.map((sp) => [
-      sp.entityId,
-      {
-        sp,
-        entity: samlify.ServiceProvider({
-          entityID: sp.entityId,
-          wantAssertionsSigned: true,
-          wantMessageSigned: true,
-          assertionConsumerService: sp.acsUrls.map((url) => ({
-            Binding: samlify.Constants.namespace.binding.post,
-            Location: url,
-          })),
-        }),
-      },
-    ]),
-  );
+  const entry = (sp: SamlServiceProvider) => ({
+    sp,
+    entity: samlify.ServiceProvider({
+      entityID: sp.entityId,
+      wantAssertionsSigned: true,
+      wantMessageSigned: true,
+      assertionConsumerService: sp.acsUrls.map((url) => ({
+        Binding: samlify.Constants.namespace.binding.post,
+        Location: url,
+      })),
+    }),
+  });
+  const spEntities = new Map(options.serviceProviders.map((sp) => [sp.entityId, entry(sp)]));
   const pending = new Map<string, PendingRequest>();
 
   const router = express.Router();
@@ -259,7 +257,14 @@ export function createSamlIdp(options: {
     }
   });
 
-  return { entityId, ssoUrl, metadataUrl: entityId, certificate: options.certificate, router };
+  return {
+    entityId,
+    ssoUrl,
+    metadataUrl: entityId,
+    certificate: options.certificate,
+    router,
+    register: (sp) => void spEntities.set(sp.entityId, entry(sp)),
+  };
 }
 
 function errorPage(message: string): string {

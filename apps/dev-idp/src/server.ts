@@ -35,6 +35,8 @@ export interface DevIdp {
     readonly ssoUrl: string;
     readonly metadataUrl: string;
     readonly certificate: string;
+    /** Registers an app (service provider) at run time, as an IdP administrator would. */
+    register(sp: SamlServiceProvider): void;
   };
   close(): Promise<void>;
 }
@@ -123,6 +125,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
         ssoUrl: saml.ssoUrl,
         metadataUrl: saml.metadataUrl,
         certificate: saml.certificate,
+        register: saml.register,
       },
       close: () => close(server),
     };

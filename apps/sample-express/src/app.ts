@@ -35,6 +35,7 @@ import {
   type Viewer,
 } from './pages.js';
 import { latestAuditEvents } from './audit.js';
+import { portalRouter, testSignInPage, type PortalOptions } from './portal.js';
 import { securityHeaders, SESSION_COOKIE, sessionCookie, trustProxyFor } from './security.js';
 
 export interface SampleAppOptions {
@@ -47,6 +48,8 @@ export interface SampleAppOptions {
   scim?: (req: Request, res: express.Response, next: express.NextFunction) => void;
   /** The local identity providers' origin, linked from the home page. */
   idpUrl?: string | null;
+  /** The admin portal (`/portal`): a customer's IT administrator sets up their organisation's SSO. */
+  portal?: Omit<PortalOptions, 'role' | 'viewerOf'>;
   /** SAML replay cache (default in memory: one process only). */
   replayCache?: ReplayCache;
   /** The session store (default express-session's memory store: one process only). */
@@ -118,6 +121,15 @@ export function createSampleApp(options: SampleAppOptions): Express {
   app.use(passport.session());
 
   const afterLogin: RequestHandler = async (req, res, next) => {
+    const test = res.locals.jitTestResult;
+    if (test) {
+      // A test sign-in from the portal: the decision, and nobody signed in.
+      res
+        .set('Cache-Control', 'no-store')
+        .type('html')
+        .send(testSignInPage(viewerOf(req), test));
+      return;
+    }
     try {
       req.session.lastLogin = (await lastLoginOf(req, res)) ?? undefined;
       req.session.save(() => res.redirect(303, '/profile'));
@@ -185,6 +197,9 @@ export function createSampleApp(options: SampleAppOptions): Express {
   });
 
   const signedIn = requireActiveUser(provisioner);
+  if (options.portal) {
+    app.use('/portal', signedIn, portalRouter({ ...options.portal, role: ADMIN_ROLE, viewerOf }));
+  }
 
   app.get('/profile', signedIn, async (req, res, next) => {
     try {

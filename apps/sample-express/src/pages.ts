@@ -53,7 +53,7 @@ export function layout(title: string, viewer: Viewer | null, body: Html): string
       <body>
         <header>
           <strong>jit-sso sample</strong><a href="/">Home</a><a href="/profile">Profile</a
-          ><a href="/admin">Admin</a>
+          ><a href="/admin">Admin</a><a href="/portal">SSO setup</a>
           <span class="who"
             >${
               viewer

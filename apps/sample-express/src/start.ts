@@ -21,7 +21,14 @@ import {
 import { defaultSamlKeys, startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
 import { readOidcSettings } from '@jit-sso/express';
 import { readSamlSettings } from '@jit-sso/express/protocol';
-import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import {
+  createJitDataSource,
+  migrate,
+  TypeormConfigurationStore,
+  TypeormDirectoryStore,
+} from '@jit-sso/typeorm';
+import { createAdminService, MemorySignInTracer, type AdminService } from '@jit-sso/protocol';
+import { DemoDns } from './portal.js';
 import type { Store } from 'express-session';
 import type { ReplayCache } from '@jit-sso/express';
 import { createSampleApp } from './app.js';
@@ -155,6 +162,9 @@ export interface PreparedSample extends Sample {
   readonly server: Server;
   readonly config: SampleConfig;
   readonly store: TypeormDirectoryStore;
+  /** The admin service behind the portal, and the demo DNS zone its domain checks read. */
+  readonly admin: AdminService;
+  readonly demoDns: DemoDns;
   /** The SCIM 2.0 Node handler of the demo directory, to mount at `/scim/v2`. */
   readonly scimHandler: ScimNodeHandler;
   /** The session store (`null`: express-session's memory store), shared through Redis with `redisUrl`. */
@@ -223,10 +233,26 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
     cleanups.push(() => dataSource.destroy());
     const migrations = await migrate(dataSource);
     const store = new TypeormDirectoryStore(dataSource);
+    // Connections added in the admin portal live in the database, beside the static ones.
+    const configuration = new TypeormConfigurationStore(dataSource);
+    const tracer = new MemorySignInTracer();
     const provisioner = createProvisioner({
       store,
       tenants: loaded.config.tenants,
       connections: loaded.config.connections,
+      configuration,
+      onSignInAttempt: tracer.record,
+    });
+    cleanups.push(async () => provisioner.close?.());
+    const demoDns = new DemoDns();
+    const admin = createAdminService({
+      configuration,
+      publicUrl: url,
+      tracer,
+      dns: demoDns,
+      // The local IdP runs on this machine.
+      documents: { allowPrivateNetworks: options.devIdp ?? true },
+      onChange: () => provisioner.refreshConfiguration?.(),
     });
 
     const scim = await demoDirectory(store, loaded.connections[0]!, options.scimToken);
@@ -244,6 +270,8 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
       migrations,
       store,
       provisioner,
+      admin,
+      demoDns,
       scim,
       scimHandler,
       sessionStore: shared.sessionStore,
@@ -274,6 +302,12 @@ export async function startSample(options: SampleOptions = {}): Promise<Sample> 
       replayCache: prepared.replayCache,
       sessionSecret: prepared.sessionSecret,
       ...(prepared.sessionStore ? { sessionStore: prepared.sessionStore } : {}),
+      portal: {
+        admin: prepared.admin,
+        dns: prepared.demoDns,
+        idpMetadataUrl: prepared.idp?.saml.metadataUrl ?? null,
+        ...(prepared.idp ? { registerAtIdp: prepared.idp.saml.register } : {}),
+      },
     });
     prepared.attach(app);
     return prepared;

@@ -22,6 +22,8 @@ declare module 'express-serve-static-core' {
   interface Locals {
     /** The provisioning decision of the login that this request completed. */
     jitResult?: ProvisioningResult;
+    /** The decision of a test sign-in (`TEST_SIGN_IN_RELAY_STATE`): nothing was written, nobody signed in. */
+    jitTestResult?: ProvisioningResult;
   }
 }
 
@@ -42,6 +44,10 @@ function signInRoute(
       setCookies(res, outcome);
       if (outcome.kind === 'refused') return next(outcome.error);
       if (outcome.kind === 'redirect') return res.redirect(outcome.status, outcome.location);
+      if (outcome.kind === 'tested') {
+        res.locals.jitTestResult = outcome.result;
+        return next();
+      }
       if (outcome.result) res.locals.jitResult = outcome.result;
       if (options.session === false) {
         req.user = outcome.user as Express.User;

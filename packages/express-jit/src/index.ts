@@ -24,4 +24,5 @@ export {
   type SamlValidationPoolOptions,
 } from '@jit-sso/protocol';
 export { scimRouter } from './scim.js';
+export { adminRouter, type AdminRouterOptions } from './admin.js';
 export type { JitUser } from './user.js';

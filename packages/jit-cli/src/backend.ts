@@ -1,9 +1,17 @@
-import { MemoryStore, type IdentityStore, type UserStatus } from '@jit-sso/core';
+import {
+  MemoryConfigurationStore,
+  MemoryStore,
+  type ConfigurationStore,
+  type IdentityStore,
+  type UserStatus,
+} from '@jit-sso/core';
 import { UsageError } from './errors.js';
 
 /** What the commands need from a database: the store, its migrations and a per-tenant summary. */
 export interface Backend {
   readonly store: IdentityStore;
+  /** Tenants, connections and verified domains kept in the database (changed at run time by the admin service). */
+  readonly configuration: ConfigurationStore;
   /** The database, for messages (password removed). */
   readonly description: string;
   /** Applies pending migrations; returns the names applied. */
@@ -67,9 +75,13 @@ async function countByTenant(store: IdentityStore) {
 }
 
 /** A backend over an in-process store: for embedding the commands and for tests. */
-export function memoryBackend(store: IdentityStore = new MemoryStore()): Backend {
+export function memoryBackend(
+  store: IdentityStore = new MemoryStore(),
+  configuration: ConfigurationStore = new MemoryConfigurationStore(),
+): Backend {
   return {
     store,
+    configuration,
     description: 'memory',
     migrate: async () => [],
     migrations: async () => ({ applied: [], pending: [] }),

@@ -12,6 +12,7 @@ import { registerOffboardCommand } from './commands/offboard.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerScimCommands } from './commands/scim.js';
 import { registerWebhookCommands } from './commands/webhooks.js';
+import { registerConfigCommands } from './commands/config.js';
 
 export const VERSION = '0.1.0';
 
@@ -137,6 +138,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   registerCleanupCommands(program, ctx);
   registerOffboardCommand(program, ctx);
   registerScimCommands(program, ctx);
+  registerConfigCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerConnectionCommands(program, ctx);
   registerWebhookCommands(program, ctx);

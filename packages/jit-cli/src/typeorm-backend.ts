@@ -5,6 +5,7 @@ import {
   JitUserEntity,
   migrate,
   MIGRATIONS_TABLE,
+  TypeormConfigurationStore,
   TypeormDirectoryStore,
   type JitUser,
 } from '@jit-sso/typeorm';
@@ -156,6 +157,7 @@ export async function openTypeormBackend(
   };
   return {
     store,
+    configuration: new TypeormConfigurationStore(dataSource),
     description,
     migrate: () => migrate(dataSource),
     migrations,

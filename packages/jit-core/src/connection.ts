@@ -103,7 +103,7 @@ const text = z.string().trim().min(1);
  * section included: `github.io` is refused as `co.uk` is). A tenant verifying one would admit every
  * email under it.
  */
-function isPublicSuffix(domain: string): boolean {
+export function isPublicSuffix(domain: string): boolean {
   return getDomain(domain, { allowPrivateDomains: true }) === null;
 }
 const domain = z
@@ -180,6 +180,19 @@ function deepFreeze<T>(value: T): T {
 
 /** Validates a connection and returns it frozen with every default filled in. Throws `INVALID_CONFIGURATION`. */
 export function defineConnection(input: ConnectionInput): Connection {
+  return buildConnection(input, true);
+}
+
+/**
+ * A connection kept in a configuration store: its verified domains are the tenant's, proven through
+ * a DNS challenge, and may still be none while the tenant onboards (every JIT creation and every
+ * link by email is then refused with `DOMAIN_NOT_ALLOWED`).
+ */
+export function defineStoredConnection(input: ConnectionInput): Connection {
+  return buildConnection(input, false);
+}
+
+function buildConnection(input: ConnectionInput, requireDomains: boolean): Connection {
   const parsed = connectionSchema.safeParse(input);
   const label = `connection "${(input as { id?: unknown })?.id ?? '?'}"`;
   if (!parsed.success) throw describeIssues(label, parsed.error);
@@ -191,7 +204,7 @@ export function defineConnection(input: ConnectionInput): Connection {
   const preset = c.preset ?? c.protocol;
   const mode = jit.mode ?? 'create';
   const verifiedDomains = [...new Set(jit.verifiedDomains ?? [])];
-  if (mode !== 'off' && verifiedDomains.length === 0) {
+  if (requireDomains && mode !== 'off' && verifiedDomains.length === 0) {
     throw new ConfigurationError(
       `Invalid ${label}: jit.verifiedDomains: list the email domains this tenant has verified (mode "${mode}" needs at least one)`,
     );

@@ -60,7 +60,7 @@ export type Resolver = (context: ResolverContext) => ResolverDecision | Promise<
 /** What the decision needs from the provisioner that runs it. */
 export interface DecisionSettings {
   readonly now: () => Date;
-  readonly tenantOf: (id: string) => Tenant;
+  readonly tenantOf: (id: string) => Tenant | Promise<Tenant>;
   /** The app's resolver, wrapped by `checkedResolver`; `null` when the app has none. */
   readonly resolve: ((context: ResolverContext) => Promise<ResolverDecision>) | null;
 }
@@ -134,7 +134,7 @@ export async function decide(settings: DecisionSettings, login: Login): Promise<
     if (!emailIsVerified(connection, profile)) throw new EmailNotVerifiedError();
     return link(settings, login, byEmail);
   }
-  return create(settings, login, settings.tenantOf(connection.tenantId));
+  return create(settings, login, await settings.tenantOf(connection.tenantId));
 }
 
 /** Step 3: a returning subject. */

@@ -3,7 +3,7 @@
 
 // The engine
 export { createProvisioner, type Provisioner, type ProvisionerOptions } from './provisioner.js';
-export type { ProtocolDenial, ProvisionRequest, ProvisioningEvent } from './provisioner.js';
+export type { ProtocolDenial, ProvisionRequest, ProvisioningEvent, SignInAttempt } from './provisioner.js';
 export type {
   LoginOutcome,
   ProvisioningResult,
@@ -16,6 +16,7 @@ export type { DormantCleanupOptions, DormantCleanupReport, SeatAdmission } from 
 // Connections, tenants and the mapping of IdP attributes
 export {
   defineConnection,
+  defineStoredConnection,
   defineTenant,
   rolesForGroups,
   type Connection,
@@ -43,6 +44,32 @@ export {
   type SsoProfile,
 } from './profile.js';
 export { isDomainVerified, normaliseEmail, tryNormaliseEmail } from './email.js';
+export { isPublicSuffix } from './connection.js';
+
+// Configuration kept in a database and changed at run time
+export {
+  changeConfiguration,
+  diffConfiguration,
+  type ConfigurationAction,
+  type ConfigurationChangeFields,
+  type ConfigurationEvent,
+  type ConfigurationEventQuery,
+  type ConfigurationReader,
+  type ConfigurationStore,
+  type ConfigurationTransaction,
+  type DomainStatus,
+  type LoadedConnection,
+  type StoredConnection,
+  type StoredDomain,
+  type StoredTenant,
+} from './configuration.js';
+export { MemoryConfigurationStore } from './memory-configuration.js';
+export {
+  importConfiguration,
+  type ConfigurationImport,
+  type ConfigurationImportReport,
+} from './import-configuration.js';
+export type { StoredConfigurationOptions } from './registry.js';
 
 // Errors
 export {

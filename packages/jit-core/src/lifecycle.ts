@@ -41,7 +41,7 @@ export interface SeatAdmission {
 export interface LifecycleSettings {
   readonly store: IdentityStore;
   readonly now: () => Date;
-  readonly tenantOf: (id: string) => Tenant;
+  readonly tenantOf: (id: string) => Tenant | Promise<Tenant>;
   readonly inTransaction: RunInTransaction;
   /** Tells the app's listener, after the commit, so it can end sessions or revoke tokens; `null` without one. */
   readonly announce: ((user: UserRecord, audit: AuditEvent) => Promise<void>) | null;
@@ -53,7 +53,7 @@ export async function admitUser(
   tx: StoreTransaction,
   tenantId: string,
 ): Promise<void> {
-  const tenant = settings.tenantOf(tenantId);
+  const tenant = await settings.tenantOf(tenantId);
   if (tenant.seatLimit !== null && !(await tx.acquireSeat(tenant.id, tenant.seatLimit))) {
     throw new SeatLimitReachedError(tenant.id, tenant.seatLimit);
   }

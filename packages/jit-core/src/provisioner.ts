@@ -21,7 +21,8 @@ import {
 import { mapProfile } from './mapping.js';
 import type { AuditActor, AuditEvent, UserRecord } from './model.js';
 import type { SsoProfile } from './profile.js';
-import { createRegistry } from './registry.js';
+import type { ConfigurationStore } from './configuration.js';
+import { createRegistry, type StoredConfigurationOptions } from './registry.js';
 import { singleUsePruner, useOnce } from './single-use.js';
 import type { IdentityStore, StoreTransaction } from './store.js';
 import { transactionRunner } from './transaction.js';
@@ -38,6 +39,25 @@ export interface ProvisionRequest {
    * front of the store remembers.
    */
   readonly singleUse?: { readonly key: string; readonly expiresAt: Date };
+  /**
+   * The connection as the login resolved it when it started (the protocol checks used it): the
+   * decision uses this snapshot, so a login finishes with the configuration it started with even
+   * when the connection changes meanwhile. Its id must be `connectionId`.
+   */
+  readonly connection?: Connection;
+  /**
+   * A test sign-in: the decision is made as for a real login and returned, but nothing is written
+   * (no account, no link, no audit event, no single-use record) and `onEvent` is not told. Refusals
+   * are audited as usual.
+   */
+  readonly dryRun?: boolean;
+}
+
+/** Carries a test sign-in's outcome out of the transaction it rolls back. */
+class DryRun extends Error {
+  constructor(readonly outcome: ProvisioningResult) {
+    super('dry run');
+  }
 }
 
 /**
@@ -52,7 +72,13 @@ export type ProvisioningEvent =
 export interface ProvisionerOptions {
   store: IdentityStore;
   /** The connections, or a loader for apps that keep them in a database (validated on first use, cached). */
-  connections: readonly ConnectionInput[] | ((id: string) => Promise<ConnectionInput | null>);
+  connections?: readonly ConnectionInput[] | ((id: string) => Promise<ConnectionInput | null>);
+  /**
+   * Tenants, connections and verified domains kept in a configuration store and changed at run time
+   * (by the admin service): used for every connection id that `connections` does not name, and
+   * re-read on every copy of the app when the configuration version moves.
+   */
+  configuration?: ConfigurationStore | StoredConfigurationOptions;
   tenants?: readonly TenantInput[];
   resolve?: Resolver;
   /**
@@ -61,6 +87,12 @@ export interface ProvisionerOptions {
    * to the outbox instead: `createDeliveryWorker({ store, subscribers: { name: fn } })`.
    */
   onEvent?: (event: ProvisioningEvent) => void | Promise<void>;
+  /**
+   * Told of every sign-in attempt the engine decides or records (successes, denials, protocol
+   * refusals) with the profile received, for a sign-in tracer; its errors are passed to
+   * `onEventError` and never change the outcome. The profile is personal data: redact before keeping.
+   */
+  onSignInAttempt?: (attempt: SignInAttempt) => void | Promise<void>;
   /** Where errors thrown by `onEvent` go (they never undo a committed login). Default: console.error. */
   onEventError?: (error: unknown) => void;
   /** Attempts of one login when concurrent first logins collide on a unique key (default 5). */
@@ -87,7 +119,32 @@ export interface Provisioner {
    * `denied` event. Returns the audit event, or `null` when the store could not take it.
    */
   recordDenial(denial: ProtocolDenial): Promise<AuditEvent | null>;
+  /** Reads the configuration version now (stored configuration), so a change made here applies at once. */
+  refreshConfiguration?(): Promise<void>;
+  /** Stops watching the configuration store. */
+  close?(): void;
   readonly store: IdentityStore;
+}
+
+/** One sign-in attempt as the engine saw it. */
+export interface SignInAttempt {
+  readonly at: Date;
+  readonly connectionId: string;
+  /** The connection's tenant; `null` for an unknown connection. */
+  readonly tenantId: string | null;
+  readonly subject: string | null;
+  /** `created`, `linked`, `updated`, `unchanged`, or the refusal's error code. */
+  readonly outcome: string;
+  readonly ok: boolean;
+  /** The refusal's hint for the administrator; `null` on success. */
+  readonly hint: string | null;
+  readonly userId: string | null;
+  /** The user's roles after a successful login. */
+  readonly roles: readonly string[] | null;
+  /** The profile received, when the attempt got as far as reading one. */
+  readonly profile: SsoProfile | null;
+  /** A test sign-in (`dryRun`): decided, nothing written. */
+  readonly test: boolean;
 }
 
 /** A refusal decided outside the engine, at the connection `connectionId`. */
@@ -109,11 +166,21 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
   }
   const { store } = options;
   const now = options.now ?? (() => new Date());
-  const registry = createRegistry(options.connections, options.tenants ?? []);
+  const configuration = options.configuration
+    ? 'store' in options.configuration
+      ? options.configuration
+      : { store: options.configuration }
+    : undefined;
+  if (!options.connections && !configuration) {
+    throw new ConfigurationError('createProvisioner needs connections, a configuration store, or both.');
+  }
+  const registry = createRegistry(options.connections ?? [], options.tenants ?? [], configuration);
   // Errors thrown by the app's resolver: its own bugs, passed on rather than reported as store failures.
   const resolverErrors = new WeakSet<object>();
-  const inTransaction = transactionRunner(store, options.maxAttempts ?? 5, (error) =>
-    resolverErrors.has(error),
+  const inTransaction = transactionRunner(
+    store,
+    options.maxAttempts ?? 5,
+    (error) => resolverErrors.has(error) || error instanceof DryRun,
   );
   const decision: DecisionSettings = {
     now,
@@ -134,7 +201,9 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     let connection: Connection | null = null;
     try {
       connection =
-        registry.cached(request.connectionId) ?? (await registry.getConnection(request.connectionId));
+        request.connection?.id === request.connectionId
+          ? request.connection
+          : (registry.cached(request.connectionId) ?? (await registry.getConnection(request.connectionId)));
       checkIssuer(connection, request);
       const mapped = mapProfile(request.profile, connection.mapping);
       const chosen = connection;
@@ -152,16 +221,38 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
           userId: outcome.user.id,
           changes: outcome.changes,
         });
+        // A test sign-in: the decision is made, then everything it wrote is rolled back.
+        if (request.dryRun) throw new DryRun(outcome);
         await tx.appendAudit(written);
         return outcome;
+      }).catch((error: unknown) => {
+        if (error instanceof DryRun) return error.outcome;
+        throw error;
       });
-      if (emit) await emit({ type: 'provisioned', result, audit: written! });
+      if (emit && !request.dryRun) await emit({ type: 'provisioned', result, audit: written! });
+      await trace({
+        at: now(),
+        connectionId: chosen.id,
+        tenantId: chosen.tenantId,
+        subject: request.profile.subject,
+        outcome: result.action,
+        ok: true,
+        hint: null,
+        userId: result.user.id,
+        roles: result.roles,
+        profile: request.profile,
+        test: request.dryRun === true,
+      });
       if (request.singleUse) await pruneSingleUses();
       return result;
     } catch (error) {
       if (!(error instanceof JitError)) throw error;
       const subject = request.profile?.subject;
       await deny(error, denialEvent(error, connection, { ...request, subject }, now()));
+      await trace({
+        ...attemptOf(error, connection, request.connectionId, subject, request.profile ?? null, now()),
+        test: request.dryRun === true,
+      });
       throw error;
     }
   }
@@ -180,7 +271,20 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     } catch {
       // An unknown connection is audited under the "unknown" tenant.
     }
-    return deny(denial.error, denialEvent(denial.error, connection, denial, now()));
+    const recorded = await deny(denial.error, denialEvent(denial.error, connection, denial, now()));
+    await trace(
+      attemptOf(denial.error, connection, denial.connectionId, denial.subject ?? null, null, now()),
+    );
+    return recorded;
+  }
+
+  async function trace(attempt: SignInAttempt): Promise<void> {
+    if (!options.onSignInAttempt) return;
+    try {
+      await options.onSignInAttempt(attempt);
+    } catch (error) {
+      (options.onEventError ?? ((e) => console.error('jit: onSignInAttempt listener failed', e)))(error);
+    }
   }
 
   return Object.freeze({
@@ -189,6 +293,8 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner & Se
     getConnection: registry.getConnection,
     listConnections: () => registry.listed,
     recordDenial: recordProtocolDenial,
+    refreshConfiguration: registry.refresh,
+    close: registry.close,
     admitUser: (tx: StoreTransaction, tenantId: string) => admitUser(lifecycle, tx, tenantId),
     async getActiveUser(userId: string) {
       try {
@@ -218,6 +324,29 @@ function eventEmitter(
     } catch (error) {
       (onEventError ?? ((e) => console.error('jit: onEvent listener failed', e)))(error);
     }
+  };
+}
+
+function attemptOf(
+  error: JitError,
+  connection: Connection | null,
+  connectionId: string,
+  subject: unknown,
+  profile: SsoProfile | null,
+  at: Date,
+): SignInAttempt {
+  return {
+    at,
+    connectionId: connection?.id ?? connectionId,
+    tenantId: connection?.tenantId ?? null,
+    subject: typeof subject === 'string' ? subject : null,
+    outcome: error.code,
+    ok: false,
+    hint: error.hint,
+    userId: typeof error.details['userId'] === 'string' ? error.details['userId'] : null,
+    roles: null,
+    profile: profile && typeof profile === 'object' ? profile : null,
+    test: false,
   };
 }
 

@@ -47,7 +47,13 @@ export { bindLoginsOf } from './login-binding.js';
 export { samlOptionsFor, readSamlSettings, type SamlSettings } from './saml-options.js';
 export { readOidcSettings, type OidcSettings } from './oidc-settings.js';
 export { checkConnectionSettings, checkProvisionerConnections } from './connection-settings.js';
-export { samlVerify, type SamlProfile, type SamlVerifyDone, type SamlVerifyOptions } from './saml-verify.js';
+export {
+  samlVerify,
+  TEST_SIGN_IN_RELAY_STATE,
+  type SamlProfile,
+  type SamlVerifyDone,
+  type SamlVerifyOptions,
+} from './saml-verify.js';
 export {
   fromPassportOpenIdConnect,
   oidcVerify,
@@ -74,3 +80,59 @@ export {
   type OidcStrategiesOptions,
   type OidcStrategyVerify,
 } from './oidc-strategy.js';
+export {
+  detectOidcPreset,
+  detectSamlPreset,
+  discoveryUrlOf,
+  isSamlMetadataSigned,
+  parseOidcDiscovery,
+  parseSamlMetadata,
+  readCertificate,
+  verifySamlMetadataSignature,
+  type OidcDiscovery,
+  type SamlIdpMetadata,
+  type SigningCertificate,
+} from './admin/metadata.js';
+export { AdminError, isAdminError, toAdminError, type AdminErrorCode } from './admin/errors.js';
+export {
+  createAdminService,
+  DEFAULT_ADMIN_ROUTES,
+  type AdminCaller,
+  type AdminRoutes,
+  type AdminService,
+  type AdminServiceOptions,
+  type CertificateReport,
+  type ConnectionView,
+  type DomainView,
+  type JitPolicyView,
+  type MappingPreview,
+  type SamlImportReport,
+  type ServiceProviderValues,
+} from './admin/service.js';
+export {
+  CHALLENGE_LABEL,
+  CHALLENGE_PREFIX,
+  challengeRecord,
+  normaliseClaimedDomain,
+  type DnsChallenge,
+  type TxtResolver,
+} from './admin/domains.js';
+export { fetchDocument, isPrivateAddress, type DocumentFetchOptions } from './admin/fetch.js';
+export {
+  defaultRedaction,
+  MemorySignInTracer,
+  redactAttributes,
+  type Redaction,
+  type SignInTracer,
+  type SignInTracerOptions,
+  type TracedAttempt,
+} from './admin/tracer.js';
+export {
+  createAdminApi,
+  createAdminNodeHandler,
+  type AdminApi,
+  type AdminApiRequest,
+  type AdminApiResponse,
+  type AdminNodeHandler,
+  type AdminNodeHandlerOptions,
+} from './admin/api.js';

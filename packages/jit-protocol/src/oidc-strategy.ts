@@ -124,7 +124,10 @@ export interface OidcStrategiesOptions<R = unknown> {
 }
 
 export interface OidcStrategies {
-  /** The strategy of a connection; a failed discovery is retried at the next call. */
+  /**
+   * The strategy of a connection, built again when the connection changed (stored configuration);
+   * a failed discovery is retried at the next call.
+   */
   strategyFor(connectionId: string): Promise<JitOidcStrategy>;
 }
 
@@ -135,29 +138,32 @@ export interface OidcStrategies {
  */
 export function createOidcStrategies<R = unknown>(options: OidcStrategiesOptions<R>): OidcStrategies {
   checkProvisionerConnections(options.provisioner, 'oidc');
-  const strategies = new Map<string, Promise<JitOidcStrategy>>();
+  // One strategy per connection snapshot: a changed connection is a new object, and gets a new strategy.
+  const strategies = new Map<string, { connection: Connection; strategy: Promise<JitOidcStrategy> }>();
 
-  async function build(connectionId: string): Promise<JitOidcStrategy> {
-    const connection = await options.provisioner.getConnection(connectionId);
+  function build(connection: Connection): Promise<JitOidcStrategy> {
     return createOidcStrategy<R>(
       connection,
       oidcVerify<R>({
         provisioner: options.provisioner,
         connectionId: connection.id,
+        connection,
         ...(options.tenantId ? { tenantId: options.tenantId } : {}),
       }),
     );
   }
 
   return {
-    strategyFor(connectionId: string): Promise<JitOidcStrategy> {
-      let found = strategies.get(connectionId);
-      if (!found) {
-        found = build(connectionId);
-        strategies.set(connectionId, found);
-        found.catch(() => strategies.delete(connectionId));
-      }
-      return found;
+    async strategyFor(connectionId: string): Promise<JitOidcStrategy> {
+      const connection = await options.provisioner.getConnection(connectionId);
+      const found = strategies.get(connectionId);
+      if (found && found.connection === connection) return found.strategy;
+      const entry = { connection, strategy: build(connection) };
+      strategies.set(connectionId, entry);
+      entry.strategy.catch(() => {
+        if (strategies.get(connectionId) === entry) strategies.delete(connectionId);
+      });
+      return entry.strategy;
     },
   };
 }

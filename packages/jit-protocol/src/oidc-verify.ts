@@ -2,6 +2,7 @@ import {
   fromOidcClaims,
   isJitError,
   JitError,
+  type Connection,
   type Provisioner,
   type ProvisioningResult,
   type SsoProfile,
@@ -12,6 +13,8 @@ import { markAudited, recordProtocolDenial } from './errors.js';
 export interface OidcVerifyOptions<Req> {
   provisioner: Provisioner;
   connectionId: string;
+  /** The connection the strategy was built from: the login ends with that snapshot. */
+  connection?: Connection;
   tenantId?(req: Req): string | undefined;
 }
 
@@ -49,10 +52,15 @@ async function provisionClaims<Req>(
   try {
     const claims = readClaims();
     subject = typeof claims['sub'] === 'string' ? claims['sub'] : null;
-    const connection = await provisioner.getConnection(connectionId);
+    const connection = options.connection ?? (await provisioner.getConnection(connectionId));
     const profile = fromOidcClaims(claimsForEngine(connection, claims));
     try {
-      return await provisioner.provision({ connectionId, tenantId: options.tenantId?.(req), profile });
+      return await provisioner.provision({
+        connectionId,
+        connection,
+        tenantId: options.tenantId?.(req),
+        profile,
+      });
     } catch (error) {
       if (isJitError(error)) markAudited(error);
       throw error;

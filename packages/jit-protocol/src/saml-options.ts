@@ -10,6 +10,11 @@ export interface SamlSettings {
   readonly entryPoint: string;
   /** The IdP's signing certificate(s), PEM; two during a rollover. Never taken from the response. */
   readonly idpCert: string | readonly string[];
+  /**
+   * During a certificate rollover (`idpCert` lists the new certificate first): until when the
+   * others are still accepted; after it, only the first. `null` when no rollover is under way.
+   */
+  readonly previousCertUntil: Date | null;
   /** The IdP entity id; defaults to the connection's `issuer`. */
   readonly idpEntityId: string;
   /** This service provider's entity id; also the audience every assertion must name. */
@@ -130,11 +135,22 @@ function checkSamlSettings(connection: Connection): SamlSettings {
       `Invalid connection "${id}": protocolOptions.saml.relayStateAllowList must list strings.`,
     );
   }
+  const until = raw['previousCertUntil'];
+  if (
+    until !== undefined &&
+    until !== null &&
+    (typeof until !== 'string' || Number.isNaN(Date.parse(until)))
+  ) {
+    throw new ConfigurationError(
+      `Invalid connection "${id}": protocolOptions.saml.previousCertUntil must be an ISO 8601 date.`,
+    );
+  }
   const optional = (field: string) =>
     raw[field] === undefined || raw[field] === null ? null : text(raw[field], field, id);
   return Object.freeze({
     entryPoint: url(raw['entryPoint'], 'entryPoint', id),
     idpCert: Object.freeze(idpCert),
+    previousCertUntil: typeof until === 'string' ? new Date(until) : null,
     idpEntityId:
       raw['idpEntityId'] === undefined ? connection.issuer : text(raw['idpEntityId'], 'idpEntityId', id),
     spEntityId: text(raw['spEntityId'], 'spEntityId', id),
@@ -164,9 +180,11 @@ export function samlOptionsFor(
   cache: ReplayCache,
   settings = readSamlSettings(connection),
 ): SamlConfig {
+  const certs = [...settings.idpCert];
+  const rolledOver = settings.previousCertUntil !== null && Date.now() > settings.previousCertUntil.getTime();
   const config: SamlConfig = {
     entryPoint: settings.entryPoint,
-    idpCert: [...settings.idpCert],
+    idpCert: rolledOver ? certs.slice(0, 1) : certs,
     idpIssuer: settings.idpEntityId,
     issuer: settings.spEntityId,
     audience: settings.spEntityId,

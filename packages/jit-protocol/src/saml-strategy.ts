@@ -1,6 +1,6 @@
 import { AbstractStrategy, MultiSamlStrategy, SAML, type SamlConfig } from '@node-saml/passport-saml';
 import type { Strategy } from 'passport';
-import { UnknownConnectionError, type Provisioner } from '@jit-sso/core';
+import { UnknownConnectionError, type Connection, type Provisioner } from '@jit-sso/core';
 import { samlOptionsFor } from './saml-options.js';
 import { samlVerify } from './saml-verify.js';
 import type { ReplayCache } from './replay-cache.js';
@@ -53,7 +53,10 @@ export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
   checkProvisionerConnections(options.provisioner, 'saml');
   const param = options.connectionParam ?? 'connection';
   const connectionId = (req: R) => connectionIdOf(req, param);
+  // The connection each request's response is checked with, handed to the verify step.
+  const resolved = new WeakMap<object, Connection>();
   const verify = samlVerify<R>({
+    connectionOf: (req) => resolved.get(req as object),
     provisioner: options.provisioner,
     replayCache: options.replayCache,
     connectionId,
@@ -82,6 +85,7 @@ export function createSamlStrategy<R extends SsoRequest = SsoRequest>(
           .then((connection) => {
             // An OIDC connection has no SAML endpoints.
             if (connection.protocol !== 'saml') throw new UnknownConnectionError(connection.id);
+            resolved.set(req as object, connection);
             done(null, samlOptionsFor(connection, options.replayCache));
           })
           .catch((error: Error) => done(error));

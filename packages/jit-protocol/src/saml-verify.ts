@@ -2,6 +2,7 @@ import {
   fromSamlProfile,
   isJitError,
   JitError,
+  type Connection,
   type Provisioner,
   type ProvisioningResult,
 } from '@jit-sso/core';
@@ -26,7 +27,20 @@ export interface SamlVerifyOptions<Req> {
   tenantId?(req: Req): string | undefined;
   /** The RelayState of the request, checked against the allow-list of IdP-initiated logins. */
   relayState?(req: Req): string | undefined;
+  /**
+   * The connection node-saml checked the response with, when the strategy kept it: the login ends
+   * with that snapshot, even if the connection changed meanwhile.
+   */
+  connectionOf?(req: Req): Connection | undefined;
 }
+
+/**
+ * The RelayState that makes a sign-in a test (`/auth/saml/:connection/login?RelayState=...`): the
+ * response is checked and the decision made as for a real sign-in, but nothing is written and nobody
+ * is signed in; the adapters hand the decision to the app (`kind: 'tested'`). Only for sign-ins this
+ * app started (an answered AuthnRequest).
+ */
+export const TEST_SIGN_IN_RELAY_STATE = 'jit-sso:test-sign-in';
 
 export type SamlVerifyDone = (
   error: Error | null,
@@ -44,7 +58,8 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
   return (req: Req, profile: Profile | null, done: SamlVerifyDone): void => {
     const connectionId = options.connectionId(req);
     run(req, connectionId, profile).then(
-      (result) => done(null, result.user as unknown as Record<string, unknown>, { result }),
+      ({ result, test }) =>
+        done(null, result.user as unknown as Record<string, unknown>, test ? { result, test } : { result }),
       async (error: unknown) => {
         if (isJitError(error)) {
           await recordProtocolDenial(provisioner, { connectionId, error, subject: profile?.nameID ?? null });
@@ -54,9 +69,13 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
     );
   };
 
-  async function run(req: Req, connectionId: string, profile: Profile | null): Promise<ProvisioningResult> {
+  async function run(
+    req: Req,
+    connectionId: string,
+    profile: Profile | null,
+  ): Promise<{ result: ProvisioningResult; test: boolean }> {
     if (!profile) throw new JitError('SAML_RESPONSE_INVALID', 'The SAML message carries no login.');
-    const connection = await provisioner.getConnection(connectionId);
+    const connection = options.connectionOf?.(req) ?? (await provisioner.getConnection(connectionId));
     const settings = readSamlSettings(connection);
     // Made on the worker thread when a SamlValidationPool validated the response.
     const checked =
@@ -66,6 +85,7 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
         acsUrl: settings.acsUrl,
         allowSha1: settings.allowSha1,
       });
+    const test = Boolean(checked.inResponseTo) && options.relayState?.(req) === TEST_SIGN_IN_RELAY_STATE;
     if (checked.inResponseTo) {
       await checkLoginBinding(replayCache, req, { requestId: checked.inResponseTo, connectionId });
     } else {
@@ -88,8 +108,10 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
     const ttlMs = await consumeAssertion(replayCache, checked, { clockSkewMs: settings.clockSkewMs });
     const ssoProfile = fromSamlProfile(profile);
     try {
-      return await provisioner.provision({
+      const result = await provisioner.provision({
+        dryRun: test,
         connectionId,
+        connection,
         tenantId: options.tenantId?.(req),
         profile: ssoProfile,
         singleUse: {
@@ -97,6 +119,7 @@ export function samlVerify<Req>(options: SamlVerifyOptions<Req>) {
           expiresAt: new Date(Date.now() + ttlMs),
         },
       });
+      return { result, test };
     } catch (error) {
       if (isJitError(error)) markAudited(error);
       throw error;

@@ -76,7 +76,9 @@ export type SignInOutcome =
       result: ProvisioningResult | undefined;
       cookies: readonly SignInCookie[];
     }
-  | { kind: 'refused'; error: JitError; cookies: readonly SignInCookie[] };
+  | { kind: 'refused'; error: JitError; cookies: readonly SignInCookie[] }
+  /** A test sign-in (`TEST_SIGN_IN_RELAY_STATE`): the decision, nothing written, nobody signed in. */
+  | { kind: 'tested'; result: ProvisioningResult; cookies: readonly SignInCookie[] };
 
 export interface SignInFlowOptions<R extends SsoRequest> {
   protocol: SignInProtocol;
@@ -121,7 +123,9 @@ export function createSignInFlow<R extends SignInRequest>(
           return { kind: 'redirect', status: done.status, location: done.url, cookies };
         }
         case 'success': {
-          const result = (done.info as { result?: ProvisioningResult } | undefined)?.result;
+          const info = done.info as { result?: ProvisioningResult; test?: boolean } | undefined;
+          if (info?.test === true && info.result) return { kind: 'tested', result: info.result, cookies: [] };
+          const result = info?.result;
           return { kind: 'signed-in', user: done.user as UserRecord, result, cookies: [] };
         }
         case 'error':

@@ -24,3 +24,12 @@ export {
 } from './data-source.js';
 export { dialectOf } from './sql.js';
 export { TypeormDirectoryStore } from './directory/index.js';
+export { TypeormConfigurationStore } from './configuration/store.js';
+export {
+  configurationEntities,
+  JitConfigConnectionEntity,
+  JitConfigDomainEntity,
+  JitConfigEventEntity,
+  JitConfigStateEntity,
+  JitConfigTenantEntity,
+} from './configuration/schema.js';

@@ -12,6 +12,7 @@ import { JitOutboxSqlite1797100000000 } from './migrations/sqlite/1797100000000-
 import { JitOutboxPostgres1797100000000 } from './migrations/postgres/1797100000000-JitOutbox.js';
 import { JitOutboxMysql1797100000000 } from './migrations/mysql/1797100000000-JitOutbox.js';
 import { scimDirectoryEntities, scimDirectoryEntitiesMysql } from './directory/schema.js';
+import { configurationEntities } from './configuration/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
 import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/1795439937548-ScimDirectory.js';
@@ -25,6 +26,9 @@ import { ScimGroupMemberCountsPostgres1796600000000 } from './directory/migratio
 import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
 import { ScimGroupMemberCountsMysql1796600000000 } from './directory/migrations/mysql/1796600000000-ScimGroupMemberCounts.js';
 import { ScimLargeResourcesMysql1797000000000 } from './directory/migrations/mysql/1797000000000-ScimLargeResources.js';
+import { JitConfigurationSqlite1797200000000 } from './migrations/sqlite/1797200000000-JitConfiguration.js';
+import { JitConfigurationPostgres1797200000000 } from './migrations/postgres/1797200000000-JitConfiguration.js';
+import { JitConfigurationMysql1797200000000 } from './migrations/mysql/1797200000000-JitConfiguration.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -106,6 +110,7 @@ export const jitEntities: EntitySchema[] = [
   JitSingleUseEntity,
   ...scimDirectoryEntities,
   ...outboxEntities,
+  ...configurationEntities,
 ] as EntitySchema[];
 
 export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -131,6 +136,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitSingleUsesSqlite1796587449098,
     ScimGroupMemberCountsSqlite1796600000000,
     JitOutboxSqlite1797100000000,
+    JitConfigurationSqlite1797200000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
@@ -140,6 +146,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitSingleUsesPostgres1796587449098,
     ScimGroupMemberCountsPostgres1796600000000,
     JitOutboxPostgres1797100000000,
+    JitConfigurationPostgres1797200000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
@@ -150,6 +157,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimGroupMemberCountsMysql1796600000000,
     ScimLargeResourcesMysql1797000000000,
     JitOutboxMysql1797100000000,
+    JitConfigurationMysql1797200000000,
   ],
 };
 

@@ -34,6 +34,8 @@ export interface SsoState {
   user?: UserRecord | null;
   /** The provisioning decision of the login that this request completed. */
   jitResult?: ProvisioningResult;
+  /** The decision of a test sign-in (`TEST_SIGN_IN_RELAY_STATE`): nothing was written, nobody signed in. */
+  jitTestResult?: ProvisioningResult;
 }
 
 type Ctx = ParameterizedContext<SsoState> & {
@@ -77,6 +79,11 @@ function signInRoute(
     if (outcome.kind === 'redirect') {
       ctx.status = outcome.status;
       return ctx.redirect(outcome.location);
+    }
+    if (outcome.kind === 'tested') {
+      // A test sign-in: the decision for the app to show; nobody is signed in.
+      ctx.state.jitTestResult = outcome.result;
+      return next();
     }
     if (outcome.result) ctx.state.jitResult = outcome.result;
     if (options.session === false) ctx.state.user = outcome.user;

@@ -35,3 +35,4 @@ export {
   type VerifyDone,
 } from './verify.js';
 export { scimMiddleware, type ScimMiddlewareOptions } from './scim.js';
+export { adminMiddleware, type AdminMiddlewareOptions } from './admin.js';

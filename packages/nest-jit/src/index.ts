@@ -22,3 +22,10 @@ export {
   type JitScimForRootOptions,
   type JitScimModuleOptions,
 } from './scim.module.js';
+export {
+  JitAdminModule,
+  JIT_ADMIN_OPTIONS,
+  type JitAdminModuleOptions,
+  type JitAdminForRootOptions,
+  type JitAdminForRootAsyncOptions,
+} from './admin.module.js';

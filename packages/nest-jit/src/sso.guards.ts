@@ -46,6 +46,11 @@ abstract class SignInGuard implements CanActivate {
       // The redirect is the answer: the route's handler must not write another (as with passport's guard).
       return new Promise<boolean>(() => {});
     }
+    if (outcome.kind === 'tested') {
+      // A test sign-in: the decision for the route to show; nobody is signed in.
+      (request as SsoRequest & { jitTestResult?: unknown }).jitTestResult = outcome.result;
+      return true;
+    }
     request.user = outcome.user;
     await new Promise<void>((resolve, reject) =>
       request.logIn(outcome.user, (error) => (error ? reject(error) : resolve())),

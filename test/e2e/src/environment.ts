@@ -3,10 +3,43 @@ import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput, type IdentityStore, type Provisioner } from '@jit-sso/core';
 import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
 import { createDirectory, createScimService, issueDirectoryToken, type ScimService } from '@jit-sso/scim';
-import { RedisReplayCache, SamlValidationPool, type ReplayCache } from '@jit-sso/protocol';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  RedisReplayCache,
+  SamlValidationPool,
+  type AdminCaller,
+  type AdminService,
+  type ReplayCache,
+} from '@jit-sso/protocol';
 import { IDP_KEY, OTHER_IDP_KEY, SP_KEY, TestSamlIdp } from './saml-idp.js';
 import { TestOidcProvider } from './oidc-idp.js';
 import { freePort } from './ports.js';
+
+/** What an adapter app is built from. */
+export type AppEnvironment = Pick<
+  E2eEnvironment,
+  | 'port'
+  | 'baseUrl'
+  | 'provisioner'
+  | 'connections'
+  | 'replayCache'
+  | 'sessionSecret'
+  | 'scim'
+  | 'samlValidationPool'
+> & {
+  /**
+   * The admin service to serve at `/admin/api`, and who calls it: the test names the caller in an
+   * `x-admin` header (`<tenant>/<actor>`), where an app would read its own session.
+   */
+  readonly admin?: AdminService;
+};
+
+/** The caller of an admin request in the suite's apps: `x-admin: <tenant>/<actor>`. */
+export function adminCallerOf(headers: IncomingHttpHeaders): AdminCaller | null {
+  const value = headers['x-admin'];
+  const match = typeof value === 'string' ? /^([^/]+)\/(.+)$/.exec(value) : null;
+  return match ? { tenantId: match[1]!, actor: match[2]! } : null;
+}
 
 /** Everything an adapter app needs to serve the suite's routes, and what the tests inspect. */
 export interface E2eEnvironment {

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createE2eEnvironment, type E2eEnvironment, type SamlValidationMode } from './environment.js';
+import {
+  createE2eEnvironment,
+  type AppEnvironment,
+  type E2eEnvironment,
+  type SamlValidationMode,
+} from './environment.js';
 import { registerSamlFlows } from './suite/saml-flows.js';
 import { registerOidcFlows, registerOidcLifecycle } from './suite/oidc-flows.js';
 import { registerSamlAttacks } from './suite/saml-attacks.js';
@@ -8,7 +13,7 @@ import { registerScimLifecycle } from './suite/scim-lifecycle.js';
 import { registerLoginCsrf } from './suite/login-csrf.js';
 import type { SuiteContext } from './suite/context.js';
 
-export type { E2eEnvironment, SamlValidationMode } from './environment.js';
+export type { AppEnvironment, E2eEnvironment, SamlValidationMode } from './environment.js';
 export { Browser, readForm } from './browser.js';
 
 /** A running adapter app that serves the suite's routes on `env.baseUrl`. */
@@ -24,7 +29,7 @@ export interface AdapterApp {
  * `POST /logout`, and the SCIM service `env.scim` at `/scim/v2`; a successful login answers a redirect; errors answer `err.httpStatus` with
  * `{ error: { code, message, hint } }` when the client accepts JSON.
  */
-export type BuildAdapterApp = (env: E2eEnvironment) => Promise<AdapterApp>;
+export type BuildAdapterApp = (env: AppEnvironment) => Promise<AdapterApp>;
 
 /**
  * Registers every flow and attack test against the app `build` returns. With `samlValidation:

@@ -661,3 +661,10 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
   });
 }
 export { runDirectoryConformance, type DirectoryConformanceOptions } from './directory.js';
+export {
+  runConfigurationStoreConformance,
+  storedConnection,
+  storedDomain,
+  storedTenant,
+  type ConfigurationConformanceOptions,
+} from './configuration.js';

@@ -12,13 +12,15 @@ import {
   roleNames,
   samlAuthenticate,
   samlMetadata,
+  adminRouter,
   scimRouter,
   useJitSession,
 } from '@jit-sso/express';
-import type { AdapterApp, E2eEnvironment } from '../harness.js';
+import type { AdapterApp, AppEnvironment } from '../harness.js';
+import { adminCallerOf } from '../environment.js';
 
 /** The suite's app, built the way an Express user builds it with `@jit-sso/express`. */
-export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> {
+export async function buildExpressApp(env: AppEnvironment): Promise<AdapterApp> {
   const { provisioner } = env;
   const passport = new Passport();
   useJitSession(passport, provisioner);
@@ -32,6 +34,9 @@ export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> 
 
   const app = express();
   app.use('/scim/v2', scimRouter(env.scim));
+  if (env.admin) {
+    app.use('/admin/api', adminRouter(env.admin, { caller: (req) => adminCallerOf(req.headers) }));
+  }
   app.use(
     session({
       name: 'sid',
@@ -44,7 +49,12 @@ export async function buildExpressApp(env: E2eEnvironment): Promise<AdapterApp> 
   app.use(passport.initialize());
   app.use(passport.session());
 
-  const signedIn: express.RequestHandler = (_req, res) => res.redirect(303, '/');
+  const signedIn: express.RequestHandler = (_req, res) => {
+    const test = res.locals.jitTestResult;
+    // A test sign-in: the decision, and no session.
+    if (test) return void res.json({ test: true, action: test.action, roles: test.roles });
+    res.redirect(303, '/');
+  };
   app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
   app.post(
     '/auth/saml/:connection/acs',

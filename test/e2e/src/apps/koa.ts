@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import session from 'koa-session';
 import koaPassport from 'koa-passport';
-import type { UserRecord } from '@jit-sso/core';
+import type { ProvisioningResult, UserRecord } from '@jit-sso/core';
 import {
   createOidcStrategies,
   createSamlStrategy,
@@ -14,11 +14,13 @@ import {
   roleNames,
   samlAuthenticate,
   samlMetadata,
+  adminMiddleware,
   scimMiddleware,
   useJitSession,
   type JitState,
 } from '@jit-sso/koa';
-import type { AdapterApp, E2eEnvironment } from '../harness.js';
+import type { AdapterApp, AppEnvironment } from '../harness.js';
+import { adminCallerOf } from '../environment.js';
 
 /** Server-side session data (the cookie holds only the session id), so that logout ends a session for good. */
 function memorySessionStore() {
@@ -31,7 +33,7 @@ function memorySessionStore() {
 }
 
 /** The suite's app, built the way a Koa user builds it with `@jit-sso/koa`. */
-export async function buildKoaApp(env: E2eEnvironment): Promise<AdapterApp> {
+export async function buildKoaApp(env: AppEnvironment): Promise<AdapterApp> {
   const { provisioner } = env;
   const passport = new koaPassport.KoaPassport();
   useJitSession(passport, provisioner);
@@ -53,11 +55,18 @@ export async function buildKoaApp(env: E2eEnvironment): Promise<AdapterApp> {
   // Before the body parser, which would answer malformed SCIM JSON with its own error.
   app.use(scimMiddleware(env.scim));
   app.use(bodyParser());
+  if (env.admin) app.use(adminMiddleware(env.admin, { caller: (ctx) => adminCallerOf(ctx.headers) }));
   app.use(passport.initialize());
   app.use(passport.session());
 
   const router = new Router<JitState>();
-  const signedIn: Koa.Middleware = (ctx) => {
+  const signedIn: Koa.Middleware<JitState> = (ctx) => {
+    const test = (ctx.state as { jitTestResult?: ProvisioningResult }).jitTestResult;
+    // A test sign-in: the decision, and no session.
+    if (test) {
+      ctx.body = { test: true, action: test.action, roles: test.roles };
+      return;
+    }
     ctx.status = 303;
     ctx.redirect('/');
   };

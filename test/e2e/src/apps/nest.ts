@@ -9,17 +9,19 @@ import {
   Post,
   Redirect,
   Req,
+  Res,
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import session from 'express-session';
 import passport from 'passport';
-import type { UserRecord } from '@jit-sso/core';
+import type { ProvisioningResult, UserRecord } from '@jit-sso/core';
 import {
   CurrentUser,
+  JitAdminModule,
   JitExceptionFilter,
   JitModule,
   JitSamlStrategy,
@@ -29,10 +31,11 @@ import {
   roleNames,
   SamlAuthGuard,
 } from '@jit-sso/nest';
-import type { AdapterApp, E2eEnvironment } from '../harness.js';
+import type { AdapterApp, AppEnvironment } from '../harness.js';
+import { adminCallerOf } from '../environment.js';
 
 /** The suite's app, built the way a NestJS user builds it with `@jit-sso/nest`. */
-export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
+export async function buildNestApp(env: AppEnvironment): Promise<AdapterApp> {
   @Controller()
   @UseFilters(JitExceptionFilter)
   class AuthController {
@@ -44,8 +47,12 @@ export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
 
     @Post('auth/saml/:connection/acs')
     @UseGuards(SamlAuthGuard)
-    @Redirect('/', 303)
-    samlAcs(): void {}
+    samlAcs(@Req() req: Request & { jitTestResult?: ProvisioningResult }, @Res() res: Response): void {
+      const test = req.jitTestResult;
+      // A test sign-in: the decision, and no session.
+      if (test) res.json({ test: true, action: test.action, roles: test.roles });
+      else res.redirect(303, '/');
+    }
 
     @Get('auth/saml/:connection/metadata')
     @Header('Content-Type', 'application/samlmetadata+xml')
@@ -88,6 +95,9 @@ export async function buildNestApp(env: E2eEnvironment): Promise<AdapterApp> {
         ...(env.samlValidationPool ? { samlValidationPool: env.samlValidationPool } : {}),
       }),
       JitScimModule.forRoot({ service: env.scim }),
+      ...(env.admin
+        ? [JitAdminModule.forRoot({ service: env.admin, caller: (req) => adminCallerOf(req.headers) })]
+        : []),
     ],
     controllers: [AuthController],
   })

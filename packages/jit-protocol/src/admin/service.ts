@@ -1,0 +1,1010 @@
+import { SAML } from '@node-saml/node-saml';
+import { z } from 'zod';
+import {
+  changeConfiguration,
+  defineStoredConnection,
+  diffConfiguration,
+  isJitError,
+  mapProfile,
+  PRESET_NAMES,
+  rolesForGroups,
+  StoreConflictError,
+  type Change,
+  type Connection,
+  type ConfigurationAction,
+  type ConfigurationEvent,
+  type ConfigurationStore,
+  type ConfigurationTransaction,
+  type ConnectionInput,
+  type PresetName,
+  type StoredConnection,
+  type StoredDomain,
+} from '@jit-sso/core';
+import { checkConnectionSettings } from '../connection-settings.js';
+import { MemoryReplayCache } from '../replay-cache.js';
+import { readSamlSettings, samlOptionsFor } from '../saml-options.js';
+import {
+  challengePublished,
+  challengeRecord,
+  defaultResolver,
+  newChallenge,
+  normaliseClaimedDomain,
+  type DnsChallenge,
+  type TxtResolver,
+} from './domains.js';
+import { AdminError, toAdminError } from './errors.js';
+import { fetchDocument, type DocumentFetchOptions } from './fetch.js';
+import {
+  detectOidcPreset,
+  detectSamlPreset,
+  discoveryUrlOf,
+  isSamlMetadataSigned,
+  parseOidcDiscovery,
+  parseSamlMetadata,
+  readCertificate,
+  verifySamlMetadataSignature,
+  type SigningCertificate,
+} from './metadata.js';
+import { redactAttributes, type SignInTracer, type TracedAttempt } from './tracer.js';
+
+/** Who calls the admin service: the app authenticates them and says which tenant they administer. */
+export interface AdminCaller {
+  /** The administrator, as the app names them (recorded with every change). */
+  readonly actor: string;
+  /** The one tenant they administer; everything else is invisible to them. */
+  readonly tenantId: string;
+}
+
+/** The app's sign-in routes, with `:connection` where the connection id goes. */
+export interface AdminRoutes {
+  samlLogin: string;
+  samlAcs: string;
+  samlMetadata: string;
+  oidcLogin: string;
+  oidcCallback: string;
+}
+
+export const DEFAULT_ADMIN_ROUTES: AdminRoutes = {
+  samlLogin: '/auth/saml/:connection/login',
+  samlAcs: '/auth/saml/:connection/acs',
+  samlMetadata: '/auth/saml/:connection/metadata',
+  oidcLogin: '/auth/oidc/:connection/login',
+  oidcCallback: '/auth/oidc/:connection/callback',
+};
+
+export interface AdminServiceOptions {
+  configuration: ConfigurationStore;
+  /** The app's public origin (`https://app.example.com`): the values to paste into the IdP are built from it. */
+  publicUrl: string;
+  routes?: Partial<AdminRoutes>;
+  /** Recent sign-in attempts, for the tracer view and mapping previews. */
+  tracer?: SignInTracer;
+  /** How metadata and discovery documents are fetched (fetch, timeout, size, private networks). */
+  documents?: DocumentFetchOptions;
+  /** TXT lookups for domain verification; default `node:dns/promises`. */
+  dns?: TxtResolver;
+  /** A certificate ending within this many days is reported as expiring (default 30). */
+  certificateWarningDays?: number;
+  /** After each committed change (e.g. `provisioner.refreshConfiguration`, an outbox). */
+  onChange?: (event: ConfigurationEvent) => void | Promise<void>;
+  now?: () => Date;
+}
+
+/** The values an administrator pastes into their IdP. */
+export interface ServiceProviderValues {
+  readonly loginUrl: string;
+  /** SAML */
+  readonly acsUrl: string | null;
+  readonly entityId: string | null;
+  readonly metadataUrl: string | null;
+  /** OIDC */
+  readonly redirectUri: string | null;
+}
+
+export interface CertificateReport {
+  readonly subject: string;
+  readonly fingerprint256: string;
+  readonly validFrom: string;
+  readonly validTo: string;
+  readonly status: 'valid' | 'expiring' | 'expired' | 'not-yet-valid';
+  readonly daysLeft: number;
+  /** `current`, or `previous` while a rollover accepts it until `acceptedUntil`. */
+  readonly role: 'current' | 'previous';
+  readonly acceptedUntil: string | null;
+}
+
+export interface JitPolicyView {
+  readonly mode: 'create' | 'link-only' | 'off';
+  readonly linking: 'verified-email' | 'never';
+  readonly emailAuthoritative: boolean;
+  readonly defaultRoles: readonly string[];
+  readonly roleRules: readonly { group: string; roles: readonly string[] }[];
+  readonly strictRoles: boolean;
+  readonly syncRoles: boolean;
+  readonly groupsCaseInsensitive: boolean;
+}
+
+export interface ConnectionView {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly protocol: 'saml' | 'oidc';
+  readonly displayName: string | null;
+  readonly issuer: string;
+  readonly version: number;
+  readonly updatedAt: string;
+  readonly preset: PresetName;
+  /** The mapping overrides as the administrator set them (the preset fills the rest). */
+  readonly mapping: Readonly<Record<string, unknown>>;
+  readonly jit: JitPolicyView;
+  /** The tenant's verified domains: the only ones JIT creation and linking by email trust. */
+  readonly verifiedDomains: readonly string[];
+  readonly serviceProvider: ServiceProviderValues;
+  readonly saml: {
+    readonly ssoUrl: string;
+    readonly metadataUrl: string | null;
+    readonly certificates: readonly CertificateReport[];
+    readonly previousCertUntil: string | null;
+  } | null;
+  readonly oidc: {
+    readonly clientId: string;
+    readonly scope: string;
+    readonly hasClientSecret: boolean;
+  } | null;
+}
+
+export interface DomainView {
+  readonly domain: string;
+  readonly status: 'pending' | 'verified';
+  readonly claimedAt: string;
+  readonly verifiedAt: string | null;
+  /** The TXT record to publish. */
+  readonly dns: DnsChallenge;
+}
+
+export interface SamlImportReport {
+  /** `verified` with a metadata certificate, `unsigned`, or `not-checked` (signed, no certificate given). */
+  readonly signature: 'verified' | 'unsigned' | 'not-checked';
+  readonly certificates: readonly CertificateReport[];
+  readonly warnings: readonly string[];
+}
+
+export interface MappingPreview {
+  readonly sample: { readonly at: string; readonly subject: string };
+  /** `ok`, or the code of the refusal the draft would give this login. */
+  readonly outcome: string;
+  readonly message: string | null;
+  readonly email: string | null;
+  readonly groups: readonly string[];
+  readonly attributes: Readonly<Record<string, readonly string[]>>;
+  readonly roles: readonly string[] | null;
+}
+
+// ---- Input shapes ------------------------------------------------------------------------------
+
+const text = z.string().trim().min(1);
+const connectionId = text
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, 'may only contain letters, digits, ".", "_" and "-"');
+const roleRule = z.strictObject({ group: text, roles: z.array(text).min(1) });
+const jitPolicy = z.strictObject({
+  mode: z.enum(['create', 'link-only', 'off']).optional(),
+  linking: z.enum(['verified-email', 'never']).optional(),
+  emailAuthoritative: z.boolean().optional(),
+  defaultRoles: z.array(text).optional(),
+  roleRules: z.array(roleRule).optional(),
+  strictRoles: z.boolean().optional(),
+  syncRoles: z.boolean().optional(),
+  groupsCaseInsensitive: z.boolean().optional(),
+});
+const fieldSpec = z.union([
+  text,
+  z.array(text).min(1),
+  z.strictObject({
+    from: z.union([text, z.array(text).min(1)]),
+    required: z.boolean().optional(),
+    sync: z.enum(['on-create', 'every-login']).optional(),
+    multi: z.boolean().optional(),
+  }),
+]);
+const preset = z.enum(PRESET_NAMES as [PresetName, ...PresetName[]]);
+const mapping = z.record(z.string(), fieldSpec.nullable());
+
+const samlInput = z.strictObject({
+  id: connectionId,
+  displayName: text.max(255).optional(),
+  metadataUrl: text.optional(),
+  metadataXml: text.optional(),
+  /** The certificate the metadata is signed with (PEM): the signature must verify with it. */
+  metadataCert: text.optional(),
+  entityId: text.optional(),
+  preset: preset.optional(),
+  mapping: mapping.optional(),
+  jit: jitPolicy.optional(),
+  allowIdpInitiated: z.boolean().optional(),
+});
+const oidcInput = z.strictObject({
+  id: connectionId,
+  displayName: text.max(255).optional(),
+  /** The issuer URL, or its discovery document's URL. */
+  issuer: text,
+  clientId: text,
+  clientSecret: text.optional(),
+  scope: text.optional(),
+  preset: preset.optional(),
+  mapping: mapping.optional(),
+  jit: jitPolicy.optional(),
+});
+const updateInput = z.strictObject({
+  /** The version the administrator edited; a change made meanwhile is `VERSION_CONFLICT`. */
+  expectedVersion: z.number().int().nonnegative(),
+  displayName: text.max(255).nullable().optional(),
+  preset: preset.optional(),
+  mapping: mapping.optional(),
+  jit: jitPolicy.optional(),
+});
+const draftInput = z.strictObject({
+  preset: preset.optional(),
+  mapping: mapping.optional(),
+  jit: jitPolicy.optional(),
+});
+const rolloverInput = z.strictObject({
+  expectedVersion: z.number().int().nonnegative(),
+  /** The new certificate (PEM or base64), or metadata that carries it. */
+  certificate: text.optional(),
+  metadataUrl: text.optional(),
+  metadataXml: text.optional(),
+  metadataCert: text.optional(),
+  /** Until when the current certificate is still accepted (ISO 8601; default 7 days). */
+  previousUntil: z.iso.datetime({ offset: true }).optional(),
+});
+const deleteInput = z.strictObject({ expectedVersion: z.number().int().nonnegative().optional() });
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+  throw new AdminError('INVALID_INPUT', `Invalid input: ${issues.join('; ')}`, { details: { issues } });
+}
+
+const DAY = 86_400_000;
+
+// ---- The service -----------------------------------------------------------------------------
+
+export type AdminService = ReturnType<typeof createAdminService>;
+
+/**
+ * Self-serve SSO onboarding, framework-free: a tenant's administrator creates and edits the
+ * tenant's connections, claims and verifies email domains, maps attributes and groups, and reads
+ * recent sign-in attempts. Every method takes the caller and sees only the caller's tenant: another
+ * tenant's connection or domain is `NOT_FOUND`, as if it did not exist. Every change goes through
+ * `changeConfiguration` (one transaction, the next version, an event with the actor), so it takes
+ * effect on every copy of the app; every refusal is an `AdminError` and leaves nothing written.
+ */
+export function createAdminService(options: AdminServiceOptions) {
+  const store = options.configuration;
+  const now = options.now ?? (() => new Date());
+  const routes = { ...DEFAULT_ADMIN_ROUTES, ...options.routes };
+  const origin = options.publicUrl.replace(/\/+$/, '');
+  const warnDays = options.certificateWarningDays ?? 30;
+  const dns = options.dns ?? defaultResolver();
+  const documents = options.documents ?? {};
+
+  const url = (route: string, id: string) =>
+    `${origin}${route.replace(':connection', encodeURIComponent(id))}`;
+
+  function serviceProvider(id: string, protocol: 'saml' | 'oidc'): ServiceProviderValues {
+    return protocol === 'saml'
+      ? {
+          loginUrl: url(routes.samlLogin, id),
+          acsUrl: url(routes.samlAcs, id),
+          entityId: url(routes.samlMetadata, id),
+          metadataUrl: url(routes.samlMetadata, id),
+          redirectUri: null,
+        }
+      : {
+          loginUrl: url(routes.oidcLogin, id),
+          acsUrl: null,
+          entityId: null,
+          metadataUrl: null,
+          redirectUri: url(routes.oidcCallback, id),
+        };
+  }
+
+  function checkCaller(caller: AdminCaller): AdminCaller {
+    if (
+      !caller ||
+      typeof caller.actor !== 'string' ||
+      caller.actor.trim() === '' ||
+      typeof caller.tenantId !== 'string' ||
+      caller.tenantId.trim() === ''
+    ) {
+      throw new AdminError('UNAUTHENTICATED', 'The caller is not an administrator of any tenant.');
+    }
+    return caller;
+  }
+
+  /** Runs a method, turning store and validation failures into `AdminError`s. */
+  async function guarded<T>(caller: AdminCaller, work: (caller: AdminCaller) => Promise<T>): Promise<T> {
+    try {
+      return await work(checkCaller(caller));
+    } catch (error) {
+      throw toAdminError(error);
+    }
+  }
+
+  const notFound = (what: string, id: string) =>
+    new AdminError('NOT_FOUND', `No ${what} "${id}" in this organisation.`, { details: { [what]: id } });
+
+  async function ownConnection(
+    reader: Pick<ConfigurationStore, 'getConnection'>,
+    caller: AdminCaller,
+    id: unknown,
+  ): Promise<StoredConnection> {
+    const stored = typeof id === 'string' ? await reader.getConnection(id) : null;
+    // Another tenant's connection is answered as one that does not exist.
+    if (!stored || stored.tenantId !== caller.tenantId) throw notFound('connection', String(id));
+    return stored;
+  }
+
+  async function ownDomain(
+    reader: Pick<ConfigurationStore, 'getDomain'>,
+    caller: AdminCaller,
+    domain: string,
+  ): Promise<StoredDomain> {
+    const stored = await reader.getDomain(domain);
+    if (!stored || stored.tenantId !== caller.tenantId) throw notFound('domain', domain);
+    return stored;
+  }
+
+  function certificateReport(
+    cert: SigningCertificate,
+    role: 'current' | 'previous',
+    acceptedUntil: Date | null,
+  ): CertificateReport {
+    const at = now().getTime();
+    const daysLeft = Math.floor((cert.validTo.getTime() - at) / DAY);
+    const status =
+      cert.validFrom.getTime() > at
+        ? 'not-yet-valid'
+        : cert.validTo.getTime() <= at
+          ? 'expired'
+          : daysLeft < warnDays
+            ? 'expiring'
+            : 'valid';
+    return {
+      subject: cert.subject,
+      fingerprint256: cert.fingerprint256,
+      validFrom: cert.validFrom.toISOString(),
+      validTo: cert.validTo.toISOString(),
+      status,
+      daysLeft,
+      role,
+      acceptedUntil: acceptedUntil?.toISOString() ?? null,
+    };
+  }
+
+  /** Validates a definition as logins will read it: the engine's rules and the protocol settings. */
+  function validate(definition: ConnectionInput, verifiedDomains: readonly string[] = []): Connection {
+    const connection = defineStoredConnection({
+      ...definition,
+      jit: { ...definition.jit, verifiedDomains: [...verifiedDomains] },
+    });
+    checkConnectionSettings(connection);
+    return connection;
+  }
+
+  async function view(stored: StoredConnection): Promise<ConnectionView> {
+    const domains = (await store.listDomains(stored.tenantId))
+      .filter((d) => d.status === 'verified')
+      .map((d) => d.domain);
+    const connection = validate(stored.definition, domains);
+    const options = connection.protocolOptions;
+    let saml: ConnectionView['saml'] = null;
+    let oidc: ConnectionView['oidc'] = null;
+    if (connection.protocol === 'saml') {
+      const settings = readSamlSettings(connection);
+      const certs = [...settings.idpCert];
+      saml = {
+        ssoUrl: settings.entryPoint,
+        metadataUrl: typeof options['metadataUrl'] === 'string' ? options['metadataUrl'] : null,
+        certificates: certs.map((pem, i) =>
+          certificateReport(
+            readCertificate(pem),
+            i === 0 ? 'current' : 'previous',
+            i === 0 ? null : settings.previousCertUntil,
+          ),
+        ),
+        previousCertUntil: settings.previousCertUntil?.toISOString() ?? null,
+      };
+    } else {
+      const raw = (options['oidc'] ?? {}) as Record<string, unknown>;
+      oidc = {
+        clientId: String(raw['clientId']),
+        scope: typeof raw['scope'] === 'string' ? raw['scope'] : 'openid email profile',
+        hasClientSecret: typeof raw['clientSecret'] === 'string',
+      };
+    }
+    return {
+      id: stored.id,
+      tenantId: stored.tenantId,
+      protocol: connection.protocol,
+      displayName: typeof options['displayName'] === 'string' ? options['displayName'] : null,
+      issuer: connection.issuer,
+      version: stored.version,
+      updatedAt: stored.updatedAt.toISOString(),
+      preset: connection.preset,
+      mapping: { ...(stored.definition.mapping ?? {}) },
+      jit: {
+        mode: connection.mode,
+        linking: connection.linking,
+        emailAuthoritative: connection.emailAuthoritative,
+        defaultRoles: connection.defaultRoles,
+        roleRules: connection.roleRules,
+        strictRoles: connection.strictRoles,
+        syncRoles: connection.syncRoles,
+        groupsCaseInsensitive: connection.groupsCaseInsensitive,
+      },
+      verifiedDomains: domains,
+      serviceProvider: serviceProvider(stored.id, connection.protocol),
+      saml,
+      oidc,
+    };
+  }
+
+  function domainView(d: StoredDomain): DomainView {
+    return {
+      domain: d.domain,
+      status: d.status,
+      claimedAt: d.createdAt.toISOString(),
+      verifiedAt: d.verifiedAt?.toISOString() ?? null,
+      dns: challengeRecord(d.domain, d.challenge),
+    };
+  }
+
+  /** A definition as the change log shows it: secrets hidden. */
+  const visible = (definition: ConnectionInput | undefined) =>
+    definition ? JSON.parse(JSON.stringify(definition)) : undefined;
+
+  /** One configuration change of the caller's tenant, recorded with the caller as actor. */
+  function change<T>(
+    caller: AdminCaller,
+    action: ConfigurationAction,
+    target: string,
+    work: (
+      tx: ConfigurationTransaction,
+      version: number,
+      at: Date,
+    ) => Promise<{ result: T; changes: readonly Change[] }>,
+  ): Promise<T> {
+    return changeConfiguration(
+      store,
+      { tenantId: caller.tenantId, actor: caller.actor, action, target, at: now() },
+      work,
+      options.onChange,
+    ).then((done) => done.result);
+  }
+
+  /** Creates the tenant's record with its first connection or domain. */
+  async function ensureTenant(tx: ConfigurationTransaction, caller: AdminCaller, version: number, at: Date) {
+    if (await tx.getTenant(caller.tenantId)) return;
+    await tx.putTenant({
+      id: caller.tenantId,
+      displayName: null,
+      seatLimit: null,
+      requireProvisionedUsers: false,
+      version,
+      createdAt: at,
+      updatedAt: at,
+    });
+  }
+
+  async function insertConnection(caller: AdminCaller, definition: ConnectionInput): Promise<ConnectionView> {
+    validate(definition);
+    const stored = await change(caller, 'connection.created', definition.id, async (tx, version, at) => {
+      if (await tx.getConnection(definition.id)) {
+        throw new AdminError('CONNECTION_EXISTS', `A connection with id "${definition.id}" already exists.`, {
+          hint: 'Choose another id, for instance prefixed with your organisation.',
+          details: { connection: definition.id },
+        });
+      }
+      await ensureTenant(tx, caller, version, at);
+      const record: StoredConnection = {
+        id: definition.id,
+        tenantId: caller.tenantId,
+        definition,
+        version,
+        createdAt: at,
+        updatedAt: at,
+      };
+      await tx.putConnection(record);
+      return { result: record, changes: diffConfiguration(undefined, visible(definition)) };
+    });
+    return view(stored);
+  }
+
+  /** Reads SAML metadata from a URL or uploaded XML, verifying its signature when a certificate is given. */
+  async function readMetadata(input: {
+    metadataUrl?: string | undefined;
+    metadataXml?: string | undefined;
+    metadataCert?: string | undefined;
+    entityId?: string | undefined;
+  }) {
+    if (!input.metadataUrl === !input.metadataXml) {
+      throw new AdminError('INVALID_INPUT', 'Give the metadata URL or the metadata XML, one of the two.');
+    }
+    const xml =
+      input.metadataXml ??
+      (await fetchDocument(input.metadataUrl!, documents, 'METADATA_UNREACHABLE', 'metadata'));
+    let signature: SamlImportReport['signature'];
+    let readable = xml;
+    if (input.metadataCert) {
+      let pem: string;
+      try {
+        pem = readCertificate(input.metadataCert).pem;
+      } catch (error) {
+        throw new AdminError(
+          'CERTIFICATE_INVALID',
+          'The metadata signing certificate is not an X.509 certificate.',
+          {
+            cause: error,
+          },
+        );
+      }
+      readable = verifySamlMetadataSignature(xml, pem);
+      signature = 'verified';
+    } else {
+      signature = isSamlMetadataSigned(xml) ? 'not-checked' : 'unsigned';
+    }
+    const metadata = parseSamlMetadata(readable, input.entityId ? { entityId: input.entityId } : {});
+    return { metadata, signature };
+  }
+
+  /** The certificates still usable (not expired); none left is `CERTIFICATE_EXPIRED`. */
+  function usableCertificates(certs: readonly SigningCertificate[]): {
+    usable: SigningCertificate[];
+    reports: CertificateReport[];
+    warnings: string[];
+  } {
+    const reports = certs.map((c) => certificateReport(c, 'current', null));
+    const usable = certs.filter((_, i) => reports[i]!.status !== 'expired');
+    if (usable.length === 0) {
+      throw new AdminError('CERTIFICATE_EXPIRED', 'Every signing certificate in the metadata has expired.', {
+        details: { certificates: reports.map((r) => ({ subject: r.subject, validTo: r.validTo })) },
+      });
+    }
+    const warnings = reports.flatMap((r) =>
+      r.status === 'expiring'
+        ? [
+            `The signing certificate "${r.subject}" expires on ${r.validTo.slice(0, 10)} (${r.daysLeft} days).`,
+          ]
+        : r.status === 'expired'
+          ? [`The signing certificate "${r.subject}" expired on ${r.validTo.slice(0, 10)} and was left out.`]
+          : [],
+    );
+    return { usable, reports: reports.filter((r) => r.status !== 'expired'), warnings };
+  }
+
+  async function withChangedDefinition(
+    caller: AdminCaller,
+    id: string,
+    expectedVersion: number | undefined,
+    action: ConfigurationAction,
+    edit: (definition: ConnectionInput) => ConnectionInput,
+  ): Promise<ConnectionView> {
+    const stored = await change(caller, action, id, async (tx, version, at) => {
+      const current = await ownConnection(tx, caller, id);
+      if (expectedVersion !== undefined && current.version !== expectedVersion) {
+        throw new AdminError(
+          'VERSION_CONFLICT',
+          `Connection "${id}" changed since version ${expectedVersion}.`,
+          {
+            details: { expectedVersion, version: current.version },
+          },
+        );
+      }
+      const definition = edit(current.definition);
+      const domains = (await tx.listDomains(caller.tenantId)).filter((d) => d.status === 'verified');
+      validate(
+        definition,
+        domains.map((d) => d.domain),
+      );
+      const record: StoredConnection = { ...current, definition, version, updatedAt: at };
+      await tx.putConnection(record);
+      return { result: record, changes: diffConfiguration(visible(current.definition), visible(definition)) };
+    });
+    return view(stored);
+  }
+
+  return {
+    /** The values to paste into the IdP for a connection id (before or after it exists). */
+    serviceProviderValues(
+      caller: AdminCaller,
+      id: string,
+      protocol: 'saml' | 'oidc',
+    ): Promise<ServiceProviderValues> {
+      return guarded(caller, async () => serviceProvider(parse(connectionId, id), protocol));
+    },
+
+    getTenant(caller: AdminCaller) {
+      return guarded(caller, async (c) => {
+        const tenant = await store.getTenant(c.tenantId);
+        const connections = await store.listConnections(c.tenantId);
+        const domains = await store.listDomains(c.tenantId);
+        return {
+          id: c.tenantId,
+          displayName: tenant?.displayName ?? null,
+          connections: connections.map((s) => ({
+            id: s.id,
+            protocol: s.definition.protocol,
+            displayName:
+              typeof s.definition.protocolOptions?.['displayName'] === 'string'
+                ? (s.definition.protocolOptions['displayName'] as string)
+                : null,
+            version: s.version,
+          })),
+          domains: domains.map(domainView),
+        };
+      });
+    },
+
+    listConnections(caller: AdminCaller): Promise<ConnectionView[]> {
+      return guarded(caller, async (c) => Promise.all((await store.listConnections(c.tenantId)).map(view)));
+    },
+
+    getConnection(caller: AdminCaller, id: string): Promise<ConnectionView> {
+      return guarded(caller, async (c) => view(await ownConnection(store, c, id)));
+    },
+
+    /** A SAML connection from the IdP's metadata (URL or XML); its signing certificates are reported. */
+    createSamlConnection(
+      caller: AdminCaller,
+      body: unknown,
+    ): Promise<{ connection: ConnectionView; report: SamlImportReport }> {
+      return guarded(caller, async (c) => {
+        const input = parse(samlInput, body);
+        const { metadata, signature } = await readMetadata(input);
+        const { usable, reports, warnings } = usableCertificates(metadata.certificates);
+        const sp = serviceProvider(input.id, 'saml');
+        const definition: ConnectionInput = {
+          id: input.id,
+          tenantId: c.tenantId,
+          protocol: 'saml',
+          issuer: metadata.entityId,
+          preset: input.preset ?? detectSamlPreset(metadata.entityId, metadata.ssoUrl),
+          ...(input.mapping ? { mapping: input.mapping } : {}),
+          jit: { ...input.jit },
+          protocolOptions: {
+            ...(input.displayName ? { displayName: input.displayName } : {}),
+            ...(input.metadataUrl ? { metadataUrl: input.metadataUrl } : {}),
+            saml: {
+              entryPoint: metadata.ssoUrl,
+              idpCert: usable.length === 1 ? usable[0]!.pem : usable.map((u) => u.pem),
+              spEntityId: sp.entityId,
+              acsUrl: sp.acsUrl,
+              ...(input.allowIdpInitiated ? { allowIdpInitiated: true } : {}),
+            },
+          },
+        };
+        if (signature === 'not-checked') {
+          warnings.push('The metadata is signed, but no certificate was given to verify its signature.');
+        }
+        const connection = await insertConnection(c, definition);
+        return { connection, report: { signature, certificates: reports, warnings } };
+      });
+    },
+
+    /** An OIDC connection from its issuer's discovery document. */
+    createOidcConnection(caller: AdminCaller, body: unknown): Promise<{ connection: ConnectionView }> {
+      return guarded(caller, async (c) => {
+        const input = parse(oidcInput, body);
+        const discoveryUrl = discoveryUrlOf(input.issuer);
+        const raw = await fetchDocument(
+          discoveryUrl,
+          documents,
+          'DISCOVERY_UNREACHABLE',
+          'discovery document',
+        );
+        let document: unknown;
+        try {
+          document = JSON.parse(raw);
+        } catch {
+          throw new AdminError('DISCOVERY_INVALID', `The discovery document is not JSON (${discoveryUrl}).`);
+        }
+        const discovery = parseOidcDiscovery(document, discoveryUrl);
+        const sp = serviceProvider(input.id, 'oidc');
+        const definition: ConnectionInput = {
+          id: input.id,
+          tenantId: c.tenantId,
+          protocol: 'oidc',
+          issuer: discovery.issuer,
+          preset: input.preset ?? detectOidcPreset(discovery.issuer),
+          ...(input.mapping ? { mapping: input.mapping } : {}),
+          jit: { ...input.jit },
+          protocolOptions: {
+            ...(input.displayName ? { displayName: input.displayName } : {}),
+            oidc: {
+              clientId: input.clientId,
+              ...(input.clientSecret ? { clientSecret: input.clientSecret } : {}),
+              redirectUri: sp.redirectUri,
+              ...(input.scope ? { scope: input.scope } : {}),
+              ...(discovery.issuer.startsWith('http:') && documents.allowPrivateNetworks
+                ? { allowInsecureRequests: true }
+                : {}),
+            },
+          },
+        };
+        return { connection: await insertConnection(c, definition) };
+      });
+    },
+
+    /** Edits the JIT policy, mapping, group→role rules or display name. */
+    updateConnection(caller: AdminCaller, id: string, body: unknown): Promise<ConnectionView> {
+      return guarded(caller, async (c) => {
+        const input = parse(updateInput, body);
+        return withChangedDefinition(c, id, input.expectedVersion, 'connection.updated', (definition) => {
+          const protocolOptions = { ...definition.protocolOptions };
+          if (input.displayName === null) delete protocolOptions['displayName'];
+          else if (input.displayName !== undefined) protocolOptions['displayName'] = input.displayName;
+          return {
+            ...definition,
+            ...(input.preset ? { preset: input.preset } : {}),
+            ...(input.mapping ? { mapping: input.mapping } : {}),
+            jit: { ...definition.jit, ...input.jit },
+            protocolOptions,
+          };
+        });
+      });
+    },
+
+    /**
+     * Certificate rollover: the new certificate becomes current, and the current one is still
+     * accepted until `previousUntil` (default in 7 days); after it, only the new one.
+     */
+    rolloverCertificate(caller: AdminCaller, id: string, body: unknown): Promise<ConnectionView> {
+      return guarded(caller, async (c) => {
+        const input = parse(rolloverInput, body);
+        let next: SigningCertificate;
+        if (input.certificate) {
+          try {
+            next = readCertificate(input.certificate);
+          } catch (error) {
+            throw new AdminError(
+              'CERTIFICATE_INVALID',
+              'The new certificate is not a PEM or base64 X.509 certificate.',
+              {
+                cause: error,
+              },
+            );
+          }
+          usableCertificates([next]);
+        } else {
+          const { metadata } = await readMetadata(input);
+          const { usable } = usableCertificates(metadata.certificates);
+          next = usable[0]!;
+        }
+        const until = input.previousUntil
+          ? new Date(input.previousUntil)
+          : new Date(now().getTime() + 7 * DAY);
+        if (until.getTime() <= now().getTime()) {
+          throw new AdminError('INVALID_INPUT', 'previousUntil must be in the future.');
+        }
+        return withChangedDefinition(c, id, input.expectedVersion, 'connection.updated', (definition) => {
+          if (definition.protocol !== 'saml') {
+            throw new AdminError(
+              'INVALID_INPUT',
+              'Only SAML connections have signing certificates to roll over.',
+            );
+          }
+          const saml = { ...((definition.protocolOptions?.['saml'] ?? {}) as Record<string, unknown>) };
+          const current = (Array.isArray(saml['idpCert']) ? saml['idpCert'] : [saml['idpCert']]) as string[];
+          const currentPem = readCertificate(current[0]!);
+          if (currentPem.fingerprint256 === next.fingerprint256) {
+            throw new AdminError('INVALID_INPUT', 'This certificate is already the current one.');
+          }
+          saml['idpCert'] = [next.pem, currentPem.pem];
+          saml['previousCertUntil'] = until.toISOString();
+          return { ...definition, protocolOptions: { ...definition.protocolOptions, saml } };
+        });
+      });
+    },
+
+    deleteConnection(caller: AdminCaller, id: string, body?: unknown): Promise<{ deleted: string }> {
+      return guarded(caller, async (c) => {
+        const input = parse(deleteInput, body);
+        return change(c, 'connection.deleted', id, async (tx) => {
+          const current = await ownConnection(tx, c, id);
+          if (input.expectedVersion !== undefined && current.version !== input.expectedVersion) {
+            throw new AdminError(
+              'VERSION_CONFLICT',
+              `Connection "${id}" changed since version ${input.expectedVersion}.`,
+            );
+          }
+          await tx.deleteConnection(id);
+          return {
+            result: { deleted: id },
+            changes: diffConfiguration(visible(current.definition), undefined),
+          };
+        });
+      });
+    },
+
+    /** The SP metadata XML of a SAML connection, to upload to the IdP. */
+    serviceProviderMetadata(caller: AdminCaller, id: string): Promise<string> {
+      return guarded(caller, async (c) => {
+        const stored = await ownConnection(store, c, id);
+        const connection = validate(stored.definition);
+        if (connection.protocol !== 'saml') throw notFound('SAML connection', id);
+        const settings = readSamlSettings(connection);
+        return new SAML(
+          samlOptionsFor(connection, new MemoryReplayCache(), settings),
+        ).generateServiceProviderMetadata(null, settings.publicCert);
+      });
+    },
+
+    listDomains(caller: AdminCaller): Promise<DomainView[]> {
+      return guarded(caller, async (c) => (await store.listDomains(c.tenantId)).map(domainView));
+    },
+
+    /** Claims a domain: answers the TXT record to publish. A domain held by any tenant is refused. */
+    claimDomain(caller: AdminCaller, body: unknown): Promise<DomainView> {
+      return guarded(caller, async (c) => {
+        const domain = normaliseClaimedDomain((body as { domain?: unknown } | null)?.domain);
+        const taken = () =>
+          new AdminError('DOMAIN_TAKEN', `The domain "${domain}" is claimed by another organisation.`, {
+            details: { domain },
+          });
+        try {
+          const claimed = await change(c, 'domain.claimed', domain, async (tx, version, at) => {
+            const existing = await tx.getDomain(domain);
+            if (existing?.tenantId === c.tenantId) {
+              throw new AdminError(
+                'DOMAIN_ALREADY_CLAIMED',
+                `This organisation has already claimed "${domain}".`,
+                {
+                  details: { domain, status: existing.status },
+                },
+              );
+            }
+            if (existing) throw taken();
+            await ensureTenant(tx, c, version, at);
+            const record: StoredDomain = {
+              domain,
+              tenantId: c.tenantId,
+              status: 'pending',
+              challenge: newChallenge(),
+              version,
+              createdAt: at,
+              verifiedAt: null,
+            };
+            await tx.insertDomain(record);
+            return { result: record, changes: [{ field: 'domain', from: null, to: domain }] };
+          });
+          return domainView(claimed);
+        } catch (error) {
+          // Two tenants claiming at once: the primary key decided.
+          if (error instanceof StoreConflictError) throw taken();
+          throw error;
+        }
+      });
+    },
+
+    /** Looks up the TXT record; when it carries the challenge, the domain is verified. */
+    verifyDomain(caller: AdminCaller, domainInput: string): Promise<DomainView> {
+      return guarded(caller, async (c) => {
+        const domain = normaliseClaimedDomain(domainInput);
+        const claim = await ownDomain(store, c, domain);
+        if (claim.status === 'verified') return domainView(claim);
+        const { found, seen } = await challengePublished(dns, domain, claim.challenge);
+        if (!found) {
+          const record = challengeRecord(domain, claim.challenge);
+          throw new AdminError(
+            'DOMAIN_NOT_VERIFIED',
+            `No TXT record at ${record.name} carries the challenge.`,
+            {
+              details: { domain, record, seen: seen.length },
+            },
+          );
+        }
+        const verified = await change(c, 'domain.verified', domain, async (tx, version, at) => {
+          const current = await ownDomain(tx, c, domain);
+          if (current.challenge !== claim.challenge) {
+            throw new AdminError(
+              'VERSION_CONFLICT',
+              `The claim of "${domain}" changed meanwhile; verify again.`,
+            );
+          }
+          const record: StoredDomain = { ...current, status: 'verified', version, verifiedAt: at };
+          await tx.updateDomain(record);
+          return { result: record, changes: [{ field: 'status', from: current.status, to: 'verified' }] };
+        });
+        return domainView(verified);
+      });
+    },
+
+    /** Gives a domain up; logins stop trusting it at once. */
+    releaseDomain(caller: AdminCaller, domainInput: string): Promise<{ released: string }> {
+      return guarded(caller, async (c) => {
+        const domain = normaliseClaimedDomain(domainInput);
+        return change(c, 'domain.released', domain, async (tx) => {
+          const current = await ownDomain(tx, c, domain);
+          await tx.deleteDomain(domain);
+          return {
+            result: { released: domain },
+            changes: [{ field: 'domain', from: current.domain, to: null }],
+          };
+        });
+      });
+    },
+
+    /**
+     * What the connection's latest sign-in would map to under a draft of the mapping and role
+     * rules (or the saved ones): fields, groups, roles, or the refusal the draft would give.
+     */
+    previewMapping(caller: AdminCaller, id: string, body?: unknown): Promise<MappingPreview> {
+      return guarded(caller, async (c) => {
+        const draft = parse(draftInput, body);
+        const stored = await ownConnection(store, c, id);
+        const definition: ConnectionInput = {
+          ...stored.definition,
+          ...(draft.preset ? { preset: draft.preset } : {}),
+          ...(draft.mapping ? { mapping: draft.mapping } : {}),
+          jit: { ...stored.definition.jit, ...draft.jit },
+        };
+        const connection = defineStoredConnection({
+          ...definition,
+          jit: { ...definition.jit, verifiedDomains: [] },
+        });
+        const sample = await options.tracer?.lastProfile(id);
+        if (!sample) {
+          throw new AdminError('NO_SAMPLE_LOGIN', `No recent sign-in through "${id}" to preview with.`);
+        }
+        const base = { sample: { at: sample.at.toISOString(), subject: sample.profile.subject } };
+        try {
+          const mapped = mapProfile(sample.profile, connection.mapping);
+          const fromRules = rolesForGroups(connection, mapped.groups);
+          const strictRefusal = !fromRules && connection.strictRoles;
+          const shown = redactAttributes({
+            ...sample.profile,
+            attributes: { email: mapped.email, ...mapped.attributes },
+          });
+          return {
+            ...base,
+            outcome: strictRefusal ? 'NO_ROLE_GRANTED' : 'ok',
+            message: strictRefusal ? 'No rule grants this person a role, and roles are strict.' : null,
+            email: shown['email']?.[0] ?? null,
+            groups: [...mapped.groups],
+            attributes: Object.fromEntries(Object.entries(shown).filter(([k]) => k !== 'email')),
+            roles: strictRefusal ? null : (fromRules ?? [...connection.defaultRoles].sort()),
+          };
+        } catch (error) {
+          if (!isJitError(error)) throw error;
+          return {
+            ...base,
+            outcome: error.code,
+            message: error.message,
+            email: null,
+            groups: [],
+            attributes: {},
+            roles: null,
+          };
+        }
+      });
+    },
+
+    /** Recent sign-in attempts through a connection, newest first, attribute values redacted. */
+    recentAttempts(caller: AdminCaller, id: string, limit = 50): Promise<TracedAttempt[]> {
+      return guarded(caller, async (c) => {
+        await ownConnection(store, c, id);
+        return options.tracer ? options.tracer.list(id, Math.min(Math.max(1, limit), 200)) : [];
+      });
+    },
+
+    /** The tenant's configuration changes, newest first, with their actors. */
+    listChanges(caller: AdminCaller, limit = 50): Promise<ConfigurationEvent[]> {
+      return guarded(caller, async (c) => {
+        const events = await store.listConfigurationEvents({ tenantId: c.tenantId, limit: 10_000 });
+        return events.slice(-Math.min(Math.max(1, limit), 500)).reverse();
+      });
+    },
+  };
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
+import type { AddressInfo } from 'node:net';
+import dns2 from 'dns2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProvisioner } from '@jit-sso/core';
+import { startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
+import { Browser } from '@jit-sso/dev-idp/testing';
+import {
+  createAdminService,
+  MemoryReplayCache,
+  MemorySignInTracer,
+  TEST_SIGN_IN_RELAY_STATE,
+} from '@jit-sso/protocol';
+import { createScimService } from '@jit-sso/scim';
+import {
+  createJitDataSource,
+  migrate,
+  TypeormConfigurationStore,
+  TypeormDirectoryStore,
+} from '@jit-sso/typeorm';
+import type { DataSource } from 'typeorm';
+import type { AdapterApp, BuildAdapterApp } from './harness.js';
+import { freePort } from './ports.js';
+
+/** A DNS server on 127.0.0.1 answering the TXT records a test publishes, and a resolver pointed at it. */
+async function localDns() {
+  const records = new Map<string, string[]>();
+  const { Packet } = dns2;
+  const server = dns2.createServer({
+    udp: true,
+    handle: (request, send) => {
+      const response = Packet.createResponseFromRequest(request);
+      const [question] = request.questions;
+      for (const data of (question && records.get(question.name.toLowerCase())) ?? []) {
+        response.answers.push({
+          name: question!.name,
+          type: Packet.TYPE.TXT,
+          class: Packet.CLASS.IN,
+          ttl: 1,
+          data,
+        } as unknown as (typeof response.answers)[number]);
+      }
+      send(response);
+    },
+  });
+  const bound = await server.listen({ udp: { port: 0, address: '127.0.0.1' } });
+  const resolver = new Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([`127.0.0.1:${(bound as { udp: AddressInfo }).udp.port}`]);
+  return { records, resolver, close: () => server.close() };
+}
+
+const CONNECTION = 'newco-saml';
+
+/**
+ * A new tenant onboarded entirely through the admin API of an app on stored configuration (TypeORM
+ * on SQLite): a SAML connection from the dev IdP's metadata URL, a domain verified against a local
+ * DNS server, a group→role rule; then its first user signs in with the right roles.
+ */
+export function defineOnboardingSuite(name: string, build: BuildAdapterApp): void {
+  describe(`${name}: self-serve onboarding through the admin API`, () => {
+    let idp: DevIdp;
+    let dns: Awaited<ReturnType<typeof localDns>>;
+    let dataSource: DataSource;
+    let provisioner: ReturnType<typeof createProvisioner>;
+    let app: AdapterApp;
+    let baseUrl: string;
+    const admin = (tenant: string) => ({ 'x-admin': `${tenant}/it-admin@${tenant}.test` });
+    const call = async (method: string, path: string, tenant: string, body?: unknown) => {
+      const response = await fetch(`${baseUrl}/admin/api${path}`, {
+        method,
+        headers: { ...admin(tenant), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text,
+      };
+    };
+
+    beforeAll(async () => {
+      const port = await freePort();
+      baseUrl = `http://127.0.0.1:${port}`;
+      idp = await startDevIdp({
+        samlServiceProviders: [
+          {
+            entityId: `${baseUrl}/auth/saml/${CONNECTION}/metadata`,
+            acsUrls: [`${baseUrl}/auth/saml/${CONNECTION}/acs`],
+          },
+        ],
+      });
+      dns = await localDns();
+      dataSource = await createJitDataSource('sqlite::memory:');
+      await migrate(dataSource);
+      const store = new TypeormDirectoryStore(dataSource);
+      const configuration = new TypeormConfigurationStore(dataSource);
+      const tracer = new MemorySignInTracer();
+      provisioner = createProvisioner({ store, configuration, onSignInAttempt: tracer.record });
+      const service = createAdminService({
+        configuration,
+        publicUrl: baseUrl,
+        tracer,
+        dns: dns.resolver,
+        documents: { allowPrivateNetworks: true },
+        onChange: () => provisioner.refreshConfiguration?.(),
+      });
+      app = await build({
+        port,
+        baseUrl,
+        provisioner,
+        connections: [],
+        replayCache: new MemoryReplayCache(),
+        sessionSecret: randomBytes(32).toString('hex'),
+        scim: createScimService({ store, provisioner, baseUrl: `${baseUrl}/scim/v2` }),
+        admin: service,
+      });
+    });
+    afterAll(async () => {
+      await app?.close();
+      provisioner?.close?.();
+      await dns?.close();
+      await idp?.close();
+      await dataSource?.destroy();
+    });
+
+    it('onboards a tenant, and its first user signs in with the roles its rule grants', async () => {
+      const created = await call('POST', '/connections/saml', 'newco', {
+        id: CONNECTION,
+        displayName: 'NewCo',
+        metadataUrl: idp.saml.metadataUrl,
+        jit: { defaultRoles: ['viewer'] },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.connection.serviceProvider.acsUrl).toBe(`${baseUrl}/auth/saml/${CONNECTION}/acs`);
+      expect(created.body.report.certificates[0].status).toBe('valid');
+
+      // Before the domain is verified, nobody is created.
+      const early = new Browser();
+      const refused = await early.pick(await early.go(`${baseUrl}/auth/saml/${CONNECTION}/login`), 'u1001');
+      expect(refused.body).toContain('DOMAIN_NOT_ALLOWED');
+
+      const claim = await call('POST', '/domains', 'newco', { domain: 'acme.test' });
+      expect(claim.status).toBe(201);
+      const notYet = await call('POST', '/domains/acme.test/verify', 'newco');
+      expect([notYet.status, notYet.body.error.code]).toEqual([422, 'DOMAIN_NOT_VERIFIED']);
+      dns.records.set(claim.body.dns.name, [claim.body.dns.value]);
+      const verified = await call('POST', '/domains/acme.test/verify', 'newco');
+      expect([verified.status, verified.body.status]).toEqual([200, 'verified']);
+
+      const preview = await call('POST', `/connections/${CONNECTION}/preview`, 'newco', {
+        jit: { roleRules: [{ group: 'acme-admins', roles: ['admin'] }] },
+      });
+      expect(preview.body).toMatchObject({ roles: ['admin'], groups: ['acme-admins', 'acme-staff'] });
+      const ruled = await call('PATCH', `/connections/${CONNECTION}`, 'newco', {
+        expectedVersion: created.body.connection.version,
+        jit: { roleRules: [{ group: 'acme-admins', roles: ['admin'] }] },
+      });
+      expect(ruled.status).toBe(200);
+
+      const browser = new Browser();
+      // The app answers the login with a redirect to its home page, which the suite's apps do not serve.
+      const landed = await browser.pick(
+        await browser.go(`${baseUrl}/auth/saml/${CONNECTION}/login`),
+        'u1001',
+      );
+      expect(landed.url).toBe(`${baseUrl}/`);
+      const me = await (
+        await browser.fetch(`${baseUrl}/me`, { headers: { accept: 'application/json' } })
+      ).json();
+      expect(me.user).toMatchObject({ tenantId: 'newco', email: 'alice@acme.test' });
+      expect(me.roles).toEqual(['admin']);
+
+      const attempts = await call('GET', `/connections/${CONNECTION}/attempts`, 'newco');
+      expect(attempts.body.map((a: { outcome: string }) => a.outcome)).toEqual([
+        'created',
+        'DOMAIN_NOT_ALLOWED',
+      ]);
+      const changes = await call('GET', '/changes', 'newco');
+      expect(changes.body.map((c: { action: string; actor: string }) => [c.action, c.actor])).toEqual([
+        ['connection.updated', 'it-admin@newco.test'],
+        ['domain.verified', 'it-admin@newco.test'],
+        ['domain.claimed', 'it-admin@newco.test'],
+        ['connection.created', 'it-admin@newco.test'],
+      ]);
+      const metadata = await fetch(`${baseUrl}/admin/api/connections/${CONNECTION}/sp-metadata`, {
+        headers: admin('newco'),
+      });
+      expect(metadata.headers.get('content-type')).toMatch(/samlmetadata\+xml/);
+      expect(await metadata.text()).toContain(`${baseUrl}/auth/saml/${CONNECTION}/acs`);
+    });
+
+    it('runs a test sign-in: the decision is shown, nothing is written, nobody is signed in', async () => {
+      const browser = new Browser();
+      const picker = await browser.go(
+        `${baseUrl}/auth/saml/${CONNECTION}/login?RelayState=${encodeURIComponent(TEST_SIGN_IN_RELAY_STATE)}`,
+      );
+      const decided = await browser.pick(picker, 'u1002');
+      expect(JSON.parse(decided.body)).toEqual({ test: true, action: 'created', roles: ['viewer'] });
+      const me = await browser.fetch(`${baseUrl}/me`, { headers: { accept: 'application/json' } });
+      expect(me.status).toBe(401);
+      expect(await provisioner.store.findUserByEmail('newco', 'bob@acme.test')).toBeNull();
+      const [latest] = (await call('GET', `/connections/${CONNECTION}/attempts`, 'newco')).body;
+      expect(latest).toMatchObject({ outcome: 'created', ok: true, test: true, roles: ['viewer'] });
+    });
+
+    it('keeps every route of the tenant away from another tenant’s administrator', async () => {
+      const version = (await call('GET', `/connections/${CONNECTION}`, 'newco')).body.version;
+      const foreign: Array<[string, string, unknown?]> = [
+        ['GET', `/connections/${CONNECTION}`],
+        ['PATCH', `/connections/${CONNECTION}`, { expectedVersion: version, jit: { mode: 'off' } }],
+        ['DELETE', `/connections/${CONNECTION}`],
+        [
+          'POST',
+          `/connections/${CONNECTION}/certificates`,
+          { expectedVersion: version, certificate: idp.saml.certificate },
+        ],
+        ['GET', `/connections/${CONNECTION}/sp-metadata`],
+        ['POST', `/connections/${CONNECTION}/preview`, {}],
+        ['GET', `/connections/${CONNECTION}/attempts`],
+        ['POST', '/domains/acme.test/verify'],
+        ['DELETE', '/domains/acme.test'],
+      ];
+      for (const [method, path, body] of foreign) {
+        const answer = await call(method, path, 'rival', body);
+        expect([method, path, answer.status, answer.body.error?.code]).toEqual([
+          method,
+          path,
+          404,
+          'NOT_FOUND',
+        ]);
+      }
+      const taken = await call('POST', '/domains', 'rival', { domain: 'acme.test' });
+      expect([taken.status, taken.body.error.code]).toEqual([409, 'DOMAIN_TAKEN']);
+      expect((await call('GET', '/connections', 'rival')).body).toEqual([]);
+      expect((await call('GET', '/domains', 'rival')).body).toEqual([]);
+      expect((await call('GET', `/connections/${CONNECTION}`, 'newco')).body.version).toBe(version);
+      const anonymous = await fetch(`${baseUrl}/admin/api/connections`);
+      expect(anonymous.status).toBe(401);
+      const form = await fetch(`${baseUrl}/admin/api/domains`, {
+        method: 'POST',
+        headers: { ...admin('newco'), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'domain=evil.test',
+      });
+      expect(form.status).toBe(400);
+    });
+  });
+}
