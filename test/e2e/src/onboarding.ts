@@ -113,6 +113,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         replayCache: new MemoryReplayCache(),
         sessionSecret: randomBytes(32).toString('hex'),
         scim: createScimService({ store, provisioner, baseUrl: `${baseUrl}/scim/v2` }),
+        samlValidationPool: undefined,
         admin: service,
       });
     });
