@@ -20,6 +20,9 @@ import { ScimMemberKeysPostgres1796554028010 } from './directory/migrations/post
 import { ScimGroupMemberCountsPostgres1796600000000 } from './directory/migrations/postgres/1796600000000-ScimGroupMemberCounts.js';
 import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
 import { ScimGroupMemberCountsMysql1796600000000 } from './directory/migrations/mysql/1796600000000-ScimGroupMemberCounts.js';
+import { ScimCountSlotsSqlite1797100000000 } from './directory/migrations/sqlite/1797100000000-ScimCountSlots.js';
+import { ScimCountSlotsPostgres1797100000000 } from './directory/migrations/postgres/1797100000000-ScimCountSlots.js';
+import { ScimCountSlotsMysql1797100000000 } from './directory/migrations/mysql/1797100000000-ScimCountSlots.js';
 import { ScimLargeResourcesMysql1797000000000 } from './directory/migrations/mysql/1797000000000-ScimLargeResources.js';
 
 /**
@@ -125,6 +128,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimMemberKeysSqlite1796554028010,
     JitSingleUsesSqlite1796587449098,
     ScimGroupMemberCountsSqlite1796600000000,
+    ScimCountSlotsSqlite1797100000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
@@ -133,6 +137,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimMemberKeysPostgres1796554028010,
     JitSingleUsesPostgres1796587449098,
     ScimGroupMemberCountsPostgres1796600000000,
+    ScimCountSlotsPostgres1797100000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
@@ -142,6 +147,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitSingleUsesMysql1796587449098,
     ScimGroupMemberCountsMysql1796600000000,
     ScimLargeResourcesMysql1797000000000,
+    ScimCountSlotsMysql1797100000000,
   ],
 };
 
