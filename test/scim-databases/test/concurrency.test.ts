@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScimRequest } from '@jit-sso/scim';
-import { DATABASES, deployScim, statusCounts, type ScimDeployment } from '../src/databases.js';
+import {
+  DATABASES,
+  deployScim,
+  statementCounter,
+  statusCounts,
+  type ScimDeployment,
+} from '../src/databases.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -338,5 +344,66 @@ describe.each(DATABASES)('directory counts under concurrent creates and deletes 
     );
     if (database === 'SQLite') expect(Number(slots[0].n)).toBe(1);
     else expect(Number(slots[0].n)).toBeGreaterThan(1);
+  });
+});
+
+describe.each(DATABASES)('the statements of a PATCH on %s', (database) => {
+  let scim: ScimDeployment;
+  beforeAll(async () => {
+    scim = await deployScim(database, 'jit_scim_patch_statements', { copies: 1 });
+  });
+  afterAll(() => scim?.close());
+
+  it("reads the resource once, and deletes and inserts only the changed attributes' index rows, one statement each", async () => {
+    const created = await scim.request({
+      method: 'POST',
+      path: '/Users',
+      body: {
+        schemas: [USER],
+        userName: 'patched@acme.test',
+        displayName: 'Before',
+        name: { givenName: 'Ada', familyName: 'Lovelace' },
+        emails: [{ value: 'patched@acme.test', type: 'work', primary: true }],
+      },
+    });
+    const id = (created.body as { id: string }).id;
+    const counter = statementCounter(scim.copies[0]!);
+    const cost = await counter.count(async () => {
+      const patched = await scim.request({
+        method: 'PATCH',
+        path: `/Users/${id}`,
+        body: {
+          schemas: [PATCH_OP],
+          Operations: [
+            { op: 'replace', path: 'displayName', value: 'After' },
+            { op: 'replace', path: 'title', value: 'Engineer' },
+          ],
+        },
+      });
+      expect([200, 204]).toContain(patched.status);
+    });
+    const matching = (pattern: RegExp) => cost.sql.filter((sql) => pattern.test(sql));
+    // One statement of PostgreSQL may carry several writes (WITH w0 AS (...), w1 AS (...)).
+    expect(
+      matching(/SELECT\b.*\bFROM ["`]jit_scim_resources["`]/s).filter((s) => !/^WITH w0/.test(s)),
+    ).toHaveLength(1);
+    expect(matching(/FROM ["`]jit_scim_values["`]/).filter((s) => /^\s*SELECT/.test(s))).toEqual([]);
+    const deletes = cost.sql.flatMap((sql) => sql.match(/DELETE FROM ["`]jit_scim_values["`]/g) ?? []);
+    const inserts = cost.sql.flatMap((sql) => sql.match(/INSERT INTO ["`]jit_scim_values["`]/g) ?? []);
+    expect([deletes.length, inserts.length]).toEqual([1, 1]);
+    const read = await scim.request({
+      method: 'GET',
+      path: '/Users',
+      query: new URLSearchParams({ filter: 'displayName eq "after" and title eq "engineer"' }),
+    });
+    expect((read.body as { totalResults: number }).totalResults).toBe(1);
+    const before = await scim.request({
+      method: 'GET',
+      path: '/Users',
+      query: new URLSearchParams({ filter: 'displayName eq "Before" or name.givenName eq "ada"' }),
+    });
+    expect(
+      (before.body as { Resources: { displayName: string }[] }).Resources.map((r) => r.displayName),
+    ).toEqual(['After']);
   });
 });
