@@ -197,13 +197,13 @@ async function jackson(): Promise<System> {
   // own copy) opens the file, so the options are added as its DataSource initialises.
   const jacksonRequire = createRequire(require.resolve('@boxyhq/saml-jackson'));
   const { DataSource } = jacksonRequire('typeorm');
-  let jacksonDataSource: { options: Record<string, unknown>; query(sql: string): Promise<unknown[]> } | null =
-    null;
+  type JacksonDataSource = { options: Record<string, unknown>; query(sql: string): Promise<unknown[]> };
+  const opened: JacksonDataSource[] = [];
   const initialize = DataSource.prototype.initialize;
-  DataSource.prototype.initialize = function (this: typeof jacksonDataSource) {
-    jacksonDataSource = this;
-    if (this!.options['type'] === 'better-sqlite3') {
-      Object.assign(this!.options, {
+  DataSource.prototype.initialize = function (this: JacksonDataSource) {
+    opened.push(this);
+    if (this.options['type'] === 'better-sqlite3') {
+      Object.assign(this.options, {
         enableWAL: true,
         prepareDatabase: (db: { pragma(sql: string): unknown }) => db.pragma('synchronous = NORMAL'),
       });
@@ -249,7 +249,7 @@ async function jackson(): Promise<System> {
   return {
     name: `BoxyHQ Jackson directory sync (${DB === 'postgres' ? 'PostgreSQL' : 'SQLite'})`,
     settings: () =>
-      DB === 'postgres' ? postgresSettings(url) : sqliteSettings((sql) => jacksonDataSource!.query(sql)),
+      DB === 'postgres' ? postgresSettings(url) : sqliteSettings((sql) => opened[0]!.query(sql)),
     async create(i) {
       const res = await request('POST', userBody(i));
       expectStatus(this.name, 'POST', res.status, [201]);
