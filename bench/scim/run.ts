@@ -682,15 +682,55 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
   results['patch'] = await measure(OPS, (k) => system.patch(ids[rnd(ids.length)]!, k));
   if (DB === 'postgres') {
     const base = size;
+    const waits = await sampleWaits(postgresUrl(only![0]!));
     results[`create x${CONCURRENCY}`] = await measureConcurrent(OPS, CONCURRENCY, async (k) =>
       ids.push(await system.create(base + k)),
     );
+    results[`create x${CONCURRENCY} waits`] = await waits.stop();
     results[`patch x${CONCURRENCY}`] = await measureConcurrent(OPS, CONCURRENCY, (k) =>
       system.patch(ids[rnd(ids.length)]!, OPS + k),
     );
   }
   await system.close();
   return results;
+}
+
+/**
+ * Samples, every 5 ms while a run lasts, what the system's connections to its database wait for
+ * (`pg_stat_activity`): on a row lock (`Lock`), on writing and flushing the WAL at commit (`IO`,
+ * `LWLock` on the WAL), on the client. `stop` returns the mean number of connections in each state.
+ */
+async function sampleWaits(url: string): Promise<{ stop(): Promise<string> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const database = new URL(url).pathname.slice(1);
+  const totals = new Map<string, number>();
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await client.query(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'running') AS type, count(*)::int AS n FROM pg_stat_activity ` +
+          `WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle' GROUP BY 1`,
+        [database],
+      );
+      samples++;
+      for (const row of rows) totals.set(row.type, (totals.get(row.type) ?? 0) + row.n);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await client.end();
+      const mean = [...totals]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([type, n]) => `${type} ${(n / Math.max(samples, 1)).toFixed(2)}`);
+      return `connections busy, on average over ${samples} samples: ${mean.join(', ') || 'none'}`;
+    },
+  };
 }
 
 // Progress goes to stderr; nothing a system prints reaches the report.
@@ -832,6 +872,8 @@ function tables(report: Record<string, unknown>): string {
     for (const key of keys) {
       const r = round.results[key] as Record<string, Result | string>;
       out.push(`- ${key}: ${r['settings']}; fill ${r['fill']}`);
+      for (const [name, value] of Object.entries(r))
+        if (name.endsWith(' waits')) out.push(`  - ${name.replace(/ waits$/, '')}: ${String(value)}`);
     }
     out.push('');
     const ops = Object.keys(round.results[keys[0]!] as object).filter(
