@@ -96,6 +96,18 @@ function selective(filter: ScimFilter, type: ScimResourceType): boolean {
   return name === 'id' || name === 'externalid' || name === (type === 'User' ? 'username' : 'displayname');
 }
 
+/** Whether a filter fixes a user's userName with `eq` (alone or in an `and`). */
+function pinsUserName(filter: ScimFilter): boolean {
+  if (filter.op === 'and') return filter.filters.some(pinsUserName);
+  return (
+    filter.op === 'eq' &&
+    filter.attribute.schema === null &&
+    filter.attribute.sub === null &&
+    filter.attribute.name === 'username' &&
+    typeof filter.value === 'string'
+  );
+}
+
 /** The group id of `groups.value eq "…"` (also `groups eq`, `groups[value eq "…"]`), else null. */
 function groupOf(filter: ScimFilter): string | null {
   const isGroups = (path: AttributePath) => path.schema === null && path.name === 'groups';
@@ -475,7 +487,16 @@ class DirectorySql {
     const q = this.q;
     const t = this.t;
     const { columns, join } = this.resourceSelect(query.type);
-    const where = [`r.${q('directory_id')} = ?`, `r.${q('type')} = ?`];
+    // PostgreSQL without statistics (a table filled since its last ANALYZE) rates the (directory,
+    // type, id) index as good as the unique (directory, userName) one for `userName eq`, and may walk
+    // the whole directory in id order; compared through an expression, the type leaves that lookup
+    // the unique index alone (a user's userName key implies its type).
+    const byUserName =
+      this.db.dialect === 'postgres' && query.type === 'User' && !!query.filter && pinsUserName(query.filter);
+    const where = [
+      `r.${q('directory_id')} = ?`,
+      byUserName ? `(r.${q('type')} || '') = ?` : `r.${q('type')} = ?`,
+    ];
     const params: unknown[] = [query.directoryId, query.type];
     if (query.filter) {
       const ctx: TranslateContext = {
