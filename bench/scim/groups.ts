@@ -141,10 +141,11 @@ async function main(): Promise<void> {
         `SELECT ${resourceColumns.map((c) => resourceValues[c] ?? `t."${c}"`).join(', ')} FROM bench_ids i, jit_scim_resources t WHERE t.id = $1`,
       [templateId],
     );
-    await db.query(`UPDATE jit_scim_directories SET user_count = user_count + $1 WHERE id = $2`, [
-      fresh,
-      directory.id,
-    ]);
+    await db.query(
+      `INSERT INTO jit_scim_counts AS c (directory_id, type, slot, n) VALUES ($2, 'User', 0, $1) ` +
+        `ON CONFLICT (directory_id, type, slot) DO UPDATE SET n = c.n + $1`,
+      [fresh, directory.id],
+    );
     await db.query('COMMIT');
 
     // Each group's members are the first `size` users in id order; the last users are never members.

@@ -1,10 +1,11 @@
 /**
- * SCIM benchmark: @jit-sso/scim on @jit-sso/typeorm (SQLite) against BoxyHQ Jackson's directory sync
- * and a scimmy server, in one run, on one machine and one SQLite file (each system in its own tables).
+ * SCIM benchmark: @jit-sso/scim on @jit-sso/typeorm against BoxyHQ Jackson's directory sync (and, on
+ * SQLite, a scimmy server and the floor: jit-scim's statements written by hand on the raw driver),
+ * in one run, on one machine.
  *
  *   npm install --prefix bench/scim          # the peers, outside the workspaces
  *   NX_DAEMON=false npx nx run-many -t build -p @jit-sso/scim @jit-sso/typeorm
- *   node_modules/.bin/tsx bench/scim/run.ts [--users 100000] [--ops 2000]
+ *   node_modules/.bin/tsx bench/scim/run.ts [--db sqlite|postgres] [--users 100000] [--ops 2000] [--rounds 2]
  *
  * jit-scim runs from its build (`dist`, what the packages publish), as the peers run from theirs;
  * with `--conditions=source` it runs from the TypeScript sources through tsx instead.
@@ -13,17 +14,28 @@
  * jit-scim, `directorySyncController.requests.handle` for Jackson (what its API routes call), and
  * the `SCIMMY.Resources.User` methods that scimmy-routers call. Operations, per system:
  * create (POST /Users), lookup (`userName eq` at 1,000 and at N users), list (pages of 100 at random
- * offsets), patch (replace displayName and title). Timed sequentially; ops/s and p50/p99.
+ * offsets), patch (replace displayName and title); on PostgreSQL also creates and PATCHes from
+ * `--concurrency` (16) callers at once. ops/s and p50/p99.
+ *
+ * The same durability for every system: on SQLite WAL and `synchronous = NORMAL` (set on Jackson's
+ * connection too), on PostgreSQL `synchronous_commit = on` (set on every system's database). No
+ * system logs: Jackson's logger is given functions that do nothing. Each system runs in its own
+ * process, one after the other; with `--rounds`, the order rotates from round to round.
+ *
+ * On PostgreSQL (JIT_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432, no database),
+ * each system of each round gets its own database, JIT_BENCH_DATABASE_PREFIX (default jit_bench) +
+ * `_scim_<system>_<round>`, dropped at the end; every system's pool holds 10 connections.
  */
-import { spawnSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 
 const here = import.meta.dirname;
 const fromSource = process.execArgv.some((a) => a.includes('conditions=source'));
-if (!fromSource && !existsSync(join(here, '..', '..', 'packages', 'jit-scim', 'dist', 'index.js'))) {
+if (!fromSource && !existsSync(join(here, '..', '..', 'packages', 'jit-scim', 'dist', 'esm', 'index.js'))) {
   console.error(
     'bench/scim measures the built packages: run `NX_DAEMON=false npx nx run-many -t build -p @jit-sso/scim @jit-sso/typeorm` first (or pass --conditions=source to tsx).',
   );
@@ -35,9 +47,24 @@ const arg = (name: string, fallback: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
+const DB = args.includes('--db') ? args[args.indexOf('--db') + 1]! : 'sqlite';
+if (DB !== 'sqlite' && DB !== 'postgres') {
+  console.error(`--db ${DB}: use sqlite or postgres.`);
+  process.exit(2);
+}
 const USERS = arg('users', 100_000);
 const OPS = arg('ops', 2_000);
 const PAGES = arg('pages', 200);
+const ROUNDS = arg('rounds', 1);
+/** Callers at once in the concurrent create and PATCH runs (PostgreSQL). */
+const CONCURRENCY = arg('concurrency', 16);
+/** Connections in each system's pool (PostgreSQL). */
+const POOL = 10;
+const SERVER = process.env['JIT_BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432';
+const DATABASE_PREFIX = process.env['JIT_BENCH_DATABASE_PREFIX'] ?? 'jit_bench';
+/** Set by the parent for each child: the round, and the database of the system it runs. */
+const ROUND = arg('round', 0);
+const DATABASE = args.includes('--database') ? args[args.indexOf('--database') + 1]! : null;
 /** Seconds a system may spend filling its directory; a slower peer is measured at the size it reached. */
 const FILL_BUDGET = arg('fill-budget', 900);
 const SMALL = 1_000;
@@ -45,14 +72,21 @@ const WARMUP = 200;
 const LOOKUP_WARMUP = 5_000;
 
 // --dir: where the SQLite file goes (a fresh directory per run keeps runs apart).
-const dir = args.includes('--dir') ? args[args.indexOf('--dir') + 1]! : join(here, 'tmp');
+const baseDir = args.includes('--dir') ? args[args.indexOf('--dir') + 1]! : join(here, 'tmp');
+// A file (SQLite) per round: every round starts from empty tables.
+const dir = ROUNDS > 1 ? join(baseDir, `round${ROUND + 1}`) : baseDir;
 mkdirSync(dir, { recursive: true });
 const file = join(dir, 'bench.db');
+/** The PostgreSQL URL of the database a system runs on. */
+const postgresUrl = (key: string) =>
+  `${SERVER}/${DATABASE ?? `${DATABASE_PREFIX}_scim_${key.replace(/\W/g, '_')}_${ROUND + 1}`}`;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : null;
 
 /** What each system exposes to the benchmark. */
 interface System {
   name: string;
+  /** The durability settings the system's connections run with, as the database reports them. */
+  settings(): Promise<string>;
   create(i: number): Promise<string>;
   lookup(userName: string): Promise<number>;
   list(startIndex: number, count: number): Promise<number>;
@@ -82,12 +116,33 @@ function expectStatus(system: string, what: string, status: number, ok: number[]
   if (!ok.includes(status)) throw new Error(`${system}: ${what} answered ${status}`);
 }
 
-// ---- jit-scim on TypeORM/SQLite ----
+/** What SQLite's connection runs with: its journal mode and `synchronous` (1 NORMAL, 2 FULL). */
+async function sqliteSettings(query: (sql: string) => Promise<unknown[]>): Promise<string> {
+  const [journal] = (await query('PRAGMA journal_mode')) as { journal_mode: string }[];
+  const [sync] = (await query('PRAGMA synchronous')) as { synchronous: number }[];
+  const names = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
+  return `journal_mode=${journal?.journal_mode}, synchronous=${names[sync?.synchronous ?? -1] ?? sync?.synchronous}`;
+}
+
+/** What a PostgreSQL session on the system's database runs with. */
+async function postgresSettings(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT current_setting('synchronous_commit') AS s`);
+    return `synchronous_commit=${rows[0].s}, pool ${POOL}`;
+  } finally {
+    await client.end();
+  }
+}
+
+// ---- jit-scim on TypeORM (SQLite or PostgreSQL) ----
 
 async function jitScim(): Promise<System> {
   const { createJitDataSource, migrate, TypeormDirectoryStore } = await import('@jit-sso/typeorm');
   const { createDirectory, createScimService, issueDirectoryToken } = await import('@jit-sso/scim');
-  const dataSource = await createJitDataSource(`sqlite:${file}`);
+  const url = DB === 'postgres' ? postgresUrl('jit-scim') : `sqlite:${file}`;
+  const dataSource = await createJitDataSource(url);
   await migrate(dataSource);
   const store = new TypeormDirectoryStore(dataSource);
   const directory = await createDirectory(store, { tenantId: 'bench' });
@@ -97,7 +152,11 @@ async function jitScim(): Promise<System> {
   const call = (method: string, path: string, body?: unknown, query?: URLSearchParams) =>
     service.handle({ method, path, headers, body, ...(query ? { query } : {}) });
   return {
-    name: '@jit-sso/scim (TypeORM, SQLite)',
+    name: `@jit-sso/scim (TypeORM, ${DB === 'postgres' ? 'PostgreSQL' : 'SQLite'})`,
+    settings: () =>
+      DB === 'postgres'
+        ? postgresSettings(url)
+        : sqliteSettings((sql) => dataSource.query(sql) as Promise<unknown[]>),
     async create(i) {
       const res = await call('POST', '/Users', userBody(i));
       expectStatus(this.name, 'POST', res.status, [201]);
@@ -134,15 +193,39 @@ async function jitScim(): Promise<System> {
 // ---- BoxyHQ Jackson directory sync ----
 
 async function jackson(): Promise<System> {
+  // Jackson's SQLite connection with the pragmas the other systems run with: its TypeORM (0.3, its
+  // own copy) opens the file, so the options are added as its DataSource initialises.
+  const jacksonRequire = createRequire(require.resolve('@boxyhq/saml-jackson'));
+  const { DataSource } = jacksonRequire('typeorm');
+  type JacksonDataSource = { options: Record<string, unknown>; query(sql: string): Promise<unknown[]> };
+  const opened: JacksonDataSource[] = [];
+  const initialize = DataSource.prototype.initialize;
+  DataSource.prototype.initialize = function (this: JacksonDataSource) {
+    opened.push(this);
+    if (this.options['type'] === 'better-sqlite3') {
+      Object.assign(this.options, {
+        enableWAL: true,
+        prepareDatabase: (db: { pragma(sql: string): unknown }) => db.pragma('synchronous = NORMAL'),
+      });
+    }
+    return initialize.call(this);
+  };
   const jacksonModule = require('@boxyhq/saml-jackson');
   const controllers = jacksonModule.default ?? jacksonModule;
+  const quiet = () => undefined;
+  const url = postgresUrl('jackson');
   const jack = await controllers({
     externalUrl: 'https://app.example.test',
     samlPath: '/api/oauth/saml',
     samlAudience: 'https://saml.boxyhq.com',
-    db: { engine: 'sql', type: 'sqlite', url: file, pageLimit: 100 },
+    db:
+      DB === 'postgres'
+        ? { engine: 'sql', type: 'postgres', url: `${url}?pool_max_conns=${POOL}`, pageLimit: 100 }
+        : { engine: 'sql', type: 'sqlite', url: file, pageLimit: 100 },
     noAnalytics: true,
     openid: {},
+    // Jackson logs a line for every write ("Webhook not configured ..."): no system here logs.
+    logger: { info: quiet, warn: quiet, error: quiet },
   });
   const dsync = jack.directorySyncController;
   const { data: directory, error } = await dsync.directories.create({
@@ -164,7 +247,9 @@ async function jackson(): Promise<System> {
       query,
     });
   return {
-    name: 'BoxyHQ Jackson directory sync (SQLite)',
+    name: `BoxyHQ Jackson directory sync (${DB === 'postgres' ? 'PostgreSQL' : 'SQLite'})`,
+    settings: () =>
+      DB === 'postgres' ? postgresSettings(url) : sqliteSettings((sql) => opened[0]!.query(sql)),
     async create(i) {
       const res = await request('POST', userBody(i));
       expectStatus(this.name, 'POST', res.status, [201]);
@@ -257,6 +342,7 @@ async function scimmy(): Promise<System> {
     .degress(() => undefined);
   return {
     name: 'scimmy + scimmy-routers (better-sqlite3)',
+    settings: async () => sqliteSettings(async (sql) => db.prepare(sql).all()),
     async create(i) {
       const res = await new SCIMMY.Resources.User().write(userBody(i));
       return res.id;
@@ -343,15 +429,16 @@ async function floor(): Promise<System> {
     updateResource: db.prepare(
       `UPDATE "jit_scim_resources" SET "data" = ?, "version" = ?, "updated_at" = ? WHERE "id" = ?`,
     ),
-    valuesOf: db.prepare(
-      `SELECT "id", "attr", "elem", "kind", "text", "num" FROM "jit_scim_values" WHERE "resource_id" = ?`,
+    deleteValues: db.prepare(`DELETE FROM "jit_scim_values" WHERE "resource_id" = ? AND "attr" IN (?, ?)`),
+    count: db.prepare(
+      `INSERT INTO "jit_scim_counts" AS c ("directory_id", "type", "slot", "n") VALUES (?, 'User', 0, 1) ON CONFLICT ("directory_id", "type", "slot") DO UPDATE SET "n" = c."n" + 1`,
     ),
-    deleteValue: db.prepare(`DELETE FROM "jit_scim_values" WHERE "id" = ?`),
-    count: db.prepare(`UPDATE "jit_scim_directories" SET "user_count" = "user_count" + 1 WHERE "id" = ?`),
     lookup: db.prepare(
       `SELECT ${listed} WHERE r."directory_id" = ? AND r."type" = 'User' AND r."user_name_key" = ? LIMIT CAST(? AS INTEGER)`,
     ),
-    readCount: db.prepare(`SELECT "user_count" AS "n" FROM "jit_scim_directories" WHERE "id" = ?`),
+    readCount: db.prepare(
+      `SELECT COALESCE(SUM(c."n"), 0) AS "n" FROM "jit_scim_counts" c WHERE c."directory_id" = ? AND c."type" = 'User'`,
+    ),
     pageUp: db.prepare(page('')),
     pageDown: db.prepare(page(' DESC')),
   };
@@ -386,6 +473,7 @@ async function floor(): Promise<System> {
   };
   return {
     name: 'floor: the same statements on raw better-sqlite3',
+    settings: async () => sqliteSettings(async (sql) => db.prepare(sql).all()),
     async create(i) {
       const body = userBody(i);
       const auth = authenticate();
@@ -480,10 +568,8 @@ async function floor(): Promise<System> {
           JSON.stringify([{ field: 'displayName', from: before.displayName, to: displayName }]),
         );
         st.updateResource.run(JSON.stringify({ ...data, displayName, title }), current.version + 1, at, id);
-        const stale = st.valuesOf
-          .all(id)
-          .filter((row: { attr: string }) => row.attr === 'displayname' || row.attr === 'title');
-        for (const row of stale) st.deleteValue.run(row.id);
+        // The attributes whose index rows change (jit-scim diffs the document before and after).
+        st.deleteValues.run(id, 'displayname', 'title');
         insertValues([
           text(id, 'displayname', 'displayname', -1, displayName),
           text(id, 'title', 'title', -1, title),
@@ -506,17 +592,29 @@ interface Result {
 
 /** Runs `op` n times, or fewer when `budget` seconds run out (at least 10): ops/s stays comparable. */
 async function measure(n: number, op: (k: number) => Promise<unknown>, budget = 120): Promise<Result> {
+  return measureConcurrent(n, 1, op, budget);
+}
+
+/** `measure` with `callers` running the operations at once; ops/s is the count over the wall time. */
+async function measureConcurrent(
+  n: number,
+  callers: number,
+  op: (k: number) => Promise<unknown>,
+  budget = 120,
+): Promise<Result> {
   const latencies: number[] = [];
   const start = performance.now();
-  for (let k = 0; k < n; k++) {
-    if (k >= 10 && performance.now() - start > budget * 1000) {
-      n = k;
-      break;
+  let next = 0;
+  const caller = async () => {
+    for (;;) {
+      const k = next++;
+      if (k >= n || (k >= 10 && performance.now() - start > budget * 1000)) return;
+      const t = performance.now();
+      await op(k);
+      latencies.push(performance.now() - t);
     }
-    const t = performance.now();
-    await op(k);
-    latencies.push(performance.now() - t);
-  }
+  };
+  await Promise.all(Array.from({ length: callers }, caller));
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
@@ -530,7 +628,7 @@ async function measure(n: number, op: (k: number) => Promise<unknown>, budget = 
 }
 
 const rnd = (() => {
-  let s = 42;
+  let s = 42 + ROUND;
   return (n: number) => {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s % n;
@@ -545,6 +643,7 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
     return `skipped: ${(error as Error).message.split('\n')[0]}`;
   }
   const results: Record<string, Result | string> = {};
+  results['settings'] = await system.settings();
   const ids: string[] = [];
   // Every system first runs creates and lookups untimed (WARMUP creates, then LOOKUP_WARMUP lookups),
   // so that the timed runs measure compiled code rather than the JIT warming up (jit-scim's lookup
@@ -559,14 +658,19 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
   console.error(`${system.name}: filling to ${USERS} users`);
   const fillStart = performance.now();
   let size = SMALL;
+  // On PostgreSQL the fill runs from as many callers as the pool has connections.
+  const fillCallers = DB === 'postgres' ? POOL : 1;
   while (size < USERS && performance.now() - fillStart < FILL_BUDGET * 1000) {
-    ids.push(await system.create(size++));
+    const batch = Math.min(USERS - size, fillCallers * 100);
+    const from = size;
+    await measureConcurrent(batch, fillCallers, async (k) => ids.push(await system.create(from + k)), 1e9);
+    size += batch;
     if (size % 20_000 === 0)
       console.error(`  ${size} (${((performance.now() - fillStart) / 1000).toFixed(0)} s)`);
   }
   const seconds = (performance.now() - fillStart) / 1000;
   results['fill'] =
-    `${size - SMALL} users in ${seconds.toFixed(1)} s (${((size - SMALL) / seconds).toFixed(0)}/s)`;
+    `${size - SMALL} users in ${seconds.toFixed(1)} s (${((size - SMALL) / seconds).toFixed(0)}/s, ${fillCallers} at once)`;
   results['users'] = String(size);
   results['lookup@N'] = await measure(OPS, async () => {
     if ((await system.lookup(userName(rnd(size)))) !== 1) throw new Error(`${system.name}: lookup missed`);
@@ -576,57 +680,233 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
     if (n !== 100) throw new Error(`${system.name}: page of ${n}`);
   });
   results['patch'] = await measure(OPS, (k) => system.patch(ids[rnd(ids.length)]!, k));
+  if (DB === 'postgres') {
+    const base = size;
+    const waits = await sampleWaits(postgresUrl(only![0]!));
+    results[`create x${CONCURRENCY}`] = await measureConcurrent(OPS, CONCURRENCY, async (k) =>
+      ids.push(await system.create(base + k)),
+    );
+    results[`create x${CONCURRENCY} waits`] = await waits.stop();
+    results[`patch x${CONCURRENCY}`] = await measureConcurrent(OPS, CONCURRENCY, (k) =>
+      system.patch(ids[rnd(ids.length)]!, OPS + k),
+    );
+  }
   await system.close();
   return results;
 }
 
-// Jackson logs every request it handles ("Webhook not configured ..."); progress goes to stderr.
+/**
+ * Samples, every 5 ms while a run lasts, what the system's connections to its database wait for
+ * (`pg_stat_activity`): on a row lock (`Lock`), on writing and flushing the WAL at commit (`IO`,
+ * `LWLock` on the WAL), on the client. `stop` returns the mean number of connections in each state.
+ */
+async function sampleWaits(url: string): Promise<{ stop(): Promise<string> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const database = new URL(url).pathname.slice(1);
+  const totals = new Map<string, number>();
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await client.query(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'running') AS type, count(*)::int AS n FROM pg_stat_activity ` +
+          `WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle' GROUP BY 1`,
+        [database],
+      );
+      samples++;
+      for (const row of rows) totals.set(row.type, (totals.get(row.type) ?? 0) + row.n);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await client.end();
+      const mean = [...totals]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([type, n]) => `${type} ${(n / Math.max(samples, 1)).toFixed(2)}`);
+      return `connections busy, on average over ${samples} samples: ${mean.join(', ') || 'none'}`;
+    },
+  };
+}
+
+// Progress goes to stderr; nothing a system prints reaches the report.
 console.log = () => undefined;
 console.info = () => undefined;
 console.warn = () => undefined;
 
-const systems: Array<[string, () => Promise<System>]> = [
-  ['jit-scim', jitScim],
-  ['jackson', jackson],
-  ['scimmy', scimmy],
-  ['floor', floor],
-];
-const report: Record<string, unknown> = {
-  node: process.version,
-  jitScimFrom: fromSource ? 'sources (tsx)' : 'dist',
-  users: USERS,
-  ops: OPS,
-  pages: PAGES,
-  file,
-  at: new Date().toISOString(),
+const systems: Array<[string, () => Promise<System>]> =
+  DB === 'postgres'
+    ? [
+        ['jit-scim', jitScim],
+        ['jackson', jackson],
+      ]
+    : [
+        ['jit-scim', jitScim],
+        ['jackson', jackson],
+        ['scimmy', scimmy],
+        ['floor', floor],
+      ];
+
+async function adminQuery(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: `${SERVER}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+const load = () => {
+  try {
+    return execSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
 };
+
 if (only) {
   // One system per process: Jackson's TypeORM 0.3 and this repository's TypeORM 1.1 share a global
   // metadata store and cannot be initialised in one process.
+  const report: Record<string, unknown> = {};
   for (const [key, make] of systems) {
     if (!only.includes(key)) continue;
-    report[key] = await runSystem(make);
+    let created: string | null = null;
+    if (DB === 'postgres' && !DATABASE) {
+      // Run on its own (not from the parent below): the database is made and dropped here.
+      created = postgresUrl(key).slice(SERVER.length + 1);
+      await adminQuery(`DROP DATABASE IF EXISTS "${created}" WITH (FORCE)`);
+      await adminQuery(`CREATE DATABASE "${created}"`);
+      await adminQuery(`ALTER DATABASE "${created}" SET synchronous_commit = on`);
+    }
+    try {
+      report[key] = await runSystem(make);
+    } finally {
+      if (created) await adminQuery(`DROP DATABASE IF EXISTS "${created}" WITH (FORCE)`);
+    }
     console.error(key, JSON.stringify(report[key]));
   }
-} else {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-  for (const [key] of systems) {
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.exit(0);
+}
+
+const report: Record<string, unknown> = {
+  node: process.version,
+  jitScimFrom: fromSource ? 'sources (tsx)' : 'dist',
+  database: DB === 'postgres' ? `PostgreSQL at ${SERVER}` : `SQLite files under ${baseDir}`,
+  users: USERS,
+  ops: OPS,
+  pages: PAGES,
+  concurrency: DB === 'postgres' ? CONCURRENCY : 1,
+  at: new Date().toISOString(),
+  rounds: [] as unknown[],
+};
+const forward = args.filter(
+  (a, i) => !['--round', '--database'].includes(args[i - 1] ?? '') && !['--round', '--database'].includes(a),
+);
+for (let round = 0; round < ROUNDS; round++) {
+  // The order rotates: round 2 starts with the second system, and so on.
+  const order = systems.map((_, i) => systems[(i + round) % systems.length]![0]);
+  const results: Record<string, unknown> = {};
+  const loadBefore = load();
+  if (DB === 'sqlite') {
+    const roundFile = ROUNDS > 1 ? join(baseDir, `round${round + 1}`, 'bench.db') : file;
+    for (const suffix of ['', '-wal', '-shm']) rmSync(roundFile + suffix, { force: true });
+  }
+  for (const key of order) {
+    let database: string | null = null;
+    if (DB === 'postgres') {
+      database = `${DATABASE_PREFIX}_scim_${key.replace(/\W/g, '_')}_${round + 1}`;
+      await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await adminQuery(`CREATE DATABASE "${database}"`);
+      await adminQuery(`ALTER DATABASE "${database}" SET synchronous_commit = on`);
+    }
+    console.error(`round ${round + 1}: ${key} (load: ${load()})`);
     const child = spawnSync(
       process.execPath,
-      [...process.execArgv, process.argv[1]!, ...args, '--only', key],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      },
+      [
+        ...process.execArgv,
+        process.argv[1]!,
+        ...forward,
+        ...['--only', key, '--round', String(round)],
+        ...(database ? ['--database', database] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     try {
-      report[key] = (JSON.parse(child.stdout) as Record<string, unknown>)[key];
+      results[key] = (JSON.parse(child.stdout) as Record<string, unknown>)[key];
     } catch {
-      report[key] = `skipped: the ${key} run failed (exit ${child.status})`;
+      results[key] = `skipped: the ${key} run failed (exit ${child.status})`;
     }
+    if (database) await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
   }
+  (report['rounds'] as unknown[]).push({ round: round + 1, order, loadBefore, loadAfter: load(), results });
 }
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-if (existsSync(file)) console.error(`SQLite file: ${file}`);
+process.stdout.write(`\n${tables(report)}\n`);
 process.exit(0);
+
+/** Each round as a Markdown table, with jit-scim's ratios to Jackson and (on SQLite) to the floor. */
+function tables(report: Record<string, unknown>): string {
+  const out: string[] = [];
+  const fmt = (x: number, d = 0) =>
+    x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  for (const round of report['rounds'] as {
+    round: number;
+    order: string[];
+    loadBefore: string;
+    loadAfter: string;
+    results: Record<string, Record<string, Result | string> | string>;
+  }[]) {
+    const keys = systems.map(([key]) => key).filter((key) => typeof round.results[key] === 'object');
+    out.push(
+      `### ${DB === 'postgres' ? 'PostgreSQL' : 'SQLite'}, round ${round.round} (order: ${round.order.join(', ')})`,
+    );
+    out.push('');
+    out.push(`Load before: \`${round.loadBefore}\`; after: \`${round.loadAfter}\`.`);
+    out.push('');
+    for (const key of keys) {
+      const r = round.results[key] as Record<string, Result | string>;
+      out.push(`- ${key}: ${r['settings']}; fill ${r['fill']}`);
+      for (const [name, value] of Object.entries(r))
+        if (name.endsWith(' waits')) out.push(`  - ${name.replace(/ waits$/, '')}: ${String(value)}`);
+    }
+    out.push('');
+    const ops = Object.keys(round.results[keys[0]!] as object).filter(
+      (op) => typeof (round.results[keys[0]!] as Record<string, unknown>)[op] === 'object',
+    );
+    const ratios = [
+      ...(keys.includes('jackson') ? ['jackson'] : []),
+      ...(keys.includes('floor') ? ['floor'] : []),
+    ];
+    const label = (key: string) =>
+      key === 'floor'
+        ? "jit-scim's cost over the floor's (p50, time per op)"
+        : `jit-scim vs ${key} (ops/s, p50)`;
+    out.push(`| operation | ${keys.join(' | ')} | ${ratios.map(label).join(' | ')} |`);
+    out.push(`| --- | ${keys.map(() => '---').join(' | ')} | ${ratios.map(() => '---').join(' | ')} |`);
+    for (const op of ops) {
+      const cells = keys.map((key) => {
+        const f = (round.results[key] as Record<string, Result>)[op];
+        return f ? `${fmt(f.perSecond)}/s (p50 ${fmt(f.p50, 3)} ms, p99 ${fmt(f.p99, 1)} ms)` : '';
+      });
+      const jit = (round.results['jit-scim'] as Record<string, Result> | undefined)?.[op];
+      const ratioCells = ratios.map((key) => {
+        const other = (round.results[key] as Record<string, Result>)[op];
+        if (!jit || !other) return '';
+        // Against the floor: how many times its median and its time per operation jit-scim takes.
+        if (key === 'floor')
+          return `${fmt(jit.p50 / other.p50, 2)}x, ${fmt(other.perSecond / jit.perSecond, 2)}x`;
+        // Against a peer, ahead is > 1: ops/s over theirs, and their median over ours.
+        return `${fmt(jit.perSecond / other.perSecond, 2)}x, ${fmt(other.p50 / jit.p50, 2)}x`;
+      });
+      out.push(`| ${op} | ${cells.join(' | ')} | ${ratioCells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

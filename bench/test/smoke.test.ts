@@ -182,7 +182,10 @@ describe('benchmark smoke runs', () => {
       expect(run.code, run.stderr).toBe(0);
       const report = JSON.parse(run.stdout) as Record<string, Record<string, unknown>>;
       for (const system of ['jit-scim', 'floor']) {
-        expect(report[system], system).toMatchObject({ users: '1100' });
+        expect(report[system], system).toMatchObject({
+          users: '1100',
+          settings: 'journal_mode=wal, synchronous=NORMAL',
+        });
         for (const operation of ['create', 'lookup@1k', 'lookup@N', 'list', 'patch']) {
           const figures = report[system]![operation] as { ops: number; perSecond: number; p50: number };
           expect(figures.ops, `${system} ${operation}`).toBeGreaterThan(0);
@@ -192,6 +195,22 @@ describe('benchmark smoke runs', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('scim on PostgreSQL: jit-scim, sequential and 16 at once (Jackson is installed apart)', async () => {
+    const run = await bench(
+      'bench/scim/run.ts',
+      [...['--db', 'postgres', '--users', '1100', '--ops', '20', '--pages', '5'], ...['--only', 'jit-scim']],
+      { JIT_BENCH_DATABASE_PREFIX: `${process.env['JIT_BENCH_DATABASE_PREFIX'] ?? 'jit_bench_smoke'}` },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as Record<string, Record<string, unknown>>;
+    expect(report['jit-scim']).toMatchObject({ users: '1100', settings: 'synchronous_commit=on, pool 10' });
+    for (const operation of ['create', 'lookup@1k', 'lookup@N', 'list', 'patch', 'create x16', 'patch x16']) {
+      const figures = report['jit-scim']![operation] as { ops: number; perSecond: number; p50: number };
+      expect(figures.ops, operation).toBe(operation === 'list' ? 5 : operation === 'create' ? 800 : 20);
+      expect(figures.perSecond, operation).toBeGreaterThan(0);
     }
   });
 });

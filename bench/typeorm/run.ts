@@ -387,13 +387,21 @@ interface Row {
 }
 const rows: Row[] = [];
 
+let step = 0;
+
 async function compare(
   backend: string,
   impls: Partial<Record<Row['impl'], Login>>,
   plan: { scenario: 'existing' | 'first'; concurrency: number; n: number }[],
 ) {
   for (const { scenario, concurrency, n } of plan) {
-    for (const impl of ['raw', 'raw1', 'orm', 'store'] as const) {
+    // The order rotates from one step to the next, so that a slow moment of the disk does not always
+    // fall on the same implementation.
+    const all = ['raw', 'raw1', 'orm', 'store'] as const;
+    const order = all.map((_, i) => all[(i + step) % all.length]!);
+    step++;
+    console.error(`${backend} ${scenario} x${concurrency}: ${order.join(', ')}`);
+    for (const impl of order) {
       const login = impls[impl];
       if (!login) continue;
       // Warm up on a disjoint range so that first logins stay first.

@@ -197,12 +197,19 @@ async function updateUser(
   ]) {
     if (!(field in userAttributes(input))) delete attributes[field];
   }
-  const changes = diffAttributes(user.attributes, attributes);
+  const attributeChanges = diffAttributes(user.attributes, attributes);
+  const changes = [...attributeChanges];
   if (email !== user.email) changes.unshift({ field: 'email', from: user.email, to: email });
   if (input.externalId !== user.externalId)
     changes.push({ field: 'externalId', from: user.externalId, to: input.externalId });
   if (changes.length) {
-    user = await tx.updateUser(user.id, { email, attributes, externalId: input.externalId, updatedAt: at });
+    // Only what changed: an unchanged email then leaves the tenant's unique email index untouched.
+    user = await tx.updateUser(user.id, {
+      ...(email !== user.email ? { email } : {}),
+      ...(attributeChanges.length ? { attributes } : {}),
+      ...(input.externalId !== user.externalId ? { externalId: input.externalId } : {}),
+      updatedAt: at,
+    });
     await service.audit(tx, ctx, 'updated', { userId: user.id, reason: 'scim', changes });
   }
   user = await setStatus(service, tx, ctx, user, input.active, 'scim');

@@ -25,6 +25,9 @@ import { ScimMemberKeysPostgres1796554028010 } from './directory/migrations/post
 import { ScimGroupMemberCountsPostgres1796600000000 } from './directory/migrations/postgres/1796600000000-ScimGroupMemberCounts.js';
 import { ScimMemberKeysMysql1796554028010 } from './directory/migrations/mysql/1796554028010-ScimMemberKeys.js';
 import { ScimGroupMemberCountsMysql1796600000000 } from './directory/migrations/mysql/1796600000000-ScimGroupMemberCounts.js';
+import { ScimCountSlotsSqlite1797300000000 } from './directory/migrations/sqlite/1797300000000-ScimCountSlots.js';
+import { ScimCountSlotsPostgres1797300000000 } from './directory/migrations/postgres/1797300000000-ScimCountSlots.js';
+import { ScimCountSlotsMysql1797300000000 } from './directory/migrations/mysql/1797300000000-ScimCountSlots.js';
 import { ScimLargeResourcesMysql1797000000000 } from './directory/migrations/mysql/1797000000000-ScimLargeResources.js';
 import { JitConfigurationSqlite1797200000000 } from './migrations/sqlite/1797200000000-JitConfiguration.js';
 import { JitConfigurationPostgres1797200000000 } from './migrations/postgres/1797200000000-JitConfiguration.js';
@@ -137,6 +140,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimGroupMemberCountsSqlite1796600000000,
     JitOutboxSqlite1797100000000,
     JitConfigurationSqlite1797200000000,
+    ScimCountSlotsSqlite1797300000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
@@ -147,6 +151,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimGroupMemberCountsPostgres1796600000000,
     JitOutboxPostgres1797100000000,
     JitConfigurationPostgres1797200000000,
+    ScimCountSlotsPostgres1797300000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
@@ -158,6 +163,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     ScimLargeResourcesMysql1797000000000,
     JitOutboxMysql1797100000000,
     JitConfigurationMysql1797200000000,
+    ScimCountSlotsMysql1797300000000,
   ],
 };
 

@@ -13,7 +13,8 @@ const dir = mkdtempSync(join(tmpdir(), 'jit-scim-counts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The migrations after the first directory schema, which fill what they add from stored rows. */
-const filling = (name: string) => /^(ScimListsAndMembers|ScimMemberKeys|ScimGroupMemberCounts)/.test(name);
+const filling = (name: string) =>
+  /^(ScimListsAndMembers|ScimMemberKeys|ScimGroupMemberCounts|ScimCountSlots)/.test(name);
 
 /**
  * A database migrated before the directories kept their resource counts and the members their
@@ -77,6 +78,7 @@ async function expectCountsFilled(url: string): Promise<void> {
       expect.stringMatching(/^ScimListsAndMembers/),
       expect.stringMatching(/^ScimMemberKeys/),
       expect.stringMatching(/^ScimGroupMemberCounts/),
+      expect.stringMatching(/^ScimCountSlots/),
     ]);
     const store = new TypeormDirectoryStore(after);
     const total = async (directoryId: string, type: 'User' | 'Group', offset = 0) =>
@@ -131,8 +133,8 @@ async function expectCountsFilled(url: string): Promise<void> {
     };
     expect(await inGroup()).toEqual({ total: 2, ids: [members[0]!.value] });
     // The migrations go down and up again.
-    for (let i = 0; i < 3; i++) await after.undoLastMigration({ transaction: 'each' });
-    expect(await migrate(after)).toHaveLength(3);
+    for (let i = 0; i < 4; i++) await after.undoLastMigration({ transaction: 'each' });
+    expect(await migrate(after)).toHaveLength(4);
     expect(await total('dir-a', 'User', 1)).toBe(3);
     expect(await byMember('u2')).toEqual(['g1']);
     expect((await inGroup()).total).toBe(2);

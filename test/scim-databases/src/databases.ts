@@ -148,6 +148,8 @@ export function statusCounts(responses: readonly ScimResponse[]): Record<number,
 export interface StatementCount {
   statements: number;
   rows: number;
+  /** The statements' texts, in order. */
+  sql: string[];
 }
 
 /**
@@ -159,10 +161,11 @@ export function statementCounter(copy: ScimCopy): {
   count(work: () => Promise<unknown>): Promise<StatementCount>;
 } {
   let counting: StatementCount | null = null;
-  const tally = (rows: unknown) => {
+  const tally = (rows: unknown, sql: unknown) => {
     if (!counting) return;
     counting.statements++;
     counting.rows += Array.isArray(rows) ? rows.length : 0;
+    counting.sql.push(typeof sql === 'string' ? sql : String((sql as { text?: unknown } | null)?.text ?? ''));
   };
   const dataSource = copy.dataSource;
   if (dataSource.options.type === 'better-sqlite3') {
@@ -178,16 +181,16 @@ export function statementCounter(copy: ScimCopy): {
     const get = statement['get']!;
     statement['all'] = function (this: unknown, ...args: unknown[]) {
       const rows = all.apply(this, args);
-      tally(rows);
+      tally(rows, (this as { source: string }).source);
       return rows;
     };
     statement['run'] = function (this: unknown, ...args: unknown[]) {
-      tally(null);
+      tally(null, (this as { source: string }).source);
       return run.apply(this, args);
     };
     statement['get'] = function (this: unknown, ...args: unknown[]) {
       const row = get.apply(this, args);
-      tally(row === undefined ? [] : [row]);
+      tally(row === undefined ? [] : [row], (this as { source: string }).source);
       return row;
     };
   } else {
@@ -197,7 +200,7 @@ export function statementCounter(copy: ScimCopy): {
       const query = runner.query.bind(runner);
       runner.query = (async (sql: string, params?: unknown[], structured?: boolean) => {
         const result = await query(sql, params, structured as true);
-        tally((result as { records?: unknown[] }).records ?? result);
+        tally((result as { records?: unknown[] }).records ?? result, sql);
         return result;
       }) as typeof runner.query;
       const connect = runner.connect.bind(runner);
@@ -212,7 +215,7 @@ export function statementCounter(copy: ScimCopy): {
             }
             return async (...args: unknown[]) => {
               const result = await target.query(...args);
-              tally(result?.rows);
+              tally(result?.rows, args[0]);
               return result;
             };
           },
@@ -223,7 +226,7 @@ export function statementCounter(copy: ScimCopy): {
   }
   return {
     async count(work) {
-      counting = { statements: 0, rows: 0 };
+      counting = { statements: 0, rows: 0, sql: [] };
       try {
         await work();
         return counting;

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScimRequest } from '@jit-sso/scim';
-import { DATABASES, deployScim, statusCounts, type ScimDeployment } from '../src/databases.js';
+import {
+  DATABASES,
+  deployScim,
+  statementCounter,
+  statusCounts,
+  type ScimDeployment,
+} from '../src/databases.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -267,5 +273,137 @@ describe.each(DATABASES)('mixed concurrent SCIM writes on %s', (database) => {
       const members = ((read.body as { members?: { value: string }[] }).members ?? []).map((m) => m.value);
       expect(members.filter((id) => deleted.has(id))).toEqual([]);
     }
+  });
+});
+
+describe.each(DATABASES)('directory counts under concurrent creates and deletes on %s', (database) => {
+  let scim: ScimDeployment;
+  beforeAll(async () => {
+    scim = await deployScim(database, 'jit_scim_concurrency_counts', { copies: 4 });
+  });
+  afterAll(() => scim?.close());
+
+  const total = async (type: 'Users' | 'Groups') => {
+    // startIndex 2: a page past the first, whose totalResults is the directory's count.
+    const page = await scim.request({
+      method: 'GET',
+      path: `/${type}`,
+      query: new URLSearchParams({ startIndex: '2', count: '1' }),
+    });
+    expect(page.status).toBe(200);
+    return (page.body as { totalResults: number }).totalResults;
+  };
+
+  it('keeps totalResults equal to the rows after 16 concurrent creates and deletes, on more than one count row', async () => {
+    const existing = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const created = await scim.request(
+          { method: 'POST', path: '/Users', body: { schemas: [USER], userName: `before${i}@acme.test` } },
+          i,
+        );
+        expect(created.status).toBe(201);
+        return (created.body as { id: string }).id;
+      }),
+    );
+    const groups = await Promise.all(
+      Array.from({ length: 4 }, async (_, i) => {
+        const created = await scim.request(
+          { method: 'POST', path: '/Groups', body: { schemas: [GROUP], displayName: `Counted ${i}` } },
+          i,
+        );
+        return (created.body as { id: string }).id;
+      }),
+    );
+    const requests: ScimRequest[] = [
+      ...Array.from({ length: 16 }, (_, i) => ({
+        method: 'POST',
+        path: '/Users',
+        body: { schemas: [USER], userName: `during${i}@acme.test` },
+      })),
+      ...existing.slice(0, 8).map((id) => ({ method: 'DELETE', path: `/Users/${id}` })),
+      ...Array.from({ length: 6 }, (_, i) => ({
+        method: 'POST',
+        path: '/Groups',
+        body: { schemas: [GROUP], displayName: `During ${i}` },
+      })),
+      ...groups.slice(0, 3).map((id) => ({ method: 'DELETE', path: `/Groups/${id}` })),
+    ];
+    const responses = await Promise.all(requests.map((r, i) => scim.request(r, i)));
+    expect(statusCounts(responses)).toEqual({ 201: 22, 204: 11 });
+    const store = scim.copies[0]!.store;
+    const rows = async (type: 'User' | 'Group') =>
+      (await store.queryResources({ directoryId: scim.directoryId, type, offset: 0, limit: 1000 })).resources
+        .length;
+    expect(await rows('User')).toBe(12 + 16 - 8);
+    expect(await rows('Group')).toBe(4 + 6 - 3);
+    expect(await total('Users')).toBe(12 + 16 - 8);
+    expect(await total('Groups')).toBe(4 + 6 - 3);
+    // The count of a directory is spread over rows, except on SQLite, whose writes run one at a time.
+    const slots = await scim.copies[0]!.dataSource.query(
+      `SELECT COUNT(*) AS n FROM jit_scim_counts WHERE directory_id = '${scim.directoryId}' AND type = 'User'`,
+    );
+    if (database === 'SQLite') expect(Number(slots[0].n)).toBe(1);
+    else expect(Number(slots[0].n)).toBeGreaterThan(1);
+  });
+});
+
+describe.each(DATABASES)('the statements of a PATCH on %s', (database) => {
+  let scim: ScimDeployment;
+  beforeAll(async () => {
+    scim = await deployScim(database, 'jit_scim_patch_statements', { copies: 1 });
+  });
+  afterAll(() => scim?.close());
+
+  it("reads the resource once, and deletes and inserts only the changed attributes' index rows, one statement each", async () => {
+    const created = await scim.request({
+      method: 'POST',
+      path: '/Users',
+      body: {
+        schemas: [USER],
+        userName: 'patched@acme.test',
+        displayName: 'Before',
+        name: { givenName: 'Ada', familyName: 'Lovelace' },
+        emails: [{ value: 'patched@acme.test', type: 'work', primary: true }],
+      },
+    });
+    const id = (created.body as { id: string }).id;
+    const counter = statementCounter(scim.copies[0]!);
+    const cost = await counter.count(async () => {
+      const patched = await scim.request({
+        method: 'PATCH',
+        path: `/Users/${id}`,
+        body: {
+          schemas: [PATCH_OP],
+          Operations: [
+            { op: 'replace', path: 'displayName', value: 'After' },
+            { op: 'replace', path: 'title', value: 'Engineer' },
+          ],
+        },
+      });
+      expect([200, 204]).toContain(patched.status);
+    });
+    const matching = (pattern: RegExp) => cost.sql.filter((sql) => pattern.test(sql));
+    // One statement of PostgreSQL may carry several writes (WITH w0 AS (...), w1 AS (...)).
+    expect(
+      matching(/SELECT\b.*\bFROM ["`]jit_scim_resources["`]/s).filter((s) => !/^WITH w0/.test(s)),
+    ).toHaveLength(1);
+    expect(matching(/FROM ["`]jit_scim_values["`]/).filter((s) => /^\s*SELECT/.test(s))).toEqual([]);
+    const deletes = cost.sql.flatMap((sql) => sql.match(/DELETE FROM ["`]jit_scim_values["`]/g) ?? []);
+    const inserts = cost.sql.flatMap((sql) => sql.match(/INSERT INTO ["`]jit_scim_values["`]/g) ?? []);
+    expect([deletes.length, inserts.length]).toEqual([1, 1]);
+    const read = await scim.request({
+      method: 'GET',
+      path: '/Users',
+      query: new URLSearchParams({ filter: 'displayName eq "after" and title eq "engineer"' }),
+    });
+    expect((read.body as { totalResults: number }).totalResults).toBe(1);
+    const before = await scim.request({
+      method: 'GET',
+      path: '/Users',
+      query: new URLSearchParams({ filter: 'displayName eq "Before" or name.givenName eq "ada"' }),
+    });
+    expect(
+      (before.body as { Resources: { displayName: string }[] }).Resources.map((r) => r.displayName),
+    ).toEqual(['After']);
   });
 });

@@ -2,6 +2,7 @@ export { TypeormDirectoryStore } from './store.js';
 export {
   scimDirectoryEntities,
   scimDirectoryEntitiesMysql,
+  ScimCountEntity,
   ScimDirectoryEntity,
   ScimMemberEntity,
   ScimResourceEntity,

@@ -17,8 +17,12 @@ export interface ScimDirectoryRow {
   name: string;
   connectionId: string | null;
   createdAt: Date;
-  userCount: number;
-  groupCount: number;
+}
+export interface ScimCountRow {
+  directoryId: string;
+  type: string;
+  slot: number;
+  n: number;
 }
 export interface ScimTokenRow {
   id: string;
@@ -74,15 +78,26 @@ export const ScimDirectoryEntity = new EntitySchema<ScimDirectoryRow>({
     name: { type: 'varchar', length: 255 },
     connectionId: { name: 'connection_id', type: 'varchar', length: 128, nullable: true },
     createdAt: { name: 'created_at', type: 'bigint', transformer: epochMillis },
-    /**
-     * How many User and Group resources the directory holds, kept in the transactions that insert
-     * and delete them: a page of an unfiltered list reads its `totalResults` here instead of
-     * counting the directory's index entries.
-     */
-    userCount: { name: 'user_count', type: 'integer', default: 0 },
-    groupCount: { name: 'group_count', type: 'integer', default: 0 },
   },
   indices: [{ name: 'IDX_jit_scim_directories_tenant', columns: ['tenantId'] }],
+});
+
+/**
+ * How many User and Group resources each directory holds, kept in the transactions that insert
+ * and delete them: a page of an unfiltered list reads its `totalResults` here (the sum of the
+ * directory's slots) instead of counting the directory's index entries. A write moves one slot,
+ * picked at random, so that concurrent creates and deletes of one directory lock different rows
+ * rather than all waiting on one.
+ */
+export const ScimCountEntity = new EntitySchema<ScimCountRow>({
+  name: 'JitScimCount',
+  tableName: 'jit_scim_counts',
+  columns: {
+    directoryId: { name: 'directory_id', type: 'varchar', length: 36, primary: true },
+    type: { type: 'varchar', length: 8, primary: true },
+    slot: { type: 'integer', primary: true },
+    n: { type: 'integer' },
+  },
 });
 
 export const ScimTokenEntity = new EntitySchema<ScimTokenRow>({
@@ -195,6 +210,7 @@ export const scimDirectoryEntities = [
   ScimResourceEntity,
   ScimMemberEntity,
   ScimValueEntity,
+  ScimCountEntity,
 ] as EntitySchema[];
 
 /** `scimDirectoryEntities` for MySQL and MariaDB. */

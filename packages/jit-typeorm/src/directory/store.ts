@@ -22,6 +22,7 @@ import { JitUserEntity } from '../schema.js';
 import { openDatabase, type Database, type Row, type Sql } from '../sql.js';
 import { TypeormStore, type TypeormStoreOptions } from '../store.js';
 import {
+  ScimCountEntity,
   ScimDirectoryEntity,
   ScimMemberEntity,
   ScimResourceEntity,
@@ -35,6 +36,7 @@ const toDate = (value: unknown) => new Date(Number(value));
 
 interface Tables {
   directories: string;
+  counts: string;
   tokens: string;
   resources: string;
   members: string;
@@ -94,6 +96,18 @@ function selective(filter: ScimFilter, type: ScimResourceType): boolean {
   return name === 'id' || name === 'externalid' || name === (type === 'User' ? 'username' : 'displayname');
 }
 
+/** Whether a filter fixes a user's userName with `eq` (alone or in an `and`). */
+function pinsUserName(filter: ScimFilter): boolean {
+  if (filter.op === 'and') return filter.filters.some(pinsUserName);
+  return (
+    filter.op === 'eq' &&
+    filter.attribute.schema === null &&
+    filter.attribute.sub === null &&
+    filter.attribute.name === 'username' &&
+    typeof filter.value === 'string'
+  );
+}
+
 /** The group id of `groups.value eq "…"` (also `groups eq`, `groups[value eq "…"]`), else null. */
 function groupOf(filter: ScimFilter): string | null {
   const isGroups = (path: AttributePath) => path.schema === null && path.name === 'groups';
@@ -118,8 +132,12 @@ const classifyDirectoryConflict = (): 'other' => 'other';
 /** Ids per statement of `shareResources`. */
 const SHARE_BATCH = 50;
 
-/** The directories' column counting each resource type. */
-const COUNT_COLUMN: Record<ScimResourceType, string> = { User: 'user_count', Group: 'group_count' };
+/**
+ * Rows each directory's count of a resource type is spread over on PostgreSQL and MySQL/MariaDB,
+ * where writes run concurrently: a write moves one slot, picked at random, so that 16 concurrent
+ * creates rarely wait on one another's row. SQLite runs one write at a time: one slot there.
+ */
+const COUNT_SLOTS = 64;
 
 const RESOURCE_COLUMNS = [
   'id',
@@ -159,6 +177,7 @@ export class TypeormDirectoryStore extends TypeormStore implements DirectoryStor
       resources,
       ScimMemberEntity,
       ScimValueEntity,
+      ScimCountEntity,
     ]) {
       if (!ds.hasMetadata(entity)) {
         throw new StoreError(
@@ -175,6 +194,7 @@ export class TypeormDirectoryStore extends TypeormStore implements DirectoryStor
       db,
       t: {
         directories: table(ScimDirectoryEntity),
+        counts: table(ScimCountEntity),
         tokens: table(ScimTokenEntity),
         resources: table(resources),
         members: table(ScimMemberEntity),
@@ -283,6 +303,11 @@ function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTran
 /** The directory statements on one connection. */
 class DirectorySql {
   private readonly q: (name: string) => string;
+  /**
+   * The resources this transaction locked (`lockResource`), as they now are: no other transaction
+   * changes them until it ends, so that a write after the lock reads nothing again.
+   */
+  private readonly locked = new Map<string, ScimResourceRecord>();
   constructor(
     private readonly db: Database,
     private readonly t: Tables,
@@ -370,7 +395,10 @@ class DirectorySql {
       `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('id')} = ? AND ${this.q('directory_id')} = ? AND ${this.q('type')} = ?${this.db.dialect === 'sqlite' ? '' : ' FOR UPDATE'}`,
       [id, directoryId, type],
     );
-    return rows[0] ? resourceFrom(rows[0]) : null;
+    if (!rows[0]) return null;
+    const record = resourceFrom(rows[0]);
+    this.locked.set(id, record);
+    return record;
   }
 
   /** `findResource` of many, under a shared row lock (`FOR SHARE`; nothing more on SQLite, as above). */
@@ -459,7 +487,16 @@ class DirectorySql {
     const q = this.q;
     const t = this.t;
     const { columns, join } = this.resourceSelect(query.type);
-    const where = [`r.${q('directory_id')} = ?`, `r.${q('type')} = ?`];
+    // PostgreSQL without statistics (a table filled since its last ANALYZE) rates the (directory,
+    // type, id) index as good as the unique (directory, userName) one for `userName eq`, and may walk
+    // the whole directory in id order; compared through an expression, the type leaves that lookup
+    // the unique index alone (a user's userName key implies its type).
+    const byUserName =
+      this.db.dialect === 'postgres' && query.type === 'User' && !!query.filter && pinsUserName(query.filter);
+    const where = [
+      `r.${q('directory_id')} = ?`,
+      byUserName ? `(r.${q('type')} || '') = ?` : `r.${q('type')} = ?`,
+    ];
     const params: unknown[] = [query.directoryId, query.type];
     if (query.filter) {
       const ctx: TranslateContext = {
@@ -583,13 +620,13 @@ class DirectorySql {
   private async listPage(query: ResourceQuery): Promise<ResourcePage | null> {
     const q = this.q;
     const t = this.t;
-    const countSql = `SELECT d.${q(COUNT_COLUMN[query.type])} AS ${q('n')} FROM ${t.directories} d WHERE d.${q('id')} = ?`;
+    const countSql = `SELECT COALESCE(SUM(c.${q('n')}), 0) AS ${q('n')} FROM ${t.counts} c WHERE c.${q('directory_id')} = ? AND c.${q('type')} = ?`;
+    const countParams = [query.directoryId, query.type];
     const readCount = async () => {
-      const [row] = await this.sql.rows(countSql, [query.directoryId]);
-      return row ? Number(row['n']) : null;
+      const [row] = await this.sql.rows(countSql, countParams);
+      return Number(row?.['n'] ?? 0);
     };
     let total = await readCount();
-    if (total === null) return { total: 0, resources: [] };
     const offset = Math.floor(query.offset);
     for (let attempt = 0; attempt < 3; attempt++) {
       if (offset >= total) return { total, resources: [] };
@@ -598,11 +635,10 @@ class DirectorySql {
       const pageRows = await this.sql.rows(
         `SELECT r.${q('id')} AS ${q('id')}, (${countSql}) AS ${q('total')} FROM ${t.resources} r ` +
           `WHERE r.${q('directory_id')} = ? AND r.${q('type')} = ? ORDER BY r.${q('id')}${reverse ? ' DESC' : ''} ${this.db.limit(true)}`,
-        [query.directoryId, query.directoryId, query.type, n, reverse ? total - offset - n : offset],
+        [...countParams, query.directoryId, query.type, n, reverse ? total - offset - n : offset],
       );
       const seen = pageRows.length ? Number(pageRows[0]!['total']) : await readCount();
       if (seen !== total || pageRows.length !== n) {
-        if (seen === null) return { total: 0, resources: [] };
         total = seen;
         continue;
       }
@@ -701,12 +737,15 @@ class DirectorySql {
       'text',
       'num',
     ]);
-    // Batches of a fixed size keep the statement cache small and stay under every driver's parameter limit.
+    // Batches of a fixed size keep the statement cache small and stay under every driver's parameter
+    // limit. The rows of a resource of usual size go out with the transaction's other writes (on
+    // PostgreSQL, one statement); a large resource's at once, so that no statement grows with it.
     const BATCH = 16;
+    const hold = rows.length <= HELD_VALUE_ROWS;
     for (let i = 0; i < rows.length; i += BATCH) {
       const batch = rows.slice(i, i + BATCH);
       const sql = `INSERT INTO ${this.t.values} (${columns}) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
-      await this.sql.run(
+      await (hold ? this.sql.write.bind(this.sql) : this.sql.run.bind(this.sql))(
         sql,
         batch.flatMap((r) => [
           resourceId,
@@ -724,44 +763,57 @@ class DirectorySql {
   }
 
   /**
-   * Brings a resource's index rows to `data`: rows that stay are left alone (a PATCH of two
-   * attributes rewrites their rows only), the others are deleted or inserted.
+   * Brings a resource's index rows from `before` to `after`: the attributes whose rows differ lose
+   * their rows in one DELETE and get the new ones in one INSERT; the others are left alone (a PATCH
+   * of two attributes rewrites their rows only).
    */
   private async rewriteValues(
     resourceId: string,
     directoryId: string,
-    data: Readonly<Record<string, unknown>>,
+    before: Readonly<Record<string, unknown>>,
+    after: Readonly<Record<string, unknown>>,
   ): Promise<void> {
     const q = this.q;
-    const key = (r: { attr: unknown; elem: unknown; kind: unknown; text: unknown; num: unknown }) =>
-      JSON.stringify([r.attr, Number(r.elem), r.kind, r.text ?? null, r.num == null ? null : Number(r.num)]);
-    const wanted = new Map<string, ValueRow[]>();
-    for (const row of valueRows(data)) {
-      const k = key(row);
-      const same = wanted.get(k);
-      if (same) same.push(row);
-      else wanted.set(k, [row]);
-    }
-    const stored = await this.sql.rows(
-      `SELECT ${this.cols(['id', 'attr', 'elem', 'kind', 'text', 'num'])} FROM ${this.t.values} WHERE ${q('resource_id')} = ?`,
-      [resourceId],
-    );
-    for (const row of stored) {
-      const same = wanted.get(key(row as Parameters<typeof key>[0]));
-      if (same?.length) {
-        same.pop();
-        continue;
+    const byAttr = (rows: readonly ValueRow[]) => {
+      const out = new Map<string, ValueRow[]>();
+      for (const row of rows) {
+        const same = out.get(row.attr);
+        if (same) same.push(row);
+        else out.set(row.attr, [row]);
       }
-      await this.sql.run(`DELETE FROM ${this.t.values} WHERE ${q('id')} = ?`, [row['id']]);
+      return out;
+    };
+    const key = (rows: readonly ValueRow[] | undefined) =>
+      rows ? JSON.stringify(rows.map((r) => [r.elem, r.kind, r.text, r.num])) : '';
+    const old = byAttr(valueRows(before));
+    const wanted = byAttr(valueRows(after));
+    const changed = [...new Set([...old.keys(), ...wanted.keys()])].filter(
+      (attr) => key(old.get(attr)) !== key(wanted.get(attr)),
+    );
+    if (!changed.length) return;
+    const stale = changed.filter((attr) => old.has(attr));
+    // Held (on PostgreSQL sent with the INSERT: the DELETE sees the rows as they were before it).
+    for (const batch of batches(stale)) {
+      await this.sql.write(
+        `DELETE FROM ${this.t.values} WHERE ${q('resource_id')} = ? AND ${q('attr')} IN (${marks(batch)})`,
+        [resourceId, ...batch],
+        { key: `values:${resourceId}` },
+      );
     }
-    await this.writeValues(resourceId, directoryId, [...wanted.values()].flat());
+    await this.writeValues(
+      resourceId,
+      directoryId,
+      changed.flatMap((attr) => wanted.get(attr) ?? []),
+    );
   }
 
   async insertResource(input: NewScimResource): Promise<ScimResourceRecord> {
     const nameKey = input.name.toLowerCase();
     const at = input.createdAt.getTime();
+    // Held: on PostgreSQL a create (reads, then these writes) is one statement. A taken userName fails
+    // it as a conflict there, at the commit, as here elsewhere.
     try {
-      await this.sql.run(
+      await this.sql.write(
         `INSERT INTO ${this.t.resources} (${this.cols([...RESOURCE_COLUMNS, 'name_key', 'user_name_key', 'member_count'])}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
         [
           input.id,
@@ -776,6 +828,7 @@ class DirectorySql {
           input.type === 'User' ? nameKey : null,
           input.type === 'Group' ? 0 : null,
         ],
+        { key: `resource:${input.id}` },
       );
     } catch (error) {
       if (error instanceof StoreConflictError && error.constraint !== 'deadlock')
@@ -798,12 +851,15 @@ class DirectorySql {
   }
 
   async updateResource(id: string, patch: ScimResourcePatch): Promise<ScimResourceRecord> {
-    const rows = await this.sql.rows(
-      `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('id')} = ?`,
-      [id],
-    );
-    if (!rows[0]) throw new StoreError(`updateResource: no resource "${id}"`);
-    const current = resourceFrom(rows[0]);
+    let current = this.locked.get(id);
+    if (!current) {
+      const rows = await this.sql.rows(
+        `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('id')} = ?`,
+        [id],
+      );
+      if (!rows[0]) throw new StoreError(`updateResource: no resource "${id}"`);
+      current = resourceFrom(rows[0]);
+    }
     const next: ScimResourceRecord = Object.freeze({
       ...current,
       name: patch.name ?? current.name,
@@ -830,19 +886,25 @@ class DirectorySql {
     }
     sets.push(this.q('version'), this.q('updated_at'));
     values.push(next.version, next.updatedAt.getTime());
-    await this.sql.run(
+    await this.sql.write(
       `UPDATE ${this.t.resources} SET ${sets.map((c) => `${c} = ?`).join(', ')} WHERE ${this.q('id')} = ?`,
       [...values, id],
+      { key: `resource:${id}`, atLeastOne: true },
     );
-    if (patch.data !== undefined) await this.rewriteValues(id, next.directoryId, next.data);
+    if (patch.data !== undefined) await this.rewriteValues(id, next.directoryId, current.data, next.data);
+    if (this.locked.has(id)) this.locked.set(id, next);
     return next;
   }
 
   async deleteResource(id: string): Promise<void> {
-    const [resource] = await this.sql.rows(
-      `SELECT ${this.cols(['directory_id', 'type'])} FROM ${this.t.resources} WHERE ${this.q('id')} = ?`,
-      [id],
-    );
+    const held = this.locked.get(id);
+    this.locked.delete(id);
+    const [resource] = held
+      ? [{ directory_id: held.directoryId, type: held.type }]
+      : await this.sql.rows(
+          `SELECT ${this.cols(['directory_id', 'type'])} FROM ${this.t.resources} WHERE ${this.q('id')} = ?`,
+          [id],
+        );
     await this.sql.run(`DELETE FROM ${this.t.values} WHERE ${this.q('resource_id')} = ?`, [id]);
     await this.sql.run(`DELETE FROM ${this.t.members} WHERE ${this.q('group_id')} = ?`, [id]);
     await this.leaveGroups(id);
@@ -886,15 +948,20 @@ class DirectorySql {
 
   /**
    * Moves a directory's count of a resource type, in the transaction that inserts or deletes the
-   * resource (last in it: on PostgreSQL the directory row stays locked until the commit).
+   * resource (last in it: the slot's row stays locked until the commit), on one slot of the count
+   * (created by its first write).
    */
   private async count(directoryId: string, type: ScimResourceType, by: 1 | -1): Promise<void> {
-    const column = this.q(COUNT_COLUMN[type]);
-    await this.sql.write(
-      `UPDATE ${this.t.directories} SET ${column} = ${column} ${by > 0 ? '+' : '-'} 1 WHERE ${this.q('id')} = ?`,
-      [directoryId],
-      { key: `directory:${directoryId}` },
-    );
+    const q = this.q;
+    const slot = this.db.dialect === 'sqlite' ? 0 : Math.floor(Math.random() * COUNT_SLOTS);
+    const columns = `(${this.cols(['directory_id', 'type', 'slot', 'n'])}) VALUES (?, ?, ?, ?)`;
+    const upsert =
+      this.db.dialect === 'mysql'
+        ? `INSERT INTO ${this.t.counts} ${columns} ON DUPLICATE KEY UPDATE ${q('n')} = ${q('n')} + ?`
+        : `INSERT INTO ${this.t.counts} AS c ${columns} ON CONFLICT (${this.cols(['directory_id', 'type', 'slot'])}) DO UPDATE SET ${q('n')} = c.${q('n')} + ?`;
+    await this.sql.write(upsert, [directoryId, type, slot, by, by], {
+      key: `count:${directoryId}:${type}:${slot}`,
+    });
   }
 
   /**
@@ -965,6 +1032,7 @@ class DirectorySql {
     await this.sql.write(
       `UPDATE ${this.t.resources} SET ${column} = ${column} + ? WHERE ${this.q('id')} = ?`,
       [by, groupId],
+      { key: `resource:${groupId}` },
     );
   }
 
@@ -1028,6 +1096,9 @@ class DirectorySql {
     return added;
   }
 }
+
+/** Index rows of a resource, at most, that a transaction holds to send with its other writes. */
+const HELD_VALUE_ROWS = 64;
 
 /** Ids per statement when reading or deleting members by id: far below every driver's parameter limit. */
 const MEMBER_BATCH = 1024;
