@@ -60,7 +60,7 @@ describe('the admin portal of the Express sample, in a browser', () => {
     await page.fill('input[name="domain"]', 'acme.test');
     await page.getByRole('button', { name: 'Claim domain' }).click();
     const row = page.locator('tr[data-domain="acme.test"]');
-    expect(await row.locator('[data-status]').textContent()).toBe('pending');
+    expect((await row.locator('[data-status]').textContent())?.trim()).toBe('pending');
     await row.getByRole('button', { name: 'Verify' }).click();
     await expect.poll(() => page.locator('#portal-error .code').textContent()).toBe('DOMAIN_NOT_VERIFIED');
     await shot('portal-domain-pending');
@@ -70,7 +70,9 @@ describe('the admin portal of the Express sample, in a browser', () => {
       .click();
     await page.locator('tr[data-domain="acme.test"]').getByRole('button', { name: 'Verify' }).click();
     await expect
-      .poll(() => page.locator('tr[data-domain="acme.test"] [data-status]').textContent())
+      .poll(async () =>
+        (await page.locator('tr[data-domain="acme.test"] [data-status]').textContent())?.trim(),
+      )
       .toBe('verified');
     expect(await card().textContent()).toContain('acme.test');
   });
