@@ -11,7 +11,7 @@ import {
   type TracedAttempt,
   type TxtResolver,
 } from '@jit-sso/protocol';
-import type { Html} from './html.js';
+import type { Html } from './html.js';
 import { html } from './html.js';
 import { layout, type Viewer } from './pages.js';
 
