@@ -20,6 +20,7 @@ export const LIFECYCLE_EVENT_TYPES = [
   'user.deleted',
   'group.created',
   'group.deleted',
+  'group.members_changed',
   'login.refused',
   'config.changed',
 ] as const;
@@ -59,9 +60,19 @@ export interface RefusedLoginPayload extends EventPayloadBase {
   readonly hint: string | null;
 }
 
-/** `group.created`, `group.deleted`: the group's display name. */
+/** `group.created`, `group.deleted`: the group's id (SCIM resource id) and display name. */
 export interface GroupEventPayload extends EventPayloadBase {
+  readonly groupId: string | null;
   readonly group: string | null;
+}
+
+/**
+ * `group.members_changed`: the user ids a write added to the group and removed from it. Lists cut
+ * to fit the payload limit come with `truncated: true`: the receiver then reads the group.
+ */
+export interface GroupMembersEventPayload extends GroupEventPayload {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
 }
 
 /** `config.changed`: what was changed (`scim-directory`, `scim-token`, `webhook-endpoint`) and how. */
@@ -71,7 +82,8 @@ export interface ConfigEventPayload extends EventPayloadBase {
   readonly id: string | null;
 }
 
-export type EventPayload = UserEventPayload | RefusedLoginPayload | GroupEventPayload | ConfigEventPayload;
+export type EventPayload =
+  UserEventPayload | RefusedLoginPayload | GroupEventPayload | GroupMembersEventPayload | ConfigEventPayload;
 
 export interface LifecycleEvent {
   /** Stable and unique: the id of the audit event it comes from (UUIDv7), and the `webhook-id`. */
@@ -99,6 +111,46 @@ const USER_TYPES: Partial<Record<AuditEvent['action'], LifecycleEventType>> = {
 const CONFIG_OBJECTS = new Set(['scim-directory', 'scim-token', 'webhook-endpoint']);
 
 /**
+ * The most user ids of each list (added, removed) that the audit event of a group's membership
+ * change records; a write that changed more records its counts too (`membersChange`).
+ */
+export const MAX_AUDITED_MEMBERS = 200;
+
+/**
+ * The audit changes of a group's membership change: `members` from the ids removed to the ids
+ * added (each list at most `MAX_AUDITED_MEMBERS`), and, when a list was cut, `memberCounts` with
+ * the full counts. Empty when the write changed no membership: such a write is not audited.
+ */
+export function membersChange(added: readonly string[], removed: readonly string[]): Change[] {
+  if (!added.length && !removed.length) return [];
+  const changes: Change[] = [
+    {
+      field: 'members',
+      from: removed.slice(0, MAX_AUDITED_MEMBERS),
+      to: added.slice(0, MAX_AUDITED_MEMBERS),
+    },
+  ];
+  if (added.length > MAX_AUDITED_MEMBERS || removed.length > MAX_AUDITED_MEMBERS) {
+    changes.push({ field: 'memberCounts', from: removed.length, to: added.length });
+  }
+  return changes;
+}
+
+const ids = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+
+function membersOf(audit: AuditEvent): { added: string[]; removed: string[]; cut: boolean } | null {
+  if (audit.reason !== 'scim-group' || audit.action !== 'updated') return null;
+  const change = audit.changes.find((c) => c.field === 'members');
+  if (!change) return null;
+  const added = ids(change.to);
+  const removed = ids(change.from);
+  if (!added.length && !removed.length) return null;
+  const cut = audit.changes.some((c) => c.field === 'memberCounts');
+  return { added, removed, cut };
+}
+
+/**
  * Whether `lifecycleEventOf(audit)` is an event, without building it: what a store asks on every
  * `appendAudit`.
  */
@@ -108,6 +160,7 @@ export function hasLifecycleEvent(audit: AuditEvent): boolean {
   if (audit.reason !== null && CONFIG_OBJECTS.has(audit.reason)) return true;
   if (audit.reason === 'scim-group' && (audit.action === 'created' || audit.action === 'deleted'))
     return true;
+  if (membersOf(audit)) return true;
   return audit.userId !== null && USER_TYPES[audit.action] !== undefined;
 }
 
@@ -151,7 +204,24 @@ export function lifecycleEventOf(audit: AuditEvent): LifecycleEvent | null {
   if (audit.reason === 'scim-group' && (audit.action === 'created' || audit.action === 'deleted')) {
     const first = audit.changes[0];
     const name = first ? (audit.action === 'created' ? first.to : first.from) : null;
-    return event(`group.${audit.action}`, { ...base, group: typeof name === 'string' ? name : null });
+    return event(`group.${audit.action}`, {
+      ...base,
+      groupId: audit.subject,
+      group: typeof name === 'string' ? name : null,
+    });
+  }
+  const members = membersOf(audit);
+  if (members) {
+    const name = audit.changes.find((c) => c.field === 'group')?.to;
+    const payload: GroupMembersEventPayload = {
+      ...base,
+      groupId: audit.subject,
+      group: typeof name === 'string' ? name : null,
+      added: members.added,
+      removed: members.removed,
+      ...(members.cut ? { truncated: true as const } : {}),
+    };
+    return event('group.members_changed', payload);
   }
   if (audit.userId === null) return null;
   let type = USER_TYPES[audit.action];
@@ -170,9 +240,13 @@ function rolesChange(changes: readonly Change[]): UserEventPayload['roles'] | un
   return { from: names(change.from), to: names(change.to) };
 }
 
-/** The payload, or the payload without its lists when its JSON is over the limit. */
+/**
+ * The payload, or the payload without its lists when its JSON is over the limit; a membership
+ * change keeps as many of its ids as fit, added first.
+ */
 function fitted(payload: EventPayload): EventPayload {
   if (payloadBytes(payload) <= MAX_EVENT_PAYLOAD_BYTES) return payload;
+  if ('added' in payload) return fittedMembers(payload);
   const { roles: _roles, fields: _fields, ...rest } = payload as UserEventPayload;
   const cut: Record<string, unknown> = { ...rest, truncated: true };
   if ('fields' in payload) cut['fields'] = [];
@@ -182,6 +256,27 @@ function fitted(payload: EventPayload): EventPayload {
     }
   }
   return cut as unknown as EventPayload;
+}
+
+function fittedMembers(payload: GroupMembersEventPayload): EventPayload {
+  const group =
+    payload.group !== null && payload.group.length > 255 ? payload.group.slice(0, 255) : payload.group;
+  const empty = { ...payload, group, added: [], removed: [], truncated: true as const };
+  // Each id costs its JSON string and a comma.
+  let room = MAX_EVENT_PAYLOAD_BYTES - payloadBytes(empty);
+  const keep = (list: readonly string[]) => {
+    const kept: string[] = [];
+    for (const id of list) {
+      const cost = Buffer.byteLength(JSON.stringify(id), 'utf8') + 1;
+      if (cost > room) break;
+      room -= cost;
+      kept.push(id);
+    }
+    return kept;
+  };
+  const added = keep(payload.added);
+  const removed = keep(payload.removed);
+  return { ...empty, added, removed };
 }
 
 export function payloadBytes(payload: unknown): number {

@@ -4,7 +4,10 @@ import {
   hasLifecycleEvent,
   isPublicAddress,
   lifecycleEventOf,
+  MAX_AUDITED_MEMBERS,
   MAX_EVENT_PAYLOAD_BYTES,
+  membersChange,
+  type GroupMembersEventPayload,
   webhookBody,
   webhookSignatures,
 } from '../src/index.js';
@@ -104,7 +107,7 @@ describe('lifecycleEventOf', () => {
     });
     expect(lifecycleEventOf(group)).toMatchObject({
       type: 'group.deleted',
-      payload: { group: 'Engineering' },
+      payload: { groupId: null, group: 'Engineering' },
     });
     const token = auditEvent({
       tenantId: 't',
@@ -117,6 +120,111 @@ describe('lifecycleEventOf', () => {
       type: 'config.changed',
       payload: { object: 'scim-token', change: 'created', id: 'tok-1' },
     });
+  });
+
+  it('maps a membership change to group.members_changed, with the ids added and removed', () => {
+    const audit = auditEvent({
+      at,
+      tenantId: 't',
+      actor: 'scim',
+      action: 'updated',
+      connectionId: 'c',
+      subject: 'g1',
+      reason: 'scim-group',
+      changes: [{ field: 'group', from: 'Eng', to: 'Engineering' }, ...membersChange(['u1', 'u2'], ['u3'])],
+    });
+    expect(hasLifecycleEvent(audit)).toBe(true);
+    expect(lifecycleEventOf(audit)).toEqual({
+      id: audit.id,
+      type: 'group.members_changed',
+      at,
+      tenantId: 't',
+      orderingKey: 'tenant:t',
+      payload: {
+        version: 1,
+        actor: 'scim',
+        connectionId: 'c',
+        userId: null,
+        groupId: 'g1',
+        group: 'Engineering',
+        added: ['u1', 'u2'],
+        removed: ['u3'],
+      },
+    });
+  });
+
+  it('writes no membership event for a write that changed no membership', () => {
+    expect(membersChange([], [])).toEqual([]);
+    const audit = auditEvent({
+      tenantId: 't',
+      actor: 'scim',
+      action: 'updated',
+      subject: 'g1',
+      reason: 'scim-group',
+      changes: [{ field: 'members', from: [], to: [] }],
+    });
+    expect(hasLifecycleEvent(audit)).toBe(false);
+    expect(lifecycleEventOf(audit)).toBeNull();
+  });
+
+  it('cuts the member lists of a large change to the payload limit, and says so', () => {
+    const id = (i: number) => `0190a0a0-0000-7000-8000-${String(i).padStart(12, '0')}`;
+    const added = Array.from({ length: 1000 }, (_, i) => id(i));
+    const removed = Array.from({ length: 50 }, (_, i) => id(10_000 + i));
+    const changes = membersChange(added, removed);
+    // The audit event keeps at most MAX_AUDITED_MEMBERS of each list, and the counts.
+    expect((changes[0]!.to as string[]).length).toBe(MAX_AUDITED_MEMBERS);
+    expect(changes[1]).toEqual({ field: 'memberCounts', from: 50, to: 1000 });
+    const event = lifecycleEventOf(
+      auditEvent({
+        tenantId: 't',
+        actor: 'scim',
+        action: 'updated',
+        subject: 'g',
+        reason: 'scim-group',
+        changes,
+      }),
+    )!;
+    const payload = event.payload as GroupMembersEventPayload;
+    expect(payload.truncated).toBe(true);
+    expect(payload.added).toEqual(added.slice(0, payload.added.length));
+    expect(payload.removed).toEqual(removed.slice(0, payload.removed.length));
+    expect(payload.added.length + payload.removed.length).toBeGreaterThan(0);
+    expect(JSON.stringify(payload).length).toBeLessThanOrEqual(MAX_EVENT_PAYLOAD_BYTES);
+
+    // Under the audit cap but over the payload limit: cut by the payload limit alone.
+    const long = (i: number) => `${id(i)}-${'x'.repeat(60)}`;
+    const big = lifecycleEventOf(
+      auditEvent({
+        tenantId: 't',
+        actor: 'scim',
+        action: 'updated',
+        subject: 'g',
+        reason: 'scim-group',
+        changes: membersChange(
+          Array.from({ length: 150 }, (_, i) => long(i)),
+          Array.from({ length: 150 }, (_, i) => long(500 + i)),
+        ),
+      }),
+    )!;
+    const cut = big.payload as GroupMembersEventPayload;
+    expect(cut.truncated).toBe(true);
+    expect(cut.added.length).toBe(150);
+    expect(cut.removed.length).toBeLessThan(150);
+    expect(Buffer.byteLength(JSON.stringify(cut))).toBeLessThanOrEqual(MAX_EVENT_PAYLOAD_BYTES);
+    // A small change is not cut.
+    expect(
+      lifecycleEventOf(
+        auditEvent({
+          tenantId: 't',
+          actor: 'scim',
+          action: 'updated',
+          subject: 'g',
+          reason: 'scim-group',
+          changes: membersChange(['u'], []),
+        }),
+      )!.payload,
+    ).not.toHaveProperty('truncated');
   });
 
   it('cuts a payload over the limit, and says so', () => {

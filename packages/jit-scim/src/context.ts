@@ -48,7 +48,7 @@ export interface ServiceContext {
     tx: DirectoryTransaction,
     ctx: Context,
     action: AuditAction,
-    fields: { userId?: string | null; reason?: string | null; changes?: Change[] },
+    fields: { userId?: string | null; subject?: string | null; reason?: string | null; changes?: Change[] },
   ) => Promise<void>;
   /**
    * A write transaction; a userName taken concurrently surfaces as 409 uniqueness. A transaction the

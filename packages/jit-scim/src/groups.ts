@@ -1,4 +1,5 @@
 import {
+  membersChange,
   rolesForGroups,
   uuidv7,
   type DirectoryTransaction,
@@ -138,6 +139,28 @@ async function writeMembers(
   return tx.changeMembers(groupId, await existingMembers(tx, ctx, change.add, plain), change.remove);
 }
 
+/**
+ * Audits what a write did to a group's members (a `group.members_changed` event), in its
+ * transaction; a write that added and removed no one is not audited.
+ */
+async function auditMembers(
+  service: ServiceContext,
+  tx: DirectoryTransaction,
+  ctx: Context,
+  groupId: string,
+  before: string,
+  after: string,
+  change: MembershipChange,
+): Promise<void> {
+  const members = membersChange(change.added, change.removed);
+  if (!members.length) return;
+  await service.audit(tx, ctx, 'updated', {
+    subject: groupId,
+    reason: 'scim-group',
+    changes: [{ field: 'group', from: before, to: after }, ...members],
+  });
+}
+
 export async function createGroup(
   service: ServiceContext,
   ctx: Context,
@@ -161,9 +184,11 @@ export async function createGroup(
       plain: input.plainMembers,
     });
     await service.audit(tx, ctx, 'created', {
+      subject: record.id,
       reason: 'scim-group',
       changes: [{ field: 'group', from: null, to: record.name }],
     });
+    await auditMembers(service, tx, ctx, record.id, record.name, record.name, change);
     await syncGroupRoles(service, tx, ctx, null, record, change);
     return { record, members: await tx.listMembers(record.id) };
   });
@@ -194,6 +219,7 @@ export async function changeGroup(
       data: input.data,
       updatedAt: service.now(),
     });
+    await auditMembers(service, tx, ctx, id, current.name, record.name, change);
     await syncGroupRoles(service, tx, ctx, current, record, change);
     return record;
   });
@@ -230,6 +256,7 @@ export async function deleteGroup(
     const members = rolesOfGroup(ctx, current).length ? await tx.listMembers(id) : [];
     await tx.deleteResource(id);
     await service.audit(tx, ctx, 'deleted', {
+      subject: id,
       reason: 'scim-group',
       changes: [{ field: 'group', from: current.name, to: null }],
     });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, deployScim, type ScimDeployment } from '../src/databases.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const suffix = randomBytes(3).toString('hex');
 
@@ -61,5 +62,70 @@ describe.each(DATABASES)('the outbox of SCIM writes on %s', (database) => {
     for (const event of events)
       expect(event.payload).toMatchObject({ version: 1, actor: 'scim', userId: id });
     expect(JSON.stringify(events)).not.toContain('outbox@acme.test');
+  });
+
+  it('records one group.members_changed for a PATCH that adds and removes members, with the ids', async () => {
+    const ids: string[] = [];
+    for (const name of ['m1', 'm2', 'm3']) {
+      const res = await scim.request({
+        method: 'POST',
+        path: '/Users',
+        body: { schemas: [USER], userName: `${name}-${suffix}@acme.test` },
+      });
+      expect(res.status).toBe(201);
+      ids.push((res.body as { id: string }).id);
+    }
+    const [a, b, c] = ids as [string, string, string];
+    const group = await scim.request({
+      method: 'POST',
+      path: '/Groups',
+      body: { schemas: [GROUP], displayName: `Outbox ${suffix}` },
+    });
+    expect(group.status).toBe(201);
+    const groupId = (group.body as { id: string }).id;
+    const store = scim.copies[0]!.store;
+    await store.dispatchEvents(100, new Date());
+    const before = new Set((await store.listEvents({ limit: 500 })).map((e) => e.id));
+
+    const add = await scim.request({
+      method: 'PATCH',
+      path: `/Groups/${groupId}`,
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'add', path: 'members', value: [{ value: a }, { value: b }] }],
+      },
+    });
+    expect(add.status).toBeLessThan(300);
+    await store.dispatchEvents(100, new Date());
+    const afterAdd = (await store.listEvents({ limit: 500 })).filter((e) => !before.has(e.id));
+    expect(afterAdd.map((e) => e.type)).toEqual(['group.members_changed']);
+    const payload = afterAdd[0]!.payload as { readonly added: readonly string[] };
+    expect(payload).toMatchObject({ actor: 'scim', groupId, group: `Outbox ${suffix}`, removed: [] });
+    expect([...payload.added].sort()).toEqual([a, b].sort());
+    for (const e of afterAdd) before.add(e.id);
+
+    const change = await scim.request({
+      method: 'PATCH',
+      path: `/Groups/${groupId}`,
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [
+          { op: 'add', path: 'members', value: [{ value: c }] },
+          { op: 'remove', path: `members[value eq "${a}"]` },
+        ],
+      },
+    });
+    expect(change.status).toBeLessThan(300);
+    // A PATCH that changes no membership writes none.
+    const same = await scim.request({
+      method: 'PATCH',
+      path: `/Groups/${groupId}`,
+      body: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: c }] }] },
+    });
+    expect(same.status).toBeLessThan(300);
+    await store.dispatchEvents(100, new Date());
+    const events = (await store.listEvents({ limit: 500 })).filter((e) => !before.has(e.id));
+    expect(events.map((e) => e.type)).toEqual(['group.members_changed']);
+    expect(events[0]!.payload).toMatchObject({ groupId, added: [c], removed: [a] });
   });
 });
