@@ -1,6 +1,6 @@
 import { uuidv7 } from './ids.js';
 import type { ConnectionInput } from './connection.js';
-import type { Change } from './model.js';
+import type { AuditEvent, Change } from './model.js';
 
 /**
  * Configuration kept in a database and changed at run time (tenants, connections, verified domains),
@@ -184,6 +184,52 @@ export async function changeConfiguration<T>(
     }
   }
   return done;
+}
+
+const CHANGE_OF_ACTION: Record<ConfigurationAction, 'created' | 'updated' | 'deleted'> = {
+  'tenant.saved': 'updated',
+  'tenant.deleted': 'deleted',
+  'connection.created': 'created',
+  'connection.updated': 'updated',
+  'connection.deleted': 'deleted',
+  'domain.claimed': 'created',
+  'domain.verified': 'updated',
+  'domain.released': 'deleted',
+};
+
+/** The most field names a configuration change's audit event lists. */
+const MAX_AUDITED_FIELDS = 100;
+
+/**
+ * The audit event of a configuration change, which a store with an outbox writes in the change's
+ * transaction: its lifecycle event is `config.changed`, with the same id as the change. It keeps the
+ * object (`tenant`, `connection`, `domain`, as `reason`), its id, the action and the names of the
+ * fields changed, never their values; the administrator's id is its `subject`.
+ */
+export function configurationAuditEvent(event: ConfigurationEvent): AuditEvent {
+  const change = CHANGE_OF_ACTION[event.action] ?? 'updated';
+  const object = event.action.split('.')[0]!;
+  const fields = [...new Set(event.changes.map((c) => c.field))].sort().slice(0, MAX_AUDITED_FIELDS);
+  return Object.freeze({
+    id: event.id,
+    at: event.at,
+    tenantId: event.tenantId,
+    actor: event.actor === 'system' ? 'system' : 'admin',
+    action: change,
+    connectionId: object === 'connection' ? event.target : null,
+    subject: event.actor,
+    userId: null,
+    reason: object,
+    changes: Object.freeze([
+      {
+        field: object,
+        from: change === 'created' ? null : event.target,
+        to: change === 'deleted' ? null : event.target,
+      },
+      { field: 'action', from: null, to: event.action },
+      { field: 'fields', from: null, to: fields },
+    ]),
+  });
 }
 
 const SECRET_FIELDS = /secret|privatekey|password|token/i;

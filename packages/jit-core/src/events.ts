@@ -75,11 +75,18 @@ export interface GroupMembersEventPayload extends GroupEventPayload {
   readonly removed: readonly string[];
 }
 
-/** `config.changed`: what was changed (`scim-directory`, `scim-token`, `webhook-endpoint`) and how. */
+/**
+ * `config.changed`: what was changed (`scim-directory`, `scim-token`, `webhook-endpoint`, and from
+ * the stored configuration `tenant`, `connection`, `domain`) and how.
+ */
 export interface ConfigEventPayload extends EventPayloadBase {
   readonly object: string;
   readonly change: 'created' | 'updated' | 'deleted';
   readonly id: string | null;
+  /** For the stored configuration: its action (`domain.verified`, `connection.updated`, ...). */
+  readonly action?: string;
+  /** For the stored configuration: the names of the fields changed, without their values. */
+  readonly fields?: readonly string[];
 }
 
 export type EventPayload =
@@ -108,7 +115,15 @@ const USER_TYPES: Partial<Record<AuditEvent['action'], LifecycleEventType>> = {
   deleted: 'user.deleted',
 };
 
-const CONFIG_OBJECTS = new Set(['scim-directory', 'scim-token', 'webhook-endpoint']);
+/** The objects of the stored configuration (`changeConfiguration`), as audit reasons. */
+const STORED_CONFIG_OBJECTS = new Set(['tenant', 'connection', 'domain']);
+
+const CONFIG_OBJECTS = new Set([
+  'scim-directory',
+  'scim-token',
+  'webhook-endpoint',
+  ...STORED_CONFIG_OBJECTS,
+]);
 
 /**
  * The most user ids of each list (added, removed) that the audit event of a group's membership
@@ -195,11 +210,18 @@ export function lifecycleEventOf(audit: AuditEvent): LifecycleEvent | null {
       audit.action === 'created' ? 'created' : audit.action === 'deleted' ? 'deleted' : 'updated';
     const first = audit.changes[0];
     const id = first ? (change === 'deleted' ? first.from : first.to) : null;
-    return event(
-      'config.changed',
-      { ...base, object: audit.reason, change, id: typeof id === 'string' ? id : null },
-      `tenant:${audit.tenantId}`,
-    );
+    const stored = STORED_CONFIG_OBJECTS.has(audit.reason);
+    const action = audit.changes.find((c) => c.field === 'action')?.to;
+    const fields = audit.changes.find((c) => c.field === 'fields')?.to;
+    const payload: ConfigEventPayload = {
+      ...base,
+      object: audit.reason,
+      change,
+      id: typeof id === 'string' ? id : null,
+      ...(stored && typeof action === 'string' ? { action } : {}),
+      ...(stored ? { fields: ids(fields) } : {}),
+    };
+    return event('config.changed', payload, `tenant:${audit.tenantId}`);
   }
   if (audit.reason === 'scim-group' && (audit.action === 'created' || audit.action === 'deleted')) {
     const first = audit.changes[0];

@@ -49,6 +49,7 @@ export { isPublicSuffix } from './connection.js';
 // Configuration kept in a database and changed at run time
 export {
   changeConfiguration,
+  configurationAuditEvent,
   diffConfiguration,
   type ConfigurationAction,
   type ConfigurationChangeFields,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   auditEvent,
+  configurationAuditEvent,
   hasLifecycleEvent,
   isPublicAddress,
   lifecycleEventOf,
@@ -227,6 +228,49 @@ describe('lifecycleEventOf', () => {
     ).not.toHaveProperty('truncated');
   });
 
+  it.each([
+    ['domain.claimed', 'domain', 'created', 'acme.test'],
+    ['domain.verified', 'domain', 'updated', 'acme.test'],
+    ['domain.released', 'domain', 'deleted', 'acme.test'],
+    ['tenant.saved', 'tenant', 'updated', 'acme'],
+    ['connection.updated', 'connection', 'updated', 'acme-saml'],
+  ] as const)(
+    'maps the stored configuration change %s to config.changed',
+    (action, object, change, target) => {
+      const audit = configurationAuditEvent({
+        id: '0190a0a0-0000-7000-8000-000000000001',
+        at,
+        version: 7,
+        tenantId: 'acme',
+        actor: action === 'tenant.saved' ? 'system' : 'ann@admins.test',
+        action,
+        target,
+        changes: [
+          { field: 'saml.certificates', from: ['old'], to: ['new'] },
+          { field: 'oidc.clientSecret', from: '[redacted]', to: '[redacted]' },
+        ],
+      });
+      expect(hasLifecycleEvent(audit)).toBe(true);
+      const event = lifecycleEventOf(audit)!;
+      expect(event).toMatchObject({
+        id: '0190a0a0-0000-7000-8000-000000000001',
+        type: 'config.changed',
+        orderingKey: 'tenant:acme',
+        payload: {
+          actor: action === 'tenant.saved' ? 'system' : 'admin',
+          connectionId: object === 'connection' ? target : null,
+          object,
+          change,
+          id: target,
+          action,
+          fields: ['oidc.clientSecret', 'saml.certificates'],
+        },
+      });
+      // Field names only: neither values nor the administrator's id.
+      expect(JSON.stringify(event)).not.toMatch(/old|new|redacted|ann@/);
+    },
+  );
+
   it('cuts a payload over the limit, and says so', () => {
     const many = Array.from({ length: 5000 }, (_, i) => `role-${i}`);
     const audit = auditEvent({
@@ -263,6 +307,9 @@ it('hasLifecycleEvent says whether lifecycleEventOf makes an event, for every ki
     'scim-token',
     'scim-directory',
     'webhook-endpoint',
+    'connection',
+    'domain',
+    'tenant',
     'X',
   ];
   let events = 0;

@@ -24,7 +24,7 @@ export {
 } from './data-source.js';
 export { dialectOf } from './sql.js';
 export { TypeormDirectoryStore } from './directory/index.js';
-export { TypeormConfigurationStore } from './configuration/store.js';
+export { TypeormConfigurationStore, type TypeormConfigurationStoreOptions } from './configuration/store.js';
 export {
   configurationEntities,
   JitConfigConnectionEntity,

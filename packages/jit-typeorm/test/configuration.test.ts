@@ -8,7 +8,13 @@ import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { changeConfiguration, createProvisioner, MemoryStore } from '@jit-sso/core';
 import { runConfigurationStoreConformance, storedConnection, storedTenant } from '@jit-sso/core/testing';
-import { createJitDataSource, dialectOf, migrate, TypeormConfigurationStore } from '../src/index.js';
+import {
+  createJitDataSource,
+  dialectOf,
+  migrate,
+  TypeormConfigurationStore,
+  TypeormStore,
+} from '../src/index.js';
 import { freshMysql, freshPostgres, MYSQL_SERVER, POSTGRES_SERVER } from './databases.js';
 import { expectNoPendingSchemaChanges } from './support.js';
 
@@ -69,6 +75,94 @@ for (const [dialect, server] of Object.entries(servers)) {
       },
       identities: () => new MemoryStore(),
       concurrency: 10,
+    });
+
+    it('writes one config.changed event per change, in its transaction, with its actor and no secret', async () => {
+      const store = new TypeormStore(dataSource);
+      const configuration = new TypeormConfigurationStore(dataSource);
+      const events = async () => {
+        await store.dispatchEvents(100, new Date());
+        return (await store.listEvents({ limit: 1000 })).filter((e) => e.tenantId === 'evt');
+      };
+      const before = (await events()).length;
+      const created = storedConnection('evt-oidc', 'evt', 0, {
+        protocolOptions: {
+          oidc: { clientId: 'client', clientSecret: 'very-secret-value', redirectUri: 'https://app.test/cb' },
+        },
+      });
+      const { event } = await changeConfiguration(
+        configuration,
+        { tenantId: 'evt', actor: 'ann@admins.test', action: 'connection.created', target: 'evt-oidc' },
+        async (tx, version, at) => {
+          await tx.putConnection({ ...created, version, createdAt: at, updatedAt: at });
+          return {
+            result: null,
+            changes: [{ field: 'protocolOptions.oidc.clientSecret', from: null, to: '[redacted]' }],
+          };
+        },
+      );
+      const after = await events();
+      expect(after).toHaveLength(before + 1);
+      const changed = after.at(-1)!;
+      expect(changed).toMatchObject({
+        id: event.id,
+        type: 'config.changed',
+        tenantId: 'evt',
+        orderingKey: 'tenant:evt',
+        payload: {
+          version: 1,
+          actor: 'admin',
+          connectionId: 'evt-oidc',
+          object: 'connection',
+          change: 'created',
+          id: 'evt-oidc',
+          action: 'connection.created',
+          fields: ['protocolOptions.oidc.clientSecret'],
+        },
+      });
+      expect(JSON.stringify(changed)).not.toContain('very-secret-value');
+      expect(JSON.stringify(changed)).not.toContain('ann@admins.test');
+      // The administrator is named in the audit trail.
+      const [audit] = (await store.listAuditEvents({ tenantId: 'evt', limit: 1000 })).filter(
+        (a) => a.id === event.id,
+      );
+      expect(audit).toMatchObject({ actor: 'admin', subject: 'ann@admins.test', reason: 'connection' });
+
+      // A change that fails after writing leaves neither the change nor an event.
+      const version = await configuration.configurationVersion();
+      const audited = (await store.listAuditEvents({ tenantId: 'evt', limit: 1000 })).length;
+      await expect(
+        changeConfiguration(
+          configuration,
+          { tenantId: 'evt', actor: 'ann', action: 'connection.updated', target: 'evt-oidc' },
+          async (tx, v, at) => {
+            await tx.putConnection({
+              ...created,
+              issuer: 'https://changed.test',
+              version: v,
+              updatedAt: at,
+            } as never);
+            throw new Error('invalid connection');
+          },
+        ),
+      ).rejects.toThrow('invalid connection');
+      expect(await configuration.configurationVersion()).toBe(version);
+      expect((await configuration.getConnection('evt-oidc'))!.version).toBe(event.version);
+      expect(await events()).toHaveLength(before + 1);
+      expect(await store.listAuditEvents({ tenantId: 'evt', limit: 1000 })).toHaveLength(audited);
+
+      // A store told to write no events writes the change alone.
+      const quiet = new TypeormConfigurationStore(dataSource, { events: false });
+      await changeConfiguration(
+        quiet,
+        { tenantId: 'evt', actor: 'ann', action: 'connection.deleted', target: 'evt-oidc' },
+        async (tx) => {
+          await tx.deleteConnection('evt-oidc');
+          return { result: null, changes: [] };
+        },
+      );
+      expect(await configuration.getConnection('evt-oidc')).toBeNull();
+      expect(await events()).toHaveLength(before + 1);
     });
   });
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import {
+  configurationAuditEvent,
   StoreError,
   type ConfigurationEvent,
   type ConfigurationEventQuery,
@@ -11,6 +12,8 @@ import {
   type StoredDomain,
   type StoredTenant,
 } from '@jit-sso/core';
+import { JitOutboxPendingEntity } from '../outbox/schema.js';
+import { JitAuditEventEntity } from '../schema.js';
 import { openDatabase, type Database, type Row, type Sql } from '../sql.js';
 import {
   JitConfigConnectionEntity,
@@ -72,8 +75,21 @@ function eventOf(row: Row): ConfigurationEvent {
   };
 }
 
+export interface TypeormConfigurationStoreOptions {
+  /**
+   * Whether each change also writes its audit event and its `config.changed` lifecycle event to the
+   * outbox, in the change's transaction. By default, when the DataSource has the audit and outbox
+   * tables (`jitEntities`); `true` requires them; `false` writes neither.
+   */
+  events?: boolean;
+}
+
+/** Cuts a value to the length of its audit column. */
+const clip = (value: string | null, max: number) =>
+  value !== null && value.length > max ? value.slice(0, max) : value;
+
 /** The statements, built once per dialect from the table names. */
-function statements(db: Database) {
+function statements(db: Database, outbox: { audit: string; pending: string } | null) {
   const q = db.quote;
   const state = q('jit_config_state');
   const tenants = q('jit_config_tenants');
@@ -100,6 +116,10 @@ function statements(db: Database) {
     updateDomain: `UPDATE ${domains} SET ${q('tenant_id')} = ?, ${q('status')} = ?, ${q('challenge')} = ?, ${q('version')} = ?, ${q('verified_at')} = ? WHERE ${q('domain')} = ?`,
     deleteDomain: `DELETE FROM ${domains} WHERE ${q('domain')} = ?`,
     insertEvent: `INSERT INTO ${events} (${q('id')}, ${q('at')}, ${q('version')}, ${q('tenant_id')}, ${q('actor')}, ${q('action')}, ${q('target')}, ${q('changes')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertAudit: outbox
+      ? `INSERT INTO ${q(outbox.audit)} (${['id', 'at', 'tenant_id', 'actor', 'action', 'connection_id', 'subject', 'user_id', 'reason', 'changes'].map(q).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+      : null,
+    insertPending: outbox ? `INSERT INTO ${q(outbox.pending)} (${q('audit_id')}) VALUES (?)` : null,
     events: (tenant: boolean, after: boolean) =>
       `SELECT * FROM ${events} WHERE 1 = 1${tenant ? ` AND ${q('tenant_id')} = ?` : ''}${after ? ` AND ${q('version')} > ?` : ''} ORDER BY ${q('version')}, ${q('id')} ${db.limit()}`,
   };
@@ -146,9 +166,11 @@ function readerOn(sql: Sql, s: Statements): ConfigurationReader {
 export class TypeormConfigurationStore implements ConfigurationStore {
   readonly dataSource: DataSource;
   private prepared: { db: Database; s: Statements } | null = null;
+  private readonly events: boolean | undefined;
 
-  constructor(dataSource: DataSource) {
+  constructor(dataSource: DataSource, options: TypeormConfigurationStoreOptions = {}) {
     this.dataSource = dataSource;
+    this.events = options.events;
   }
 
   private get ready(): { db: Database; s: Statements } {
@@ -169,9 +191,23 @@ export class TypeormConfigurationStore implements ConfigurationStore {
         );
       }
     }
+    const hasOutbox =
+      this.dataSource.hasMetadata(JitAuditEventEntity) && this.dataSource.hasMetadata(JitOutboxPendingEntity);
+    if (this.events === true && !hasOutbox) {
+      throw new StoreError(
+        'The DataSource has no audit and outbox tables: add jitEntities to its entities and run the migrations.',
+      );
+    }
+    const outbox =
+      this.events !== false && hasOutbox
+        ? {
+            audit: this.dataSource.getMetadata(JitAuditEventEntity).tablePath,
+            pending: this.dataSource.getMetadata(JitOutboxPendingEntity).tablePath,
+          }
+        : null;
     // Every unique key of these tables is one: a domain held by another tenant.
     const db = openDatabase(this.dataSource, classifyConfiguration);
-    this.prepared = { db, s: statements(db) };
+    this.prepared = { db, s: statements(db, outbox) };
     return this.prepared;
   }
 
@@ -321,6 +357,23 @@ export class TypeormConfigurationStore implements ConfigurationStore {
             e.target.slice(0, 255),
             JSON.stringify(e.changes),
           ]);
+          // The change's audit event, marked for the outbox: its `config.changed` event commits with it.
+          if (s.insertAudit && s.insertPending) {
+            const audit = configurationAuditEvent(e);
+            await sql.run(s.insertAudit, [
+              audit.id,
+              audit.at.getTime(),
+              clip(audit.tenantId, 128),
+              audit.actor,
+              audit.action,
+              clip(audit.connectionId, 128),
+              clip(audit.subject, 512),
+              null,
+              clip(audit.reason, 255),
+              JSON.stringify(audit.changes),
+            ]);
+            await sql.run(s.insertPending, [audit.id]);
+          }
         },
       };
       return work(tx);
