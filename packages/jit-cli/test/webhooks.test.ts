@@ -67,8 +67,16 @@ it('refuses a loopback or plain-http endpoint outside --development, with the er
     url,
     '--events',
     'user.nope',
+    '--development',
   ]);
-  expect(types.code).toBe(2);
+  expect(types.code).toBe(1);
+  expect(types.stderr).toContain('WEBHOOK_EVENT_TYPE_UNKNOWN');
+  expect(types.stderr).toContain('user.nope');
+  expect(types.stderr).toContain('user.created');
+  // Nothing was registered by any refused command.
+  const listed = await jit(['webhooks', 'list', '--database-url', db, '--format', 'json']);
+  expect(listed.code).toBe(0);
+  expect(JSON.parse(listed.stdout)).toEqual([]);
 });
 
 it('registers, delivers signed events, lists failures, redelivers and rotates from the command line', async () => {

@@ -47,12 +47,20 @@ export function endpointView(endpoint: WebhookEndpointRecord, at: Date = new Dat
 }
 
 function checkTypes(types: readonly string[] | null | undefined): readonly LifecycleEventType[] | null {
-  if (types == null || types.length === 0) return null;
+  if (types == null) return null;
+  if (!Array.isArray(types) || types.some((t) => typeof t !== 'string')) {
+    throw new WebhookError(
+      'WEBHOOK_EVENT_TYPE_UNKNOWN',
+      `Event types are a list of names: ${LIFECYCLE_EVENT_TYPES.join(', ')}.`,
+    );
+  }
+  if (types.length === 0) return null;
   const unknown = types.filter((t) => !(LIFECYCLE_EVENT_TYPES as readonly string[]).includes(t));
   if (unknown.length) {
-    throw new WebhookError('WEBHOOK_URL_INVALID', `Unknown event types: ${unknown.join(', ')}.`, {
-      hint: `Event types are: ${LIFECYCLE_EVENT_TYPES.join(', ')}.`,
-    });
+    throw new WebhookError(
+      'WEBHOOK_EVENT_TYPE_UNKNOWN',
+      `Unknown event types: ${unknown.join(', ')}. Event types are: ${LIFECYCLE_EVENT_TYPES.join(', ')}.`,
+    );
   }
   return Object.freeze([...new Set(types)].sort()) as readonly LifecycleEventType[];
 }
@@ -92,6 +100,7 @@ export async function registerWebhookEndpoint(
       'A webhook endpoint needs a tenant id (at most 128 characters).',
     );
   }
+  const eventTypes = checkTypes(input.eventTypes);
   await checkWebhookUrl(input.url, ctx.mode ?? 'production', ctx.resolve ?? systemResolver);
   const at = (ctx.now ?? (() => new Date()))();
   const secret = newWebhookSecret();
@@ -103,7 +112,7 @@ export async function registerWebhookEndpoint(
     previousSecret: null,
     previousSecretExpiresAt: null,
     paused: false,
-    eventTypes: checkTypes(input.eventTypes),
+    eventTypes,
     createdAt: at,
     updatedAt: at,
   });

@@ -40,6 +40,7 @@ export type JitErrorCode =
   // Webhook endpoints.
   | 'WEBHOOK_URL_INVALID'
   | 'WEBHOOK_URL_REFUSED'
+  | 'WEBHOOK_EVENT_TYPE_UNKNOWN'
   | 'WEBHOOK_ENDPOINT_NOT_FOUND';
 
 export interface JitErrorOptions {
@@ -85,6 +86,7 @@ const STATUS: Readonly<Record<JitErrorCode, number>> = {
   SESSION_ENDED: 401,
   WEBHOOK_URL_INVALID: 400,
   WEBHOOK_URL_REFUSED: 400,
+  WEBHOOK_EVENT_TYPE_UNKNOWN: 400,
   WEBHOOK_ENDPOINT_NOT_FOUND: 404,
 };
 
@@ -135,6 +137,8 @@ const HINTS: Readonly<Record<JitErrorCode, string>> = {
   WEBHOOK_URL_INVALID: 'Give an absolute https URL (http only outside production), without credentials.',
   WEBHOOK_URL_REFUSED:
     'The URL resolves to a private, loopback or link-local address; in production webhooks go to public addresses only.',
+  WEBHOOK_EVENT_TYPE_UNKNOWN:
+    'Subscribe to the lifecycle event types this release sends (`LIFECYCLE_EVENT_TYPES`, listed in the error), or to none for all of them.',
   WEBHOOK_ENDPOINT_NOT_FOUND: 'Check the endpoint id (`jit webhooks list`).',
 };
 
@@ -184,7 +188,11 @@ export function isJitError(value: unknown): value is JitError {
 /** A webhook endpoint that cannot be registered or reached as given. */
 export class WebhookError extends JitError {
   constructor(
-    code: 'WEBHOOK_URL_INVALID' | 'WEBHOOK_URL_REFUSED' | 'WEBHOOK_ENDPOINT_NOT_FOUND',
+    code:
+      | 'WEBHOOK_URL_INVALID'
+      | 'WEBHOOK_URL_REFUSED'
+      | 'WEBHOOK_EVENT_TYPE_UNKNOWN'
+      | 'WEBHOOK_ENDPOINT_NOT_FOUND',
     message: string,
     options?: JitErrorOptions,
   ) {

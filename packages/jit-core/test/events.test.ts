@@ -8,7 +8,10 @@ import {
   MAX_AUDITED_MEMBERS,
   MAX_EVENT_PAYLOAD_BYTES,
   membersChange,
+  registerWebhookEndpoint,
+  WebhookError,
   type GroupMembersEventPayload,
+  type OutboxStore,
   webhookBody,
   webhookSignatures,
 } from '../src/index.js';
@@ -375,5 +378,27 @@ describe('isPublicAddress', () => {
     ['not-an-ip', false],
   ])('%s: %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
+  });
+});
+
+describe('registerWebhookEndpoint', () => {
+  it('refuses an unknown event type with its own code and hint, before writing anything', async () => {
+    const written: unknown[] = [];
+    const store = { insertEndpoint: async (e: unknown) => void written.push(e) } as unknown as OutboxStore;
+    for (const eventTypes of [
+      ['user.created', 'user.nope'],
+      'user.created' as unknown as string[],
+      [42 as unknown as string],
+    ]) {
+      const error = await registerWebhookEndpoint(
+        { store, mode: 'development' },
+        { tenantId: 'acme', url: 'http://127.0.0.1:9/x', eventTypes },
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WebhookError);
+      expect(error).toMatchObject({ code: 'WEBHOOK_EVENT_TYPE_UNKNOWN', httpStatus: 400 });
+      expect((error as WebhookError).hint).toContain('LIFECYCLE_EVENT_TYPES');
+      expect((error as WebhookError).message).toContain('user.created');
+    }
+    expect(written).toEqual([]);
   });
 });
