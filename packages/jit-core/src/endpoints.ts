@@ -23,6 +23,8 @@ export interface EndpointContext {
   /** `production` (default) accepts https URLs on public addresses only. */
   mode?: WebhookMode;
   actor?: AuditActor;
+  /** Who made the change, as the app names them (an administrator's id): the audit event's subject. */
+  subject?: string;
   now?: () => Date;
   resolve?: AddressResolver;
 }
@@ -84,6 +86,7 @@ function audit(
     tenantId: endpoint.tenantId ?? 'unknown',
     actor: ctx.actor ?? 'admin',
     action,
+    subject: ctx.subject ?? null,
     reason: 'webhook-endpoint',
     changes: [{ field: 'endpoint', from: action === 'created' ? null : endpoint.id, to: endpoint.id }],
   });

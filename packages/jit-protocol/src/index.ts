@@ -101,6 +101,7 @@ export {
   type AdminRoutes,
   type AdminService,
   type AdminServiceOptions,
+  type AdminWebhookOptions,
   type CertificateReport,
   type ConnectionView,
   type DomainView,
@@ -108,6 +109,7 @@ export {
   type MappingPreview,
   type SamlImportReport,
   type ServiceProviderValues,
+  type WebhookSecretView,
 } from './admin/service.js';
 export {
   CHALLENGE_LABEL,

@@ -120,6 +120,45 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^/domains/${segment}$`),
     handle: (s, c, [domain]) => s.releaseDomain(c, domain!),
   },
+  { method: 'GET', pattern: /^\/webhooks$/, handle: (s, c) => s.listWebhookEndpoints(c) },
+  {
+    method: 'POST',
+    pattern: /^\/webhooks$/,
+    status: 201,
+    handle: (s, c, _p, r) => s.registerWebhookEndpoint(c, r.body),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/webhooks\/failures$/,
+    handle: (s, c, _p, r) => {
+      const endpointId = r.query.get('endpointId');
+      const limit = limitOf(r.query);
+      return s.listWebhookFailures(c, {
+        ...(endpointId !== null ? { endpointId } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/webhooks/${segment}/rotate$`),
+    handle: (s, c, [id], r) => s.rotateWebhookSecret(c, id!, r.body),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/webhooks/${segment}/pause$`),
+    handle: (s, c, [id]) => s.pauseWebhookEndpoint(c, id!),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/webhooks/${segment}/resume$`),
+    handle: (s, c, [id]) => s.resumeWebhookEndpoint(c, id!),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/webhooks/${segment}/deliveries/${segment}/redeliver$`),
+    handle: (s, c, [id, eventId]) => s.redeliverWebhook(c, id!, eventId!),
+  },
   { method: 'GET', pattern: /^\/changes$/, handle: (s, c, _p, r) => s.listChanges(c, limitOf(r.query)) },
 ];
 

@@ -26,6 +26,10 @@ export type AdminErrorCode =
   | 'DOMAIN_NOT_VERIFIED'
   | 'DNS_UNAVAILABLE'
   | 'NO_SAMPLE_LOGIN'
+  | 'WEBHOOK_URL_INVALID'
+  | 'WEBHOOK_URL_REFUSED'
+  | 'WEBHOOK_EVENT_TYPE_UNKNOWN'
+  | 'WEBHOOKS_UNAVAILABLE'
   | 'STORE_FAILURE';
 
 const STATUS: Readonly<Record<AdminErrorCode, number>> = {
@@ -49,6 +53,10 @@ const STATUS: Readonly<Record<AdminErrorCode, number>> = {
   DOMAIN_NOT_VERIFIED: 422,
   DNS_UNAVAILABLE: 502,
   NO_SAMPLE_LOGIN: 404,
+  WEBHOOK_URL_INVALID: 400,
+  WEBHOOK_URL_REFUSED: 400,
+  WEBHOOK_EVENT_TYPE_UNKNOWN: 400,
+  WEBHOOKS_UNAVAILABLE: 501,
   STORE_FAILURE: 503,
 };
 
@@ -65,8 +73,16 @@ const HINTS: Partial<Readonly<Record<AdminErrorCode, string>>> = {
   DOMAIN_PUBLIC_SUFFIX:
     'Claim the domain your organisation registered, such as acme.co.uk, not a public suffix.',
   NO_SAMPLE_LOGIN: 'Sign in once through this connection (or run a test sign-in), then preview again.',
+  WEBHOOKS_UNAVAILABLE:
+    'The app manages webhooks through an identity store with an outbox: pass `webhooks: { store }` (a TypeormStore) to the admin service.',
   STORE_FAILURE: 'The configuration database did not answer; try again.',
 };
+
+const WEBHOOK_CODES = new Set<string>([
+  'WEBHOOK_URL_INVALID',
+  'WEBHOOK_URL_REFUSED',
+  'WEBHOOK_EVENT_TYPE_UNKNOWN',
+]);
 
 export class AdminError extends Error {
   readonly code: AdminErrorCode;
@@ -118,6 +134,17 @@ export function toAdminError(error: unknown): AdminError {
     }
     if (error.code === 'STORE_FAILURE')
       return new AdminError('STORE_FAILURE', error.message, { cause: error });
+    // A webhook endpoint refused as given keeps its code and hint.
+    if (WEBHOOK_CODES.has(error.code)) {
+      return new AdminError(error.code as AdminErrorCode, error.message, {
+        hint: error.hint,
+        details: { ...error.details },
+        cause: error,
+      });
+    }
+    if (error.code === 'WEBHOOK_ENDPOINT_NOT_FOUND') {
+      return new AdminError('NOT_FOUND', error.message, { cause: error });
+    }
   }
   return new AdminError('STORE_FAILURE', 'The configuration could not be read or written.', { cause: error });
 }

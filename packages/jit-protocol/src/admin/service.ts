@@ -5,6 +5,13 @@ import {
   defineStoredConnection,
   diffConfiguration,
   isJitError,
+  isOutboxStore,
+  listDeliveryFailures,
+  listWebhookEndpoints,
+  pauseWebhookEndpoint,
+  redeliverWebhooks,
+  registerWebhookEndpoint,
+  rotateWebhookSecret,
   mapProfile,
   PRESET_NAMES,
   rolesForGroups,
@@ -16,6 +23,13 @@ import {
   type ConfigurationStore,
   type ConfigurationTransaction,
   type ConnectionInput,
+  type AddressResolver,
+  type DeliveryRecord,
+  type EndpointContext,
+  type EndpointView,
+  type OutboxStore,
+  type StoreReader,
+  type WebhookMode,
   type PresetName,
   type StoredConnection,
   type StoredDomain,
@@ -87,7 +101,26 @@ export interface AdminServiceOptions {
   certificateWarningDays?: number;
   /** After each committed change (e.g. `provisioner.refreshConfiguration`, an outbox). */
   onChange?: (event: ConfigurationEvent) => void | Promise<void>;
+  /**
+   * The tenant's webhook endpoints: the identity store, which must keep the outbox (`OutboxStore`,
+   * as `TypeormStore` does); without it the webhook methods answer `WEBHOOKS_UNAVAILABLE`.
+   */
+  webhooks?: AdminWebhookOptions;
   now?: () => Date;
+}
+
+export interface AdminWebhookOptions {
+  store: StoreReader;
+  /** `production` (default) accepts https URLs on public addresses only (`WEBHOOK_URL_REFUSED`). */
+  mode?: WebhookMode;
+  /** DNS lookups of endpoint hosts (tests); default the system resolver. */
+  resolve?: AddressResolver;
+}
+
+/** A registered endpoint with its new signing secret, shown this once. */
+export interface WebhookSecretView {
+  readonly endpoint: EndpointView;
+  readonly secret: string;
 }
 
 /** The values an administrator pastes into their IdP. */
@@ -258,6 +291,19 @@ const rolloverInput = z.strictObject({
   previousUntil: z.iso.datetime({ offset: true }).optional(),
 });
 const deleteInput = z.strictObject({ expectedVersion: z.number().int().nonnegative().optional() });
+const webhookInput = z.strictObject({
+  url: text.max(2048),
+  /** Event types to receive; absent, `null` or empty for all. Unknown ones: `WEBHOOK_EVENT_TYPE_UNKNOWN`. */
+  eventTypes: z.array(z.unknown()).nullable().optional(),
+});
+const rotateInput = z.strictObject({
+  /** How long the previous secret still signs deliveries, in hours (default 24, at most 30 days). */
+  overlapHours: z
+    .number()
+    .nonnegative()
+    .max(30 * 24)
+    .optional(),
+});
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input ?? {});
@@ -344,6 +390,33 @@ export function createAdminService(options: AdminServiceOptions) {
     // Another tenant's connection is answered as one that does not exist.
     if (!stored || stored.tenantId !== caller.tenantId) throw notFound('connection', String(id));
     return stored;
+  }
+
+  /** The webhook methods' context: the outbox store, or `WEBHOOKS_UNAVAILABLE`. */
+  function endpointContext(caller: AdminCaller): EndpointContext & { store: OutboxStore } {
+    const hooks = options.webhooks;
+    if (!hooks || !isOutboxStore(hooks.store)) {
+      throw new AdminError(
+        'WEBHOOKS_UNAVAILABLE',
+        hooks
+          ? 'The identity store keeps no outbox of lifecycle events: webhooks cannot be managed.'
+          : 'Webhooks are not set up in this app.',
+      );
+    }
+    return {
+      store: hooks.store,
+      mode: hooks.mode ?? 'production',
+      actor: 'admin',
+      subject: caller.actor,
+      now,
+      ...(hooks.resolve ? { resolve: hooks.resolve } : {}),
+    };
+  }
+
+  /** Another tenant's endpoint is answered as one that does not exist, like a connection. */
+  async function ownEndpoint(ctx: EndpointContext, caller: AdminCaller, id: unknown): Promise<void> {
+    const endpoint = typeof id === 'string' ? await ctx.store.findEndpoint(id) : null;
+    if (!endpoint || endpoint.tenantId !== caller.tenantId) throw notFound('endpoint', String(id));
   }
 
   async function ownDomain(
@@ -1000,6 +1073,95 @@ export function createAdminService(options: AdminServiceOptions) {
     },
 
     /** The tenant's configuration changes, newest first, with their actors. */
+    /** The tenant's webhook endpoints, without their secrets. */
+    listWebhookEndpoints(caller: AdminCaller): Promise<EndpointView[]> {
+      return guarded(caller, async (c) => listWebhookEndpoints(endpointContext(c), c.tenantId));
+    },
+
+    /** Registers an endpoint for the tenant's events; its signing secret is returned this once. */
+    registerWebhookEndpoint(caller: AdminCaller, body: unknown): Promise<WebhookSecretView> {
+      return guarded(caller, async (c) => {
+        const input = parse(webhookInput, body);
+        return registerWebhookEndpoint(endpointContext(c), {
+          tenantId: c.tenantId,
+          url: input.url,
+          eventTypes: (input.eventTypes ?? null) as string[] | null,
+        });
+      });
+    },
+
+    /**
+     * Gives an endpoint a new secret, returned this once; the previous one still signs deliveries
+     * for `overlapHours` (default 24), so the receiver can switch at its own pace.
+     */
+    rotateWebhookSecret(caller: AdminCaller, id: string, body: unknown): Promise<WebhookSecretView> {
+      return guarded(caller, async (c) => {
+        const input = parse(rotateInput, body);
+        const ctx = endpointContext(c);
+        await ownEndpoint(ctx, c, id);
+        return rotateWebhookSecret(ctx, id, {
+          ...(input.overlapHours !== undefined ? { overlapMs: input.overlapHours * 3_600_000 } : {}),
+        });
+      });
+    },
+
+    /** Pauses an endpoint: its deliveries wait (none is lost) until it resumes. */
+    pauseWebhookEndpoint(caller: AdminCaller, id: string): Promise<EndpointView> {
+      return guarded(caller, async (c) => {
+        const ctx = endpointContext(c);
+        await ownEndpoint(ctx, c, id);
+        return pauseWebhookEndpoint(ctx, id, true);
+      });
+    },
+
+    resumeWebhookEndpoint(caller: AdminCaller, id: string): Promise<EndpointView> {
+      return guarded(caller, async (c) => {
+        const ctx = endpointContext(c);
+        await ownEndpoint(ctx, c, id);
+        return pauseWebhookEndpoint(ctx, id, false);
+      });
+    },
+
+    /** Deliveries that failed (dead, or pending after a failed attempt), of one endpoint or all. */
+    listWebhookFailures(
+      caller: AdminCaller,
+      query: { endpointId?: string; limit?: number } = {},
+    ): Promise<DeliveryRecord[]> {
+      return guarded(caller, async (c) => {
+        const ctx = endpointContext(c);
+        if (query.endpointId !== undefined) await ownEndpoint(ctx, c, query.endpointId);
+        return listDeliveryFailures(ctx, {
+          tenantId: c.tenantId,
+          ...(query.endpointId !== undefined ? { endpointId: query.endpointId } : {}),
+          limit: Math.min(Math.max(1, query.limit ?? 100), 500),
+        });
+      });
+    },
+
+    /**
+     * Sends one event to one endpoint again, from now: a dead delivery, a failing one at once, or a
+     * delivered one once more. Resolves to the delivery as it now stands.
+     */
+    redeliverWebhook(caller: AdminCaller, endpointId: string, eventId: string): Promise<DeliveryRecord> {
+      return guarded(caller, async (c) => {
+        const ctx = endpointContext(c);
+        await ownEndpoint(ctx, c, endpointId);
+        const find = async () =>
+          (await ctx.store.listDeliveries({ endpointId, eventId, tenantId: c.tenantId, limit: 1 }))[0];
+        const delivery = await find();
+        if (!delivery) throw notFound('delivery', eventId);
+        if (delivery.status !== 'sending') {
+          await redeliverWebhooks(ctx, {
+            endpointId,
+            eventId,
+            tenantId: c.tenantId,
+            status: delivery.status,
+          });
+        }
+        return (await find()) ?? delivery;
+      });
+    },
+
     listChanges(caller: AdminCaller, limit = 50): Promise<ConfigurationEvent[]> {
       return guarded(caller, async (c) => {
         const events = await store.listConfigurationEvents({ tenantId: c.tenantId, limit: 10_000 });
