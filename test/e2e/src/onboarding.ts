@@ -63,6 +63,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
     let dns: Awaited<ReturnType<typeof localDns>>;
     let dataSource: DataSource;
     let provisioner: ReturnType<typeof createProvisioner>;
+    let store: TypeormDirectoryStore;
     let app: AdapterApp;
     let baseUrl: string;
     const admin = (tenant: string) => ({ 'x-admin': `${tenant}/it-admin@${tenant}.test` });
@@ -93,7 +94,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
       dns = await localDns();
       dataSource = await createJitDataSource('sqlite::memory:');
       await migrate(dataSource);
-      const store = new TypeormDirectoryStore(dataSource);
+      store = new TypeormDirectoryStore(dataSource);
       const configuration = new TypeormConfigurationStore(dataSource);
       const tracer = new MemorySignInTracer();
       provisioner = createProvisioner({ store, configuration, onSignInAttempt: tracer.record });
@@ -104,6 +105,13 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         dns: dns.resolver,
         documents: { allowPrivateNetworks: true },
         onChange: () => provisioner.refreshConfiguration?.(),
+        // Production rules; hosts resolve here without the network: `internal.*` to a private address.
+        webhooks: {
+          store,
+          resolve: async (host) => [
+            { address: host.startsWith('internal.') ? '10.1.2.3' : '93.184.216.34', family: 4 },
+          ],
+        },
       });
       app = await build({
         port,
@@ -244,6 +252,117 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         body: 'domain=evil.test',
       });
       expect(form.status).toBe(400);
+    });
+
+    it('manages the tenant’s webhook endpoints, out of reach of another tenant’s administrator', async () => {
+      const refusals: Array<[unknown, string]> = [
+        [{ url: 'https://internal.newco.test/hooks' }, 'WEBHOOK_URL_REFUSED'],
+        [{ url: 'https://127.0.0.1/hooks' }, 'WEBHOOK_URL_REFUSED'],
+        [{ url: 'http://hooks.newco.test/hooks' }, 'WEBHOOK_URL_INVALID'],
+        [{ url: 'https://hooks.newco.test/jit', eventTypes: ['user.nope'] }, 'WEBHOOK_EVENT_TYPE_UNKNOWN'],
+      ];
+      for (const [body, code] of refusals) {
+        const refused = await call('POST', '/webhooks', 'newco', body);
+        expect([refused.status, refused.body.error.code]).toEqual([400, code]);
+        expect(refused.body.error.hint).toEqual(expect.any(String));
+      }
+      expect((await call('GET', '/webhooks', 'newco')).body).toEqual([]);
+
+      const created = await call('POST', '/webhooks', 'newco', {
+        url: 'https://hooks.newco.test/jit',
+        eventTypes: ['user.created', 'config.changed'],
+      });
+      expect(created.status).toBe(201);
+      const { endpoint, secret } = created.body as { endpoint: { id: string }; secret: string };
+      expect(secret).toMatch(/^whsec_/);
+      const listed = await call('GET', '/webhooks', 'newco');
+      expect(listed.body).toMatchObject([
+        { id: endpoint.id, tenantId: 'newco', paused: false, rotating: false },
+      ]);
+      expect(JSON.stringify(listed.body)).not.toContain('whsec_');
+
+      // The changes made through the admin API are in the outbox, each a config.changed event.
+      await store.dispatchEvents(500, new Date());
+      const events = await store.listEvents({ tenantId: 'newco', limit: 500 });
+      const changed = events
+        .filter((e) => e.type === 'config.changed')
+        .map((e) => [(e.payload as { object: string }).object, (e.payload as { action?: string }).action]);
+      expect(changed).toEqual(
+        expect.arrayContaining([
+          ['connection', 'connection.created'],
+          ['domain', 'domain.claimed'],
+          ['domain', 'domain.verified'],
+          ['connection', 'connection.updated'],
+          ['webhook-endpoint', undefined],
+        ]),
+      );
+      expect(events.map((e) => e.type)).toContain('user.created');
+
+      // A delivery to the endpoint fails for good, as a worker records it.
+      const [claimed] = await store.claimDeliveries({
+        now: new Date(),
+        leaseMs: 60_000,
+        limit: 1,
+        http: true,
+        subscribers: [],
+      });
+      expect(claimed!.endpoint.id).toBe(endpoint.id);
+      await store.finishDelivery(claimed!.delivery.id, claimed!.delivery.attempts, {
+        kind: 'failed',
+        at: new Date(),
+        error: 'HTTP 500',
+        status: 500,
+        retryAt: null,
+      });
+      const eventId = claimed!.event.id;
+      const failures = await call('GET', `/webhooks/failures?endpointId=${endpoint.id}`, 'newco');
+      expect(failures.body).toMatchObject([
+        { eventId, endpointId: endpoint.id, status: 'dead', lastStatus: 500 },
+      ]);
+
+      // Another tenant's administrator: not found, like any other of the tenant's objects; nothing changes.
+      const foreign: Array<[string, string, unknown?]> = [
+        ['POST', `/webhooks/${endpoint.id}/rotate`, {}],
+        ['POST', `/webhooks/${endpoint.id}/pause`],
+        ['POST', `/webhooks/${endpoint.id}/resume`],
+        ['GET', `/webhooks/failures?endpointId=${endpoint.id}`],
+        ['POST', `/webhooks/${endpoint.id}/deliveries/${eventId}/redeliver`],
+      ];
+      const before = await store.findEndpoint(endpoint.id);
+      for (const [method, path, body] of foreign) {
+        const answer = await call(method, path, 'rival', body);
+        expect([method, path, answer.status, answer.body.error?.code]).toEqual([
+          method,
+          path,
+          404,
+          'NOT_FOUND',
+        ]);
+      }
+      expect((await call('GET', '/webhooks', 'rival')).body).toEqual([]);
+      expect((await call('GET', '/webhooks/failures', 'rival')).body).toEqual([]);
+      expect(await store.findEndpoint(endpoint.id)).toEqual(before);
+      expect((await store.listDeliveries({ eventId, endpointId: endpoint.id, limit: 1 }))[0]!.status).toBe(
+        'dead',
+      );
+
+      const redelivered = await call(
+        'POST',
+        `/webhooks/${endpoint.id}/deliveries/${eventId}/redeliver`,
+        'newco',
+      );
+      expect(redelivered.body).toMatchObject({ eventId, status: 'pending', attempts: 0 });
+
+      const rotated = await call('POST', `/webhooks/${endpoint.id}/rotate`, 'newco', { overlapHours: 1 });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.secret).toMatch(/^whsec_/);
+      expect(rotated.body.secret).not.toBe(secret);
+      expect(rotated.body.endpoint.rotating).toBe(true);
+      const record = await store.findEndpoint(endpoint.id);
+      expect([record!.secret, record!.previousSecret]).toEqual([rotated.body.secret, secret]);
+
+      expect((await call('POST', `/webhooks/${endpoint.id}/pause`, 'newco')).body.paused).toBe(true);
+      expect((await store.findEndpoint(endpoint.id))!.paused).toBe(true);
+      expect((await call('POST', `/webhooks/${endpoint.id}/resume`, 'newco')).body.paused).toBe(false);
     });
   });
 }
