@@ -53,7 +53,11 @@ export interface SignInEnvironment {
  * client and SAML service provider, writes the app's `connections.json`, and starts the app with
  * `node <entry>` on a free port and a new SQLite file.
  */
-export async function startWithDevIdp(consumer: ConsumerApp, entry: string): Promise<SignInEnvironment> {
+export async function startWithDevIdp(
+  consumer: ConsumerApp,
+  entry: string,
+  options: { env?: Record<string, string>; database?: string } = {},
+): Promise<SignInEnvironment> {
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const idp = await startDevIdp({
@@ -64,12 +68,13 @@ export async function startWithDevIdp(consumer: ConsumerApp, entry: string): Pro
   });
   try {
     await writeConnections(consumer, url, idp.url);
-    const databaseUrl = `sqlite:${join(consumer.dir, 'app.sqlite')}`;
+    const databaseUrl = `sqlite:${join(consumer.dir, options.database ?? 'app.sqlite')}`;
     const app = await consumer.start(entry, {
       PORT: String(port),
       APP_URL: url,
       DATABASE_URL: databaseUrl,
       SESSION_SECRET: randomBytes(24).toString('base64url'),
+      ...options.env,
     });
     return {
       url,
@@ -87,7 +92,7 @@ export async function startWithDevIdp(consumer: ConsumerApp, entry: string): Pro
   }
 }
 
-interface Me {
+export interface Me {
   id: string;
   email: string;
   roles: { role: string }[];
@@ -99,7 +104,7 @@ async function me(browser: Browser, url: string): Promise<{ status: number; body
 }
 
 /** Signs `person` in through the app's login route and returns the app's `/me` answer. */
-async function signIn(env: SignInEnvironment, protocol: 'saml' | 'oidc', person: string) {
+export async function signIn(env: SignInEnvironment, protocol: 'saml' | 'oidc', person: string) {
   const browser = new Browser();
   const picker = await browser.go(`${env.url}/auth/${protocol}/acme-${protocol}/login`);
   expect(picker.url, env.app.output).toContain(env.idp.url);

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, inject, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ConsumerApp } from './consumer.js';
-import { signInEndToEnd, startWithDevIdp, writeConnections } from './sign-in.js';
+import { signIn, signInEndToEnd, startWithDevIdp, writeConnections } from './sign-in.js';
 
 const INSTALL_TIMEOUT = 300_000;
 
@@ -13,6 +16,28 @@ export interface ConsumerSuiteOptions {
   entry?: string;
   /** The app has its own Jest tests, run with its installed `jest` after the sign-in. */
   jest?: boolean;
+  /** The app runs a delivery worker when `DELIVER_WEBHOOKS=1`: a login's event reaches a receiver. */
+  webhooks?: boolean;
+}
+
+/** A local HTTP receiver of webhooks, answering 204. */
+async function webhookReceiver() {
+  const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /**
@@ -51,6 +76,58 @@ export function consumerSuite(title: string, options: ConsumerSuiteOptions): voi
         await env.close();
       }
     }, 60_000);
+
+    if (options.webhooks) {
+      it('delivers the user.created of a login as a Standard Webhook, from a worker of the packed packages', async () => {
+        const receiver = await webhookReceiver();
+        const env = await startWithDevIdp(consumer, options.entry ?? 'dist/main.js', {
+          env: { DELIVER_WEBHOOKS: '1' },
+          database: 'webhooks.sqlite',
+        });
+        try {
+          // Registered with the installed `jit` command (a local receiver: --development).
+          const { secret } = JSON.parse(
+            await consumer.bin('jit', [
+              'webhooks',
+              'add',
+              '--tenant',
+              'acme',
+              '--url',
+              receiver.url,
+              '--events',
+              'user.created',
+              '--development',
+              '--json',
+              '--database-url',
+              env.databaseUrl,
+            ]),
+          ) as { secret: string };
+          const alice = await signIn(env, 'saml', 'u1001');
+          await vi.waitFor(() => expect(receiver.received, env.app.output).toHaveLength(1), {
+            timeout: 15_000,
+            interval: 100,
+          });
+          const [hook] = receiver.received;
+          const headers = {
+            'webhook-id': String(hook!.headers['webhook-id']),
+            'webhook-timestamp': String(hook!.headers['webhook-timestamp']),
+            'webhook-signature': String(hook!.headers['webhook-signature']),
+          };
+          expect(new Webhook(secret).verify(hook!.body, headers)).toMatchObject({
+            type: 'user.created',
+            tenantId: 'acme',
+            data: { version: 1, actor: 'jit', userId: alice.user.id },
+          });
+          // Signed: another body, or another secret, does not verify.
+          expect(() => new Webhook(secret).verify(hook!.body.replace('acme', 'acmf'), headers)).toThrow();
+          const other = `whsec_${randomBytes(32).toString('base64')}`;
+          expect(() => new Webhook(other).verify(hook!.body, headers)).toThrow();
+        } finally {
+          await env.close();
+          await receiver.close();
+        }
+      }, 60_000);
+    }
 
     if (options.jest) {
       it("passes its own Jest tests (ts-jest), which boot the app's module", async () => {

@@ -1,6 +1,6 @@
 // CommonJS: `tsc` turns these imports into require() calls.
 import { readFileSync } from 'node:fs';
-import { createProvisioner } from '@jit-sso/core';
+import { createDeliveryWorker, createProvisioner } from '@jit-sso/core';
 import {
   createOidcStrategies,
   createSamlStrategy,
@@ -27,6 +27,12 @@ async function main(): Promise<void> {
   await migrate(dataSource);
   const store = new TypeormDirectoryStore(dataSource);
   const provisioner = createProvisioner({ store, tenants, connections });
+  // Lifecycle events from the store's outbox as signed webhooks; `development` lets a local receiver in.
+  const worker =
+    process.env.DELIVER_WEBHOOKS === '1'
+      ? createDeliveryWorker({ store, mode: 'development', pollMs: 100 })
+      : null;
+  worker?.start();
   const passport = new Passport();
   useJitSession(passport, provisioner);
   // SAML responses validated on worker threads (the CommonJS build's worker).
@@ -54,7 +60,10 @@ async function main(): Promise<void> {
     console.log(`listening on ${process.env.PORT}`),
   );
   process.on('SIGTERM', () =>
-    server.close(() => void Promise.all([samlValidationPool.close(), dataSource.destroy()])),
+    server.close(async () => {
+      await worker?.stop();
+      await Promise.all([samlValidationPool.close(), dataSource.destroy()]);
+    }),
   );
 }
 
