@@ -214,3 +214,14 @@ export {
   type JitLogger,
   type LoggedError,
 } from './logger.js';
+
+// Sign-in tracer
+export {
+  defaultRedaction,
+  MemorySignInTracer,
+  redactAttributes,
+  type Redaction,
+  type SignInTracer,
+  type SignInTracerOptions,
+  type TracedAttempt,
+} from './sign-in-tracer.js';
