@@ -59,7 +59,9 @@ export type ConfigurationAction =
   | 'connection.deleted'
   | 'domain.claimed'
   | 'domain.verified'
-  | 'domain.released';
+  | 'domain.released'
+  | 'scim-token.issued'
+  | 'scim-token.revoked';
 
 /** One configuration change, as recorded: what, by whom, at which version. */
 export interface ConfigurationEvent {

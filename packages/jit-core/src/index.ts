@@ -225,3 +225,6 @@ export {
   type SignInTracerOptions,
   type TracedAttempt,
 } from './sign-in-tracer.js';
+
+// SCIM directories and tokens
+export { createDirectory, hashToken, issueDirectoryToken, revokeDirectoryToken } from './directory-tokens.js';

@@ -101,6 +101,7 @@ export {
   type AdminRoutes,
   type AdminService,
   type AdminServiceOptions,
+  type ScimTokenView,
   type CertificateReport,
   type ConnectionView,
   type DomainView,

@@ -131,6 +131,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         configuration,
         publicUrl: baseUrl,
         tracer,
+        directory: store,
         dns: dns.resolver,
         documents: { allowPrivateNetworks: true },
         onChange: () => provisioner.refreshConfiguration?.(),
@@ -331,6 +332,59 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         body: 'domain=evil.test',
       });
       expect(form.status).toBe(400);
+    });
+
+    it('issues, lists and revokes SCIM tokens for the tenant only, each change recorded with its actor', async () => {
+      const issued = await call('POST', '/scim/tokens', 'newco', { label: 'Okta provisioning' });
+      expect(issued.status).toBe(201);
+      const { token, record } = issued.body;
+      // 256 random bits, shown once.
+      expect(token).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
+      expect(record).toEqual({
+        id: expect.any(String),
+        directoryId: expect.any(String),
+        label: 'Okta provisioning',
+        createdAt: expect.any(String),
+        revokedAt: null,
+      });
+      const scim = (bearer: string) =>
+        fetch(`${baseUrl}/scim/v2/Users`, { headers: { authorization: `Bearer ${bearer}` } });
+      expect((await scim(token)).status).toBe(200);
+
+      const listed = await call('GET', '/scim/tokens', 'newco');
+      expect(listed.body).toEqual([record]);
+      expect(JSON.stringify(listed.body)).not.toContain(token);
+      expect((await call('GET', '/scim/tokens', 'rival')).body).toEqual([]);
+
+      // Another tenant's administrator cannot revoke it: it does not exist for them.
+      const foreign = await call('DELETE', `/scim/tokens/${record.id}`, 'rival');
+      expect([foreign.status, foreign.body.error.code]).toEqual([404, 'NOT_FOUND']);
+      expect((await scim(token)).status).toBe(200);
+      expect((await call('GET', '/changes', 'rival')).body).toEqual([]);
+
+      const revoked = await call('DELETE', `/scim/tokens/${record.id}`, 'newco');
+      expect(revoked.status).toBe(200);
+      expect(revoked.body.revokedAt).toEqual(expect.any(String));
+      expect((await scim(token)).status).toBe(401);
+
+      const changes = (await call('GET', '/changes', 'newco')).body as {
+        action: string;
+        actor: string;
+        target: string;
+      }[];
+      expect(changes.slice(0, 2).map((c) => [c.action, c.actor, c.target])).toEqual([
+        ['scim-token.revoked', 'it-admin@newco.test', record.id],
+        ['scim-token.issued', 'it-admin@newco.test', record.id],
+      ]);
+      const audit = await provisioner.store.listAuditEvents({ tenantId: 'newco', limit: 100 });
+      expect(
+        audit.filter((e) => e.reason === 'scim-token').map((e) => [e.actor, e.action, e.changes[0]]),
+      ).toEqual([
+        ['admin', 'created', { field: 'token', from: null, to: record.id }],
+        ['admin', 'deleted', { field: 'token', from: record.id, to: null }],
+      ]);
+      const bad = await call('POST', '/scim/tokens', 'newco', { directoryId: 'not-ours' });
+      expect([bad.status, bad.body.error.code]).toEqual([404, 'NOT_FOUND']);
     });
   });
 }

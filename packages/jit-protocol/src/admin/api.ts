@@ -120,6 +120,18 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^/domains/${segment}$`),
     handle: (s, c, [domain]) => s.releaseDomain(c, domain!),
   },
+  { method: 'GET', pattern: /^\/scim\/tokens$/, handle: (s, c) => s.listScimTokens(c) },
+  {
+    method: 'POST',
+    pattern: /^\/scim\/tokens$/,
+    status: 201,
+    handle: (s, c, _p, r) => s.issueScimToken(c, r.body),
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^/scim/tokens/${segment}$`),
+    handle: (s, c, [id]) => s.revokeScimToken(c, id!),
+  },
   { method: 'GET', pattern: /^\/changes$/, handle: (s, c, _p, r) => s.listChanges(c, limitOf(r.query)) },
 ];
 
