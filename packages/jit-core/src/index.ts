@@ -228,3 +228,6 @@ export {
 
 // SCIM directories and tokens
 export { createDirectory, hashToken, issueDirectoryToken, revokeDirectoryToken } from './directory-tokens.js';
+
+// Request bodies of the framework-free Node handlers
+export { readJsonBody, type JsonBodyOptions } from './json-body.js';
