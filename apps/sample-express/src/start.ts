@@ -252,6 +252,8 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
       configuration,
       publicUrl: url,
       tracer,
+      // SCIM tokens issued and revoked by each tenant's administrator.
+      directory: store,
       dns: demoDns,
       // The local IdP runs on this machine.
       documents: { allowPrivateNetworks: options.devIdp ?? true },
