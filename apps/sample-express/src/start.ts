@@ -26,8 +26,9 @@ import {
   migrate,
   TypeormConfigurationStore,
   TypeormDirectoryStore,
+  TypeormSignInTracer,
 } from '@jit-sso/typeorm';
-import { createAdminService, MemorySignInTracer, type AdminService } from '@jit-sso/protocol';
+import { createAdminService, type AdminService } from '@jit-sso/protocol';
 import { DemoDns } from './portal.js';
 import type { Store } from 'express-session';
 import type { ReplayCache } from '@jit-sso/express';
@@ -235,7 +236,9 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
     const store = new TypeormDirectoryStore(dataSource);
     // Connections added in the admin portal live in the database, beside the static ones.
     const configuration = new TypeormConfigurationStore(dataSource);
-    const tracer = new MemorySignInTracer();
+    // Recent sign-in attempts in the database, values redacted, shared by every copy of the app.
+    const tracer = new TypeormSignInTracer(dataSource);
+    cleanups.push(() => tracer.flush());
     const provisioner = createProvisioner({
       store,
       tenants: loaded.config.tenants,
@@ -249,6 +252,8 @@ export async function prepareSample(options: SampleOptions = {}): Promise<Prepar
       configuration,
       publicUrl: url,
       tracer,
+      // SCIM tokens issued and revoked by each tenant's administrator.
+      directory: store,
       dns: demoDns,
       // The local IdP runs on this machine.
       documents: { allowPrivateNetworks: options.devIdp ?? true },

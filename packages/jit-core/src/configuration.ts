@@ -59,7 +59,9 @@ export type ConfigurationAction =
   | 'connection.deleted'
   | 'domain.claimed'
   | 'domain.verified'
-  | 'domain.released';
+  | 'domain.released'
+  | 'scim-token.issued'
+  | 'scim-token.revoked';
 
 /** One configuration change, as recorded: what, by whom, at which version. */
 export interface ConfigurationEvent {
@@ -195,6 +197,8 @@ const CHANGE_OF_ACTION: Record<ConfigurationAction, 'created' | 'updated' | 'del
   'domain.claimed': 'created',
   'domain.verified': 'updated',
   'domain.released': 'deleted',
+  'scim-token.issued': 'created',
+  'scim-token.revoked': 'deleted',
 };
 
 /** The most field names a configuration change's audit event lists. */
@@ -204,9 +208,12 @@ const MAX_AUDITED_FIELDS = 100;
  * The audit event of a configuration change, which a store with an outbox writes in the change's
  * transaction: its lifecycle event is `config.changed`, with the same id as the change. It keeps the
  * object (`tenant`, `connection`, `domain`, as `reason`), its id, the action and the names of the
- * fields changed, never their values; the administrator's id is its `subject`.
+ * fields changed, never their values; the administrator's id is its `subject`. `null` for a SCIM
+ * token issued or revoked: the directory store audits the token itself (reason `scim-token`), and
+ * that audit event is the change's one `config.changed` event.
  */
-export function configurationAuditEvent(event: ConfigurationEvent): AuditEvent {
+export function configurationAuditEvent(event: ConfigurationEvent): AuditEvent | null {
+  if (event.action.startsWith('scim-token.')) return null;
   const change = CHANGE_OF_ACTION[event.action] ?? 'updated';
   const object = event.action.split('.')[0]!;
   const fields = [...new Set(event.changes.map((c) => c.field))].sort().slice(0, MAX_AUDITED_FIELDS);

@@ -218,3 +218,20 @@ export {
   type JitLogger,
   type LoggedError,
 } from './logger.js';
+
+// Sign-in tracer
+export {
+  defaultRedaction,
+  MemorySignInTracer,
+  redactAttributes,
+  type Redaction,
+  type SignInTracer,
+  type SignInTracerOptions,
+  type TracedAttempt,
+} from './sign-in-tracer.js';
+
+// SCIM directories and tokens
+export { createDirectory, hashToken, issueDirectoryToken, revokeDirectoryToken } from './directory-tokens.js';
+
+// Request bodies of the framework-free Node handlers
+export { readJsonBody, type JsonBodyOptions } from './json-body.js';

@@ -253,8 +253,9 @@ describe('lifecycleEventOf', () => {
           { field: 'oidc.clientSecret', from: '[redacted]', to: '[redacted]' },
         ],
       });
-      expect(hasLifecycleEvent(audit)).toBe(true);
-      const event = lifecycleEventOf(audit)!;
+      expect(audit).not.toBeNull();
+      expect(hasLifecycleEvent(audit!)).toBe(true);
+      const event = lifecycleEventOf(audit!)!;
       expect(event).toMatchObject({
         id: '0190a0a0-0000-7000-8000-000000000001',
         type: 'config.changed',
@@ -271,6 +272,23 @@ describe('lifecycleEventOf', () => {
       });
       // Field names only: neither values nor the administrator's id.
       expect(JSON.stringify(event)).not.toMatch(/old|new|redacted|ann@/);
+    },
+  );
+
+  it.each(['scim-token.issued', 'scim-token.revoked'] as const)(
+    'leaves the event of %s to the directory store, which audits the token itself',
+    (action) => {
+      const audit = configurationAuditEvent({
+        id: '0190a0a0-0000-7000-8000-000000000002',
+        at,
+        version: 8,
+        tenantId: 'acme',
+        actor: 'ann@admins.test',
+        action,
+        target: '0190a0a0-0000-7000-8000-0000000000aa',
+        changes: [],
+      });
+      expect(audit).toBeNull();
     },
   );
 

@@ -102,6 +102,7 @@ export {
   type AdminService,
   type AdminServiceOptions,
   type AdminWebhookOptions,
+  type ScimTokenView,
   type CertificateReport,
   type ConnectionView,
   type DomainView,

@@ -7,7 +7,8 @@ import {
   type Connection,
   type Provisioner,
 } from '@jit-sso/core';
-import { oidcVerify, type OidcVerifyDone } from './oidc-verify.js';
+import { markOidcTestSignIn, oidcVerify, type OidcVerifyDone } from './oidc-verify.js';
+import { TEST_SIGN_IN_RELAY_STATE } from './saml-verify.js';
 import { readOidcSettings } from './oidc-settings.js';
 import { isEntraMultiTenantIssuer } from './entra.js';
 import { checkProvisionerConnections } from './connection-settings.js';
@@ -24,12 +25,47 @@ type StrategyRequest = Parameters<Strategy['authorizationRequestParams']>[0];
 // provisioning result; the verify wrapper below keeps it per request and `authenticate` hands it on.
 const verifiedInfo = new WeakMap<object, object>();
 
+/** The mark a test sign-in leaves in the login's server-side state (openid-client's session entry). */
+const TEST_MARK = 'jit-sso:test';
+
+/**
+ * A test sign-in (`/auth/oidc/:connection/login?RelayState=jit-sso:test-sign-in`) is decided when the
+ * login starts and kept in the login's server-side state (the session entry holding `state`, `nonce`
+ * and the PKCE verifier, bound to this browser); the callback reads it from there only, so nothing a
+ * callback URL carries can make a normal login a test or a test a normal login.
+ */
 export class JitOidcStrategy extends Strategy {
+  private readonly loginStateKey: string | undefined;
+
+  constructor(...args: ConstructorParameters<typeof Strategy>) {
+    super(...args);
+    this.loginStateKey = args[0].sessionKey;
+  }
+
   override authenticate(req: StrategyRequest, options: AuthenticateOptions): void {
-    // `success` is the per-request function passport puts on the strategy before calling this.
-    const self = this as unknown as { success(user: unknown, info?: object): void };
+    // `success` and `redirect` are the per-request functions passport puts on the strategy before calling this.
+    const self = this as unknown as {
+      success(user: unknown, info?: object): void;
+      redirect(url: string, status?: number): void;
+    };
     const success = self.success.bind(this);
     self.success = (user, info) => success(user, info ?? verifiedInfo.get(req));
+    const key = this.loginStateKey;
+    const session = (req as unknown as { session?: Record<string, unknown> }).session;
+    if (key && session) {
+      // At the callback: openid-client deletes the login state as it reads it, so read the mark first.
+      const pending = session[key] as Record<string, unknown> | undefined;
+      if (pending?.[TEST_MARK] === true) markOidcTestSignIn(req);
+      // At the start: the mark goes into the login state openid-client has just written.
+      if (this.currentUrl(req).searchParams.get('RelayState') === TEST_SIGN_IN_RELAY_STATE) {
+        const redirect = self.redirect.bind(this);
+        self.redirect = (url, status) => {
+          const started = session[key] as Record<string, unknown> | undefined;
+          if (started && typeof started === 'object') started[TEST_MARK] = true;
+          redirect(url, status);
+        };
+      }
+    }
     return super.authenticate(req, options);
   }
 

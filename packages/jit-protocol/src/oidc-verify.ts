@@ -18,6 +18,13 @@ export interface OidcVerifyOptions<Req> {
   tenantId?(req: Req): string | undefined;
 }
 
+const testSignIns = new WeakSet<object>();
+
+/** Marks the request as the callback of a test sign-in (from the login's server-side state). */
+export function markOidcTestSignIn(req: object): void {
+  testSignIns.add(req);
+}
+
 /** What openid-client's passport strategy hands to verify: the token endpoint response. */
 export interface OidcTokens {
   claims(): Record<string, unknown> | undefined;
@@ -36,7 +43,7 @@ export function oidcVerify<Req>(options: OidcVerifyOptions<Req>) {
       if (!claims) throw new JitError('OIDC_CALLBACK_INVALID', 'The identity provider returned no ID token.');
       return claims;
     }).then(
-      (result) => done(null, result.user, { result }),
+      ({ result, test }) => done(null, result.user, test ? { result, test } : { result }),
       (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
     );
   };
@@ -46,8 +53,9 @@ async function provisionClaims<Req>(
   options: OidcVerifyOptions<Req>,
   req: Req,
   readClaims: () => Record<string, unknown>,
-): Promise<ProvisioningResult> {
+): Promise<{ result: ProvisioningResult; test: boolean }> {
   const { provisioner, connectionId } = options;
+  const test = typeof req === 'object' && req !== null && testSignIns.has(req);
   let subject: string | null = null;
   try {
     const claims = readClaims();
@@ -55,12 +63,15 @@ async function provisionClaims<Req>(
     const connection = options.connection ?? (await provisioner.getConnection(connectionId));
     const profile = fromOidcClaims(claimsForEngine(connection, claims));
     try {
-      return await provisioner.provision({
+      const result = await provisioner.provision({
+        // A test sign-in (started with `TEST_SIGN_IN_RELAY_STATE`): the decision, nothing written.
+        dryRun: test,
         connectionId,
         connection,
         tenantId: options.tenantId?.(req),
         profile,
       });
+      return { result, test };
     } catch (error) {
       if (isJitError(error)) markAudited(error);
       throw error;
@@ -93,7 +104,7 @@ export function fromPassportOpenIdConnect(issuer: string, profile: PassportOpenI
 export function passportOpenIdConnectVerify<Req>(options: OidcVerifyOptions<Req>) {
   return (req: Req, issuer: string, profile: PassportOpenIdConnectProfile, done: OidcVerifyDone): void => {
     provisionClaims(options, req, () => ({ ...(profile._json ?? {}), iss: issuer, sub: profile.id })).then(
-      (result) => done(null, result.user, { result }),
+      ({ result }) => done(null, result.user, { result }),
       (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
     );
   };

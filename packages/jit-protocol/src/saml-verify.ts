@@ -35,10 +35,11 @@ export interface SamlVerifyOptions<Req> {
 }
 
 /**
- * The RelayState that makes a sign-in a test (`/auth/saml/:connection/login?RelayState=...`): the
- * response is checked and the decision made as for a real sign-in, but nothing is written and nobody
- * is signed in; the adapters hand the decision to the app (`kind: 'tested'`). Only for sign-ins this
- * app started (an answered AuthnRequest).
+ * The RelayState that makes a sign-in a test (`/auth/saml/:connection/login?RelayState=...`, and the
+ * same on `/auth/oidc/:connection/login`): the response is checked and the decision made as for a
+ * real sign-in, but nothing is written and nobody is signed in; the adapters hand the decision to the
+ * app (`kind: 'tested'`). Only for sign-ins this app started (an answered AuthnRequest; for OIDC the
+ * mark is kept in the login's server-side state, never read from the callback).
  */
 export const TEST_SIGN_IN_RELAY_STATE = 'jit-sso:test-sign-in';
 

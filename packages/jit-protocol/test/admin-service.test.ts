@@ -2,8 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createProvisioner,
   fromSamlProfile,
+  hashToken,
   MemoryConfigurationStore,
+  MemoryDirectoryStore,
   MemoryStore,
+  StoreError,
   type Connection,
 } from '@jit-sso/core';
 import {
@@ -554,5 +557,50 @@ describe('tenant isolation', () => {
     expect((await refusal(admin.getConnection({ actor: 'x', tenantId: '' }, 'acme-saml'))).code).toBe(
       'UNAUTHENTICATED',
     );
+  });
+});
+
+describe('SCIM tokens', () => {
+  it('issues one per tenant directory, lists it without its secret, and keeps tenants apart', async () => {
+    const directory = new MemoryDirectoryStore();
+    const service = createAdminService({ configuration: store, publicUrl: APP, directory, now: () => clock });
+    const { token, record } = await service.issueScimToken(A, { label: 'okta' });
+    expect(token).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
+    expect((await directory.findTokenByHash(hashToken(token)))?.id).toBe(record.id);
+    expect(await service.listScimTokens(A)).toEqual([record]);
+    expect(await service.listScimTokens(B)).toEqual([]);
+    const foreign = await refusal(service.revokeScimToken(B, record.id));
+    expect([foreign.code, foreign.httpStatus]).toEqual(['NOT_FOUND', 404]);
+    expect((await directory.findTokenByHash(hashToken(token)))?.revokedAt).toBeNull();
+    // A second token goes to the same directory.
+    const second = await service.issueScimToken(A, {});
+    expect(second.record.directoryId).toBe(record.directoryId);
+    expect((await service.revokeScimToken(A, record.id)).revokedAt).toBe(clock.toISOString());
+    expect(
+      (await store.listConfigurationEvents({ tenantId: 'acme', limit: 10 })).map((e) => [e.action, e.actor]),
+    ).toEqual([
+      ['scim-token.issued', A.actor],
+      ['scim-token.issued', A.actor],
+      ['scim-token.revoked', A.actor],
+    ]);
+  });
+
+  it('revokes a token whose change could not be recorded, and answers STORE_FAILURE', async () => {
+    const directory = new MemoryDirectoryStore();
+    const failing = Object.create(store) as MemoryConfigurationStore;
+    failing.configurationTransaction = () =>
+      Promise.reject(new StoreError('The configuration database failed.'));
+    const service = createAdminService({ configuration: failing, publicUrl: APP, directory });
+    const error = await refusal(service.issueScimToken(A, {}));
+    expect([error.code, error.httpStatus]).toEqual(['STORE_FAILURE', 503]);
+    const [dir] = await directory.listDirectories('acme');
+    const tokens = await directory.listTokens(dir!.id);
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0]!.revokedAt).not.toBeNull();
+  });
+
+  it('is NOT_FOUND without a directory store', async () => {
+    const error = await refusal(admin.listScimTokens(A));
+    expect(error.code).toBe('NOT_FOUND');
   });
 });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { consoleLogger, logServerError, type JitLogger } from '@jit-sso/core';
+import { consoleLogger, logServerError, readJsonBody, type JitLogger } from '@jit-sso/core';
 import { invalidSyntax, ScimError } from './errors.js';
 import type { ScimService } from './service.js';
 
@@ -36,36 +36,15 @@ export type ScimNodeHandler = (
   next?: (error?: unknown) => void,
 ) => Promise<void>;
 
-async function readBody(req: NodeRequest, limit: number): Promise<unknown> {
-  // A body parser that ran before us and read the stream (express.json(), or `ctx.req.body =
-  // ctx.request.body` in Koa). Express 4's parsers set `req.body = {}` even when they skip a body
-  // whose type they do not parse (application/scim+json), leaving the stream unread for us.
-  if (req.body !== undefined && (req.readableEnded || !req.readable)) {
-    if (typeof req.body === 'string') return parse(req.body);
-    if (req.body instanceof Buffer) return parse(req.body.toString('utf8'));
-    return req.body;
-  }
-  if (!req.readable) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit)
-      throw new ScimError(413, null, `Request bodies are limited to ${limit} bytes.`, {
+function readBody(req: NodeRequest, limit: number): Promise<unknown> {
+  return readJsonBody(req, {
+    limit,
+    tooLarge: (max) =>
+      new ScimError(413, null, `Request bodies are limited to ${max} bytes.`, {
         code: 'SCIM_PAYLOAD_TOO_LARGE',
-      });
-    chunks.push(chunk as Buffer);
-  }
-  return parse(Buffer.concat(chunks).toString('utf8'));
-}
-
-function parse(text: string): unknown {
-  if (!text.trim()) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw invalidSyntax('The request body is not valid JSON.');
-  }
+      }),
+    invalidJson: () => invalidSyntax('The request body is not valid JSON.'),
+  });
 }
 
 const CONTENT_TYPE = 'application/scim+json; charset=utf-8';

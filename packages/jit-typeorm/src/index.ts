@@ -33,3 +33,5 @@ export {
   JitConfigStateEntity,
   JitConfigTenantEntity,
 } from './configuration/schema.js';
+export { TypeormSignInTracer, type TypeormSignInTracerOptions } from './tracer/tracer.js';
+export { JitSignInTraceEntity, type JitSignInTrace } from './tracer/schema.js';

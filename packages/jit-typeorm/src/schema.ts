@@ -13,6 +13,7 @@ import { JitOutboxPostgres1797100000000 } from './migrations/postgres/1797100000
 import { JitOutboxMysql1797100000000 } from './migrations/mysql/1797100000000-JitOutbox.js';
 import { scimDirectoryEntities, scimDirectoryEntitiesMysql } from './directory/schema.js';
 import { configurationEntities } from './configuration/schema.js';
+import { signInTraceEntities } from './tracer/schema.js';
 import { ScimDirectorySqlite1795439937548 } from './directory/migrations/sqlite/1795439937548-ScimDirectory.js';
 import { ScimDirectoryPostgres1795439937548 } from './directory/migrations/postgres/1795439937548-ScimDirectory.js';
 import { ScimDirectoryMysql1795439937548 } from './directory/migrations/mysql/1795439937548-ScimDirectory.js';
@@ -32,6 +33,9 @@ import { ScimLargeResourcesMysql1797000000000 } from './directory/migrations/mys
 import { JitConfigurationSqlite1797200000000 } from './migrations/sqlite/1797200000000-JitConfiguration.js';
 import { JitConfigurationPostgres1797200000000 } from './migrations/postgres/1797200000000-JitConfiguration.js';
 import { JitConfigurationMysql1797200000000 } from './migrations/mysql/1797200000000-JitConfiguration.js';
+import { JitSignInTracesSqlite1797400000000 } from './migrations/sqlite/1797400000000-JitSignInTraces.js';
+import { JitSignInTracesPostgres1797400000000 } from './migrations/postgres/1797400000000-JitSignInTraces.js';
+import { JitSignInTracesMysql1797400000000 } from './migrations/mysql/1797400000000-JitSignInTraces.js';
 
 /**
  * Every table of the package, in one place: the entities an app puts in its DataSource and the
@@ -114,6 +118,7 @@ export const jitEntities: EntitySchema[] = [
   ...scimDirectoryEntities,
   ...outboxEntities,
   ...configurationEntities,
+  ...signInTraceEntities,
 ] as EntitySchema[];
 
 export type JitDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -141,6 +146,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitOutboxSqlite1797100000000,
     JitConfigurationSqlite1797200000000,
     ScimCountSlotsSqlite1797300000000,
+    JitSignInTracesSqlite1797400000000,
   ],
   postgres: [
     JitInitPostgres1795439311928,
@@ -152,6 +158,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitOutboxPostgres1797100000000,
     JitConfigurationPostgres1797200000000,
     ScimCountSlotsPostgres1797300000000,
+    JitSignInTracesPostgres1797400000000,
   ],
   mysql: [
     JitInitMysql1795439311928,
@@ -164,6 +171,7 @@ const migrations: Record<JitDialect, MigrationClass[]> = {
     JitOutboxMysql1797100000000,
     JitConfigurationMysql1797200000000,
     ScimCountSlotsMysql1797300000000,
+    JitSignInTracesMysql1797400000000,
   ],
 };
 

@@ -5,7 +5,7 @@ import dns2 from 'dns2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProvisioner } from '@jit-sso/core';
 import { startDevIdp, type DevIdp } from '@jit-sso/dev-idp';
-import { Browser } from '@jit-sso/dev-idp/testing';
+import { Browser, hiddenFields, type Page } from '@jit-sso/dev-idp/testing';
 import {
   createAdminService,
   MemoryReplayCache,
@@ -50,7 +50,36 @@ async function localDns() {
   return { records, resolver, close: () => server.close() };
 }
 
+/**
+ * Signs in as `person` on the IdP's picker and follows the IdP's own redirects, stopping at the
+ * redirect back to the app: the callback URL, not yet visited.
+ */
+async function idpRedirect(browser: Browser, picker: Page, person: string): Promise<URL> {
+  const idpOrigin = new URL(picker.url).origin;
+  const form = [...picker.body.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)].find((m) =>
+    m[2]!.includes(`value="${person}"`),
+  );
+  if (!form) throw new Error(`no sign-in button for ${person}`);
+  let response = await browser.fetch(new URL(form[1]!.replace(/&amp;/g, '&'), picker.url).href, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...hiddenFields(form[2]!), person }).toString(),
+  });
+  let current = picker.url;
+  for (let hops = 0; hops < 20; hops++) {
+    const location = response.headers.get('location');
+    if (!location) throw new Error(`the IdP answered ${response.status} without a redirect`);
+    const next = new URL(location, current);
+    if (next.origin !== idpOrigin) return next;
+    current = next.href;
+    response = await browser.fetch(current);
+  }
+  throw new Error('too many redirects');
+}
+
 const CONNECTION = 'newco-saml';
+const OIDC_CONNECTION = 'newco-oidc';
+const OIDC_CLIENT = { clientId: 'newco-app', clientSecret: randomBytes(16).toString('hex') };
 
 /**
  * A new tenant onboarded entirely through the admin API of an app on stored configuration (TypeORM
@@ -90,6 +119,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
             acsUrls: [`${baseUrl}/auth/saml/${CONNECTION}/acs`],
           },
         ],
+        oidcClients: [{ ...OIDC_CLIENT, redirectUris: [`${baseUrl}/auth/oidc/${OIDC_CONNECTION}/callback`] }],
       });
       dns = await localDns();
       dataSource = await createJitDataSource('sqlite::memory:');
@@ -102,6 +132,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         configuration,
         publicUrl: baseUrl,
         tracer,
+        directory: store,
         dns: dns.resolver,
         documents: { allowPrivateNetworks: true },
         onChange: () => provisioner.refreshConfiguration?.(),
@@ -211,6 +242,63 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
       expect(await provisioner.store.findUserByEmail('newco', 'bob@acme.test')).toBeNull();
       const [latest] = (await call('GET', `/connections/${CONNECTION}/attempts`, 'newco')).body;
       expect(latest).toMatchObject({ outcome: 'created', ok: true, test: true, roles: ['viewer'] });
+    });
+
+    it('runs an OIDC test sign-in: the mark lives in the login state, nothing is written', async () => {
+      const created = await call('POST', '/connections/oidc', 'newco', {
+        id: OIDC_CONNECTION,
+        issuer: idp.oidc.issuer,
+        ...OIDC_CLIENT,
+        jit: { defaultRoles: ['viewer'] },
+      });
+      expect(created.status).toBe(201);
+      const testLogin = `${baseUrl}/auth/oidc/${OIDC_CONNECTION}/login?RelayState=${encodeURIComponent(TEST_SIGN_IN_RELAY_STATE)}`;
+
+      const browser = new Browser();
+      const decided = await browser.pick(await browser.go(testLogin), 'u1003');
+      expect(JSON.parse(decided.body)).toEqual({ test: true, action: 'created', roles: ['viewer'] });
+      const me = await browser.fetch(`${baseUrl}/me`, { headers: { accept: 'application/json' } });
+      expect(me.status).toBe(401);
+      const person = idp.people.get('u1003')!;
+      expect(await provisioner.store.findUserByEmail('newco', person.email)).toBeNull();
+      const [latest] = (await call('GET', `/connections/${OIDC_CONNECTION}/attempts`, 'newco')).body;
+      expect(latest).toMatchObject({ outcome: 'created', ok: true, test: true });
+    });
+
+    it('never turns a normal OIDC login into a test sign-in, nor a test sign-in into a login', async () => {
+      const person = idp.people.get('u1003')!;
+      // A normal login whose callback carries the test RelayState: a real sign-in.
+      const normal = new Browser();
+      const picker = await normal.go(`${baseUrl}/auth/oidc/${OIDC_CONNECTION}/login`);
+      const callback = await idpRedirect(normal, picker, 'u1003');
+      callback.searchParams.set('RelayState', TEST_SIGN_IN_RELAY_STATE);
+      const landed = await normal.go(callback.href);
+      expect(landed.url).toBe(`${baseUrl}/`);
+      const me = await normal.fetch(`${baseUrl}/me`, { headers: { accept: 'application/json' } });
+      expect(me.status).toBe(200);
+      expect((await me.json()).user.email).toBe(person.email);
+
+      // A test sign-in's callback handed to another browser's session (which started a normal login)
+      // is refused there, and signs nobody in.
+      const tester = new Browser();
+      const testCallback = await idpRedirect(
+        tester,
+        await tester.go(
+          `${baseUrl}/auth/oidc/${OIDC_CONNECTION}/login?RelayState=${encodeURIComponent(TEST_SIGN_IN_RELAY_STATE)}`,
+        ),
+        'u1003',
+      );
+      const victim = new Browser();
+      await victim.go(`${baseUrl}/auth/oidc/${OIDC_CONNECTION}/login`);
+      const swapped = await victim.go(testCallback.href);
+      expect(swapped.body).toContain('OIDC_CALLBACK_INVALID');
+      const victimMe = await victim.fetch(`${baseUrl}/me`, { headers: { accept: 'application/json' } });
+      expect(victimMe.status).toBe(401);
+      // The test sign-in, completed by its own browser without its RelayState, stays a test.
+      const stillTest = await tester.go(testCallback.href.replace(/[?&]RelayState=[^&]*/, ''));
+      expect(JSON.parse(stillTest.body)).toMatchObject({ test: true });
+      const testerMe = await tester.fetch(`${baseUrl}/me`, { headers: { accept: 'application/json' } });
+      expect(testerMe.status).toBe(401);
     });
 
     it('keeps every route of the tenant away from another tenant’s administrator', async () => {
@@ -363,6 +451,59 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
       expect((await call('POST', `/webhooks/${endpoint.id}/pause`, 'newco')).body.paused).toBe(true);
       expect((await store.findEndpoint(endpoint.id))!.paused).toBe(true);
       expect((await call('POST', `/webhooks/${endpoint.id}/resume`, 'newco')).body.paused).toBe(false);
+    });
+
+    it('issues, lists and revokes SCIM tokens for the tenant only, each change recorded with its actor', async () => {
+      const issued = await call('POST', '/scim/tokens', 'newco', { label: 'Okta provisioning' });
+      expect(issued.status).toBe(201);
+      const { token, record } = issued.body;
+      // 256 random bits, shown once.
+      expect(token).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
+      expect(record).toEqual({
+        id: expect.any(String),
+        directoryId: expect.any(String),
+        label: 'Okta provisioning',
+        createdAt: expect.any(String),
+        revokedAt: null,
+      });
+      const scim = (bearer: string) =>
+        fetch(`${baseUrl}/scim/v2/Users`, { headers: { authorization: `Bearer ${bearer}` } });
+      expect((await scim(token)).status).toBe(200);
+
+      const listed = await call('GET', '/scim/tokens', 'newco');
+      expect(listed.body).toEqual([record]);
+      expect(JSON.stringify(listed.body)).not.toContain(token);
+      expect((await call('GET', '/scim/tokens', 'rival')).body).toEqual([]);
+
+      // Another tenant's administrator cannot revoke it: it does not exist for them.
+      const foreign = await call('DELETE', `/scim/tokens/${record.id}`, 'rival');
+      expect([foreign.status, foreign.body.error.code]).toEqual([404, 'NOT_FOUND']);
+      expect((await scim(token)).status).toBe(200);
+      expect((await call('GET', '/changes', 'rival')).body).toEqual([]);
+
+      const revoked = await call('DELETE', `/scim/tokens/${record.id}`, 'newco');
+      expect(revoked.status).toBe(200);
+      expect(revoked.body.revokedAt).toEqual(expect.any(String));
+      expect((await scim(token)).status).toBe(401);
+
+      const changes = (await call('GET', '/changes', 'newco')).body as {
+        action: string;
+        actor: string;
+        target: string;
+      }[];
+      expect(changes.slice(0, 2).map((c) => [c.action, c.actor, c.target])).toEqual([
+        ['scim-token.revoked', 'it-admin@newco.test', record.id],
+        ['scim-token.issued', 'it-admin@newco.test', record.id],
+      ]);
+      const audit = await provisioner.store.listAuditEvents({ tenantId: 'newco', limit: 100 });
+      expect(
+        audit.filter((e) => e.reason === 'scim-token').map((e) => [e.actor, e.action, e.changes[0]]),
+      ).toEqual([
+        ['admin', 'created', { field: 'token', from: null, to: record.id }],
+        ['admin', 'deleted', { field: 'token', from: record.id, to: null }],
+      ]);
+      const bad = await call('POST', '/scim/tokens', 'newco', { directoryId: 'not-ours' });
+      expect([bad.status, bad.body.error.code]).toEqual([404, 'NOT_FOUND']);
     });
   });
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { consoleLogger, logServerError, type JitLogger } from '@jit-sso/core';
+import { consoleLogger, logServerError, readJsonBody, type JitLogger } from '@jit-sso/core';
 import { AdminError } from './errors.js';
 import type { AdminCaller, AdminService } from './service.js';
 
@@ -159,6 +159,18 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^/webhooks/${segment}/deliveries/${segment}/redeliver$`),
     handle: (s, c, [id, eventId]) => s.redeliverWebhook(c, id!, eventId!),
   },
+  { method: 'GET', pattern: /^\/scim\/tokens$/, handle: (s, c) => s.listScimTokens(c) },
+  {
+    method: 'POST',
+    pattern: /^\/scim\/tokens$/,
+    status: 201,
+    handle: (s, c, _p, r) => s.issueScimToken(c, r.body),
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^/scim/tokens/${segment}$`),
+    handle: (s, c, [id]) => s.revokeScimToken(c, id!),
+  },
   { method: 'GET', pattern: /^\/changes$/, handle: (s, c, _p, r) => s.listChanges(c, limitOf(r.query)) },
 ];
 
@@ -240,31 +252,12 @@ export type AdminNodeHandler<R extends IncomingMessage = IncomingMessage> = (
   next?: (error?: unknown) => void,
 ) => Promise<void>;
 
-async function readJson(req: NodeRequest, limit: number): Promise<unknown> {
-  // A body parser that already read the stream (express.json(), koa-bodyparser handed over).
-  if (req.body !== undefined && (req.readableEnded || !req.readable)) {
-    if (typeof req.body === 'string') return parseJson(req.body);
-    if (req.body instanceof Buffer) return parseJson(req.body.toString('utf8'));
-    return req.body;
-  }
-  if (!req.readable) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new AdminError('INVALID_INPUT', `Request bodies are limited to ${limit} bytes.`);
-    chunks.push(chunk as Buffer);
-  }
-  return parseJson(Buffer.concat(chunks).toString('utf8'));
-}
-
-function parseJson(text: string): unknown {
-  if (!text.trim()) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AdminError('INVALID_INPUT', 'The request body is not valid JSON.');
-  }
+function readJson(req: NodeRequest, limit: number): Promise<unknown> {
+  return readJsonBody(req, {
+    limit,
+    tooLarge: (max) => new AdminError('INVALID_INPUT', `Request bodies are limited to ${max} bytes.`),
+    invalidJson: () => new AdminError('INVALID_INPUT', 'The request body is not valid JSON.'),
+  });
 }
 
 /**

@@ -1,7 +1,9 @@
 import { SAML } from '@node-saml/node-saml';
 import { z } from 'zod';
 import {
+  auditEvent,
   changeConfiguration,
+  createDirectory,
   defineStoredConnection,
   diffConfiguration,
   isJitError,
@@ -12,6 +14,7 @@ import {
   redeliverWebhooks,
   registerWebhookEndpoint,
   rotateWebhookSecret,
+  issueDirectoryToken,
   mapProfile,
   PRESET_NAMES,
   rolesForGroups,
@@ -30,6 +33,8 @@ import {
   type OutboxStore,
   type StoreReader,
   type WebhookMode,
+  type DirectoryStore,
+  type DirectoryTokenRecord,
   type PresetName,
   type StoredConnection,
   type StoredDomain,
@@ -93,6 +98,8 @@ export interface AdminServiceOptions {
   routes?: Partial<AdminRoutes>;
   /** Recent sign-in attempts, for the tracer view and mapping previews. */
   tracer?: SignInTracer;
+  /** The SCIM directory store (`TypeormDirectoryStore`): enables the tenant's SCIM token routes. */
+  directory?: DirectoryStore;
   /** How metadata and discovery documents are fetched (fetch, timeout, size, private networks). */
   documents?: DocumentFetchOptions;
   /** TXT lookups for domain verification; default `node:dns/promises`. */
@@ -121,6 +128,15 @@ export interface AdminWebhookOptions {
 export interface WebhookSecretView {
   readonly endpoint: EndpointView;
   readonly secret: string;
+}
+
+/** A SCIM bearer token as the administrator sees it: never the secret, nor its hash. */
+export interface ScimTokenView {
+  readonly id: string;
+  readonly directoryId: string;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
 }
 
 /** The values an administrator pastes into their IdP. */
@@ -275,6 +291,11 @@ const updateInput = z.strictObject({
   mapping: mapping.optional(),
   jit: jitPolicy.optional(),
 });
+const scimTokenInput = z.strictObject({
+  /** The tenant's directory; may be left out when the tenant has one (or none: it is created). */
+  directoryId: text.max(128).optional(),
+  label: z.string().trim().max(255).optional(),
+});
 const draftInput = z.strictObject({
   preset: preset.optional(),
   mapping: mapping.optional(),
@@ -304,6 +325,38 @@ const rotateInput = z.strictObject({
     .max(30 * 24)
     .optional(),
 });
+
+function scimTokenView(token: DirectoryTokenRecord): ScimTokenView {
+  return {
+    id: token.id,
+    directoryId: token.directoryId,
+    label: token.label,
+    createdAt: token.createdAt.toISOString(),
+    revokedAt: token.revokedAt ? token.revokedAt.toISOString() : null,
+  };
+}
+
+/** Revokes a token in the directory store, with the tenant's audit event, in one transaction. */
+async function revokeScimTokenRecord(
+  directory: DirectoryStore,
+  tenantId: string,
+  id: string,
+  at: Date = new Date(),
+): Promise<void> {
+  await directory.directoryTransaction(async (tx) => {
+    await tx.revokeToken(id, at);
+    await tx.appendAudit(
+      auditEvent({
+        at,
+        tenantId,
+        actor: 'admin',
+        action: 'deleted',
+        reason: 'scim-token',
+        changes: [{ field: 'token', from: id, to: null }],
+      }),
+    );
+  });
+}
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input ?? {});
@@ -380,6 +433,13 @@ export function createAdminService(options: AdminServiceOptions) {
 
   const notFound = (what: string, id: string) =>
     new AdminError('NOT_FOUND', `No ${what} "${id}" in this organisation.`, { details: { [what]: id } });
+
+  function scimDirectoryStore(): DirectoryStore {
+    if (!options.directory) {
+      throw new AdminError('NOT_FOUND', 'SCIM provisioning is not enabled in this application.');
+    }
+    return options.directory;
+  }
 
   async function ownConnection(
     reader: Pick<ConfigurationStore, 'getConnection'>,
@@ -1069,6 +1129,75 @@ export function createAdminService(options: AdminServiceOptions) {
       return guarded(caller, async (c) => {
         await ownConnection(store, c, id);
         return options.tracer ? options.tracer.list(id, Math.min(Math.max(1, limit), 200)) : [];
+      });
+    },
+
+    /** The tenant's SCIM bearer tokens (every directory of the tenant), active and revoked, without secrets. */
+    listScimTokens(caller: AdminCaller): Promise<ScimTokenView[]> {
+      return guarded(caller, async (c) => {
+        const directory = scimDirectoryStore();
+        const tokens: ScimTokenView[] = [];
+        for (const d of await directory.listDirectories(c.tenantId)) {
+          for (const t of await directory.listTokens(d.id)) tokens.push(scimTokenView(t));
+        }
+        return tokens.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+      });
+    },
+
+    /**
+     * Issues a SCIM bearer token for the tenant's directory (created with the first token): 256
+     * random bits, answered once; only its SHA-256 is stored. Recorded with its actor.
+     */
+    issueScimToken(caller: AdminCaller, body?: unknown): Promise<{ token: string; record: ScimTokenView }> {
+      return guarded(caller, async (c) => {
+        const input = parse(scimTokenInput, body);
+        const directory = scimDirectoryStore();
+        const directories = await directory.listDirectories(c.tenantId);
+        let target = input.directoryId ? directories.find((d) => d.id === input.directoryId) : directories[0];
+        if (input.directoryId && !target) throw notFound('directory', input.directoryId);
+        if (!input.directoryId && directories.length > 1) {
+          throw new AdminError('INVALID_INPUT', 'This organisation has several SCIM directories: name one.', {
+            details: { directories: directories.map((d) => d.id) },
+          });
+        }
+        target ??= await createDirectory(directory, { tenantId: c.tenantId });
+        const { token, record } = await issueDirectoryToken(directory, target.id, {
+          label: input.label ?? '',
+        });
+        try {
+          await change(c, 'scim-token.issued', record.id, async () => ({
+            result: null,
+            changes: [{ field: 'scimToken', from: null, to: record.id }],
+          }));
+        } catch (error) {
+          // Not recorded, not in force: a token nobody has seen is revoked at once.
+          await revokeScimTokenRecord(directory, c.tenantId, record.id).catch(() => undefined);
+          throw error;
+        }
+        return { token, record: scimTokenView(record) };
+      });
+    },
+
+    /** Revokes one of the tenant's SCIM tokens; another tenant's token is `NOT_FOUND`. */
+    revokeScimToken(caller: AdminCaller, id: string): Promise<ScimTokenView> {
+      return guarded(caller, async (c) => {
+        const directory = scimDirectoryStore();
+        let found: DirectoryTokenRecord | undefined;
+        for (const d of await directory.listDirectories(c.tenantId)) {
+          found = (await directory.listTokens(d.id)).find((t) => t.id === id);
+          if (found) break;
+        }
+        // Another tenant's token is answered as one that does not exist.
+        if (!found) throw notFound('SCIM token', id);
+        if (found.revokedAt) return scimTokenView(found);
+        const at = now();
+        // Revoked first (the safe side when the record of the change fails), then recorded: the
+        // directory and the configuration may share one SQLite connection, so never one inside the other.
+        await revokeScimTokenRecord(directory, c.tenantId, id, at);
+        return change(c, 'scim-token.revoked', id, async () => ({
+          result: scimTokenView({ ...found, revokedAt: at }),
+          changes: [{ field: 'scimToken', from: id, to: null }],
+        }));
       });
     },
 

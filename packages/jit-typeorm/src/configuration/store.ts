@@ -358,8 +358,8 @@ export class TypeormConfigurationStore implements ConfigurationStore {
             JSON.stringify(e.changes),
           ]);
           // The change's audit event, marked for the outbox: its `config.changed` event commits with it.
-          if (s.insertAudit && s.insertPending) {
-            const audit = configurationAuditEvent(e);
+          const audit = s.insertAudit && s.insertPending ? configurationAuditEvent(e) : null;
+          if (audit && s.insertAudit && s.insertPending) {
             await sql.run(s.insertAudit, [
               audit.id,
               audit.at.getTime(),

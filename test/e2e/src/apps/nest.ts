@@ -7,7 +7,6 @@ import {
   Inject,
   Module,
   Post,
-  Redirect,
   Req,
   Res,
   UseFilters,
@@ -66,8 +65,12 @@ export async function buildNestApp(env: AppEnvironment): Promise<AdapterApp> {
 
     @Get('auth/oidc/:connection/callback')
     @UseGuards(OidcAuthGuard)
-    @Redirect('/', 303)
-    oidcCallback(): void {}
+    oidcCallback(@Req() req: Request & { jitTestResult?: ProvisioningResult }, @Res() res: Response): void {
+      const test = req.jitTestResult;
+      // A test sign-in: the decision, and no session.
+      if (test) res.json({ test: true, action: test.action, roles: test.roles });
+      else res.redirect(303, '/');
+    }
 
     @Get('me')
     @UseGuards(JitSessionGuard)
