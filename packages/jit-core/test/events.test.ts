@@ -79,6 +79,16 @@ describe('lifecycleEventOf', () => {
     expect(
       lifecycleEventOf(auditEvent({ tenantId: 't', actor: 'scim', action: 'denied', reason: 'TOKEN' })),
     ).toBeNull();
+    // A refused admin call (another tenant's object, an SSRF-refused webhook URL) is no refused login.
+    const adminDenial = auditEvent({
+      tenantId: 't',
+      actor: 'admin',
+      action: 'denied',
+      subject: 'ann@acme.test',
+      reason: 'ADMIN_CROSS_TENANT',
+    });
+    expect(hasLifecycleEvent(adminDenial)).toBe(false);
+    expect(lifecycleEventOf(adminDenial)).toBeNull();
     const refused = lifecycleEventOf(
       auditEvent({
         tenantId: 't',

@@ -109,6 +109,12 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
       };
     };
 
+    /** The refused admin calls audited in a tenant's trail: [reason, subject], oldest first. */
+    const adminDenials = async (tenant: string) =>
+      (await store.listAuditEvents({ tenantId: tenant, limit: 1000 }))
+        .filter((e) => e.actor === 'admin' && e.action === 'denied')
+        .map((e) => [e.reason, e.subject]);
+
     beforeAll(async () => {
       const port = await freePort();
       baseUrl = `http://127.0.0.1:${port}`;
@@ -318,7 +324,8 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         ['POST', '/domains/acme.test/verify'],
         ['DELETE', '/domains/acme.test'],
       ];
-      for (const [method, path, body] of foreign) {
+      const audited = (await adminDenials('rival')).length;
+      for (const [i, [method, path, body]] of foreign.entries()) {
         const answer = await call(method, path, 'rival', body);
         expect([method, path, answer.status, answer.body.error?.code]).toEqual([
           method,
@@ -326,7 +333,15 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
           404,
           'NOT_FOUND',
         ]);
+        // The answer stays NOT_FOUND; the rival tenant's own audit trail records the real reason, once.
+        const denials = await adminDenials('rival');
+        expect([path, denials.length, denials.at(-1)]).toEqual([
+          path,
+          audited + i + 1,
+          ['ADMIN_CROSS_TENANT', 'it-admin@rival.test'],
+        ]);
       }
+      expect(await adminDenials('newco')).toEqual([]);
       const taken = await call('POST', '/domains', 'rival', { domain: 'acme.test' });
       expect([taken.status, taken.body.error.code]).toEqual([409, 'DOMAIN_TAKEN']);
       expect((await call('GET', '/connections', 'rival')).body).toEqual([]);
@@ -340,6 +355,9 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         body: 'domain=evil.test',
       });
       expect(form.status).toBe(400);
+      // A domain held by another tenant and bad input are not security refusals: nothing more audited.
+      expect(await adminDenials('rival')).toHaveLength(audited + foreign.length);
+      expect(await adminDenials('newco')).toEqual([]);
     });
 
     it('manages the tenant’s webhook endpoints, out of reach of another tenant’s administrator', async () => {
@@ -354,6 +372,11 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         expect([refused.status, refused.body.error.code]).toEqual([400, code]);
         expect(refused.body.error.hint).toEqual(expect.any(String));
       }
+      // The URLs refused as SSRF are audited; the invalid ones are bad input, not audited.
+      expect(await adminDenials('newco')).toEqual([
+        ['WEBHOOK_URL_REFUSED', 'it-admin@newco.test'],
+        ['WEBHOOK_URL_REFUSED', 'it-admin@newco.test'],
+      ]);
       expect((await call('GET', '/webhooks', 'newco')).body).toEqual([]);
 
       const created = await call('POST', '/webhooks', 'newco', {
@@ -417,6 +440,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         ['POST', `/webhooks/${endpoint.id}/deliveries/${eventId}/redeliver`],
       ];
       const before = await store.findEndpoint(endpoint.id);
+      const audited = (await adminDenials('rival')).length;
       for (const [method, path, body] of foreign) {
         const answer = await call(method, path, 'rival', body);
         expect([method, path, answer.status, answer.body.error?.code]).toEqual([
@@ -426,6 +450,9 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
           'NOT_FOUND',
         ]);
       }
+      expect((await adminDenials('rival')).slice(audited)).toEqual(
+        foreign.map(() => ['ADMIN_CROSS_TENANT', 'it-admin@rival.test']),
+      );
       expect((await call('GET', '/webhooks', 'rival')).body).toEqual([]);
       expect((await call('GET', '/webhooks/failures', 'rival')).body).toEqual([]);
       expect(await store.findEndpoint(endpoint.id)).toEqual(before);

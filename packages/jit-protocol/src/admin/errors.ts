@@ -148,3 +148,21 @@ export function toAdminError(error: unknown): AdminError {
   }
   return new AdminError('STORE_FAILURE', 'The configuration could not be read or written.', { cause: error });
 }
+
+/** Refusals that are security decisions: audited and logged once, by the service's `guarded`. */
+const AUDITED_CODES = new Set<AdminErrorCode>(['FORBIDDEN_TENANT', 'WEBHOOK_URL_REFUSED']);
+const refusalReasons = new WeakMap<AdminError, string>();
+
+/**
+ * Marks a refusal as a security decision whose audited reason differs from the code the caller
+ * sees (another tenant's object answered `NOT_FOUND`, audited `ADMIN_CROSS_TENANT`).
+ */
+export function auditedAs(error: AdminError, reason: string): AdminError {
+  refusalReasons.set(error, reason);
+  return error;
+}
+
+/** The audit reason of a security refusal, or `null` for a refusal that is not one (bad input). */
+export function securityRefusalReason(error: AdminError): string | null {
+  return refusalReasons.get(error) ?? (AUDITED_CODES.has(error.code) ? error.code : null);
+}

@@ -4,6 +4,8 @@ import {
   auditEvent,
   changeConfiguration,
   createDirectory,
+  consoleLogger,
+  describeError,
   defineStoredConnection,
   diffConfiguration,
   isJitError,
@@ -30,6 +32,8 @@ import {
   type DeliveryRecord,
   type EndpointContext,
   type EndpointView,
+  type IdentityStore,
+  type JitLogger,
   type OutboxStore,
   type StoreReader,
   type WebhookMode,
@@ -51,7 +55,7 @@ import {
   type DnsChallenge,
   type TxtResolver,
 } from './domains.js';
-import { AdminError, toAdminError } from './errors.js';
+import { AdminError, auditedAs, securityRefusalReason, toAdminError } from './errors.js';
 import { fetchDocument, type DocumentFetchOptions } from './fetch.js';
 import {
   detectOidcPreset,
@@ -113,6 +117,13 @@ export interface AdminServiceOptions {
    * as `TypeormStore` does); without it the webhook methods answer `WEBHOOKS_UNAVAILABLE`.
    */
   webhooks?: AdminWebhookOptions;
+  /**
+   * Where security refusals are audited (`denied`, actor `admin`, in the caller's tenant): the
+   * identity store; default the webhooks store when it is one.
+   */
+  audit?: Pick<IdentityStore, 'transaction'>;
+  /** Where security refusals are logged (warn) and failed audit writes (error); default console. */
+  logger?: JitLogger;
   now?: () => Date;
 }
 
@@ -422,17 +433,54 @@ export function createAdminService(options: AdminServiceOptions) {
     return caller;
   }
 
-  /** Runs a method, turning store and validation failures into `AdminError`s. */
-  async function guarded<T>(caller: AdminCaller, work: (caller: AdminCaller) => Promise<T>): Promise<T> {
+  const logger = options.logger ?? consoleLogger;
+  const hooksStore = options.webhooks?.store as Partial<IdentityStore> | undefined;
+  const auditStore =
+    options.audit ??
+    (typeof hooksStore?.transaction === 'function' ? (hooksStore as IdentityStore) : undefined);
+
+  /**
+   * A security refusal (another tenant's object, another tenant, an SSRF-refused URL), once: logged
+   * at warn and audited in the caller's tenant. A failed audit write is logged; the refusal stands.
+   */
+  async function reportRefusal(caller: AdminCaller, refused: AdminError): Promise<void> {
+    const reason = securityRefusalReason(refused);
+    if (reason === null) return;
+    const record = { tenantId: caller.tenantId, actor: caller.actor, code: refused.code, reason };
+    const line = `admin call refused (${reason}) for ${caller.actor} of tenant ${caller.tenantId}`;
+    (logger.warn ?? logger.error).call(logger, record, line);
+    if (!auditStore) return;
     try {
-      return await work(checkCaller(caller));
+      const event = auditEvent({
+        at: now(),
+        tenantId: caller.tenantId,
+        actor: 'admin',
+        action: 'denied',
+        subject: caller.actor,
+        reason,
+      });
+      await auditStore.transaction((tx) => tx.appendAudit(event));
     } catch (error) {
-      throw toAdminError(error);
+      logger.error({ ...record, error: describeError(error) }, `audit of a refused admin call failed`);
+    }
+  }
+
+  /** Runs a method, turning store and validation failures into `AdminError`s; audits security refusals. */
+  async function guarded<T>(caller: AdminCaller, work: (caller: AdminCaller) => Promise<T>): Promise<T> {
+    const checked = checkCaller(caller);
+    try {
+      return await work(checked);
+    } catch (error) {
+      const refused = toAdminError(error);
+      await reportRefusal(checked, refused);
+      throw refused;
     }
   }
 
   const notFound = (what: string, id: string) =>
     new AdminError('NOT_FOUND', `No ${what} "${id}" in this organisation.`, { details: { [what]: id } });
+  /** Another tenant's object: answered as one that does not exist, audited with the real reason. */
+  const foreign = (what: string, id: string) => auditedAs(notFound(what, id), 'ADMIN_CROSS_TENANT');
 
   function scimDirectoryStore(): DirectoryStore {
     if (!options.directory) {
@@ -448,7 +496,8 @@ export function createAdminService(options: AdminServiceOptions) {
   ): Promise<StoredConnection> {
     const stored = typeof id === 'string' ? await reader.getConnection(id) : null;
     // Another tenant's connection is answered as one that does not exist.
-    if (!stored || stored.tenantId !== caller.tenantId) throw notFound('connection', String(id));
+    if (!stored) throw notFound('connection', String(id));
+    if (stored.tenantId !== caller.tenantId) throw foreign('connection', String(id));
     return stored;
   }
 
@@ -476,7 +525,8 @@ export function createAdminService(options: AdminServiceOptions) {
   /** Another tenant's endpoint is answered as one that does not exist, like a connection. */
   async function ownEndpoint(ctx: EndpointContext, caller: AdminCaller, id: unknown): Promise<void> {
     const endpoint = typeof id === 'string' ? await ctx.store.findEndpoint(id) : null;
-    if (!endpoint || endpoint.tenantId !== caller.tenantId) throw notFound('endpoint', String(id));
+    if (!endpoint) throw notFound('endpoint', String(id));
+    if (endpoint.tenantId !== caller.tenantId) throw foreign('endpoint', String(id));
   }
 
   async function ownDomain(
@@ -485,7 +535,8 @@ export function createAdminService(options: AdminServiceOptions) {
     domain: string,
   ): Promise<StoredDomain> {
     const stored = await reader.getDomain(domain);
-    if (!stored || stored.tenantId !== caller.tenantId) throw notFound('domain', domain);
+    if (!stored) throw notFound('domain', domain);
+    if (stored.tenantId !== caller.tenantId) throw foreign('domain', domain);
     return stored;
   }
 
@@ -1154,7 +1205,10 @@ export function createAdminService(options: AdminServiceOptions) {
         const directory = scimDirectoryStore();
         const directories = await directory.listDirectories(c.tenantId);
         let target = input.directoryId ? directories.find((d) => d.id === input.directoryId) : directories[0];
-        if (input.directoryId && !target) throw notFound('directory', input.directoryId);
+        if (input.directoryId && !target) {
+          const other = await directory.findDirectory(input.directoryId);
+          throw other ? foreign('directory', input.directoryId) : notFound('directory', input.directoryId);
+        }
         if (!input.directoryId && directories.length > 1) {
           throw new AdminError('INVALID_INPUT', 'This organisation has several SCIM directories: name one.', {
             details: { directories: directories.map((d) => d.id) },
@@ -1201,7 +1255,6 @@ export function createAdminService(options: AdminServiceOptions) {
       });
     },
 
-    /** The tenant's configuration changes, newest first, with their actors. */
     /** The tenant's webhook endpoints, without their secrets. */
     listWebhookEndpoints(caller: AdminCaller): Promise<EndpointView[]> {
       return guarded(caller, async (c) => listWebhookEndpoints(endpointContext(c), c.tenantId));
@@ -1291,6 +1344,7 @@ export function createAdminService(options: AdminServiceOptions) {
       });
     },
 
+    /** The tenant's configuration changes, newest first, with their actors. */
     listChanges(caller: AdminCaller, limit = 50): Promise<ConfigurationEvent[]> {
       return guarded(caller, async (c) => {
         const events = await store.listConfigurationEvents({ tenantId: c.tenantId, limit: 10_000 });
