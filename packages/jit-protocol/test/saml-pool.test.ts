@@ -2,7 +2,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { SAML, type SamlConfig } from '@node-saml/node-saml';
-import { ConfigurationError, JitError, ServerBusyError, StoreError, type Connection } from '@jit-sso/core';
+import {
+  changeConfiguration,
+  ConfigurationError,
+  createProvisioner,
+  JitError,
+  MemoryConfigurationStore,
+  MemoryStore,
+  ServerBusyError,
+  StoreError,
+  type Connection,
+} from '@jit-sso/core';
+import { storedConnection } from '@jit-sso/core/testing';
 import {
   answerRefusal,
   MemoryReplayCache,
@@ -107,6 +118,74 @@ describe('SamlValidationPool', () => {
       .validatePostResponseAsync({ SAMLResponse: response('_req1') })
       .catch((e: unknown) => e);
     expect(inProcess).toBe(outage);
+  });
+
+  it('validates with a stored connection’s new options at the first login after it changed', async () => {
+    // One thread keeps each connection's options after its first login; a changed connection must
+    // not be validated with the options it kept. Without InResponseTo, a connection that refuses
+    // IdP-initiated logins stops at the missing request id, one that accepts them at the signature.
+    const store = new MemoryConfigurationStore();
+    const saml = (allowIdpInitiated: boolean) => ({
+      protocol: 'saml' as const,
+      issuer: 'https://idp.test/metadata',
+      protocolOptions: { saml: { ...connection.protocolOptions['saml']!, allowIdpInitiated } },
+    });
+    const save = (allowIdpInitiated: boolean) =>
+      changeConfiguration(
+        store,
+        { tenantId: 'acme', actor: 'ops', action: 'connection.updated', target: 'acme-saml' },
+        async (tx, version) => {
+          await tx.putConnection(storedConnection('acme-saml', 'acme', version, saml(allowIdpInitiated)));
+          return { result: null, changes: [] };
+        },
+      );
+    await save(false);
+    const provisioner = createProvisioner({
+      store: new MemoryStore(),
+      configuration: { store, pollIntervalMs: 60_000 },
+    });
+    const single = new SamlValidationPool({ threads: 1 });
+    try {
+      const cache = new MemoryReplayCache();
+      const login = async () => {
+        const config = samlOptionsFor(await provisioner.getConnection('acme-saml'), cache);
+        const pooled = await outcome(() => single.validatePostResponse(config, { SAMLResponse: response() }));
+        const inProcess = await outcome(() =>
+          new SAML(config).validatePostResponseAsync({ SAMLResponse: response() }),
+        );
+        expect(pooled).toEqual(inProcess);
+        return pooled.message;
+      };
+      const refused = await login();
+      expect(refused).toMatch(/InResponseTo/);
+      // Kept by the thread: the same answer again.
+      expect(await login()).toBe(refused);
+
+      await save(true);
+      await provisioner.refreshConfiguration!();
+      const changed = await login();
+      expect(changed).not.toBe(refused);
+      expect(changed).toMatch(/signature/i);
+
+      await save(false);
+      await provisioner.refreshConfiguration!();
+      expect(await login()).toBe(refused);
+    } finally {
+      provisioner.close!();
+      await single.close();
+    }
+  });
+
+  it('validates options it was given by hand, without a key, as they are', async () => {
+    const hand = { ...samlOptionsFor(connection, new MemoryReplayCache()) };
+    const expect_ = { idpEntityId: 'https://idp.test/metadata', acsUrl: 'https://app.test/acs' };
+    const first = await outcome(() => pool.validatePostResponse(hand, { SAMLResponse: response() }, expect_));
+    expect(first.message).toMatch(/InResponseTo/);
+    const ifPresent = { ...hand, validateInResponseTo: 'ifPresent' as SamlConfig['validateInResponseTo'] };
+    const second = await outcome(() =>
+      pool.validatePostResponse(ifPresent, { SAMLResponse: response() }, expect_),
+    );
+    expect(second.message).toMatch(/signature/i);
   });
 
   it('refuses at once with SERVER_BUSY (503, Retry-After) when its queue is full', async () => {
