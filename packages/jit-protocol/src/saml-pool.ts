@@ -18,6 +18,7 @@ import type {
   SerializedError,
   ValidationResult,
   ValidationTask,
+  ValidationThreadData,
 } from './saml-worker.js';
 
 // `CALLS_PORT` of the worker module, not imported: this module must not load the worker's.
@@ -42,6 +43,14 @@ export interface SamlValidationPoolOptions {
   maxQueue?: number;
   /** The `Retry-After` of a refusal for a full queue, in seconds (default 2). */
   retryAfterSeconds?: number;
+  /**
+   * Lowers the scheduling priority of the validation threads by this much (Linux `nice`, 0 to 19;
+   * default 0, the priority of the rest of the process). When the cores are all busy, the event
+   * loop then gets a core before the validations do, so that the app's other requests are not kept
+   * waiting by them; with a spare core it changes nothing. Linux only: elsewhere a thread's
+   * priority is the whole process's, and this is ignored.
+   */
+  niceIncrement?: number;
 }
 
 /** What node-saml's `validatePostResponseAsync` resolves to, with the checks already made. */
@@ -108,6 +117,7 @@ export class SamlValidationPool {
   /** Responses that may wait for a thread before logins are refused with `SERVER_BUSY`. */
   readonly maxQueue: number;
   private readonly retryAfterSeconds: number;
+  private readonly niceIncrement: number;
   private readonly worker: { filename: string; execArgv: string[] };
   private pool: Piscina | null = null;
   private closed = false;
@@ -119,6 +129,11 @@ export class SamlValidationPool {
     this.threads = positiveInteger(options.threads, Math.max(1, availableParallelism() - 1), 'threads');
     this.maxQueue = positiveInteger(options.maxQueue, 256, 'maxQueue');
     this.retryAfterSeconds = positiveInteger(options.retryAfterSeconds, 2, 'retryAfterSeconds');
+    const nice = options.niceIncrement ?? 0;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+      throw new ConfigurationError('SamlValidationPool: niceIncrement must be an integer from 0 to 19.');
+    }
+    this.niceIncrement = nice;
     this.worker = findSamlWorker();
   }
 
@@ -146,6 +161,7 @@ export class SamlValidationPool {
       concurrentTasksPerWorker: 4,
       idleTimeout: Infinity,
       execArgv: [...process.execArgv, ...this.worker.execArgv],
+      workerData: { niceIncrement: this.niceIncrement } satisfies ValidationThreadData,
     });
     // Each thread sends the port of its calls (cache look-ups, options) once, when it starts.
     pool.on('message', (message: unknown) => {

@@ -8,7 +8,8 @@
  * functions, the checked facts, and errors as plain records that the main thread rebuilds into the
  * same classes.
  */
-import { MessageChannel, parentPort } from 'node:worker_threads';
+import { getPriority, setPriority } from 'node:os';
+import { MessageChannel, parentPort, workerData } from 'node:worker_threads';
 import { SAML, type CacheProvider, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import { checkSamlAssertion, type CheckedAssertion, type SamlExpectations } from './saml-checks.js';
 
@@ -90,6 +91,23 @@ class RemoteCacheError extends Error {
   constructor(failure: number) {
     super('The replay cache failed on the main thread.');
     this[CACHE_FAILURE] = failure;
+  }
+}
+
+/** What the pool tells each thread when it starts (piscina's `workerData`). */
+export interface ValidationThreadData {
+  /** How much to lower this thread's priority (`SamlValidationPoolOptions.niceIncrement`). */
+  niceIncrement: number;
+}
+
+// On Linux a thread has a priority of its own: lower this one's. Elsewhere the call would lower
+// the whole process's, so it is not made.
+const nice = (workerData as Partial<ValidationThreadData> | undefined)?.niceIncrement ?? 0;
+if (parentPort && nice > 0 && process.platform === 'linux') {
+  try {
+    setPriority(Math.min(19, getPriority() + nice));
+  } catch {
+    // A priority is a preference: the thread validates at the one it has.
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { SAML, type SamlConfig } from '@node-saml/node-saml';
 import {
   changeConfiguration,
@@ -229,6 +229,36 @@ describe('SamlValidationPool', () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).httpStatus).toBe(500);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'lowers its threads’ priority by niceIncrement, and only theirs (Linux)',
+    async () => {
+      const niceOf = () =>
+        readdirSync('/proc/self/task').map((task) =>
+          Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]),
+        );
+      const before = niceOf();
+      const main = getPriority();
+      const lowered = new SamlValidationPool({ threads: 2, niceIncrement: 7 });
+      try {
+        await lowered.warm();
+        // The threads lower themselves as they load the worker; a validation shows they have.
+        const config = samlOptionsFor(connection, new MemoryReplayCache());
+        await Promise.allSettled(
+          Array.from({ length: 4 }, () => lowered.validatePostResponse(config, { SAMLResponse: response() })),
+        );
+        const after = niceOf();
+        expect(after.filter((n) => n === Math.min(19, main + 7)).length).toBe(
+          before.filter((n) => n === Math.min(19, main + 7)).length + 2,
+        );
+        expect(getPriority()).toBe(main);
+      } finally {
+        await lowered.close();
+      }
+      expect(() => new SamlValidationPool({ niceIncrement: 20 })).toThrow(ConfigurationError);
+      expect(() => new SamlValidationPool({ niceIncrement: -1 })).toThrow(ConfigurationError);
+    },
+  );
 
   it('says which file is missing when the worker cannot be found, and refuses work once closed', async () => {
     expect(() => findSamlWorker(tmpdir())).toThrow(ConfigurationError);
