@@ -6,12 +6,12 @@
  * `SamlValidationPool` of `JIT_BENCH_THREADS` threads.
  *
  * Environment: JIT_BENCH_IDP (the test IdP's base URL), JIT_BENCH_THREADS (0 = in-process),
- * JIT_BENCH_CACHE (memory | redis). It sends `{ port }` to its parent once listening, and closes
+ * JIT_BENCH_NICE (the pool's `niceIncrement`), JIT_BENCH_CACHE (memory | redis). It sends `{ port }` to its parent once listening, and closes
  * when the parent sends `close`.
  */
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -35,6 +35,7 @@ import { IDP_KEY, SP_KEY } from '../../test/e2e/src/saml-idp.js';
 
 const idpBase = process.env['JIT_BENCH_IDP'] ?? '';
 const threads = Number(process.env['JIT_BENCH_THREADS'] ?? '0');
+const niceIncrement = Number(process.env['JIT_BENCH_NICE'] ?? '0');
 const cache = process.env['JIT_BENCH_CACHE'] ?? 'memory';
 const id = 'acme-saml';
 
@@ -74,7 +75,8 @@ const redis = cache === 'redis' ? new Redis({ host: '127.0.0.1', port: 6379 }) :
 const replayCache: ReplayCache = redis
   ? new RedisReplayCache(redis, `jit-sso:bench-pool:${randomBytes(4).toString('hex')}:`)
   : new MemoryReplayCache();
-const samlValidationPool = threads > 0 ? new SamlValidationPool({ threads, maxQueue: 1024 }) : undefined;
+const samlValidationPool =
+  threads > 0 ? new SamlValidationPool({ threads, maxQueue: 1024, niceIncrement }) : undefined;
 await samlValidationPool?.warm();
 
 const passport = new Passport();
@@ -107,15 +109,37 @@ app.post(
 app.use(jitErrorHandler());
 server.on('request', app);
 
+/**
+ * The main thread's own CPU time and its time waiting for a core (runnable, not running), in ms,
+ * from Linux's scheduler statistics; null elsewhere. Unlike the event loop's busy time, neither
+ * grows when other processes take the cores.
+ */
+function mainThreadSchedule(): { cpuMs: number; waitMs: number } | null {
+  try {
+    const [cpu, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    return { cpuMs: Number(cpu) / 1e6, waitMs: Number(wait) / 1e6 };
+  } catch {
+    return null;
+  }
+}
+
 process.send?.({ port });
+// With a CPU profile (`saml-pool.ts --cpu-prof-dir`): when each 'stats' message came, on the
+// profile's clock (microseconds), so that the profile can be cut to the timed phases.
+const profileDir = process.env['JIT_BENCH_PROFILE_DIR'];
+const statsAt: number[] = [];
 process.on('message', (message) => {
   // CPU time of the whole process (every thread) and the main thread's busy time, for the client to
   // take per login: figures that do not depend on how many other processes share the cores.
   if (message === 'stats') {
+    if (profileDir) statsAt.push(Number(process.hrtime.bigint() / 1000n));
     const { user, system } = process.cpuUsage();
+    const schedule = mainThreadSchedule();
     process.send?.({
       cpuMs: (user + system) / 1000,
       mainActiveMs: performance.eventLoopUtilization().active,
+      mainCpuMs: schedule?.cpuMs ?? null,
+      mainWaitMs: schedule?.waitMs ?? null,
     });
     return;
   }
@@ -126,6 +150,9 @@ process.on('message', (message) => {
     await samlValidationPool?.close();
     redis?.disconnect();
     await dataSource.destroy();
+    if (profileDir) {
+      writeFileSync(join(profileDir, `timed-${process.pid}.json`), JSON.stringify({ threads, statsAt }));
+    }
     rmSync(dir, { recursive: true, force: true });
     process.disconnect?.();
   })();

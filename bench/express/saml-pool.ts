@@ -4,9 +4,17 @@
  * logins. Each round loads every mode, in an order that rotates from round to round, with
  * `--concurrency` logins in flight (a closed loop: each finished login starts the next); meanwhile a
  * probe sends `GET /healthz` one at a time. Reported: logins/s (median of the rounds), the `/healthz`
- * latency (p50 and p99 of every probe of the mode), and the load average of the machine.
+ * latency (p50 and p99 of every probe of the mode), and the load average of the machine. Per login:
+ * the server's CPU (all threads), its event loop's busy time, and (Linux) its main thread's own CPU
+ * time, the probes' share taken out (each mode's CPU per probe is measured alone first), and the time
+ * the main thread waited for a core. `--nice` runs every pool size with each `niceIncrement`;
+ * `--cpu-prof-dir` has the servers write V8 CPU profiles there, with `timed-<pid>.json` giving the
+ * timed phases on the profile's clock.
  *
- *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--cache=memory|redis]
+ * The load generator and the IdP (which signs every response) run in this process; each server
+ * process runs only the app.
+ *
+ *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--nice=0,10] [--cache=memory|redis] [--cpu-prof-dir=<dir>]
  *
  * A login here is its ACS POST only: the AuthnRequest (`GET .../login`, which binds the login to
  * this client's cookie) and the IdP's signing run before the timed phase.
@@ -23,7 +31,11 @@ const ROUNDS = Number(arg('rounds', '3'));
 const LOGINS = Number(arg('logins', '300'));
 const CONCURRENCY = Number(arg('concurrency', '50'));
 const THREADS = arg('threads', '1,2,4').split(',').map(Number);
+/** The pools' `niceIncrement`s: each thread count runs with each. */
+const NICE = arg('nice', '0').split(',').map(Number);
 const CACHE = arg('cache', 'memory');
+/** A directory: the server processes write V8 CPU profiles of their threads there (`--cpu-prof`). */
+const PROFILE = arg('cpu-prof-dir', '');
 const WARMUP = Math.min(60, LOGINS);
 const id = 'acme-saml';
 
@@ -38,20 +50,32 @@ interface Mode {
   /** Per login: CPU of the server process (all threads), and busy time of its main thread. */
   cpuMs: number[];
   mainMs: number[];
+  /** Per login (Linux): the main thread's own CPU, `/healthz` probes taken out, and its wait for a core. */
+  mainCpuMs: number[];
+  mainWaitMs: number[];
+  /** The main thread's CPU per `/healthz` answer, measured alone. */
+  probeCpuMs: number | null;
 }
 
 const idp = new TestSamlIdp();
 await idp.start();
 const idpBase = idp.entityIdFor(id).replace(`/metadata/${id}`, '');
 
-async function start(threads: number): Promise<Mode> {
+async function start(threads: number, nice = 0): Promise<Mode> {
   const child = fork(join(import.meta.dirname, 'login-server.ts'), [], {
-    execArgv: ['--conditions=source', '--import', 'tsx'],
+    execArgv: [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
+    ],
     env: {
       ...process.env,
       JIT_BENCH_IDP: idpBase,
       JIT_BENCH_THREADS: String(threads),
+      JIT_BENCH_NICE: String(nice),
       JIT_BENCH_CACHE: CACHE,
+      ...(PROFILE ? { JIT_BENCH_PROFILE_DIR: PROFILE } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -60,7 +84,10 @@ async function start(threads: number): Promise<Mode> {
     child.once('exit', (code) => reject(new Error(`login server exited with ${code}`)));
   });
   return {
-    name: threads === 0 ? 'in-process' : `pool, ${threads} thread${threads > 1 ? 's' : ''}`,
+    name:
+      threads === 0
+        ? 'in-process'
+        : `pool, ${threads} thread${threads > 1 ? 's' : ''}${nice ? `, niceIncrement ${nice}` : ''}`,
     threads,
     child,
     baseUrl: `http://127.0.0.1:${port}`,
@@ -69,14 +96,37 @@ async function start(threads: number): Promise<Mode> {
     loads: [],
     cpuMs: [],
     mainMs: [],
+    mainCpuMs: [],
+    mainWaitMs: [],
+    probeCpuMs: null,
   };
 }
 
-function stats(mode: Mode): Promise<{ cpuMs: number; mainActiveMs: number }> {
+interface Stats {
+  cpuMs: number;
+  mainActiveMs: number;
+  mainCpuMs: number | null;
+  mainWaitMs: number | null;
+}
+
+function stats(mode: Mode): Promise<Stats> {
   return new Promise((resolve) => {
-    mode.child.once('message', (m) => resolve(m as { cpuMs: number; mainActiveMs: number }));
+    mode.child.once('message', (m) => resolve(m as Stats));
     mode.child.send('stats');
   });
+}
+
+/** The main thread's CPU per `/healthz` answer, with nothing else to do (to take the probes out). */
+async function probeCost(mode: Mode, probes = 200): Promise<number | null> {
+  const before = await stats(mode);
+  for (let i = 0; i < probes; i++) {
+    await (await fetch(`${mode.baseUrl}/healthz`)).arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const after = await stats(mode);
+  return after.mainCpuMs === null || before.mainCpuMs === null
+    ? null
+    : (after.mainCpuMs - before.mainCpuMs) / probes;
 }
 
 interface Prepared {
@@ -160,8 +210,9 @@ const percentile = (samples: number[], p: number) => {
 const median = (samples: number[]) => percentile(samples, 0.5);
 
 const modes = [await start(0)];
-for (const threads of THREADS) modes.push(await start(threads));
+for (const threads of THREADS) for (const nice of NICE) modes.push(await start(threads, nice));
 for (const mode of modes) await load(mode, await batch(mode, WARMUP));
+for (const mode of modes) mode.probeCpuMs = await probeCost(mode);
 
 for (let round = 0; round < ROUNDS; round++) {
   const order = modes.map((_, i) => modes[(i + round) % modes.length]!);
@@ -173,6 +224,11 @@ for (let round = 0; round < ROUNDS; round++) {
     const after = await stats(mode);
     mode.cpuMs.push((after.cpuMs - used.cpuMs) / logins.length);
     mode.mainMs.push((after.mainActiveMs - used.mainActiveMs) / logins.length);
+    if (after.mainCpuMs !== null && used.mainCpuMs !== null && mode.probeCpuMs !== null) {
+      const probes = healthz.length * mode.probeCpuMs;
+      mode.mainCpuMs.push((after.mainCpuMs - used.mainCpuMs - probes) / logins.length);
+      mode.mainWaitMs.push((after.mainWaitMs! - used.mainWaitMs!) / logins.length);
+    }
     mode.rates.push(rate);
     mode.healthz.push(...healthz);
     mode.loads.push((before + loadavg()[0]!) / 2);
@@ -181,16 +237,20 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const base = median(modes[0]!.rates);
 console.log(
+  `main thread CPU per /healthz answer, alone: ${modes.map((m) => `${m.name} ${m.probeCpuMs?.toFixed(3) ?? 'n/a'} ms`).join(', ')}`,
+);
+console.log(
   `SAML logins through @jit-sso/express, in-process validation against a SamlValidationPool; ${ROUNDS} rounds of ${LOGINS} logins per mode, ${CONCURRENCY} in flight, ${CACHE} replay cache, Node ${process.version}, ${availableParallelism()} cores`,
 );
 console.log(
-  '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average | CPU ms per login (all threads) | main thread busy ms per login |',
+  '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average | CPU ms per login (all threads) | main thread busy ms per login | main thread CPU ms per login (probes out) | main thread waiting for a core, ms per login |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+const figure = (samples: number[]) => (samples.length ? median(samples).toFixed(2) : 'n/a');
 for (const mode of modes) {
   const rate = median(mode.rates);
   console.log(
-    `| ${mode.name} | ${rate.toFixed(1)} | ${mode.rates.map((r) => r.toFixed(1)).join(', ')} | ${(rate / base).toFixed(2)}x | ${percentile(mode.healthz, 0.5).toFixed(2)} | ${percentile(mode.healthz, 0.99).toFixed(2)} | ${mode.healthz.length} | ${mode.loads.map((l) => l.toFixed(1)).join(', ')} | ${median(mode.cpuMs).toFixed(2)} | ${median(mode.mainMs).toFixed(2)} |`,
+    `| ${mode.name} | ${rate.toFixed(1)} | ${mode.rates.map((r) => r.toFixed(1)).join(', ')} | ${(rate / base).toFixed(2)}x | ${percentile(mode.healthz, 0.5).toFixed(2)} | ${percentile(mode.healthz, 0.99).toFixed(2)} | ${mode.healthz.length} | ${mode.loads.map((l) => l.toFixed(1)).join(', ')} | ${median(mode.cpuMs).toFixed(2)} | ${median(mode.mainMs).toFixed(2)} | ${figure(mode.mainCpuMs)} | ${figure(mode.mainWaitMs)} |`,
   );
 }
 

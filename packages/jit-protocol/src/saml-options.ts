@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { ConfigurationError, UnknownConnectionError, type Connection } from '@jit-sso/core';
 import type { SamlConfig } from '@node-saml/node-saml';
 import type { ReplayCache } from './replay-cache.js';
@@ -101,6 +101,11 @@ function privateKey(value: unknown, field: string, id: string): string {
 
 // Settings read once per connection object (connections are frozen); strategies read them at each login.
 const read = new WeakMap<Connection, SamlSettings>();
+// A key for each set of kept settings: a connection changed at run time is a new object, so new
+// settings and a new key. The prefix keeps keys of two copies of this module apart.
+const settingsKeys = new WeakMap<SamlSettings, string>();
+const keyPrefix = randomUUID();
+let settingsRead = 0;
 
 /** Reads and checks a SAML connection's settings; throws `INVALID_CONFIGURATION` naming the field, `UNKNOWN_CONNECTION` for a connection of another protocol. */
 export function readSamlSettings(connection: Connection): SamlSettings {
@@ -110,7 +115,10 @@ export function readSamlSettings(connection: Connection): SamlSettings {
   const known = read.get(connection);
   if (known) return known;
   const settings = checkSamlSettings(connection);
-  if (Object.isFrozen(connection)) read.set(connection, settings);
+  if (Object.isFrozen(connection)) {
+    read.set(connection, settings);
+    settingsKeys.set(settings, `${keyPrefix}:${settingsRead++}`);
+  }
   return settings;
 }
 
@@ -203,11 +211,15 @@ export function samlOptionsFor(
     ...(settings.privateKey ? { privateKey: settings.privateKey } : {}),
     ...(settings.publicCert ? { publicCert: settings.publicCert } : {}),
   };
-  // What checkSamlAssertion expects of responses validated with these options (by a worker thread).
-  rememberExpectations(config, {
-    idpEntityId: settings.idpEntityId,
-    acsUrl: settings.acsUrl,
-    allowSha1: settings.allowSha1,
-  });
-  return config;
+  // What checkSamlAssertion expects of responses validated with these options (by a worker thread),
+  // and, for kept settings, the key under which a worker thread keeps the options: everything here
+  // but the cache comes from the settings and the rollover.
+  const key = settingsKeys.get(settings);
+  rememberExpectations(
+    config,
+    { idpEntityId: settings.idpEntityId, acsUrl: settings.acsUrl, allowSha1: settings.allowSha1 },
+    key === undefined ? undefined : `${key}:${rolledOver ? 'rolled-over' : 'all'}`,
+  );
+  // The key names these values: they must not change under it.
+  return Object.freeze(config);
 }

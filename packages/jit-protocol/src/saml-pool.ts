@@ -3,20 +3,34 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { Parser, processors } from 'xml2js';
 import { SamlStatusError, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import { ConfigurationError, JitError, ServerBusyError, type JitErrorCode } from '@jit-sso/core';
 import { moduleUrl } from './module-url.js';
 import type { SamlExpectations } from './saml-checks.js';
-import { expectationsOf, keepPrecheck } from './saml-precheck.js';
+import { configKeyOf, expectationsOf, keepPrecheck } from './saml-precheck.js';
 import type {
-  CacheAnswer,
-  CacheCall,
+  CloneableSamlConfig,
+  MainThreadAnswer,
+  MainThreadCall,
   SerializedError,
   ValidationResult,
   ValidationTask,
+  ValidationThreadData,
 } from './saml-worker.js';
+
+// `CALLS_PORT` of the worker module, not imported: this module must not load the worker's.
+const CALLS_PORT = 'jitSamlValidationCalls';
+
+/** What the main thread keeps of a validation in progress, to answer its thread's calls. */
+interface Pending {
+  config: CloneableSamlConfig;
+  cacheProvider: SamlConfig['cacheProvider'];
+  /** The cache's errors, handed back as they were (the thread names them by index). */
+  failures: unknown[];
+}
 
 /** How many threads validate SAML responses, and how many responses may wait for one. */
 export interface SamlValidationPoolOptions {
@@ -29,6 +43,14 @@ export interface SamlValidationPoolOptions {
   maxQueue?: number;
   /** The `Retry-After` of a refusal for a full queue, in seconds (default 2). */
   retryAfterSeconds?: number;
+  /**
+   * Lowers the scheduling priority of the validation threads by this much (Linux `nice`, 0 to 19;
+   * default 0, the priority of the rest of the process). When the cores are all busy, the event
+   * loop then gets a core before the validations do, so that the app's other requests are not kept
+   * waiting by them; with a spare core it changes nothing. Linux only: elsewhere a thread's
+   * priority is the whole process's, and this is ignored.
+   */
+  niceIncrement?: number;
 }
 
 /** What node-saml's `validatePostResponseAsync` resolves to, with the checks already made. */
@@ -95,15 +117,23 @@ export class SamlValidationPool {
   /** Responses that may wait for a thread before logins are refused with `SERVER_BUSY`. */
   readonly maxQueue: number;
   private readonly retryAfterSeconds: number;
+  private readonly niceIncrement: number;
   private readonly worker: { filename: string; execArgv: string[] };
   private pool: Piscina | null = null;
   private closed = false;
   private validations = 0;
+  private nextTask = 0;
+  private readonly pending = new Map<number, Pending>();
 
   constructor(options: SamlValidationPoolOptions = {}) {
     this.threads = positiveInteger(options.threads, Math.max(1, availableParallelism() - 1), 'threads');
     this.maxQueue = positiveInteger(options.maxQueue, 256, 'maxQueue');
     this.retryAfterSeconds = positiveInteger(options.retryAfterSeconds, 2, 'retryAfterSeconds');
+    const nice = options.niceIncrement ?? 0;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+      throw new ConfigurationError('SamlValidationPool: niceIncrement must be an integer from 0 to 19.');
+    }
+    this.niceIncrement = nice;
     this.worker = findSamlWorker();
   }
 
@@ -119,7 +149,8 @@ export class SamlValidationPool {
 
   private piscina(): Piscina {
     if (this.closed) throw new ConfigurationError('The SAML validation pool is closed.');
-    this.pool ??= new Piscina({
+    if (this.pool) return this.pool;
+    const pool = new Piscina({
       filename: this.worker.filename,
       name: 'validateSamlResponse',
       minThreads: this.threads,
@@ -130,8 +161,46 @@ export class SamlValidationPool {
       concurrentTasksPerWorker: 4,
       idleTimeout: Infinity,
       execArgv: [...process.execArgv, ...this.worker.execArgv],
+      workerData: { niceIncrement: this.niceIncrement } satisfies ValidationThreadData,
     });
-    return this.pool;
+    // Each thread sends the port of its calls (cache look-ups, options) once, when it starts.
+    pool.on('message', (message: unknown) => {
+      const port = (message as Record<string, unknown> | null)?.[CALLS_PORT];
+      if (port) this.listen(port as MessagePort);
+    });
+    this.pool = pool;
+    return pool;
+  }
+
+  /** Answers a thread's calls for its tasks: the task's options, or its cache's answer. */
+  private listen(port: MessagePort): void {
+    port.on('message', (call: MainThreadCall) => {
+      const answer = (value: unknown) => port.postMessage({ id: call.id, value } as MainThreadAnswer);
+      const task = this.pending.get(call.task);
+      if (!task) {
+        // The task is over (its thread gave up on it): nothing waits for the answer.
+        return port.postMessage({ id: call.id, failure: -1 } as MainThreadAnswer);
+      }
+      const fail = (error: unknown) =>
+        port.postMessage({ id: call.id, failure: task.failures.push(error) - 1 } as MainThreadAnswer);
+      if (call.op === 'config') return answer(task.config);
+      const { cacheProvider } = task;
+      if (!cacheProvider) return fail(new Error('node-saml has no cacheProvider.'));
+      let pending: Promise<unknown>;
+      try {
+        pending =
+          call.op === 'saveAsync'
+            ? cacheProvider.saveAsync(call.key!, call.value!)
+            : call.op === 'getAsync'
+              ? cacheProvider.getAsync(call.key!)
+              : cacheProvider.removeAsync(call.key ?? null);
+      } catch (error) {
+        return fail(error);
+      }
+      pending.then(answer, fail);
+    });
+    // The threads, not this port, keep the process alive while they work.
+    port.unref();
   }
 
   /** Starts the threads and loads the worker module now rather than at the first login. */
@@ -158,35 +227,19 @@ export class SamlValidationPool {
     const pool = this.piscina();
     if (pool.queueSize >= this.maxQueue) throw this.busy();
     const { cacheProvider, ...cloneable } = config;
+    const id = this.nextTask++;
     const failures: unknown[] = [];
-    const channel = new MessageChannel();
-    channel.port1.on('message', (call: CacheCall) => {
-      const answer = (value: unknown) => channel.port1.postMessage({ id: call.id, value } as CacheAnswer);
-      const fail = (error: unknown) =>
-        channel.port1.postMessage({ id: call.id, failure: failures.push(error) - 1 } as CacheAnswer);
-      if (!cacheProvider) return fail(new Error('node-saml has no cacheProvider.'));
-      let pending: Promise<unknown>;
-      try {
-        pending =
-          call.op === 'saveAsync'
-            ? cacheProvider.saveAsync(call.key!, call.value!)
-            : call.op === 'getAsync'
-              ? cacheProvider.getAsync(call.key!)
-              : cacheProvider.removeAsync(call.key);
-      } catch (error) {
-        return fail(error);
-      }
-      pending.then(answer, fail);
-    });
+    this.pending.set(id, { config: cloneable, cacheProvider, failures });
+    const configKey = configKeyOf(config);
     const task: ValidationTask = {
-      config: cloneable,
+      id,
+      ...(configKey === undefined ? { config: cloneable } : { configKey }),
       samlResponse: String(container.SAMLResponse ?? ''),
       expect: { idpEntityId: expect.idpEntityId, acsUrl: expect.acsUrl, allowSha1: !!expect.allowSha1 },
-      port: channel.port2,
     };
     let result: ValidationResult;
     try {
-      result = (await pool.run(task, { transferList: [channel.port2] })) as ValidationResult;
+      result = (await pool.run(task)) as ValidationResult;
       this.validations++;
     } catch (error) {
       if (error instanceof Error && /queue is at limit/i.test(error.message)) throw this.busy();
@@ -194,16 +247,19 @@ export class SamlValidationPool {
       // logged with its cause), not a refusal of the response.
       throw new ConfigurationError('The SAML validation worker failed; see the cause.', { cause: error });
     } finally {
-      channel.port1.close();
+      this.pending.delete(id);
     }
     if (!result.ok) throw rebuild(result.error, failures);
     if (!result.profile) return { profile: null, loggedOut: result.loggedOut };
     const { assertionXml, samlResponseXml, assertion } = result;
+    let parsed: Record<string, unknown> | undefined;
     const profile = {
       ...result.profile,
       ...(assertionXml === undefined ? {} : { getAssertionXml: () => assertionXml }),
       ...(samlResponseXml === undefined ? {} : { getSamlResponseXml: () => samlResponseXml }),
-      ...(assertion === undefined ? {} : { getAssertion: () => assertion }),
+      ...(assertion && assertionXml !== undefined
+        ? { getAssertion: () => (parsed ??= readAssertion(assertionXml)) }
+        : {}),
     } as Profile;
     if (result.checked) keepPrecheck(profile, { checked: result.checked });
     else if (result.checkError) keepPrecheck(profile, { error: rebuild(result.checkError, failures) });
@@ -232,6 +288,25 @@ export class SamlValidationPool {
     this.pool = null;
     await pool?.destroy();
   }
+}
+
+/**
+ * The validated assertion as node-saml's `getAssertion` gives it: its XML read by xml2js with
+ * node-saml's settings (xml2js calls back before `parseString` returns).
+ */
+function readAssertion(xml: string): Record<string, unknown> {
+  let read: Record<string, unknown> | undefined;
+  let failure: unknown;
+  new Parser({
+    explicitRoot: true,
+    explicitCharkey: true,
+    tagNameProcessors: [processors.stripPrefix],
+  }).parseString(xml, (error: unknown, value: Record<string, unknown>) => {
+    failure = error;
+    read = value;
+  });
+  if (failure || !read) throw failure ?? new Error('The validated assertion could not be read again.');
+  return read;
 }
 
 /** A worker's error as the class, code and message it had there (a cache failure as the original). */

@@ -22,9 +22,21 @@ export function precheckedAssertion(profile: object): CheckedAssertion | undefin
 
 // What the checks expect of each set of node-saml options `samlOptionsFor` made.
 const expectations = new WeakMap<object, SamlExpectations>();
+// The key naming each set of options `samlOptionsFor` made from a connection's kept settings.
+const configKeys = new WeakMap<object, string>();
 
-export function rememberExpectations(config: SamlConfig, expect: SamlExpectations): void {
+export function rememberExpectations(config: SamlConfig, expect: SamlExpectations, configKey?: string): void {
   expectations.set(config, expect);
+  if (configKey !== undefined) configKeys.set(config, configKey);
+}
+
+/**
+ * A key that names these node-saml options (without `cacheProvider`) for as long as the process
+ * runs: options with the same key are the same. A validation thread keeps the options it was sent
+ * under their key. Undefined for options `samlOptionsFor` did not make from kept settings.
+ */
+export function configKeyOf(config: SamlConfig): string | undefined {
+  return configKeys.get(config);
 }
 
 export function expectationsOf(config: SamlConfig): SamlExpectations | undefined {

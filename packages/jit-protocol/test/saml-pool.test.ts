@@ -1,8 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { SAML, type SamlConfig } from '@node-saml/node-saml';
-import { ConfigurationError, JitError, ServerBusyError, StoreError, type Connection } from '@jit-sso/core';
+import {
+  changeConfiguration,
+  ConfigurationError,
+  createProvisioner,
+  JitError,
+  MemoryConfigurationStore,
+  MemoryStore,
+  ServerBusyError,
+  StoreError,
+  type Connection,
+} from '@jit-sso/core';
+import { storedConnection } from '@jit-sso/core/testing';
 import {
   answerRefusal,
   MemoryReplayCache,
@@ -109,6 +120,74 @@ describe('SamlValidationPool', () => {
     expect(inProcess).toBe(outage);
   });
 
+  it('validates with a stored connection’s new options at the first login after it changed', async () => {
+    // One thread keeps each connection's options after its first login; a changed connection must
+    // not be validated with the options it kept. Without InResponseTo, a connection that refuses
+    // IdP-initiated logins stops at the missing request id, one that accepts them at the signature.
+    const store = new MemoryConfigurationStore();
+    const saml = (allowIdpInitiated: boolean) => ({
+      protocol: 'saml' as const,
+      issuer: 'https://idp.test/metadata',
+      protocolOptions: { saml: { ...connection.protocolOptions['saml']!, allowIdpInitiated } },
+    });
+    const save = (allowIdpInitiated: boolean) =>
+      changeConfiguration(
+        store,
+        { tenantId: 'acme', actor: 'ops', action: 'connection.updated', target: 'acme-saml' },
+        async (tx, version) => {
+          await tx.putConnection(storedConnection('acme-saml', 'acme', version, saml(allowIdpInitiated)));
+          return { result: null, changes: [] };
+        },
+      );
+    await save(false);
+    const provisioner = createProvisioner({
+      store: new MemoryStore(),
+      configuration: { store, pollIntervalMs: 60_000 },
+    });
+    const single = new SamlValidationPool({ threads: 1 });
+    try {
+      const cache = new MemoryReplayCache();
+      const login = async () => {
+        const config = samlOptionsFor(await provisioner.getConnection('acme-saml'), cache);
+        const pooled = await outcome(() => single.validatePostResponse(config, { SAMLResponse: response() }));
+        const inProcess = await outcome(() =>
+          new SAML(config).validatePostResponseAsync({ SAMLResponse: response() }),
+        );
+        expect(pooled).toEqual(inProcess);
+        return pooled.message;
+      };
+      const refused = await login();
+      expect(refused).toMatch(/InResponseTo/);
+      // Kept by the thread: the same answer again.
+      expect(await login()).toBe(refused);
+
+      await save(true);
+      await provisioner.refreshConfiguration!();
+      const changed = await login();
+      expect(changed).not.toBe(refused);
+      expect(changed).toMatch(/signature/i);
+
+      await save(false);
+      await provisioner.refreshConfiguration!();
+      expect(await login()).toBe(refused);
+    } finally {
+      provisioner.close!();
+      await single.close();
+    }
+  });
+
+  it('validates options it was given by hand, without a key, as they are', async () => {
+    const hand = { ...samlOptionsFor(connection, new MemoryReplayCache()) };
+    const expect_ = { idpEntityId: 'https://idp.test/metadata', acsUrl: 'https://app.test/acs' };
+    const first = await outcome(() => pool.validatePostResponse(hand, { SAMLResponse: response() }, expect_));
+    expect(first.message).toMatch(/InResponseTo/);
+    const ifPresent = { ...hand, validateInResponseTo: 'ifPresent' as SamlConfig['validateInResponseTo'] };
+    const second = await outcome(() =>
+      pool.validatePostResponse(ifPresent, { SAMLResponse: response() }, expect_),
+    );
+    expect(second.message).toMatch(/signature/i);
+  });
+
   it('refuses at once with SERVER_BUSY (503, Retry-After) when its queue is full', async () => {
     const small = new SamlValidationPool({ threads: 1, maxQueue: 2, retryAfterSeconds: 3 });
     try {
@@ -150,6 +229,36 @@ describe('SamlValidationPool', () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).httpStatus).toBe(500);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'lowers its threads’ priority by niceIncrement, and only theirs (Linux)',
+    async () => {
+      const niceOf = () =>
+        readdirSync('/proc/self/task').map((task) =>
+          Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]),
+        );
+      const before = niceOf();
+      const main = getPriority();
+      const lowered = new SamlValidationPool({ threads: 2, niceIncrement: 7 });
+      try {
+        await lowered.warm();
+        // The threads lower themselves as they load the worker; a validation shows they have.
+        const config = samlOptionsFor(connection, new MemoryReplayCache());
+        await Promise.allSettled(
+          Array.from({ length: 4 }, () => lowered.validatePostResponse(config, { SAMLResponse: response() })),
+        );
+        const after = niceOf();
+        expect(after.filter((n) => n === Math.min(19, main + 7)).length).toBe(
+          before.filter((n) => n === Math.min(19, main + 7)).length + 2,
+        );
+        expect(getPriority()).toBe(main);
+      } finally {
+        await lowered.close();
+      }
+      expect(() => new SamlValidationPool({ niceIncrement: 20 })).toThrow(ConfigurationError);
+      expect(() => new SamlValidationPool({ niceIncrement: -1 })).toThrow(ConfigurationError);
+    },
+  );
 
   it('says which file is missing when the worker cannot be found, and refuses work once closed', async () => {
     expect(() => findSamlWorker(tmpdir())).toThrow(ConfigurationError);
