@@ -25,6 +25,9 @@
  * On PostgreSQL (JIT_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432, no database),
  * each system of each round gets its own database, JIT_BENCH_DATABASE_PREFIX (default jit_bench) +
  * `_scim_<system>_<round>`, dropped at the end; every system's pool holds 10 connections.
+ *
+ * `--paired` (SQLite) runs jit-scim and the floor in one process instead, alternating create by
+ * create and PATCH by PATCH, and prints both medians and their ratio.
  */
 import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -593,6 +596,51 @@ async function floor(): Promise<System> {
   };
 }
 
+/**
+ * `--paired` (SQLite): jit-scim and the floor in one process, alternating operation by operation
+ * (a jit-scim create, then a floor create, …), so that both meet the same moments of a shared
+ * machine's load: their medians' ratio does not move with what else runs between two processes.
+ */
+async function paired(): Promise<Record<string, unknown>> {
+  const a = await jitScim();
+  const b = await floor();
+  const idsA: string[] = [];
+  const idsB: string[] = [];
+  const timed = async (op: () => Promise<unknown>, into: number[]) => {
+    const t = performance.now();
+    await op();
+    into.push(performance.now() - t);
+  };
+  const lat = {
+    createA: [] as number[],
+    createB: [] as number[],
+    patchA: [] as number[],
+    patchB: [] as number[],
+  };
+  for (let k = 0; k < WARMUP; k++) {
+    idsA.push(await a.create(k));
+    idsB.push(await b.create(k));
+  }
+  for (let k = WARMUP; k < SMALL; k++) {
+    await timed(async () => idsA.push(await a.create(k)), lat.createA);
+    await timed(async () => idsB.push(await b.create(k)), lat.createB);
+  }
+  for (let k = 0; k < OPS; k++) {
+    const at = rnd(idsA.length);
+    await timed(() => a.patch(idsA[at]!, k), lat.patchA);
+    await timed(() => b.patch(idsB[at]!, k), lat.patchB);
+  }
+  await a.close();
+  await b.close();
+  const median = (list: number[]) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)]!;
+  const row = (x: number[], y: number[]) => ({
+    jitScim: Number(median(x).toFixed(3)),
+    floor: Number(median(y).toFixed(3)),
+    ratio: Number((median(x) / median(y)).toFixed(2)),
+  });
+  return { create: row(lat.createA, lat.createB), patch: row(lat.patchA, lat.patchB) };
+}
+
 // ---- measurement ----
 
 interface Result {
@@ -801,6 +849,18 @@ const load = () => {
     return 'unknown';
   }
 };
+
+if (args.includes('--paired')) {
+  if (DB !== 'sqlite') {
+    console.error('--paired compares jit-scim with the floor, which runs on SQLite only.');
+    process.exit(2);
+  }
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  const loadBefore = load();
+  const result = await paired();
+  process.stdout.write(`${JSON.stringify({ loadBefore, loadAfter: load(), ...result }, null, 2)}\n`);
+  process.exit(0);
+}
 
 if (only) {
   // One system per process: Jackson's TypeORM 0.3 and this repository's TypeORM 1.1 share a global
