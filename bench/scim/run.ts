@@ -25,6 +25,9 @@
  * On PostgreSQL (JIT_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432, no database),
  * each system of each round gets its own database, JIT_BENCH_DATABASE_PREFIX (default jit_bench) +
  * `_scim_<system>_<round>`, dropped at the end; every system's pool holds 10 connections.
+ *
+ * `--paired` (SQLite) runs jit-scim and the floor in one process instead, alternating create by
+ * create and PATCH by PATCH, and prints both medians and their ratio.
  */
 import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -374,7 +377,9 @@ async function scimmy(): Promise<System> {
  * same names as jit-scim's.
  */
 async function floor(): Promise<System> {
-  const { createHash, randomUUID } = await import('node:crypto');
+  const { createHash } = await import('node:crypto');
+  // jit-scim's ids: time-ordered (UUIDv7) for the user and the audit event.
+  const { uuidv7 } = await import('@jit-sso/core');
   const { createJitDataSource, migrate, TypeormDirectoryStore } = await import('@jit-sso/typeorm');
   const { createDirectory, issueDirectoryToken } = await import('@jit-sso/scim');
   const floorFile = join(dir, 'floor.db');
@@ -429,6 +434,8 @@ async function floor(): Promise<System> {
     updateResource: db.prepare(
       `UPDATE "jit_scim_resources" SET "data" = ?, "version" = ?, "updated_at" = ? WHERE "id" = ?`,
     ),
+    // The audit event's mark for the outbox (a user's lifecycle event), as jit-scim's store writes it.
+    pending: db.prepare(`INSERT INTO "jit_outbox_pending" ("audit_id") VALUES (?)`),
     deleteValues: db.prepare(`DELETE FROM "jit_scim_values" WHERE "resource_id" = ? AND "attr" IN (?, ?)`),
     count: db.prepare(
       `INSERT INTO "jit_scim_counts" AS c ("directory_id", "type", "slot", "n") VALUES (?, 'User', 0, 1) ON CONFLICT ("directory_id", "type", "slot") DO UPDATE SET "n" = c."n" + 1`,
@@ -481,22 +488,28 @@ async function floor(): Promise<System> {
         const key = body.userName.toLowerCase();
         if (st.resourceByName.get(auth.directory_id, key)) throw new Error('floor: userName taken');
         if (st.userByEmail.get(auth.tenant_id, key)) throw new Error('floor: email taken');
-        const id = randomUUID();
-        const at = Date.now();
+        const now = new Date();
+        const id = uuidv7(now);
+        const at = now.getTime();
         const attributes = {
           firstName: body.name.givenName,
           lastName: body.name.familyName,
           displayName: body.displayName,
         };
         st.insertUser.run(id, auth.tenant_id, key, JSON.stringify(attributes), body.externalId, at, at);
+        const auditId = uuidv7(now);
         st.audit.run(
-          randomUUID(),
+          auditId,
           at,
           auth.tenant_id,
           'created',
           id,
-          JSON.stringify([{ field: 'email', from: null, to: key }]),
+          JSON.stringify([
+            { field: 'email', from: null, to: key },
+            ...Object.entries(attributes).map(([field, to]) => ({ field, from: null, to })),
+          ]),
         );
+        st.pending.run(auditId);
         const {
           schemas: _schemas,
           userName: _userName,
@@ -557,16 +570,19 @@ async function floor(): Promise<System> {
         const title = `Title ${i}`;
         const before = JSON.parse(user.attributes);
         const attributes = { ...before, displayName };
-        const at = Date.now();
+        const now = new Date();
+        const at = now.getTime();
         st.updateUser.run(JSON.stringify(attributes), at, id);
+        const auditId = uuidv7(now);
         st.audit.run(
-          randomUUID(),
+          auditId,
           at,
           auth.tenant_id,
           'updated',
           id,
           JSON.stringify([{ field: 'displayName', from: before.displayName, to: displayName }]),
         );
+        st.pending.run(auditId);
         st.updateResource.run(JSON.stringify({ ...data, displayName, title }), current.version + 1, at, id);
         // The attributes whose index rows change (jit-scim diffs the document before and after).
         st.deleteValues.run(id, 'displayname', 'title');
@@ -578,6 +594,51 @@ async function floor(): Promise<System> {
     },
     close: () => dataSource.destroy(),
   };
+}
+
+/**
+ * `--paired` (SQLite): jit-scim and the floor in one process, alternating operation by operation
+ * (a jit-scim create, then a floor create, …), so that both meet the same moments of a shared
+ * machine's load: their medians' ratio does not move with what else runs between two processes.
+ */
+async function paired(): Promise<Record<string, unknown>> {
+  const a = await jitScim();
+  const b = await floor();
+  const idsA: string[] = [];
+  const idsB: string[] = [];
+  const timed = async (op: () => Promise<unknown>, into: number[]) => {
+    const t = performance.now();
+    await op();
+    into.push(performance.now() - t);
+  };
+  const lat = {
+    createA: [] as number[],
+    createB: [] as number[],
+    patchA: [] as number[],
+    patchB: [] as number[],
+  };
+  for (let k = 0; k < WARMUP; k++) {
+    idsA.push(await a.create(k));
+    idsB.push(await b.create(k));
+  }
+  for (let k = WARMUP; k < SMALL; k++) {
+    await timed(async () => idsA.push(await a.create(k)), lat.createA);
+    await timed(async () => idsB.push(await b.create(k)), lat.createB);
+  }
+  for (let k = 0; k < OPS; k++) {
+    const at = rnd(idsA.length);
+    await timed(() => a.patch(idsA[at]!, k), lat.patchA);
+    await timed(() => b.patch(idsB[at]!, k), lat.patchB);
+  }
+  await a.close();
+  await b.close();
+  const median = (list: number[]) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)]!;
+  const row = (x: number[], y: number[]) => ({
+    jitScim: Number(median(x).toFixed(3)),
+    floor: Number(median(y).toFixed(3)),
+    ratio: Number((median(x) / median(y)).toFixed(2)),
+  });
+  return { create: row(lat.createA, lat.createB), patch: row(lat.patchA, lat.patchB) };
 }
 
 // ---- measurement ----
@@ -651,6 +712,7 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
   console.error(`${system.name}: creating ${WARMUP} users (untimed), then ${SMALL - WARMUP} (timed)`);
   for (let k = 0; k < WARMUP; k++) ids.push(await system.create(k));
   results['create'] = await measure(SMALL - WARMUP, async (k) => ids.push(await system.create(WARMUP + k)));
+  await analyze();
   for (let k = 0; k < LOOKUP_WARMUP; k++) await system.lookup(userName(rnd(SMALL)));
   results['lookup@1k'] = await measure(OPS, async () => {
     if ((await system.lookup(userName(rnd(SMALL)))) !== 1) throw new Error(`${system.name}: lookup missed`);
@@ -672,6 +734,7 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
   results['fill'] =
     `${size - SMALL} users in ${seconds.toFixed(1)} s (${((size - SMALL) / seconds).toFixed(0)}/s, ${fillCallers} at once)`;
   results['users'] = String(size);
+  await analyze();
   results['lookup@N'] = await measure(OPS, async () => {
     if ((await system.lookup(userName(rnd(size)))) !== 1) throw new Error(`${system.name}: lookup missed`);
   });
@@ -693,6 +756,24 @@ async function runSystem(make: () => Promise<System>): Promise<Record<string, Re
   }
   await system.close();
   return results;
+}
+
+/**
+ * On PostgreSQL, the statistics autovacuum would have gathered by now on a server with its defaults
+ * (it analyses a table once 50 rows and 10% of it have changed): the shared server this runs on may
+ * have autovacuum off, and without statistics the planner rates every index of a freshly filled
+ * table alike (their sizes are still those of the empty table the migrations indexed). Every system
+ * gets it at the same points: before the lookups at 1,000 users and after the fill.
+ */
+async function analyze(): Promise<void> {
+  if (DB !== 'postgres') return;
+  const client = new pg.Client({ connectionString: postgresUrl(only![0]!) });
+  await client.connect();
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -768,6 +849,18 @@ const load = () => {
     return 'unknown';
   }
 };
+
+if (args.includes('--paired')) {
+  if (DB !== 'sqlite') {
+    console.error('--paired compares jit-scim with the floor, which runs on SQLite only.');
+    process.exit(2);
+  }
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  const loadBefore = load();
+  const result = await paired();
+  process.stdout.write(`${JSON.stringify({ loadBefore, loadAfter: load(), ...result }, null, 2)}\n`);
+  process.exit(0);
+}
 
 if (only) {
   // One system per process: Jackson's TypeORM 0.3 and this repository's TypeORM 1.1 share a global

@@ -5,6 +5,10 @@ import { InvalidAttributeError } from './errors.js';
 // accepted the address; this refuses what cannot be an address at all (empty, "a@b", spaces, quotes).
 const LOCAL = /^[^\s@"(),:;<>[\\\]\p{Cc}]{1,64}$/u;
 const LABEL = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
+/** `LABEL` for a lower-cased ASCII label (nearly every one): the same test without Unicode classes. */
+const ASCII_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\u0000-\u007f]*$/;
 
 /**
  * The one way this library compares emails: trim, Unicode NFKC (full-width letters and the Kelvin
@@ -13,7 +17,9 @@ const LABEL = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
  */
 export function tryNormaliseEmail(raw: unknown): string | null {
   if (typeof raw !== 'string') return null;
-  const email = raw.normalize('NFKC').trim().toLowerCase();
+  // NFKC leaves ASCII as it is: only other text goes through the (costly) normalisation.
+  const ascii = ASCII.test(raw);
+  const email = (ascii ? raw : raw.normalize('NFKC')).trim().toLowerCase();
   if (email.length > 254) return null;
   const at = email.lastIndexOf('@');
   if (at <= 0 || email.indexOf('@') !== at) return null;
@@ -21,7 +27,8 @@ export function tryNormaliseEmail(raw: unknown): string | null {
   const domain = email.slice(at + 1);
   if (!LOCAL.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return null;
   const labels = domain.split('.');
-  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return null;
+  const label = ascii ? ASCII_LABEL : LABEL;
+  if (labels.length < 2 || !labels.every((l) => label.test(l))) return null;
   if (/^\d+$/.test(labels[labels.length - 1]!)) return null;
   return email;
 }

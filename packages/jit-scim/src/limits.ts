@@ -42,8 +42,13 @@ const ANY_CONTROL = /[\u0000-\u001f\u007f]/;
 // A surrogate without its pair: drivers would store U+FFFD in its place.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+// Any character either check above looks at: a string without one (nearly every string) is storable.
+// eslint-disable-next-line no-control-regex
+const SUSPECT = /[\u0000-\u001f\u007f\ud800-\udfff]/;
+
 /** Why `text` cannot be stored, or null: a control character, an unpaired surrogate. */
 export function unstorable(text: string, singleLine = false): string | null {
+  if (!SUSPECT.test(text)) return null;
   if ((singleLine ? ANY_CONTROL : CONTROL).test(text)) return 'contains a control character';
   if (LONE_SURROGATE.test(text)) return 'is not well-formed Unicode';
   return null;
@@ -58,34 +63,79 @@ export function checkName(value: string, name: string, max: number): void {
     throw invalidValue(`"${name}" is longer than ${max} characters.`);
 }
 
+/** A value met while walking a body, and where it is (built only to name it in an error). */
+interface Visit {
+  value: object;
+  depth: number;
+  parent: Visit | null;
+  key: string;
+  index: boolean;
+}
+
+/** The path of a value in the body, as errors name it (`emails[0].value`). */
+function pathOf(visit: Visit | null): string {
+  if (!visit || !visit.parent) return '';
+  const parent = pathOf(visit.parent);
+  return visit.index ? `${parent}[${visit.key}]` : parent ? `${parent}.${visit.key}` : visit.key;
+}
+
+const childPath = (parent: Visit, key: string, index: boolean) =>
+  pathOf({ value: parent.value, depth: 0, parent, key, index });
+
+/**
+ * Walks a body without recursion, checking nesting depth, attribute names and every string; returns
+ * the number of simple values (strings, numbers, booleans) it holds.
+ */
+function walk(body: object): number {
+  let values = 0;
+  const stack: Visit[] = [{ value: body, depth: 1, parent: null, key: '', index: false }];
+  while (stack.length) {
+    const visit = stack.pop()!;
+    const { value, depth } = visit;
+    if (depth > INPUT_LIMITS.depth)
+      throw invalidValue(`"${pathOf(visit)}" is nested deeper than ${INPUT_LIMITS.depth} levels.`);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const child: unknown = value[i];
+        if (typeof child === 'string') {
+          values++;
+          checkString(child, visit, String(i), true);
+        } else if (child !== null && typeof child === 'object')
+          stack.push({ value: child, depth: depth + 1, parent: visit, key: String(i), index: true });
+        else if (typeof child === 'number' || typeof child === 'boolean') values++;
+      }
+    } else {
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        checkKey(key, visit);
+        const child = record[key];
+        if (typeof child === 'string') {
+          values++;
+          checkString(child, visit, key, false);
+        } else if (child !== null && typeof child === 'object')
+          stack.push({ value: child, depth: depth + 1, parent: visit, key, index: false });
+        else if (typeof child === 'number' || typeof child === 'boolean') values++;
+      }
+    }
+  }
+  return values;
+}
+
 /**
  * Checks a request body without recursion, before anything walks it recursively (rendering,
  * `structuredClone`, `JSON.stringify`): nesting depth, attribute names, and every string.
  */
 export function checkBody(body: unknown): void {
   if (body === null || typeof body !== 'object') {
-    if (typeof body === 'string') checkString(body, 'the body');
+    if (typeof body === 'string') checkText(body, 'the body');
     return;
   }
-  const stack: { value: unknown; depth: number; path: string }[] = [{ value: body, depth: 1, path: '' }];
-  while (stack.length) {
-    const { value, depth, path } = stack.pop()!;
-    if (depth > INPUT_LIMITS.depth)
-      throw invalidValue(`"${path}" is nested deeper than ${INPUT_LIMITS.depth} levels.`);
-    const entries: [string, unknown][] = Array.isArray(value)
-      ? value.map((v, i) => [String(i), v])
-      : Object.entries(value as Record<string, unknown>);
-    for (const [key, child] of entries) {
-      if (!Array.isArray(value)) checkKey(key, path);
-      const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-      if (typeof child === 'string') checkString(child, childPath);
-      else if (child !== null && typeof child === 'object')
-        stack.push({ value: child, depth: depth + 1, path: childPath });
-    }
-  }
+  walk(body);
 }
 
-function checkKey(key: string, path: string): void {
+function checkKey(key: string, at: Visit): void {
+  if (key.length <= INPUT_LIMITS.nameLength && !SUSPECT.test(key)) return;
+  const path = pathOf(at);
   const where = path ? ` in "${path}"` : '';
   const problem = unstorable(key, true);
   if (problem) throw invalidValue(`An attribute name${where} ${problem}.`);
@@ -93,7 +143,12 @@ function checkKey(key: string, path: string): void {
     throw invalidValue(`An attribute name${where} is longer than ${INPUT_LIMITS.nameLength} characters.`);
 }
 
-function checkString(value: string, path: string): void {
+function checkString(value: string, parent: Visit, key: string, index: boolean): void {
+  if (value.length <= INPUT_LIMITS.stringLength && !SUSPECT.test(value)) return;
+  checkText(value, childPath(parent, key, index));
+}
+
+function checkText(value: string, path: string): void {
   const problem = unstorable(value);
   if (problem) throw invalidValue(`"${path}" ${problem}.`);
   if (value.length > INPUT_LIMITS.stringLength)
@@ -105,19 +160,11 @@ function checkString(value: string, path: string): void {
  * checks on a body, the number of simple values, and the size.
  */
 export function checkStored(data: Record<string, unknown>, type: string): void {
-  checkBody(data);
-  let values = 0;
-  const stack: unknown[] = [data];
-  while (stack.length) {
-    const value = stack.pop();
-    if (value !== null && typeof value === 'object') {
-      for (const child of Object.values(value)) stack.push(child);
-    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      if (++values > INPUT_LIMITS.resourceValues)
-        throw invalidValue(`A ${type} is limited to ${INPUT_LIMITS.resourceValues} values.`);
-    }
-  }
-  const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
+  if (walk(data) > INPUT_LIMITS.resourceValues)
+    throw invalidValue(`A ${type} is limited to ${INPUT_LIMITS.resourceValues} values.`);
+  const json = JSON.stringify(data);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: a short text needs no count.
+  const bytes = json.length * 3 <= INPUT_LIMITS.resourceBytes ? json.length : Buffer.byteLength(json, 'utf8');
   if (bytes > INPUT_LIMITS.resourceBytes)
     throw invalidValue(
       `The ${type} is ${bytes} bytes as JSON; a resource is limited to ${INPUT_LIMITS.resourceBytes}.`,

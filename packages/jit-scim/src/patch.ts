@@ -85,6 +85,10 @@ function rawNames(path: string): { schema: string | null; name: string; sub: str
   return { schema, name: name!, sub: sub ?? (tail || null) };
 }
 
+/**
+ * The object an operation writes into: the document, or its extension's object (a copy made here,
+ * as the document's values are shared with the resource it was copied from).
+ */
 function container(doc: Json, schema: string | null, create: boolean): Json | null {
   if (schema === null) return doc;
   const key = findKey(doc, schema.toLowerCase());
@@ -92,7 +96,7 @@ function container(doc: Json, schema: string | null, create: boolean): Json | nu
     if (!isObject(doc[key])) {
       if (!create) return null;
       doc[key] = {};
-    }
+    } else doc[key] = { ...(doc[key] as Json) };
     return doc[key] as Json;
   }
   if (!create) return null;
@@ -231,10 +235,12 @@ function applyAt(doc: Json, op: PatchOperation['op'], pathText: string, value: u
 
 /**
  * Applies operations to a copy of `document` and returns it; the caller writes the result in one
- * transaction, so a failing operation leaves nothing changed.
+ * transaction, so a failing operation leaves nothing changed. The copy is shallow: an operation
+ * replaces the values it changes (copying the objects and arrays on its way) and never writes into
+ * one it did not copy, so that `document` stays as it was.
  */
 export function applyPatch(document: Json, operations: readonly PatchOperation[]): Json {
-  const doc = structuredClone(document);
+  const doc: Json = { ...document };
   for (const operation of operations) {
     if (operation.path) {
       applyAt(doc, operation.op, operation.path, operation.value);

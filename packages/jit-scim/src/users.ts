@@ -184,7 +184,8 @@ async function updateUser(
   if (!user) throw notFound(`User "${current.id}" not found.`);
   const at = service.now();
   const email = await emailFor(tx, ctx, input, user.id, user.email);
-  const attributes = { ...user.attributes, ...userAttributes(input) };
+  const given = userAttributes(input);
+  const attributes = { ...user.attributes, ...given };
   for (const field of [
     'firstName',
     'lastName',
@@ -195,7 +196,7 @@ async function updateUser(
     'organization',
     'division',
   ]) {
-    if (!(field in userAttributes(input))) delete attributes[field];
+    if (!(field in given)) delete attributes[field];
   }
   const attributeChanges = diffAttributes(user.attributes, attributes);
   const changes = [...attributeChanges];
@@ -222,10 +223,10 @@ async function updateUser(
   return { record, user };
 }
 
-/** The user as a PATCH applies to it. */
+/** The user as a PATCH applies to it (a shallow copy: `applyPatch` works on a deep copy of its own). */
 export function userDocument(record: ScimResourceRecord, user: UserRecord | null): Json {
   const doc: Json = {
-    ...(structuredClone(record.data) as Json),
+    ...(record.data as Json),
     userName: record.name,
     active: user?.status === 'active',
   };

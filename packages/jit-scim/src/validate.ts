@@ -40,12 +40,44 @@ const MULTI_VALUED_DEFAULTS: Attribute[] = ['type', 'display', 'value', '$ref'].
   multiValued: false,
 }));
 
+/** Attributes by lower-cased name, built once per list (the schemas are constant). */
+const indexes = new WeakMap<readonly Attribute[], Map<string, Attribute>>();
+
 function byName(attributes: readonly Attribute[], name: string): Attribute | undefined {
-  const lower = name.toLowerCase();
-  return attributes.find((a) => a.name.toLowerCase() === lower);
+  let index = indexes.get(attributes);
+  if (!index) {
+    index = new Map();
+    for (const a of attributes) {
+      const lower = a.name.toLowerCase();
+      if (!index.has(lower)) index.set(lower, a);
+    }
+    indexes.set(attributes, index);
+  }
+  return index.get(name.toLowerCase());
+}
+
+/** The sub-attributes a complex attribute's values may carry, once per attribute. */
+const subAttributeLists = new WeakMap<Attribute, Attribute[]>();
+
+function subAttributesOf(attribute: Attribute): Attribute[] {
+  let list = subAttributeLists.get(attribute);
+  if (!list) {
+    list = [...(attribute.subAttributes ?? []), ...(attribute.multiValued ? MULTI_VALUED_DEFAULTS : [])];
+    subAttributeLists.set(attribute, list);
+  }
+  return list;
 }
 
 const attributesOf = (schema: string) => SCHEMA_ATTRIBUTES.get(schema) as unknown as readonly Attribute[];
+
+const CORE_LOWER: Record<'User' | 'Group', string> = {
+  User: USER_SCHEMA.toLowerCase(),
+  Group: GROUP_SCHEMA.toLowerCase(),
+};
+const ALLOWED: Record<'User' | 'Group', string[]> = {
+  User: [USER_SCHEMA, ...EXTENSIONS.User].map((s) => s.toLowerCase()),
+  Group: [GROUP_SCHEMA, ...EXTENSIONS.Group].map((s) => s.toLowerCase()),
+};
 
 /**
  * `schemas`, when the body has it, lists the resource type's core schema and no schema of another
@@ -58,9 +90,9 @@ function checkSchemas(body: Json, type: 'User' | 'Group'): void {
   if (!Array.isArray(schemas) || !schemas.every((s) => typeof s === 'string'))
     throw invalidValue('"schemas" must be an array of schema URIs.');
   const lower = schemas.map((s: string) => s.toLowerCase());
-  if (!lower.includes(CORE[type].toLowerCase()))
+  if (!lower.includes(CORE_LOWER[type]))
     throw invalidValue(`"schemas" must include "${CORE[type]}" for a ${type}.`);
-  const allowed = [CORE[type], ...EXTENSIONS[type]].map((s) => s.toLowerCase());
+  const allowed = ALLOWED[type];
   const foreign = schemas.find(
     (s: string) => KNOWN.includes(s.toLowerCase()) && !allowed.includes(s.toLowerCase()),
   );
@@ -79,10 +111,7 @@ function checkSimple(attribute: Attribute, value: unknown, path: string): void {
 }
 
 function checkComplex(attribute: Attribute, value: Json, path: string): void {
-  const subAttributes = [
-    ...(attribute.subAttributes ?? []),
-    ...(attribute.multiValued ? MULTI_VALUED_DEFAULTS : []),
-  ];
+  const subAttributes = subAttributesOf(attribute);
   for (const [key, sub] of Object.entries(value)) {
     const definition = byName(subAttributes, key);
     if (!definition)

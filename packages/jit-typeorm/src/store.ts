@@ -444,9 +444,14 @@ function patchValue(property: (typeof PATCHABLE)[number], patch: UserPatch): unk
 }
 
 /** The store's statements on one connection: a transaction's, or the pool's for plain reads. */
-class Transaction implements StoreTransaction {
+export class Transaction implements StoreTransaction {
   /** Users as this transaction last read or wrote them, so that an update need not read the row back. */
   private readonly known = new Map<string, UserRecord>();
+  /**
+   * Users (or their absence) that another statement of this transaction read along with its own
+   * rows (`userSelect` columns), for the next `findUserById` to answer without a statement of its own.
+   */
+  private readonly primed = new Map<string, UserRecord | null>();
 
   constructor(
     private readonly db: Database,
@@ -454,7 +459,22 @@ class Transaction implements StoreTransaction {
     private readonly sql: Sql,
   ) {}
 
+  /** The `userSelect` columns (aliased `u`) of a row another statement read: see `primed`. */
+  get userSelect(): string {
+    return this.q.userSelect;
+  }
+
+  /** Keeps the user of `row` (its `userSelect` columns; all null when there is none) for `findUserById`. */
+  prime(userId: string, row: Row): void {
+    this.primed.set(userId, row['u_id'] == null ? null : userFrom(row));
+  }
+
   async findUserById(userId: string): Promise<UserRecord | null> {
+    const primed = this.primed.get(userId);
+    if (primed !== undefined) {
+      this.primed.delete(userId);
+      return primed ? this.remember(primed) : null;
+    }
     const rows = await this.sql.rows(this.q.findUserById, [userId]);
     return rows[0] ? this.remember(userFrom(rows[0])) : null;
   }

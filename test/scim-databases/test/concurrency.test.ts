@@ -388,6 +388,10 @@ describe.each(DATABASES)('the statements of a PATCH on %s', (database) => {
       matching(/SELECT\b.*\bFROM ["`]jit_scim_resources["`]/s).filter((s) => !/^WITH w0/.test(s)),
     ).toHaveLength(1);
     expect(matching(/FROM ["`]jit_scim_values["`]/).filter((s) => /^\s*SELECT/.test(s))).toEqual([]);
+    // The tenant user is read once too; on PostgreSQL with the resource's lock, in its round trip.
+    const userReads = matching(/\b(FROM|JOIN) ["`]jit_users["`]/).filter((s) => /^\s*SELECT/.test(s));
+    expect(userReads).toHaveLength(1);
+    if (database === 'PostgreSQL') expect(userReads[0]).toMatch(/FROM "jit_scim_resources" r LEFT JOIN/);
     const deletes = cost.sql.flatMap((sql) => sql.match(/DELETE FROM ["`]jit_scim_values["`]/g) ?? []);
     const inserts = cost.sql.flatMap((sql) => sql.match(/INSERT INTO ["`]jit_scim_values["`]/g) ?? []);
     expect([deletes.length, inserts.length]).toEqual([1, 1]);

@@ -20,7 +20,7 @@ import {
 } from '@jit-sso/core';
 import { JitUserEntity } from '../schema.js';
 import { openDatabase, type Database, type Row, type Sql } from '../sql.js';
-import { TypeormStore, type TypeormStoreOptions } from '../store.js';
+import { Transaction, TypeormStore, type TypeormStoreOptions } from '../store.js';
 import {
   ScimCountEntity,
   ScimDirectoryEntity,
@@ -44,6 +44,12 @@ interface Tables {
   users: string;
   userId: string;
   userStatus: string;
+  /** `RESOURCE_COLUMNS`, quoted and joined. */
+  resourceColumns: string;
+  /** The columns of a `jit_scim_values` row, quoted and joined. */
+  valueColumns: string;
+  /** Statement texts built once per shape (`DirectorySql.text`). */
+  texts: Map<string, string>;
 }
 
 function resourceFrom(row: Row): ScimResourceRecord {
@@ -139,6 +145,18 @@ const SHARE_BATCH = 50;
  */
 const COUNT_SLOTS = 64;
 
+const VALUE_COLUMNS = [
+  'resource_id',
+  'directory_id',
+  'attr',
+  'attr_top',
+  'elem',
+  'kind',
+  'prefix',
+  'text',
+  'num',
+];
+
 const RESOURCE_COLUMNS = [
   'id',
   'directory_id',
@@ -202,6 +220,9 @@ export class TypeormDirectoryStore extends TypeormStore implements DirectoryStor
         users: q(users.tablePath),
         userId: users.findColumnWithPropertyName('id')!.databaseName,
         userStatus: users.findColumnWithPropertyName('status')!.databaseName,
+        resourceColumns: RESOURCE_COLUMNS.map(q).join(', '),
+        valueColumns: VALUE_COLUMNS.map(q).join(', '),
+        texts: new Map(),
       },
     };
     return this.directoryDb;
@@ -253,51 +274,129 @@ export class TypeormDirectoryStore extends TypeormStore implements DirectoryStor
     } catch (error) {
       return Promise.reject(error);
     }
-    return ready.db.transaction((sql) =>
-      work(combine(this.transactionOn(sql), new DirectorySql(ready.db, ready.t, sql))),
-    );
+    return ready.db.transaction((sql) => {
+      const base = this.transactionOn(sql);
+      return work(
+        new CombinedTransaction(
+          base,
+          new DirectorySql(ready.db, ready.t, sql, base instanceof Transaction ? base : null),
+        ),
+      );
+    });
   }
 }
 
-/** One object with the identity store's transaction methods and the directory's. */
-function combine(base: StoreTransaction, directory: DirectorySql): DirectoryTransaction {
-  return {
-    findUserById: (id) => base.findUserById(id),
-    findUserByEmail: (t, e) => base.findUserByEmail(t, e),
-    findIdentity: (c, s) => base.findIdentity(c, s),
-    listIdentitiesOfUser: (u) => base.listIdentitiesOfUser(u),
-    findDormantUsers: (t, c, p) => base.findDormantUsers(t, c, p),
-    listUsers: (q) => base.listUsers(q),
-    countUsers: (q) => base.countUsers(q),
-    listAuditEvents: (q) => base.listAuditEvents(q),
-    insertUser: (u) => base.insertUser(u),
-    updateUser: (id, p) => base.updateUser(id, p),
-    insertIdentity: (i) => base.insertIdentity(i),
-    acquireSeat: (t, l) => base.acquireSeat(t, l),
-    useOnce: (u) => base.useOnce(u),
-    appendAudit: (e) => base.appendAudit(e),
-    findDirectory: (id) => directory.findDirectory(id),
-    listDirectories: (t) => directory.listDirectories(t),
-    findTokenByHash: (h) => directory.findTokenByHash(h),
-    findTokenWithDirectory: (h) => directory.findTokenWithDirectory(h),
-    listTokens: (d) => directory.listTokens(d),
-    findResource: (d, t, id) => directory.findResource(d, t, id),
-    lockResource: (d, t, id) => directory.lockResource(d, t, id),
-    shareResources: (d, t, ids) => directory.shareResources(d, t, ids),
-    findUserByUserName: (d, u) => directory.findUserByUserName(d, u),
-    findResourceOfUser: (u) => directory.findResourceOfUser(u),
-    queryResources: (q) => directory.queryResources(q),
-    listMembers: (g) => directory.listMembers(g),
-    listGroupsOfMember: (d, m) => directory.listGroupsOfMember(d, m),
-    insertDirectory: (d) => directory.insertDirectory(d),
-    insertToken: (t) => directory.insertToken(t),
-    revokeToken: (id, at) => directory.revokeToken(id, at),
-    insertResource: (r) => directory.insertResource(r),
-    updateResource: (id, p) => directory.updateResource(id, p),
-    deleteResource: (id) => directory.deleteResource(id),
-    changeMembers: (g, a, r) => directory.changeMembers(g, a, r),
-    replaceMembers: (g, m) => directory.replaceMembers(g, m),
-  };
+/** One object with the identity store's transaction methods and the directory's (one per transaction). */
+class CombinedTransaction implements DirectoryTransaction {
+  constructor(
+    private readonly base: StoreTransaction,
+    private readonly directory: DirectorySql,
+  ) {}
+  findUserById(...a: Parameters<StoreTransaction['findUserById']>) {
+    return this.base.findUserById(...a);
+  }
+  findUserByEmail(...a: Parameters<StoreTransaction['findUserByEmail']>) {
+    return this.base.findUserByEmail(...a);
+  }
+  findIdentity(...a: Parameters<StoreTransaction['findIdentity']>) {
+    return this.base.findIdentity(...a);
+  }
+  listIdentitiesOfUser(...a: Parameters<StoreTransaction['listIdentitiesOfUser']>) {
+    return this.base.listIdentitiesOfUser(...a);
+  }
+  findDormantUsers(...a: Parameters<StoreTransaction['findDormantUsers']>) {
+    return this.base.findDormantUsers(...a);
+  }
+  listUsers(...a: Parameters<StoreTransaction['listUsers']>) {
+    return this.base.listUsers(...a);
+  }
+  countUsers(...a: Parameters<StoreTransaction['countUsers']>) {
+    return this.base.countUsers(...a);
+  }
+  listAuditEvents(...a: Parameters<StoreTransaction['listAuditEvents']>) {
+    return this.base.listAuditEvents(...a);
+  }
+  insertUser(...a: Parameters<StoreTransaction['insertUser']>) {
+    return this.base.insertUser(...a);
+  }
+  updateUser(...a: Parameters<StoreTransaction['updateUser']>) {
+    return this.base.updateUser(...a);
+  }
+  insertIdentity(...a: Parameters<StoreTransaction['insertIdentity']>) {
+    return this.base.insertIdentity(...a);
+  }
+  acquireSeat(...a: Parameters<StoreTransaction['acquireSeat']>) {
+    return this.base.acquireSeat(...a);
+  }
+  useOnce(...a: Parameters<StoreTransaction['useOnce']>) {
+    return this.base.useOnce(...a);
+  }
+  appendAudit(...a: Parameters<StoreTransaction['appendAudit']>) {
+    return this.base.appendAudit(...a);
+  }
+  findDirectory(...a: Parameters<DirectorySql['findDirectory']>) {
+    return this.directory.findDirectory(...a);
+  }
+  listDirectories(...a: Parameters<DirectorySql['listDirectories']>) {
+    return this.directory.listDirectories(...a);
+  }
+  findTokenByHash(...a: Parameters<DirectorySql['findTokenByHash']>) {
+    return this.directory.findTokenByHash(...a);
+  }
+  findTokenWithDirectory(...a: Parameters<DirectorySql['findTokenWithDirectory']>) {
+    return this.directory.findTokenWithDirectory(...a);
+  }
+  listTokens(...a: Parameters<DirectorySql['listTokens']>) {
+    return this.directory.listTokens(...a);
+  }
+  findResource(...a: Parameters<DirectorySql['findResource']>) {
+    return this.directory.findResource(...a);
+  }
+  lockResource(...a: Parameters<DirectorySql['lockResource']>) {
+    return this.directory.lockResource(...a);
+  }
+  shareResources(...a: Parameters<DirectorySql['shareResources']>) {
+    return this.directory.shareResources(...a);
+  }
+  findUserByUserName(...a: Parameters<DirectorySql['findUserByUserName']>) {
+    return this.directory.findUserByUserName(...a);
+  }
+  findResourceOfUser(...a: Parameters<DirectorySql['findResourceOfUser']>) {
+    return this.directory.findResourceOfUser(...a);
+  }
+  queryResources(...a: Parameters<DirectorySql['queryResources']>) {
+    return this.directory.queryResources(...a);
+  }
+  listMembers(...a: Parameters<DirectorySql['listMembers']>) {
+    return this.directory.listMembers(...a);
+  }
+  listGroupsOfMember(...a: Parameters<DirectorySql['listGroupsOfMember']>) {
+    return this.directory.listGroupsOfMember(...a);
+  }
+  insertDirectory(...a: Parameters<DirectorySql['insertDirectory']>) {
+    return this.directory.insertDirectory(...a);
+  }
+  insertToken(...a: Parameters<DirectorySql['insertToken']>) {
+    return this.directory.insertToken(...a);
+  }
+  revokeToken(...a: Parameters<DirectorySql['revokeToken']>) {
+    return this.directory.revokeToken(...a);
+  }
+  insertResource(...a: Parameters<DirectorySql['insertResource']>) {
+    return this.directory.insertResource(...a);
+  }
+  updateResource(...a: Parameters<DirectorySql['updateResource']>) {
+    return this.directory.updateResource(...a);
+  }
+  deleteResource(...a: Parameters<DirectorySql['deleteResource']>) {
+    return this.directory.deleteResource(...a);
+  }
+  changeMembers(...a: Parameters<DirectorySql['changeMembers']>) {
+    return this.directory.changeMembers(...a);
+  }
+  replaceMembers(...a: Parameters<DirectorySql['replaceMembers']>) {
+    return this.directory.replaceMembers(...a);
+  }
 }
 
 /** The directory statements on one connection. */
@@ -312,12 +411,25 @@ class DirectorySql {
     private readonly db: Database,
     private readonly t: Tables,
     private readonly sql: Sql,
+    /** The identity store's statements in the same transaction (null outside one). */
+    private readonly users: Transaction | null = null,
   ) {
     this.q = db.quote;
   }
 
   private cols(names: string[], alias = ''): string {
+    if (names === RESOURCE_COLUMNS && !alias) return this.t.resourceColumns;
     return names.map((n) => `${alias}${this.q(n)}`).join(', ');
+  }
+
+  /** A statement text built once for `key` (its shape), then reused. */
+  private text(key: string, build: () => string): string {
+    let sql = this.t.texts.get(key);
+    if (sql === undefined) {
+      sql = build();
+      if (this.t.texts.size < 1024) this.t.texts.set(key, sql);
+    }
+    return sql;
   }
 
   async findDirectory(id: string): Promise<DirectoryRecord | null> {
@@ -343,9 +455,13 @@ class DirectorySql {
   ): Promise<{ token: DirectoryTokenRecord; directory: DirectoryRecord } | null> {
     const q = this.q;
     const rows = await this.sql.rows(
-      `SELECT t.${q('id')}, t.${q('directory_id')}, t.${q('hash')}, t.${q('label')}, t.${q('created_at')}, t.${q('revoked_at')}, ` +
-        `d.${q('tenant_id')} AS ${q('d_tenant_id')}, d.${q('name')} AS ${q('d_name')}, d.${q('connection_id')} AS ${q('d_connection_id')}, d.${q('created_at')} AS ${q('d_created_at')} ` +
-        `FROM ${this.t.tokens} t JOIN ${this.t.directories} d ON d.${q('id')} = t.${q('directory_id')} WHERE t.${q('hash')} = ?`,
+      this.text(
+        'tokenWithDirectory',
+        () =>
+          `SELECT t.${q('id')}, t.${q('directory_id')}, t.${q('hash')}, t.${q('label')}, t.${q('created_at')}, t.${q('revoked_at')}, ` +
+          `d.${q('tenant_id')} AS ${q('d_tenant_id')}, d.${q('name')} AS ${q('d_name')}, d.${q('connection_id')} AS ${q('d_connection_id')}, d.${q('created_at')} AS ${q('d_created_at')} ` +
+          `FROM ${this.t.tokens} t JOIN ${this.t.directories} d ON d.${q('id')} = t.${q('directory_id')} WHERE t.${q('hash')} = ?`,
+      ),
       [hash],
     );
     const row = rows[0];
@@ -391,12 +507,29 @@ class DirectorySql {
     type: ScimResourceType,
     id: string,
   ): Promise<ScimResourceRecord | null> {
+    // On PostgreSQL a user's tenant user comes in the same round trip (its row is not locked), for
+    // the `findUserById` that every write to a user makes next.
+    const users = this.db.dialect === 'postgres' && type === 'User' ? this.users : null;
+    const q = this.q;
     const rows = await this.sql.lock(
-      `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('id')} = ? AND ${this.q('directory_id')} = ? AND ${this.q('type')} = ?${this.db.dialect === 'sqlite' ? '' : ' FOR UPDATE'}`,
+      users
+        ? this.text(
+            'lockUser',
+            () =>
+              `SELECT ${this.cols(RESOURCE_COLUMNS, 'r.')}, ${users.userSelect} FROM ${this.t.resources} r ` +
+              `LEFT JOIN ${this.t.users} u ON u.${q(this.t.userId)} = r.${q('id')} ` +
+              `WHERE r.${q('id')} = ? AND r.${q('directory_id')} = ? AND r.${q('type')} = ? FOR UPDATE OF r`,
+          )
+        : this.text(
+            'lockResource',
+            () =>
+              `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${q('id')} = ? AND ${q('directory_id')} = ? AND ${q('type')} = ?${this.db.dialect === 'sqlite' ? '' : ' FOR UPDATE'}`,
+          ),
       [id, directoryId, type],
     );
     if (!rows[0]) return null;
     const record = resourceFrom(rows[0]);
+    users?.prime(id, rows[0]);
     this.locked.set(id, record);
     return record;
   }
@@ -430,7 +563,11 @@ class DirectorySql {
 
   async findUserByUserName(directoryId: string, userName: string): Promise<ScimResourceRecord | null> {
     const rows = await this.sql.rows(
-      `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('directory_id')} = ? AND ${this.q('user_name_key')} = ?`,
+      this.text(
+        'userByUserName',
+        () =>
+          `SELECT ${this.cols(RESOURCE_COLUMNS)} FROM ${this.t.resources} WHERE ${this.q('directory_id')} = ? AND ${this.q('user_name_key')} = ?`,
+      ),
       [directoryId, userName.toLowerCase()],
     );
     return rows[0] ? resourceFrom(rows[0]) : null;
@@ -726,17 +863,7 @@ class DirectorySql {
     directoryId: string,
     rows: readonly ValueRow[],
   ): Promise<void> {
-    const columns = this.cols([
-      'resource_id',
-      'directory_id',
-      'attr',
-      'attr_top',
-      'elem',
-      'kind',
-      'prefix',
-      'text',
-      'num',
-    ]);
+    const columns = this.t.valueColumns;
     // Batches of a fixed size keep the statement cache small and stay under every driver's parameter
     // limit. The rows of a resource of usual size go out with the transaction's other writes (on
     // PostgreSQL, one statement); a large resource's at once, so that no statement grows with it.
@@ -744,7 +871,11 @@ class DirectorySql {
     const hold = rows.length <= HELD_VALUE_ROWS;
     for (let i = 0; i < rows.length; i += BATCH) {
       const batch = rows.slice(i, i + BATCH);
-      const sql = `INSERT INTO ${this.t.values} (${columns}) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
+      const sql = this.text(
+        `values:${batch.length}`,
+        () =>
+          `INSERT INTO ${this.t.values} (${columns}) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      );
       await (hold ? this.sql.write.bind(this.sql) : this.sql.run.bind(this.sql))(
         sql,
         batch.flatMap((r) => [
@@ -810,18 +941,23 @@ class DirectorySql {
   async insertResource(input: NewScimResource): Promise<ScimResourceRecord> {
     const nameKey = input.name.toLowerCase();
     const at = input.createdAt.getTime();
+    const json = JSON.stringify(input.data);
     // Held: on PostgreSQL a create (reads, then these writes) is one statement. A taken userName fails
     // it as a conflict there, at the commit, as here elsewhere.
     try {
       await this.sql.write(
-        `INSERT INTO ${this.t.resources} (${this.cols([...RESOURCE_COLUMNS, 'name_key', 'user_name_key', 'member_count'])}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
+        this.text(
+          'insertResource',
+          () =>
+            `INSERT INTO ${this.t.resources} (${this.cols([...RESOURCE_COLUMNS, 'name_key', 'user_name_key', 'member_count'])}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
+        ),
         [
           input.id,
           input.directoryId,
           input.type,
           input.name,
           input.externalId,
-          JSON.stringify(input.data),
+          json,
           at,
           at,
           nameKey,
@@ -843,7 +979,8 @@ class DirectorySql {
       type: input.type,
       name: input.name,
       externalId: input.externalId,
-      data: Object.freeze(structuredClone(input.data)),
+      // A copy of what was stored, as a later read would return it.
+      data: Object.freeze(JSON.parse(json) as Record<string, unknown>),
       version: 1,
       createdAt: input.createdAt,
       updatedAt: input.createdAt,
@@ -860,11 +997,13 @@ class DirectorySql {
       if (!rows[0]) throw new StoreError(`updateResource: no resource "${id}"`);
       current = resourceFrom(rows[0]);
     }
+    const json = patch.data !== undefined ? JSON.stringify(patch.data) : null;
     const next: ScimResourceRecord = Object.freeze({
       ...current,
       name: patch.name ?? current.name,
       externalId: patch.externalId !== undefined ? patch.externalId : current.externalId,
-      data: Object.freeze(structuredClone(patch.data ?? (current.data as Record<string, unknown>))),
+      // A copy of what is stored, as a later read would return it (an unchanged document is kept).
+      data: json !== null ? Object.freeze(JSON.parse(json) as Record<string, unknown>) : current.data,
       version: current.version + 1,
       updatedAt: patch.updatedAt,
     });
@@ -880,14 +1019,18 @@ class DirectorySql {
       sets.push(this.q('external_id'));
       values.push(next.externalId);
     }
-    if (patch.data !== undefined) {
+    if (json !== null) {
       sets.push(this.q('data'));
-      values.push(JSON.stringify(next.data));
+      values.push(json);
     }
     sets.push(this.q('version'), this.q('updated_at'));
     values.push(next.version, next.updatedAt.getTime());
     await this.sql.write(
-      `UPDATE ${this.t.resources} SET ${sets.map((c) => `${c} = ?`).join(', ')} WHERE ${this.q('id')} = ?`,
+      this.text(
+        `updateResource:${sets.join(',')}`,
+        () =>
+          `UPDATE ${this.t.resources} SET ${sets.map((c) => `${c} = ?`).join(', ')} WHERE ${this.q('id')} = ?`,
+      ),
       [...values, id],
       { key: `resource:${id}`, atLeastOne: true },
     );
@@ -954,11 +1097,12 @@ class DirectorySql {
   private async count(directoryId: string, type: ScimResourceType, by: 1 | -1): Promise<void> {
     const q = this.q;
     const slot = this.db.dialect === 'sqlite' ? 0 : Math.floor(Math.random() * COUNT_SLOTS);
-    const columns = `(${this.cols(['directory_id', 'type', 'slot', 'n'])}) VALUES (?, ?, ?, ?)`;
-    const upsert =
-      this.db.dialect === 'mysql'
+    const upsert = this.text('count', () => {
+      const columns = `(${this.cols(['directory_id', 'type', 'slot', 'n'])}) VALUES (?, ?, ?, ?)`;
+      return this.db.dialect === 'mysql'
         ? `INSERT INTO ${this.t.counts} ${columns} ON DUPLICATE KEY UPDATE ${q('n')} = ${q('n')} + ?`
         : `INSERT INTO ${this.t.counts} AS c ${columns} ON CONFLICT (${this.cols(['directory_id', 'type', 'slot'])}) DO UPDATE SET ${q('n')} = c.${q('n')} + ?`;
+    });
     await this.sql.write(upsert, [directoryId, type, slot, by, by], {
       key: `count:${directoryId}:${type}:${slot}`,
     });
