@@ -1,3 +1,3 @@
 import { consumerSuite } from '../src/suite.js';
 
-consumerSuite('Express 4, CommonJS', { app: 'express4', webhooks: true });
+consumerSuite('Express 4, CommonJS', { app: 'express4', webhooks: true, admin: true });

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createDeliveryWorker, createProvisioner } from '@jit-sso/core';
 import {
+  adminRouter,
   createOidcStrategies,
   createSamlStrategy,
   jitErrorHandler,
@@ -13,8 +14,14 @@ import {
   scimRouter,
   useJitSession,
 } from '@jit-sso/express';
+import { createAdminService, type AdminCaller } from '@jit-sso/protocol';
 import { createScimService } from '@jit-sso/scim';
-import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import {
+  createJitDataSource,
+  migrate,
+  TypeormConfigurationStore,
+  TypeormDirectoryStore,
+} from '@jit-sso/typeorm';
 /* eslint-disable @typescript-eslint/no-require-imports -- TypeScript's typed form of require(), as CommonJS apps write it */
 import express = require('express');
 import session = require('express-session');
@@ -39,6 +46,13 @@ async function main(): Promise<void> {
   const samlValidationPool = new SamlValidationPool({ threads: 1 });
   passport.use(createSamlStrategy({ provisioner, replayCache: new MemoryReplayCache(), samlValidationPool }));
 
+  // Self-serve onboarding: a tenant's administrator manages its connections in the stored configuration.
+  const admin = createAdminService({
+    configuration: new TypeormConfigurationStore(dataSource),
+    publicUrl: process.env.APP_URL!,
+    audit: store, // refusals (another tenant's connection) are audited as `denied`
+  });
+
   const app = express();
   app.use(
     '/scim/v2',
@@ -52,6 +66,14 @@ async function main(): Promise<void> {
   const oidc = oidcAuthenticate(passport, createOidcStrategies({ provisioner }), { provisioner });
   app.get('/auth/oidc/:connection/login', oidc);
   app.get('/auth/oidc/:connection/callback', oidc, (_req, res) => res.redirect('/'));
+  // A real app takes the caller from its session (an administrator of one tenant); this test app
+  // trusts two request headers, and only when started with TRUST_ADMIN_HEADERS=1.
+  const adminCaller = (req: express.Request): AdminCaller | null => {
+    const actor = req.get('x-admin-actor');
+    const tenantId = req.get('x-admin-tenant');
+    return process.env.TRUST_ADMIN_HEADERS === '1' && actor && tenantId ? { actor, tenantId } : null;
+  };
+  app.use('/admin/api', adminRouter(admin, { caller: adminCaller }));
   app.get('/me', requireActiveUser(provisioner), (req, res) => res.json(req.user));
   app.get('/', (_req, res) => res.send('Signed in.'));
   app.use(jitErrorHandler());

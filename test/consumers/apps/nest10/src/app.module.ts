@@ -1,15 +1,29 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { JitModule, JitScimModule, JitService } from '@jit-sso/nest';
-import { MemoryReplayCache } from '@jit-sso/protocol';
+import { JitAdminModule, JitModule, JitScimModule, JitService } from '@jit-sso/nest';
+import { createAdminService, MemoryReplayCache, type AdminCaller } from '@jit-sso/protocol';
 import { createScimService } from '@jit-sso/scim';
-import { jitDataSourceOptions, TypeormDirectoryStore } from '@jit-sso/typeorm';
+import { jitDataSourceOptions, TypeormConfigurationStore, TypeormDirectoryStore } from '@jit-sso/typeorm';
 import { AuthController } from './auth.controller';
 
 const { tenants, connections } = JSON.parse(readFileSync('connections.json', 'utf8'));
 const replayCache = new MemoryReplayCache(); // RedisReplayCache for several processes
+
+/**
+ * The administrator calling the admin API. A real app takes it from its session (a signed-in
+ * administrator of one tenant); this test app trusts two request headers, and only when started
+ * with TRUST_ADMIN_HEADERS=1.
+ */
+function adminCaller(req: IncomingMessage): AdminCaller | null {
+  const actor = req.headers['x-admin-actor'];
+  const tenantId = req.headers['x-admin-tenant'];
+  return process.env.TRUST_ADMIN_HEADERS === '1' && typeof actor === 'string' && typeof tenantId === 'string'
+    ? { actor, tenantId }
+    : null;
+}
 
 @Module({
   imports: [
@@ -32,6 +46,18 @@ const replayCache = new MemoryReplayCache(); // RedisReplayCache for several pro
           provisioner: jit,
           baseUrl: `${process.env.APP_URL}/scim/v2`,
         }),
+      }),
+    }),
+    // Self-serve onboarding under /admin/api, on the stored configuration of the same database.
+    JitAdminModule.forRootAsync({
+      inject: [DataSource],
+      useFactory: (dataSource: DataSource) => ({
+        service: createAdminService({
+          configuration: new TypeormConfigurationStore(dataSource),
+          publicUrl: process.env.APP_URL!,
+          audit: new TypeormDirectoryStore(dataSource), // refusals are audited as `denied`
+        }),
+        caller: adminCaller,
       }),
     }),
   ],
