@@ -14,12 +14,12 @@
  * The load generator and the IdP (which signs every response) run in this process; each server
  * process runs only the app.
  *
- *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--nice=0,10] [--cache=memory|redis] [--cpu-prof-dir=<dir>]
+ *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--nice=0,10] [--cache=memory|redis] [--cpu-prof-dir=<dir>] [--pin]
  *
  * A login here is its ACS POST only: the AuthnRequest (`GET .../login`, which binds the login to
  * this client's cookie) and the IdP's signing run before the timed phase.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { loadavg, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -36,7 +36,18 @@ const NICE = arg('nice', '0').split(',').map(Number);
 const CACHE = arg('cache', 'memory');
 /** A directory: the server processes write V8 CPU profiles of their threads there (`--cpu-prof`). */
 const PROFILE = arg('cpu-prof-dir', '');
+/**
+ * `--pin` (Linux, `taskset`): each server's main thread alone on the first core; its other threads
+ * (the validation pool, libuv's, V8's) and this process (the load generator, the probe) on the others.
+ */
+const PIN = process.argv.includes('--pin');
+/** The machine's cores, read before this process pins itself. */
+const CORES = availableParallelism();
 const WARMUP = Math.min(60, LOGINS);
+if (PIN) {
+  if (CORES < 2) throw new Error('--pin needs at least 2 cores.');
+  execFileSync('taskset', ['-a', '-p', '-c', `1-${CORES - 1}`, String(process.pid)]);
+}
 const id = 'acme-saml';
 
 interface Mode {
@@ -83,6 +94,11 @@ async function start(threads: number, nice = 0): Promise<Mode> {
     child.once('message', (m) => resolve((m as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`login server exited with ${code}`)));
   });
+  if (PIN) {
+    // Every thread of the server (the pool's are started by now) off the first core, then its main thread (tid = pid) on it alone.
+    execFileSync('taskset', ['-a', '-p', '-c', `1-${CORES - 1}`, String(child.pid)]);
+    execFileSync('taskset', ['-p', '-c', '0', String(child.pid)]);
+  }
   return {
     name:
       threads === 0
@@ -240,7 +256,7 @@ console.log(
   `main thread CPU per /healthz answer, alone: ${modes.map((m) => `${m.name} ${m.probeCpuMs?.toFixed(3) ?? 'n/a'} ms`).join(', ')}`,
 );
 console.log(
-  `SAML logins through @jit-sso/express, in-process validation against a SamlValidationPool; ${ROUNDS} rounds of ${LOGINS} logins per mode, ${CONCURRENCY} in flight, ${CACHE} replay cache, Node ${process.version}, ${availableParallelism()} cores`,
+  `SAML logins through @jit-sso/express, in-process validation against a SamlValidationPool; ${ROUNDS} rounds of ${LOGINS} logins per mode, ${CONCURRENCY} in flight, ${CACHE} replay cache, Node ${process.version}, ${CORES} cores${PIN ? ", pinned: each server's main thread alone on core 0, its other threads and the load generator on the rest" : ''}`,
 );
 console.log(
   '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average | CPU ms per login (all threads) | main thread busy ms per login | main thread CPU ms per login (probes out) | main thread waiting for a core, ms per login |',
