@@ -129,7 +129,7 @@ export {
   type SignInTracer,
   type SignInTracerOptions,
   type TracedAttempt,
-} from './admin/tracer.js';
+} from '@jit-sso/core';
 export {
   createAdminApi,
   createAdminNodeHandler,

@@ -42,6 +42,9 @@ import {
   type PresetName,
   type StoredConnection,
   type StoredDomain,
+  redactAttributes,
+  type SignInTracer,
+  type TracedAttempt,
 } from '@jit-sso/core';
 import { checkConnectionSettings } from '../connection-settings.js';
 import { MemoryReplayCache } from '../replay-cache.js';
@@ -68,7 +71,6 @@ import {
   verifySamlMetadataSignature,
   type SigningCertificate,
 } from './metadata.js';
-import { redactAttributes, type SignInTracer, type TracedAttempt } from './tracer.js';
 
 /** Who calls the admin service: the app authenticates them and says which tenant they administer. */
 export interface AdminCaller {

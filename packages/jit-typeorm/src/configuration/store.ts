@@ -358,7 +358,7 @@ export class TypeormConfigurationStore implements ConfigurationStore {
             JSON.stringify(e.changes),
           ]);
           // The change's audit event, marked for the outbox: its `config.changed` event commits with it.
-          const audit = s.insertAudit && s.insertPending ? configurationAuditEvent(e) : null;
+          const audit = configurationAuditEvent(e);
           if (audit && s.insertAudit && s.insertPending) {
             await sql.run(s.insertAudit, [
               audit.id,
