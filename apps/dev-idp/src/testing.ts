@@ -170,13 +170,16 @@ export function startProcess(
   });
 }
 
-/** A private `redis-server` on a free port, without persistence: a test may flush or stop it. */
-export async function startRedisServer(): Promise<Child & { url: string }> {
-  const port = await freePort();
+/**
+ * A private `redis-server` without persistence, on a free port or on `port` (to start it again, empty,
+ * where its clients reconnect): a test may flush, stop or restart it.
+ */
+export async function startRedisServer(port?: number): Promise<Child & { url: string; port: number }> {
+  port ??= await freePort();
   const child = await startProcess(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { ready: /Ready to accept connections/ },
   );
-  return { ...child, url: `redis://127.0.0.1:${port}` };
+  return { ...child, url: `redis://127.0.0.1:${port}`, port };
 }

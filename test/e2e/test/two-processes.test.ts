@@ -11,7 +11,7 @@ import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
 import { Browser, type BrowserResponse } from '../src/browser.js';
 import { IDP_KEY, SP_KEY, TestSamlIdp } from '../src/saml-idp.js';
 import { auditMark, expectRefused, newPerson, samlUser } from '../src/suite/context.js';
-import { startAppProcess, startRedisServer, type Child } from '../src/processes/children.js';
+import { startAppProcess, startRedisServer } from '../src/processes/children.js';
 
 // The servers of the development machine and CI; override with JIT_TEST_POSTGRES_URL / JIT_TEST_MYSQL_URL.
 const POSTGRES_SERVER = process.env['JIT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432';
@@ -117,7 +117,7 @@ const DATABASES: [string, (name: string) => Promise<Database>][] = [
 // Two processes, each serving the app on every database (under `/<index>`): two starts, not six.
 const databases: Database[] = [];
 const dataSources: Awaited<ReturnType<typeof createJitDataSource>>[] = [];
-let redis: Child & { url: string };
+let redis: Awaited<ReturnType<typeof startRedisServer>>;
 let flusher: Redis;
 let apps: (Child & { url: string })[] = [];
 
@@ -201,6 +201,39 @@ describe.each(DATABASES.map(([name], index) => [name, index] as const))(
         for (const answer of await race(SHARED, fields)) expectRefused(answer, 'SAML_REPLAY');
       }
       expect(await replayDenials(SHARED, since)).toHaveLength(2 * ROUNDS);
+    }, 60_000);
+
+    it('refuses a replay sent while Redis is down (503 at once, not held for later) and after Redis restarts empty', async () => {
+      const { person, fields } = unsolicited(SHARED);
+      const post = (app: (typeof apps)[number]) =>
+        new Browser().post(`${app.url}/${index}/auth/saml/${SHARED}/acs`, fields, { json: true });
+      expect(signedIn(await post(apps[0]!))).toBe(true);
+
+      await redis.stop();
+      const started = Date.now();
+      const duringOutage = await post(apps[1]!);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expectRefused(duringOutage, 'STORE_FAILURE');
+
+      // The same server comes back on its port with nothing in it; the copies' clients reconnect.
+      redis = await startRedisServer(redis.port);
+      flusher.disconnect();
+      flusher = new Redis(redis.url);
+      const since = await auditMark();
+      for (const app of apps) {
+        let answer = await post(app);
+        for (let wait = 0; answer.status === 503 && wait < 50; wait++) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          answer = await post(app);
+        }
+        expectRefused(answer, 'SAML_REPLAY');
+      }
+      expect(await replayDenials(SHARED, since)).toHaveLength(2);
+      // The post made during the outage was not kept and completed later: one sign-in, one user.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const user = await store().findUserByEmail('acme', person.email);
+      const events = await store().listAuditEvents({ userId: user!.id, limit: 10 });
+      expect(events.map((e) => e.action)).toEqual(['created']);
     }, 60_000);
 
     it(`accepts one of two copies, ${ROUNDS} times, when each process has its own replay cache (the database decides)`, async () => {
