@@ -11,7 +11,7 @@ import { createJitDataSource, migrate, TypeormStore } from '@jit-sso/typeorm';
 import { Browser, type BrowserResponse } from '../src/browser.js';
 import { IDP_KEY, SP_KEY, TestSamlIdp } from '../src/saml-idp.js';
 import { auditMark, expectRefused, newPerson, samlUser } from '../src/suite/context.js';
-import { startAppProcess, startRedisServer } from '../src/processes/children.js';
+import { startAppProcess, startRedisServer, type Child } from '../src/processes/children.js';
 
 // The servers of the development machine and CI; override with JIT_TEST_POSTGRES_URL / JIT_TEST_MYSQL_URL.
 const POSTGRES_SERVER = process.env['JIT_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432';
