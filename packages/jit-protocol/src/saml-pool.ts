@@ -65,13 +65,23 @@ const WORKER = 'saml-worker';
 const moduleDir = dirname(fileURLToPath(moduleUrl));
 
 /**
- * The worker module in `dir` (beside this one): compiled (`.js`), or the workspace's TypeScript
- * source, run through tsx with the `source` export condition. `INVALID_CONFIGURATION` when missing.
+ * The process's options a thread of the workspace's TypeScript source keeps (`--option=value` forms
+ * only): profiling, conditions, source maps, warnings. Node refuses V8 and process-wide options, such
+ * as `--max-old-space-size`, in a worker's explicit `execArgv`.
  */
-export function findSamlWorker(dir = moduleDir): { filename: string; execArgv: string[] } {
+const SOURCE_THREAD_OPTION =
+  /^--(cpu-prof|heap-prof|conditions=|enable-source-maps$|no-warnings$|no-deprecation$)/;
+
+/**
+ * The worker module in `dir` (beside this one): compiled (`.js`), whose threads inherit the
+ * process's options as every worker thread does (no `execArgv`: an app started with
+ * `node --max-old-space-size=4096` must not fail), or the workspace's TypeScript source, run through
+ * tsx with the `source` export condition. `INVALID_CONFIGURATION` when missing.
+ */
+export function findSamlWorker(dir = moduleDir): { filename: string; execArgv?: string[] } {
   const moduleDir = dir;
   const compiled = join(moduleDir, `${WORKER}.js`);
-  if (existsSync(compiled)) return { filename: compiled, execArgv: [] };
+  if (existsSync(compiled)) return { filename: compiled };
   const source = join(moduleDir, `${WORKER}.ts`);
   if (existsSync(source)) {
     let tsx: string;
@@ -85,7 +95,12 @@ export function findSamlWorker(dir = moduleDir): { filename: string; execArgv: s
     }
     return {
       filename: source,
-      execArgv: ['--conditions=source', '--import', pathToFileURL(tsx).href],
+      execArgv: [
+        ...process.execArgv.filter((option) => SOURCE_THREAD_OPTION.test(option)),
+        '--conditions=source',
+        '--import',
+        pathToFileURL(tsx).href,
+      ],
     };
   }
   throw new ConfigurationError(
@@ -118,7 +133,7 @@ export class SamlValidationPool {
   readonly maxQueue: number;
   private readonly retryAfterSeconds: number;
   private readonly niceIncrement: number;
-  private readonly worker: { filename: string; execArgv: string[] };
+  private readonly worker: { filename: string; execArgv?: string[] };
   private pool: Piscina | null = null;
   private closed = false;
   private validations = 0;
@@ -150,7 +165,27 @@ export class SamlValidationPool {
   private piscina(): Piscina {
     if (this.closed) throw new ConfigurationError('The SAML validation pool is closed.');
     if (this.pool) return this.pool;
-    const pool = new Piscina({
+    let pool: Piscina;
+    try {
+      pool = this.start();
+    } catch (error) {
+      // Node refused to start the threads: a server failure (500, logged with its cause), not a
+      // refusal of the response.
+      throw new ConfigurationError('The SAML validation threads could not be started; see the cause.', {
+        cause: error,
+      });
+    }
+    // Each thread sends the port of its calls (cache look-ups, options) once, when it starts.
+    pool.on('message', (message: unknown) => {
+      const port = (message as Record<string, unknown> | null)?.[CALLS_PORT];
+      if (port) this.listen(port as MessagePort);
+    });
+    this.pool = pool;
+    return pool;
+  }
+
+  private start(): Piscina {
+    return new Piscina({
       filename: this.worker.filename,
       name: 'validateSamlResponse',
       minThreads: this.threads,
@@ -160,16 +195,9 @@ export class SamlValidationPool {
       // thread validates another response instead of idling.
       concurrentTasksPerWorker: 4,
       idleTimeout: Infinity,
-      execArgv: [...process.execArgv, ...this.worker.execArgv],
+      ...(this.worker.execArgv ? { execArgv: this.worker.execArgv } : {}),
       workerData: { niceIncrement: this.niceIncrement } satisfies ValidationThreadData,
     });
-    // Each thread sends the port of its calls (cache look-ups, options) once, when it starts.
-    pool.on('message', (message: unknown) => {
-      const port = (message as Record<string, unknown> | null)?.[CALLS_PORT];
-      if (port) this.listen(port as MessagePort);
-    });
-    this.pool = pool;
-    return pool;
   }
 
   /** Answers a thread's calls for its tasks: the task's options, or its cache's answer. */

@@ -1,6 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { getPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { SAML, type SamlConfig } from '@node-saml/node-saml';
 import {
   changeConfiguration,
@@ -259,6 +264,54 @@ describe('SamlValidationPool', () => {
       expect(() => new SamlValidationPool({ niceIncrement: -1 })).toThrow(ConfigurationError);
     },
   );
+
+  it('starts its threads in a process run with V8 options, which a worker may not be given', async () => {
+    // Compiled: no execArgv at all, so that each thread inherits the process's options.
+    const dir = mkdtempSync(join(tmpdir(), 'jit-saml-worker-'));
+    try {
+      writeFileSync(join(dir, 'saml-worker.js'), '');
+      expect(findSamlWorker(dir)).toEqual({ filename: join(dir, 'saml-worker.js') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // From source, in a process started as production apps often are.
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const index = pathToFileURL(new URL('../src/index.ts', import.meta.url).pathname).href;
+    const script = `const { SamlValidationPool } = await import(${JSON.stringify(index)});
+      const pool = new SamlValidationPool({ threads: 1 });
+      await pool.warm();
+      await pool.close();
+      console.log('threads started');`;
+    const child = await promisify(execFile)(
+      process.execPath,
+      [
+        '--max-old-space-size=256',
+        '--stack-trace-limit=40',
+        '--conditions=source',
+        '--import',
+        tsx,
+        '--input-type=module',
+        '--eval',
+        script,
+      ],
+      { timeout: 30_000 },
+    );
+    expect(child.stdout).toContain('threads started');
+
+    // Threads Node refuses to start are the server's failure (500, logged), not a refused response.
+    const refused = new SamlValidationPool({ threads: 1 });
+    const worker = (refused as unknown as { worker: { filename: string; execArgv?: string[] } }).worker;
+    worker.execArgv = ['--max-old-space-size=64'];
+    const config = samlOptionsFor(connection, new MemoryReplayCache());
+    const failure = await refused
+      .validatePostResponse(config as SamlConfig, { SAMLResponse: response() })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ConfigurationError);
+    expect((failure as Error).message).toMatch(/could not be started/);
+    expect(((failure as Error).cause as { code?: string }).code).toBe('ERR_WORKER_INVALID_EXEC_ARGV');
+    expect(toProtocolError(failure, 'saml').code).toBe('INVALID_CONFIGURATION');
+    await refused.close();
+  }, 40_000);
 
   it('says which file is missing when the worker cannot be found, and refuses work once closed', async () => {
     expect(() => findSamlWorker(tmpdir())).toThrow(ConfigurationError);

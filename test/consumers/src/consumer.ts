@@ -84,9 +84,9 @@ export class ConsumerApp {
     await writeFile(join(this.dir, name), content);
   }
 
-  /** Starts `node <entry>` and resolves once it prints `listening`. */
-  async start(entry: string, env: Record<string, string>): Promise<RunningApp> {
-    const child = spawn(process.execPath, [entry], {
+  /** Starts `node [...nodeOptions] <entry>` and resolves once it prints `listening`. */
+  async start(entry: string, env: Record<string, string>, nodeOptions: string[] = []): Promise<RunningApp> {
+    const child = spawn(process.execPath, [...nodeOptions, entry], {
       cwd: this.dir,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -56,7 +56,7 @@ export interface SignInEnvironment {
 export async function startWithDevIdp(
   consumer: ConsumerApp,
   entry: string,
-  options: { env?: Record<string, string>; database?: string } = {},
+  options: { env?: Record<string, string>; database?: string; nodeOptions?: string[] } = {},
 ): Promise<SignInEnvironment> {
   const port = await freePort();
   const url = `http://localhost:${port}`;
@@ -69,13 +69,17 @@ export async function startWithDevIdp(
   try {
     await writeConnections(consumer, url, idp.url);
     const databaseUrl = `sqlite:${join(consumer.dir, options.database ?? 'app.sqlite')}`;
-    const app = await consumer.start(entry, {
-      PORT: String(port),
-      APP_URL: url,
-      DATABASE_URL: databaseUrl,
-      SESSION_SECRET: randomBytes(24).toString('base64url'),
-      ...options.env,
-    });
+    const app = await consumer.start(
+      entry,
+      {
+        PORT: String(port),
+        APP_URL: url,
+        DATABASE_URL: databaseUrl,
+        SESSION_SECRET: randomBytes(24).toString('base64url'),
+        ...options.env,
+      },
+      options.nodeOptions,
+    );
     return {
       url,
       idp,

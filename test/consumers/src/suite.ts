@@ -30,6 +30,8 @@ export interface ConsumerSuiteOptions {
    * `x-admin-tenant` headers when started with `TRUST_ADMIN_HEADERS=1`.
    */
   admin?: boolean;
+  /** Options `node` starts the app with, as production apps often do (a heap limit, say). */
+  nodeOptions?: string[];
 }
 
 /** The dev IdP's SAML metadata document, as an administrator downloads it to upload it to the app. */
@@ -153,6 +155,7 @@ export function consumerSuite(title: string, options: ConsumerSuiteOptions): voi
     it('signs in over SAML and OIDC with plain node, and its SCIM mount ends a session', async () => {
       const env = await startWithDevIdp(consumer, options.entry ?? 'dist/main.js', {
         env: options.admin ? { TRUST_ADMIN_HEADERS: '1' } : {},
+        nodeOptions: options.nodeOptions ?? [],
       });
       try {
         await signInEndToEnd(consumer, env);
