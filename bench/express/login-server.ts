@@ -10,7 +10,7 @@
  * when the parent sends `close`.
  */
 import { createServer } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +123,12 @@ function mainThreadSchedule(): { cpuMs: number; waitMs: number } | null {
   }
 }
 
+/** The main thread's garbage-collection pauses (ms) since the last 'stats' message. */
+let gcPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+}).observe({ entryTypes: ['gc'] });
+
 process.send?.({ port });
 // With a CPU profile (`saml-pool.ts --cpu-prof-dir`): when each 'stats' message came, on the
 // profile's clock (microseconds), so that the profile can be cut to the timed phases.
@@ -140,7 +146,9 @@ process.on('message', (message) => {
       mainActiveMs: performance.eventLoopUtilization().active,
       mainCpuMs: schedule?.cpuMs ?? null,
       mainWaitMs: schedule?.waitMs ?? null,
+      gcPauses,
     });
+    gcPauses = [];
     return;
   }
   if (message !== 'close') return;

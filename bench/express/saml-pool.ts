@@ -9,12 +9,15 @@
  * time, the probes' share taken out (each mode's CPU per probe is measured alone first), and the time
  * the main thread waited for a core. `--nice` runs every pool size with each `niceIncrement`;
  * `--cpu-prof-dir` has the servers write V8 CPU profiles there, with `timed-<pid>.json` giving the
- * timed phases on the profile's clock.
+ * timed phases on the profile's clock. The main thread's garbage-collection pauses during the timed
+ * phases are counted (their number per 100 logins, their total per login, the longest).
+ * `--server-flags` starts each server process with those Node options (space-separated), such as
+ * `--single-threaded-gc`.
  *
  * The load generator and the IdP (which signs every response) run in this process; each server
  * process runs only the app.
  *
- *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--nice=0,10] [--cache=memory|redis] [--cpu-prof-dir=<dir>] [--pin]
+ *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--nice=0,10] [--cache=memory|redis] [--cpu-prof-dir=<dir>] [--pin] [--server-flags=<flags>]
  *
  * A login here is its ACS POST only: the AuthnRequest (`GET .../login`, which binds the login to
  * this client's cookie) and the IdP's signing run before the timed phase.
@@ -41,6 +44,8 @@ const PROFILE = arg('cpu-prof-dir', '');
  * (the validation pool, libuv's, V8's) and this process (the load generator, the probe) on the others.
  */
 const PIN = process.argv.includes('--pin');
+/** Node options of every server process (`--server-flags=--single-threaded-gc`). */
+const SERVER_FLAGS = arg('server-flags', '').split(' ').filter(Boolean);
 /** The machine's cores, read before this process pins itself. */
 const CORES = availableParallelism();
 const WARMUP = Math.min(60, LOGINS);
@@ -66,6 +71,9 @@ interface Mode {
   mainWaitMs: number[];
   /** The main thread's CPU per `/healthz` answer, measured alone. */
   probeCpuMs: number | null;
+  /** The main thread's garbage-collection pauses in the timed phases (ms), and the logins timed. */
+  gcPauses: number[];
+  logins: number;
 }
 
 const idp = new TestSamlIdp();
@@ -79,6 +87,7 @@ async function start(threads: number, nice = 0): Promise<Mode> {
       '--import',
       'tsx',
       ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []),
+      ...SERVER_FLAGS,
     ],
     env: {
       ...process.env,
@@ -115,6 +124,8 @@ async function start(threads: number, nice = 0): Promise<Mode> {
     mainCpuMs: [],
     mainWaitMs: [],
     probeCpuMs: null,
+    gcPauses: [],
+    logins: 0,
   };
 }
 
@@ -123,6 +134,8 @@ interface Stats {
   mainActiveMs: number;
   mainCpuMs: number | null;
   mainWaitMs: number | null;
+  /** The main thread's garbage-collection pauses (ms) since the previous `stats`. */
+  gcPauses: number[];
 }
 
 function stats(mode: Mode): Promise<Stats> {
@@ -245,6 +258,8 @@ for (let round = 0; round < ROUNDS; round++) {
       mode.mainCpuMs.push((after.mainCpuMs - used.mainCpuMs - probes) / logins.length);
       mode.mainWaitMs.push((after.mainWaitMs! - used.mainWaitMs!) / logins.length);
     }
+    mode.gcPauses.push(...after.gcPauses);
+    mode.logins += logins.length;
     mode.rates.push(rate);
     mode.healthz.push(...healthz);
     mode.loads.push((before + loadavg()[0]!) / 2);
@@ -256,17 +271,17 @@ console.log(
   `main thread CPU per /healthz answer, alone: ${modes.map((m) => `${m.name} ${m.probeCpuMs?.toFixed(3) ?? 'n/a'} ms`).join(', ')}`,
 );
 console.log(
-  `SAML logins through @jit-sso/express, in-process validation against a SamlValidationPool; ${ROUNDS} rounds of ${LOGINS} logins per mode, ${CONCURRENCY} in flight, ${CACHE} replay cache, Node ${process.version}, ${CORES} cores${PIN ? ", pinned: each server's main thread alone on core 0, its other threads and the load generator on the rest" : ''}`,
+  `SAML logins through @jit-sso/express, in-process validation against a SamlValidationPool; ${ROUNDS} rounds of ${LOGINS} logins per mode, ${CONCURRENCY} in flight, ${CACHE} replay cache, Node ${process.version}, ${CORES} cores${PIN ? ", pinned: each server's main thread alone on core 0, its other threads and the load generator on the rest" : ''}${SERVER_FLAGS.length ? `, servers run with ${SERVER_FLAGS.join(' ')}` : ''}`,
 );
 console.log(
-  '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average | CPU ms per login (all threads) | main thread busy ms per login | main thread CPU ms per login (probes out) | main thread waiting for a core, ms per login |',
+  '| validation | logins/s (median) | logins/s per round | vs in-process | /healthz p50 (ms) | /healthz p99 (ms) | probes | load average | CPU ms per login (all threads) | main thread busy ms per login | main thread CPU ms per login (probes out) | main thread waiting for a core, ms per login | main thread GC pauses per 100 logins | GC pause ms per login | longest GC pause (ms) |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const figure = (samples: number[]) => (samples.length ? median(samples).toFixed(2) : 'n/a');
 for (const mode of modes) {
   const rate = median(mode.rates);
   console.log(
-    `| ${mode.name} | ${rate.toFixed(1)} | ${mode.rates.map((r) => r.toFixed(1)).join(', ')} | ${(rate / base).toFixed(2)}x | ${percentile(mode.healthz, 0.5).toFixed(2)} | ${percentile(mode.healthz, 0.99).toFixed(2)} | ${mode.healthz.length} | ${mode.loads.map((l) => l.toFixed(1)).join(', ')} | ${median(mode.cpuMs).toFixed(2)} | ${median(mode.mainMs).toFixed(2)} | ${figure(mode.mainCpuMs)} | ${figure(mode.mainWaitMs)} |`,
+    `| ${mode.name} | ${rate.toFixed(1)} | ${mode.rates.map((r) => r.toFixed(1)).join(', ')} | ${(rate / base).toFixed(2)}x | ${percentile(mode.healthz, 0.5).toFixed(2)} | ${percentile(mode.healthz, 0.99).toFixed(2)} | ${mode.healthz.length} | ${mode.loads.map((l) => l.toFixed(1)).join(', ')} | ${median(mode.cpuMs).toFixed(2)} | ${median(mode.mainMs).toFixed(2)} | ${figure(mode.mainCpuMs)} | ${figure(mode.mainWaitMs)} | ${((mode.gcPauses.length / mode.logins) * 100).toFixed(1)} | ${(mode.gcPauses.reduce((a, b) => a + b, 0) / mode.logins).toFixed(2)} | ${Math.max(0, ...mode.gcPauses).toFixed(1)} |`,
   );
 }
 
