@@ -6,7 +6,9 @@
  * `SamlValidationPool` of `JIT_BENCH_THREADS` threads.
  *
  * Environment: JIT_BENCH_IDP (the test IdP's base URL), JIT_BENCH_THREADS (0 = in-process),
- * JIT_BENCH_NICE (the pool's `niceIncrement`), JIT_BENCH_CACHE (memory | redis). It sends `{ port }` to its parent once listening, and closes
+ * JIT_BENCH_NICE (the pool's `niceIncrement`), JIT_BENCH_ADMIT (at most this many ACS requests past
+ * the first middleware at once, the others waiting before their body is read; 0 = no limit),
+ * JIT_BENCH_CACHE (memory | redis). It sends `{ port }` to its parent once listening, and closes
  * when the parent sends `close`.
  */
 import { createServer } from 'node:http';
@@ -37,6 +39,7 @@ const idpBase = process.env['JIT_BENCH_IDP'] ?? '';
 const threads = Number(process.env['JIT_BENCH_THREADS'] ?? '0');
 const niceIncrement = Number(process.env['JIT_BENCH_NICE'] ?? '0');
 const cache = process.env['JIT_BENCH_CACHE'] ?? 'memory';
+const admit = Number(process.env['JIT_BENCH_ADMIT'] ?? '0');
 const id = 'acme-saml';
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-bench-pool-'));
@@ -100,8 +103,26 @@ app.use(
 app.use(passport.initialize());
 app.use(passport.session());
 app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
+/** Admission of ACS requests: at most `admit` past this point at once, in arrival order. */
+let admitted = 0;
+const waiting: (() => void)[] = [];
+const admission: express.RequestHandler = (_req, res, next) => {
+  if (admit <= 0) return next();
+  const enter = () => {
+    admitted++;
+    res.once('close', () => {
+      admitted--;
+      const following = waiting.shift();
+      if (following) following();
+    });
+    next();
+  };
+  if (admitted < admit) enter();
+  else waiting.push(enter);
+};
 app.post(
   '/auth/saml/:connection/acs',
+  admission,
   express.urlencoded({ extended: false }),
   samlAuthenticate(passport, { provisioner }),
   (_req, res) => res.redirect(303, '/'),

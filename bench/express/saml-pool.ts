@@ -8,6 +8,8 @@
  * the server's CPU (all threads), its event loop's busy time, and (Linux) its main thread's own CPU
  * time, the probes' share taken out (each mode's CPU per probe is measured alone first), and the time
  * the main thread waited for a core. `--nice` runs every pool size with each `niceIncrement`;
+ * `--admit` with each limit of ACS requests past the server's first middleware at once (0: none; the
+ * others wait before their body is read);
  * `--cpu-prof-dir` has the servers write V8 CPU profiles there, with `timed-<pid>.json` giving the
  * timed phases on the profile's clock. The main thread's garbage-collection pauses during the timed
  * phases are counted (their number per 100 logins, their total per login, the longest).
@@ -17,7 +19,7 @@
  * The load generator and the IdP (which signs every response) run in this process; each server
  * process runs only the app.
  *
- *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--nice=0,10] [--cache=memory|redis] [--cpu-prof-dir=<dir>] [--pin] [--server-flags=<flags>]
+ *   node --conditions=source --import tsx bench/express/saml-pool.ts [--rounds=3] [--logins=300] [--concurrency=50] [--threads=1,2,4] [--nice=0,10] [--admit=0,4] [--cache=memory|redis] [--cpu-prof-dir=<dir>] [--pin] [--server-flags=<flags>]
  *
  * A login here is its ACS POST only: the AuthnRequest (`GET .../login`, which binds the login to
  * this client's cookie) and the IdP's signing run before the timed phase.
@@ -36,6 +38,8 @@ const CONCURRENCY = Number(arg('concurrency', '50'));
 const THREADS = arg('threads', '1,2,4').split(',').map(Number);
 /** The pools' `niceIncrement`s: each thread count runs with each. */
 const NICE = arg('nice', '0').split(',').map(Number);
+/** Limits of ACS requests in the server's hands at once (0 = none): each pool runs with each. */
+const ADMIT = arg('admit', '0').split(',').map(Number);
 const CACHE = arg('cache', 'memory');
 /** A directory: the server processes write V8 CPU profiles of their threads there (`--cpu-prof`). */
 const PROFILE = arg('cpu-prof-dir', '');
@@ -80,7 +84,7 @@ const idp = new TestSamlIdp();
 await idp.start();
 const idpBase = idp.entityIdFor(id).replace(`/metadata/${id}`, '');
 
-async function start(threads: number, nice = 0): Promise<Mode> {
+async function start(threads: number, nice = 0, admit = 0): Promise<Mode> {
   const child = fork(join(import.meta.dirname, 'login-server.ts'), [], {
     execArgv: [
       '--conditions=source',
@@ -94,6 +98,7 @@ async function start(threads: number, nice = 0): Promise<Mode> {
       JIT_BENCH_IDP: idpBase,
       JIT_BENCH_THREADS: String(threads),
       JIT_BENCH_NICE: String(nice),
+      JIT_BENCH_ADMIT: String(admit),
       JIT_BENCH_CACHE: CACHE,
       ...(PROFILE ? { JIT_BENCH_PROFILE_DIR: PROFILE } : {}),
     },
@@ -112,7 +117,7 @@ async function start(threads: number, nice = 0): Promise<Mode> {
     name:
       threads === 0
         ? 'in-process'
-        : `pool, ${threads} thread${threads > 1 ? 's' : ''}${nice ? `, niceIncrement ${nice}` : ''}`,
+        : `pool, ${threads} thread${threads > 1 ? 's' : ''}${nice ? `, niceIncrement ${nice}` : ''}${admit ? `, ${admit} logins admitted` : ''}`,
     threads,
     child,
     baseUrl: `http://127.0.0.1:${port}`,
@@ -239,7 +244,9 @@ const percentile = (samples: number[], p: number) => {
 const median = (samples: number[]) => percentile(samples, 0.5);
 
 const modes = [await start(0)];
-for (const threads of THREADS) for (const nice of NICE) modes.push(await start(threads, nice));
+for (const threads of THREADS) {
+  for (const nice of NICE) for (const admit of ADMIT) modes.push(await start(threads, nice, admit));
+}
 for (const mode of modes) await load(mode, await batch(mode, WARMUP));
 for (const mode of modes) mode.probeCpuMs = await probeCost(mode);
 
