@@ -68,6 +68,7 @@ async function environment(): Promise<E2eEnvironment> {
   // Everything the apps use; the OIDC provider and the SCIM token belong to other suites.
   const used: Omit<E2eEnvironment, 'oidc' | 'scimToken' | 'close' | 'forgetReplayCache'> = {
     samlValidationPool: undefined,
+    loginAdmission: undefined,
     port,
     baseUrl,
     provisioner,

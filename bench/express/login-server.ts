@@ -24,8 +24,10 @@ import { Redis } from 'ioredis';
 import { createProvisioner, type ConnectionInput } from '@jit-sso/core';
 import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/typeorm';
 import {
+  admitLogins,
   createSamlStrategy,
   jitErrorHandler,
+  LoginAdmission,
   MemoryReplayCache,
   RedisReplayCache,
   samlAuthenticate,
@@ -103,26 +105,10 @@ app.use(
 app.use(passport.initialize());
 app.use(passport.session());
 app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
-/** Admission of ACS requests: at most `admit` past this point at once, in arrival order. */
-let admitted = 0;
-const waiting: (() => void)[] = [];
-const admission: express.RequestHandler = (_req, res, next) => {
-  if (admit <= 0) return next();
-  const enter = () => {
-    admitted++;
-    res.once('close', () => {
-      admitted--;
-      const following = waiting.shift();
-      if (following) following();
-    });
-    next();
-  };
-  if (admitted < admit) enter();
-  else waiting.push(enter);
-};
 app.post(
   '/auth/saml/:connection/acs',
-  admission,
+  // The library's admission, before the body parser (`--admit`).
+  ...(admit > 0 ? [admitLogins(new LoginAdmission({ limit: admit, maxWaiting: 1024 }))] : []),
   express.urlencoded({ extended: false }),
   samlAuthenticate(passport, { provisioner }),
   (_req, res) => res.redirect(303, '/'),

@@ -121,6 +121,7 @@ if (CACHE === 'redis') {
 
 // Everything the app uses; the SCIM token and the replay cache's reset belong to other suites.
 const used: Omit<E2eEnvironment, 'scimToken' | 'close' | 'forgetReplayCache' | 'samlValidationPool'> = {
+  loginAdmission: undefined,
   port,
   baseUrl,
   provisioner,

@@ -3,6 +3,7 @@ import type { Provisioner, ProvisioningResult } from '@jit-sso/core';
 import {
   createSignInFlow,
   registeredStrategy,
+  type LoginAdmission,
   type OidcStrategies,
   type PassportStrategyLike,
   type SignInOutcome,
@@ -83,4 +84,17 @@ export function oidcAuthenticate(
   options: SsoRouteOptions,
 ): RequestHandler {
   return signInRoute('oidc', (connectionId) => strategies.strategyFor(connectionId), options);
+}
+
+/**
+ * Admission of SAML logins (`LoginAdmission`): mount it on the ACS route before `express.urlencoded`,
+ * so that a waiting login has not had its body read. A full waiting line reaches the error handler as
+ * `SERVER_BUSY` (503, `Retry-After`); a client that leaves while waiting gets nothing.
+ */
+export function admitLogins(admission: LoginAdmission): RequestHandler {
+  return (req, res, next) => {
+    admission.admit(req, res).then((admitted) => {
+      if (admitted) next();
+    }, next);
+  };
 }

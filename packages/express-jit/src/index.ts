@@ -7,19 +7,21 @@ export {
   type OidcStrategies,
   type OidcStrategiesOptions,
 } from './oidc.js';
-export { oidcAuthenticate, samlAuthenticate, type SsoRouteOptions } from './authenticate.js';
+export { admitLogins, oidcAuthenticate, samlAuthenticate, type SsoRouteOptions } from './authenticate.js';
 export { requireActiveUser, useJitSession } from './session.js';
 export { roleNames } from '@jit-sso/core';
 export { createJwtSession, type JwtSessionOptions } from './jwt.js';
 export { jitErrorHandler, type JitErrorHandlerOptions } from './error-handler.js';
 export {
   fromPassportOpenIdConnect,
+  LoginAdmission,
   MemoryReplayCache,
   passportOpenIdConnectVerify,
   PostgresReplayCache,
   RedisReplayCache,
   recordProtocolDenial,
   SamlValidationPool,
+  type LoginAdmissionOptions,
   type ReplayCache,
   type SamlValidationPoolOptions,
 } from '@jit-sso/protocol';

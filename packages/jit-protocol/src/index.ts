@@ -4,6 +4,7 @@
  * passport strategies, and the sign-in flow that runs them and answers refusals. The Express, NestJS and Koa adapters are built on it.
  */
 export { refuseDoctype, refuseDoctypeInEncoded } from './doctype.js';
+export { LoginAdmission, type LoginAdmissionOptions } from './admission.js';
 export {
   checkSamlAssertion,
   type CheckedAssertion,

@@ -5,6 +5,7 @@ import {
   createSignInFlow,
   registeredStrategy,
   readSamlSettings,
+  type LoginAdmission,
   type PassportRegistry,
   type PassportStrategyLike,
   type SamlStrategy,
@@ -133,5 +134,21 @@ export function samlMetadata(
       ),
     );
     ctx.type = 'application/samlmetadata+xml';
+  };
+}
+
+/**
+ * Admission of SAML logins (`LoginAdmission`): mount it on the ACS route before the body parser, so
+ * that a waiting login has not had its body read. A full waiting line is thrown as `SERVER_BUSY`
+ * (503, `Retry-After`, for `jitErrorHandler`); a client that leaves while waiting gets nothing.
+ */
+export function admitLogins(admission: LoginAdmission): Middleware {
+  return async (ctx, next) => {
+    if (!(await admission.admit(ctx.req, ctx.res))) {
+      // Nothing to answer: Koa must not write to the abandoned response.
+      ctx.respond = false;
+      return;
+    }
+    await next();
   };
 }

@@ -7,6 +7,7 @@ export {
   type PassportSerializers,
 } from './session.js';
 export { roleNames } from '@jit-sso/core';
+export { LoginAdmission, type LoginAdmissionOptions } from '@jit-sso/protocol';
 export {
   createOidcStrategies,
   createSamlStrategy,
@@ -17,6 +18,7 @@ export {
   type SamlStrategyOptions,
 } from './strategies.js';
 export {
+  admitLogins,
   connectionIdOf,
   oidcAuthenticate,
   samlAuthenticate,

@@ -11,6 +11,7 @@ export { AllowAnonymous, JitSessionGuard } from './session.guard.js';
 export { JitSessionSerializer } from './session.serializer.js';
 export { CurrentUser } from './current-user.decorator.js';
 export { roleNames } from '@jit-sso/core';
+export { LoginAdmission, type LoginAdmissionOptions } from '@jit-sso/protocol';
 export { JitSamlStrategy, SAML_STRATEGY } from './saml.strategy.js';
 export { JitOidcStrategy, OIDC_STRATEGY } from './oidc.strategy.js';
 export { MultiOidcStrategy, type MultiOidcStrategyOptions } from './protocol/multi-oidc.strategy.js';

@@ -7,7 +7,12 @@ import {
   type Provisioner,
   type ProvisionerOptions,
 } from '@jit-sso/core';
-import { checkConnectionSettings, type ReplayCache, type SamlValidationPool } from '@jit-sso/protocol';
+import {
+  checkConnectionSettings,
+  type LoginAdmission,
+  type ReplayCache,
+  type SamlValidationPool,
+} from '@jit-sso/protocol';
 
 /**
  * What `JitModule.forRoot` / `forRootAsync` take: the engine's options (store, connections, tenants,
@@ -35,6 +40,12 @@ export interface JitProtocolOptions {
    * in-process). The app closes it at shutdown (`pool.close()`).
    */
   samlValidationPool?: SamlValidationPool;
+  /**
+   * Admission of SAML logins: at most `limit` ACS posts are handled at once, the others wait their
+   * turn, and a full waiting line answers `SERVER_BUSY` (503, `Retry-After`). Nest has parsed the
+   * body by the time `SamlAuthGuard` runs.
+   */
+  loginAdmission?: LoginAdmission;
   /** The route parameter that names the connection (default `connection`). */
   connectionParam?: string;
   /** The tenant being signed into, when the app knows it from the request; the connection must belong to it. */

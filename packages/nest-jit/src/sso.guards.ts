@@ -1,10 +1,17 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { createSignInFlow, type PassportStrategyLike, type SignInProtocol } from '@jit-sso/protocol';
+import {
+  createSignInFlow,
+  type LoginAdmission,
+  type PassportStrategyLike,
+  type SignInProtocol,
+} from '@jit-sso/protocol';
 import { JitService } from './jit.service.js';
 import { JitSamlStrategy } from './saml.strategy.js';
 import { JitOidcStrategy } from './oidc.strategy.js';
 
 interface SsoRequest {
+  method?: string;
   params?: unknown;
   body?: unknown;
   user?: unknown;
@@ -23,8 +30,11 @@ interface SsoResponse {
  */
 abstract class SignInGuard implements CanActivate {
   private readonly signIn: ReturnType<typeof createSignInFlow<SsoRequest>>;
+  private readonly admission: LoginAdmission | undefined;
 
   constructor(protocol: SignInProtocol, jit: JitService, strategy: PassportStrategyLike) {
+    // Only SAML responses (the ACS POST) wait for a turn; starting a login is a redirect.
+    this.admission = protocol === 'saml' ? jit.options.loginAdmission : undefined;
     this.signIn = createSignInFlow<SsoRequest>({
       protocol,
       provisioner: jit,
@@ -37,6 +47,14 @@ abstract class SignInGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<SsoRequest>();
     const response = http.getResponse<SsoResponse>();
+    if (this.admission && request.method === 'POST') {
+      const admitted = await this.admission.admit(
+        request as unknown as IncomingMessage,
+        response as unknown as ServerResponse,
+      );
+      // The client left while waiting: nothing to answer, and the route's handler must not run.
+      if (!admitted) return new Promise<boolean>(() => {});
+    }
     const outcome = await this.signIn(request);
     for (const { name, value, maxAgeMs, ...attributes } of outcome.cookies)
       response.cookie(name, value, { ...attributes, maxAge: maxAgeMs });

@@ -5,6 +5,7 @@ import { createJitDataSource, migrate, TypeormDirectoryStore } from '@jit-sso/ty
 import { createDirectory, createScimService, issueDirectoryToken, type ScimService } from '@jit-sso/scim';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
+  LoginAdmission,
   RedisReplayCache,
   SamlValidationPool,
   type AdminCaller,
@@ -26,6 +27,7 @@ export type AppEnvironment = Pick<
   | 'sessionSecret'
   | 'scim'
   | 'samlValidationPool'
+  | 'loginAdmission'
 > & {
   /**
    * The admin service to serve at `/admin/api`, and who calls it: the test names the caller in an
@@ -53,6 +55,11 @@ export interface E2eEnvironment {
   readonly replayCache: ReplayCache;
   /** Where the app's SAML strategy validates responses: a worker pool, or in-process when absent. */
   readonly samlValidationPool: SamlValidationPool | undefined;
+  /**
+   * With the pool: admission of the app's ACS posts (two at a time, four waiting), mounted before the body parser
+   * where the framework allows. A login that did not give its turn back would stop the third.
+   */
+  readonly loginAdmission: LoginAdmission | undefined;
   /** Deletes everything the replay cache holds, as a Redis restart, flush or eviction would. */
   forgetReplayCache(): Promise<void>;
   readonly sessionSecret: string;
@@ -186,6 +193,8 @@ export async function createE2eEnvironment(
   const replayCache = new RedisReplayCache(redis, prefix);
   // One thread: the suites of the three adapters run side by side.
   const samlValidationPool = samlValidation === 'pool' ? new SamlValidationPool({ threads: 1 }) : undefined;
+  const loginAdmission =
+    samlValidation === 'pool' ? new LoginAdmission({ limit: 2, maxWaiting: 4 }) : undefined;
 
   return {
     port,
@@ -195,6 +204,7 @@ export async function createE2eEnvironment(
     connections,
     replayCache,
     samlValidationPool,
+    loginAdmission,
     async forgetReplayCache() {
       // Only this suite's keys: the other adapters' suites share the Redis server.
       const keys = await redis.keys(`${prefix}*`);

@@ -11,7 +11,15 @@ import { registerSamlAttacks } from './suite/saml-attacks.js';
 import { registerOidcAttacks } from './suite/oidc-attacks.js';
 import { registerScimLifecycle } from './suite/scim-lifecycle.js';
 import { registerLoginCsrf } from './suite/login-csrf.js';
-import type { SuiteContext } from './suite/context.js';
+import {
+  expectRefused,
+  expectSignedIn,
+  newPerson,
+  samlLogin,
+  samlUser,
+  type SuiteContext,
+} from './suite/context.js';
+import { Browser } from './browser.js';
 
 export type { AppEnvironment, E2eEnvironment, SamlValidationMode } from './environment.js';
 export { Browser, readForm } from './browser.js';
@@ -67,6 +75,30 @@ export function defineAdapterSuite(
     registerSamlAttacks(context);
     registerLoginCsrf(context);
     if (mode === 'pool') {
+      it('answers 503 SERVER_BUSY with Retry-After while the line of logins is full; the same post succeeds once it empties', async () => {
+        const admission = context.env.loginAdmission!;
+        // The test holds every turn and every place in the line.
+        const turns = await Promise.all(Array.from({ length: admission.limit }, () => admission.enter()));
+        const waiting = Array.from({ length: admission.maxWaiting }, () => admission.enter());
+        const person = newPerson();
+        const browser = new Browser();
+        const login = await samlLogin(context, browser, 'acme-saml', samlUser(person));
+        expectRefused(login.response, 'SERVER_BUSY');
+        const again = await fetch(login.request.acsUrl, {
+          method: 'POST',
+          headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(login.posted).toString(),
+        });
+        expect(again.status).toBe(503);
+        expect(again.headers.get('retry-after')).toBe('2');
+        expect(await context.env.store.findUserByEmail('acme', person.email)).toBeNull();
+        for (const leave of turns) leave();
+        for (const turn of waiting) (await turn)();
+        // Nothing of the refused post was used up: posted again from its browser, it signs in.
+        const retried = await browser.post(login.request.acsUrl, login.posted, { json: true });
+        await expectSignedIn(context, browser, retried, person.email);
+        expect([admission.active, admission.waiting]).toEqual([0, 0]);
+      });
       it('validated the SAML responses of these tests in the worker pool', () => {
         expect(context.env.samlValidationPool?.completed).toBeGreaterThanOrEqual(30);
       });

@@ -159,6 +159,7 @@ export function defineOnboardingSuite(name: string, build: BuildAdapterApp): voi
         sessionSecret: randomBytes(32).toString('hex'),
         scim: createScimService({ store, provisioner, baseUrl: `${baseUrl}/scim/v2` }),
         samlValidationPool: undefined,
+        loginAdmission: undefined,
         admin: service,
       });
     });

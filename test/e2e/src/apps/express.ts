@@ -10,6 +10,7 @@ import {
   oidcAuthenticate,
   requireActiveUser,
   roleNames,
+  admitLogins,
   samlAuthenticate,
   samlMetadata,
   adminRouter,
@@ -58,6 +59,7 @@ export async function buildExpressApp(env: AppEnvironment): Promise<AdapterApp> 
   app.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
   app.post(
     '/auth/saml/:connection/acs',
+    ...(env.loginAdmission ? [admitLogins(env.loginAdmission)] : []),
     express.urlencoded({ extended: false }),
     samlAuthenticate(passport, { provisioner }),
     signedIn,

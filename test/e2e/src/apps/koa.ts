@@ -12,6 +12,7 @@ import {
   oidcAuthenticate,
   requireActiveUser,
   roleNames,
+  admitLogins,
   samlAuthenticate,
   samlMetadata,
   adminMiddleware,
@@ -71,7 +72,12 @@ export async function buildKoaApp(env: AppEnvironment): Promise<AdapterApp> {
     ctx.redirect('/');
   };
   router.get('/auth/saml/:connection/login', samlAuthenticate(passport, { provisioner }));
-  router.post('/auth/saml/:connection/acs', samlAuthenticate(passport, { provisioner }), signedIn);
+  router.post(
+    '/auth/saml/:connection/acs',
+    ...(env.loginAdmission ? [admitLogins(env.loginAdmission)] : []),
+    samlAuthenticate(passport, { provisioner }),
+    signedIn,
+  );
   router.get('/auth/saml/:connection/metadata', samlMetadata(saml, { provisioner }));
   router.get('/auth/oidc/:connection/login', oidcAuthenticate(passport, oidc, { provisioner }));
   router.get('/auth/oidc/:connection/callback', oidcAuthenticate(passport, oidc, { provisioner }), signedIn);

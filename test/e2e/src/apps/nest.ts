@@ -96,6 +96,7 @@ export async function buildNestApp(env: AppEnvironment): Promise<AdapterApp> {
         connections: env.connections,
         replayCache: env.replayCache,
         ...(env.samlValidationPool ? { samlValidationPool: env.samlValidationPool } : {}),
+        ...(env.loginAdmission ? { loginAdmission: env.loginAdmission } : {}),
       }),
       JitScimModule.forRoot({ service: env.scim }),
       ...(env.admin

@@ -2,10 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { createDeliveryWorker, createProvisioner } from '@jit-sso/core';
 import {
+  admitLogins,
   adminRouter,
   createOidcStrategies,
   createSamlStrategy,
   jitErrorHandler,
+  LoginAdmission,
   MemoryReplayCache,
   oidcAuthenticate,
   requireActiveUser,
@@ -62,7 +64,9 @@ async function main(): Promise<void> {
   app.use(passport.initialize(), passport.session(), express.urlencoded({ extended: false }));
   const saml = samlAuthenticate(passport, { provisioner });
   app.get('/auth/saml/:connection/login', saml);
-  app.post('/auth/saml/:connection/acs', saml, (_req, res) => res.redirect('/'));
+  // At most four SAML responses handled at once; a full line of 256 answers 503 with Retry-After.
+  const admission = new LoginAdmission({ limit: 4 });
+  app.post('/auth/saml/:connection/acs', admitLogins(admission), saml, (_req, res) => res.redirect('/'));
   const oidc = oidcAuthenticate(passport, createOidcStrategies({ provisioner }), { provisioner });
   app.get('/auth/oidc/:connection/login', oidc);
   app.get('/auth/oidc/:connection/callback', oidc, (_req, res) => res.redirect('/'));
