@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError, ServerBusyError } from '@jit-sso/core';
+import { ServerBusyError } from '@jit-sso/core';
+import { positiveInteger } from './positive-integer.js';
 
 export interface LoginAdmissionOptions {
   /** Logins handled at once; the others wait their turn, in arrival order (default 4). */
@@ -11,14 +12,6 @@ export interface LoginAdmissionOptions {
   maxWaiting?: number;
   /** `Retry-After` of a refused login, in seconds (default 2). */
   retryAfterSeconds?: number;
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  const chosen = value ?? fallback;
-  if (!Number.isInteger(chosen) || chosen < 1) {
-    throw new ConfigurationError(`LoginAdmission: ${name} must be a positive integer.`);
-  }
-  return chosen;
 }
 
 /**
@@ -37,9 +30,14 @@ export class LoginAdmission {
   private readonly line: (() => void)[] = [];
 
   constructor(options: LoginAdmissionOptions = {}) {
-    this.limit = positiveInteger(options.limit, 4, 'limit');
-    this.maxWaiting = positiveInteger(options.maxWaiting, 256, 'maxWaiting');
-    this.retryAfterSeconds = positiveInteger(options.retryAfterSeconds, 2, 'retryAfterSeconds');
+    this.limit = positiveInteger('LoginAdmission', options.limit, 4, 'limit');
+    this.maxWaiting = positiveInteger('LoginAdmission', options.maxWaiting, 256, 'maxWaiting');
+    this.retryAfterSeconds = positiveInteger(
+      'LoginAdmission',
+      options.retryAfterSeconds,
+      2,
+      'retryAfterSeconds',
+    );
   }
 
   /** Logins being handled now. */

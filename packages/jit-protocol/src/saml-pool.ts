@@ -9,6 +9,7 @@ import { Parser, processors } from 'xml2js';
 import { SamlStatusError, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import { ConfigurationError, JitError, ServerBusyError, type JitErrorCode } from '@jit-sso/core';
 import { moduleUrl } from './module-url.js';
+import { positiveInteger } from './positive-integer.js';
 import type { SamlExpectations } from './saml-checks.js';
 import { configKeyOf, expectationsOf, keepPrecheck } from './saml-precheck.js';
 import type {
@@ -108,14 +109,6 @@ export function findSamlWorker(dir = moduleDir): { filename: string; execArgv?: 
   );
 }
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new ConfigurationError(`SamlValidationPool: ${name} must be a positive integer.`);
-  }
-  return value;
-}
-
 /**
  * Validates SAML responses on worker threads: node-saml's validation (XML parsing, canonicalisation,
  * signatures, conditions) and the checks of `checkSamlAssertion`, the CPU-heavy part of a SAML
@@ -141,9 +134,19 @@ export class SamlValidationPool {
   private readonly pending = new Map<number, Pending>();
 
   constructor(options: SamlValidationPoolOptions = {}) {
-    this.threads = positiveInteger(options.threads, Math.max(1, availableParallelism() - 1), 'threads');
-    this.maxQueue = positiveInteger(options.maxQueue, 256, 'maxQueue');
-    this.retryAfterSeconds = positiveInteger(options.retryAfterSeconds, 2, 'retryAfterSeconds');
+    this.threads = positiveInteger(
+      'SamlValidationPool',
+      options.threads,
+      Math.max(1, availableParallelism() - 1),
+      'threads',
+    );
+    this.maxQueue = positiveInteger('SamlValidationPool', options.maxQueue, 256, 'maxQueue');
+    this.retryAfterSeconds = positiveInteger(
+      'SamlValidationPool',
+      options.retryAfterSeconds,
+      2,
+      'retryAfterSeconds',
+    );
     const nice = options.niceIncrement ?? 0;
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
       throw new ConfigurationError('SamlValidationPool: niceIncrement must be an integer from 0 to 19.');

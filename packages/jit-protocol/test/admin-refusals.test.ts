@@ -18,10 +18,8 @@ import {
   type AdminService,
 } from '../src/index.js';
 import { securityRefusalReason } from '../src/admin/errors.js';
-import { fixture, idpMetadata } from './admin-support.js';
+import { A, B, endpointRoutes, foreignCalls, idpMetadata } from './admin-support.js';
 
-const A: AdminCaller = { actor: 'ann@acme.test', tenantId: 'acme' };
-const B: AdminCaller = { actor: 'bob@globex.test', tenantId: 'globex' };
 const AT = new Date('2027-01-01T00:00:00Z');
 
 /** The endpoints part of an outbox store, in memory: enough to register and find endpoints. */
@@ -130,26 +128,7 @@ async function expectAudited(caller: AdminCaller, reason: string): Promise<Audit
 }
 
 describe('security refusals of the admin service are audited and logged', () => {
-  // Every method that names an object of tenant A, called by the administrator of tenant B.
-  const foreign: Array<[string, (s: AdminService) => Promise<unknown>]> = [
-    ['getConnection', (s) => s.getConnection(B, 'acme-saml')],
-    [
-      'updateConnection',
-      (s) => s.updateConnection(B, 'acme-saml', { expectedVersion: 1, jit: { mode: 'off' } }),
-    ],
-    [
-      'rolloverCertificate',
-      (s) => s.rolloverCertificate(B, 'acme-saml', { expectedVersion: 1, certificate: fixture('next.pem') }),
-    ],
-    ['deleteConnection', (s) => s.deleteConnection(B, 'acme-saml')],
-    ['serviceProviderMetadata', (s) => s.serviceProviderMetadata(B, 'acme-saml')],
-    ['previewMapping', (s) => s.previewMapping(B, 'acme-saml')],
-    ['recentAttempts', (s) => s.recentAttempts(B, 'acme-saml')],
-    ['verifyDomain', (s) => s.verifyDomain(B, 'acme.example')],
-    ['releaseDomain', (s) => s.releaseDomain(B, 'acme.example')],
-  ];
-
-  it.each(foreign)(
+  it.each(foreignCalls)(
     "%s of another tenant's object: still NOT_FOUND, audited ADMIN_CROSS_TENANT in the caller's tenant",
     async (_name, call) => {
       const error = await refusal(call(service));
@@ -162,13 +141,7 @@ describe('security refusals of the admin service are audited and logged', () => 
 
   it("another tenant's webhook endpoint, on every endpoint route of the API", async () => {
     const { endpoint } = await service.registerWebhookEndpoint(A, { url: 'https://hooks.acme.test/a' });
-    for (const [method, path] of [
-      ['POST', `/webhooks/${endpoint.id}/rotate`],
-      ['POST', `/webhooks/${endpoint.id}/pause`],
-      ['POST', `/webhooks/${endpoint.id}/resume`],
-      ['GET', `/webhooks/failures?endpointId=${endpoint.id}`],
-      ['POST', `/webhooks/${endpoint.id}/deliveries/e1/redeliver`],
-    ] as const) {
+    for (const [method, path] of endpointRoutes(endpoint.id)) {
       audit = new MemoryStore();
       logged = [];
       service = build();

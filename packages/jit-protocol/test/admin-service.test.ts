@@ -16,13 +16,10 @@ import {
   MemorySignInTracer,
   readCertificate,
   samlOptionsFor,
-  type AdminCaller,
   type AdminService,
 } from '../src/index.js';
-import { fixture, idpMetadata, localDns, serve, signMetadata } from './admin-support.js';
+import { A, B, fixture, foreignCalls, idpMetadata, localDns, serve, signMetadata } from './admin-support.js';
 
-const A: AdminCaller = { actor: 'ann@acme.test', tenantId: 'acme' };
-const B: AdminCaller = { actor: 'bob@globex.test', tenantId: 'globex' };
 const APP = 'https://app.example.com';
 
 let dns: Awaited<ReturnType<typeof localDns>>;
@@ -515,26 +512,7 @@ describe('tenant isolation', () => {
     await admin.claimDomain(A, { domain: 'acme.example' });
   });
 
-  // Every method that names a resource of tenant A, called by the administrator of tenant B.
-  const foreign: Array<[string, (admin: AdminService) => Promise<unknown>]> = [
-    ['getConnection', (s) => s.getConnection(B, 'acme-saml')],
-    [
-      'updateConnection',
-      (s) => s.updateConnection(B, 'acme-saml', { expectedVersion: 1, jit: { mode: 'off' } }),
-    ],
-    [
-      'rolloverCertificate',
-      (s) => s.rolloverCertificate(B, 'acme-saml', { expectedVersion: 1, certificate: fixture('next.pem') }),
-    ],
-    ['deleteConnection', (s) => s.deleteConnection(B, 'acme-saml')],
-    ['serviceProviderMetadata', (s) => s.serviceProviderMetadata(B, 'acme-saml')],
-    ['previewMapping', (s) => s.previewMapping(B, 'acme-saml')],
-    ['recentAttempts', (s) => s.recentAttempts(B, 'acme-saml')],
-    ['verifyDomain', (s) => s.verifyDomain(B, 'acme.example')],
-    ['releaseDomain', (s) => s.releaseDomain(B, 'acme.example')],
-  ];
-
-  it.each(foreign)('%s of another tenant is NOT_FOUND, and changes nothing', async (_name, call) => {
+  it.each(foreignCalls)('%s of another tenant is NOT_FOUND, and changes nothing', async (_name, call) => {
     const before = await store.configurationVersion();
     const error = await refusal(call(admin));
     expect([error.code, error.httpStatus]).toEqual(['NOT_FOUND', 404]);

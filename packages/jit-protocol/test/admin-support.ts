@@ -5,8 +5,42 @@ import { join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import dns2 from 'dns2';
 import { SignedXml } from 'xml-crypto';
+import type { AdminCaller, AdminService } from '../src/index.js';
 
 export const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+
+/** The administrators of two tenants: A owns the objects, B reaches for them. */
+export const A: AdminCaller = { actor: 'ann@acme.test', tenantId: 'acme' };
+export const B: AdminCaller = { actor: 'bob@globex.test', tenantId: 'globex' };
+
+/** Every method that names an object of tenant A (`acme-saml`, `acme.example`), called by B. */
+export const foreignCalls: Array<[string, (service: AdminService) => Promise<unknown>]> = [
+  ['getConnection', (s) => s.getConnection(B, 'acme-saml')],
+  [
+    'updateConnection',
+    (s) => s.updateConnection(B, 'acme-saml', { expectedVersion: 1, jit: { mode: 'off' } }),
+  ],
+  [
+    'rolloverCertificate',
+    (s) => s.rolloverCertificate(B, 'acme-saml', { expectedVersion: 1, certificate: fixture('next.pem') }),
+  ],
+  ['deleteConnection', (s) => s.deleteConnection(B, 'acme-saml')],
+  ['serviceProviderMetadata', (s) => s.serviceProviderMetadata(B, 'acme-saml')],
+  ['previewMapping', (s) => s.previewMapping(B, 'acme-saml')],
+  ['recentAttempts', (s) => s.recentAttempts(B, 'acme-saml')],
+  ['verifyDomain', (s) => s.verifyDomain(B, 'acme.example')],
+  ['releaseDomain', (s) => s.releaseDomain(B, 'acme.example')],
+];
+
+/** Every route of the admin API that names a webhook endpoint (and its delivery `e1`). */
+export const endpointRoutes = (endpointId: string) =>
+  [
+    ['POST', `/webhooks/${endpointId}/rotate`],
+    ['POST', `/webhooks/${endpointId}/pause`],
+    ['POST', `/webhooks/${endpointId}/resume`],
+    ['GET', `/webhooks/failures?endpointId=${endpointId}`],
+    ['POST', `/webhooks/${endpointId}/deliveries/e1/redeliver`],
+  ] as const;
 
 export function certBody(name: string): string {
   return fixture(name)

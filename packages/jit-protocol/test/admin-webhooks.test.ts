@@ -9,9 +9,7 @@ import {
   type WebhookEndpointRecord,
 } from '@jit-sso/core';
 import { createAdminApi, createAdminService, type AdminCaller } from '../src/index.js';
-
-const A: AdminCaller = { actor: 'ann@acme.test', tenantId: 'acme' };
-const B: AdminCaller = { actor: 'bob@globex.test', tenantId: 'globex' };
+import { A, B, endpointRoutes } from './admin-support.js';
 
 /** The part of an outbox store that managing endpoints uses, in memory. */
 class EndpointsInMemory {
@@ -171,13 +169,7 @@ describe('webhook endpoints through the admin API', () => {
     const before = structuredClone(store.endpoints.get(endpoint.id));
     const audited = store.audit.length;
     const connectionMissing = await call(B, 'GET', '/connections/acme-saml');
-    for (const [method, path] of [
-      ['POST', `/webhooks/${endpoint.id}/rotate`],
-      ['POST', `/webhooks/${endpoint.id}/pause`],
-      ['POST', `/webhooks/${endpoint.id}/resume`],
-      ['GET', `/webhooks/failures?endpointId=${endpoint.id}`],
-      ['POST', `/webhooks/${endpoint.id}/deliveries/e1/redeliver`],
-    ] as const) {
+    for (const [method, path] of endpointRoutes(endpoint.id)) {
       const res = await call(B, method, path);
       expect(res.status, path).toBe(connectionMissing.status);
       expect((res.body as any).error.code).toBe('NOT_FOUND');
